@@ -1,0 +1,64 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// Layers, bottom up (nothing imports a layer above it):
+//   C wrappers:  CLibEvent, CHiredis, CLibPQ
+//   I/O:         BusLoop (event loops, timers, signals) -> BusHTTP, BusRedis
+//   Domain:      BusDomain (regions, spawn validation, keys, backoff; pure Swift, no I/O)
+//   Services:    BusService (shared plumbing) -> BusGateway
+//   Command:     biomebus
+let package = Package(
+    name: "BiomeBus",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "biomebus", targets: ["biomebus"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CLibEvent", pkgConfig: "libevent_pthreads", providers: [.apt(["libevent-dev"])]),
+        .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+
+        .target(name: "BusLoop", dependencies: ["CLibEvent"]),
+        .target(name: "BusHTTP", dependencies: ["BusLoop", "CLibEvent"]),
+        .target(
+            name: "BusRedis",
+            dependencies: ["BusLoop", "CHiredis", .product(name: "DequeModule", package: "swift-collections")]
+        ),
+
+        .target(name: "BusDomain", dependencies: ["Yams"]),
+
+        .target(
+            name: "BusService",
+            dependencies: ["BusLoop", "BusHTTP", "BusDomain", .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
+            name: "BusGateway",
+            dependencies: [
+                "BusLoop", "BusHTTP", "BusRedis", "BusDomain", "BusService",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        .executableTarget(
+            name: "biomebus",
+            dependencies: [
+                "BusGateway", "BusService", "BusDomain", "BusLoop", "BusHTTP",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        .testTarget(name: "BusDomainTests", dependencies: ["BusDomain"]),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["BusGateway", "BusDomain", "BusLoop", "BusRedis", "BusHTTP"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

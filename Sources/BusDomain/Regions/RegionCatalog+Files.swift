@@ -1,0 +1,28 @@
+import Foundation
+
+extension RegionCatalog {
+    /// Reads every `*.yaml` / `*.yml` file of `directory` (sorted by name) into a catalog.
+    /// Blocking file I/O: for startup and CLI commands, never on an event loop.
+    public static func load(directory: String) throws(RegionConfigError) -> RegionCatalog {
+        let names: [String]
+        do {
+            names = try FileManager.default.contentsOfDirectory(atPath: directory)
+                .filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }
+                .sorted()
+        } catch {
+            throw RegionConfigError(file: directory, key: "", message: "cannot read the regions directory")
+        }
+        guard !names.isEmpty else {
+            throw RegionConfigError(file: directory, key: "", message: "no region files (*.yaml) found")
+        }
+        var regions: [RegionConfig] = []
+        for name in names {
+            let path = (directory as NSString).appendingPathComponent(name)
+            guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+                throw RegionConfigError(file: path, key: "", message: "cannot read the file as UTF-8 text")
+            }
+            regions.append(try RegionConfig.parse(yaml: text, file: path))
+        }
+        return try RegionCatalog(regions: regions)
+    }
+}

@@ -1,0 +1,81 @@
+extension SpawnEvent {
+    /// Validates a `POST /v1/spawn` body. Unknown members are ignored; `chest_id: null`
+    /// counts as absent. Errors name the offending field.
+    public static func decode(body: [UInt8]) -> Result<SpawnEvent, APIError> {
+        let document: JSONValue
+        do {
+            document = try JSONParser.parse(body)
+        } catch {
+            return .failure(.malformedJSON("body is not valid JSON: \(error)"))
+        }
+        guard case .object = document else {
+            return .failure(.malformedJSON("body must be a JSON object, not \(document.kindName)"))
+        }
+        do {
+            return .success(
+                SpawnEvent(
+                    biome: try biome(document["biome_id"]),
+                    type: try type(document["type"]),
+                    coordinates: try coordinates(document["coords"]),
+                    chestID: try chestID(document["chest_id"])))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    private static func biome(_ value: JSONValue?) throws(APIError) -> BiomeID {
+        guard let value else { throw .missingField("biome_id") }
+        guard case .number(let number) = value, number.isIntegerLiteral else {
+            throw .invalidField("biome_id", "biome_id must be a JSON integer from 0 to 2147483647, not \(describe(value))")
+        }
+        guard let raw = number.int64, let biome = BiomeID(raw) else {
+            throw .invalidField("biome_id", "biome_id must be from 0 to 2147483647, not \(number.literal)")
+        }
+        return biome
+    }
+
+    private static func type(_ value: JSONValue?) throws(APIError) -> String {
+        guard let value else { throw .missingField("type") }
+        guard case .string(let text) = value, Identifiers.isValidType(text) else {
+            throw .invalidField("type", "type must be a string of 1 to 32 characters from [a-z0-9_-], not \(describe(value))")
+        }
+        return text
+    }
+
+    private static func coordinates(_ value: JSONValue?) throws(APIError) -> [Double] {
+        guard let value else { throw .missingField("coords") }
+        guard case .array(let elements) = value, (2...3).contains(elements.count) else {
+            throw .invalidField("coords", "coords must be an array of 2 or 3 numbers, not \(describe(value))")
+        }
+        var result: [Double] = []
+        result.reserveCapacity(elements.count)
+        for element in elements {
+            guard case .number(let number) = element else {
+                throw .invalidField("coords", "coords must hold only numbers, not \(describe(element))")
+            }
+            let double = number.double
+            guard double.isFinite else {
+                throw .invalidField("coords", "coords must be finite numbers, not \(number.literal)")
+            }
+            result.append(double)
+        }
+        return result
+    }
+
+    private static func chestID(_ value: JSONValue?) throws(APIError) -> String? {
+        guard let value, value != .null else { return nil }
+        guard case .string(let text) = value, Identifiers.isValidChestID(text) else {
+            throw .invalidField("chest_id", "chest_id must be a string of 1 to 64 characters from [A-Za-z0-9_.:-], not \(describe(value))")
+        }
+        return text
+    }
+
+    private static func describe(_ value: JSONValue) -> String {
+        switch value {
+        case .number(let number): number.literal
+        case .string(let text) where text.count <= 40:
+            "\"\(text)\""
+        default: value.kindName
+        }
+    }
+}

@@ -1,0 +1,61 @@
+/// A validated spawn posted by a game server.
+public struct SpawnEvent: Sendable, Equatable {
+    public var biome: BiomeID
+    /// Matches `[a-z0-9_-]{1,32}`.
+    public var type: String
+    /// Two or three finite numbers.
+    public var coordinates: [Double]
+    /// Matches `[A-Za-z0-9_.:-]{1,64}`; nil when the gateway should generate one.
+    public var chestID: String?
+
+    public init(biome: BiomeID, type: String, coordinates: [Double], chestID: String?) {
+        self.biome = biome
+        self.type = type
+        self.coordinates = coordinates
+        self.chestID = chestID
+    }
+
+    /// The coordinates as compact JSON array text: `[1.5,2,3.25]`.
+    public var coordinatesText: String {
+        var writer = JSONWriter()
+        writer.beginArray()
+        for value in coordinates { writer.number(value) }
+        writer.endArray()
+        return writer.text
+    }
+}
+
+/// The identifier rules the contract sets.
+public enum Identifiers {
+    /// `[a-z0-9_-]{1,32}`: a spawn's type.
+    public static func isValidType(_ text: String) -> Bool {
+        matches(text, maxLength: 32) { byte in
+            (byte >= 0x61 && byte <= 0x7A) || isDigit(byte) || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-")
+        }
+    }
+
+    /// `[A-Za-z0-9_.:-]{1,64}`: chest ids and player ids.
+    public static func isValidChestID(_ text: String) -> Bool {
+        matches(text, maxLength: 64, isIDByte)
+    }
+
+    /// `[a-z0-9-]{1,63}`: region names.
+    public static func isValidRegionName(_ text: String) -> Bool {
+        matches(text, maxLength: 63) { byte in
+            (byte >= 0x61 && byte <= 0x7A) || isDigit(byte) || byte == UInt8(ascii: "-")
+        }
+    }
+
+    static func isIDByte(_ byte: UInt8) -> Bool {
+        (byte >= 0x61 && byte <= 0x7A) || (byte >= 0x41 && byte <= 0x5A) || isDigit(byte)
+            || byte == UInt8(ascii: "_") || byte == UInt8(ascii: ".") || byte == UInt8(ascii: ":")
+            || byte == UInt8(ascii: "-")
+    }
+
+    private static func isDigit(_ byte: UInt8) -> Bool { byte >= 0x30 && byte <= 0x39 }
+
+    private static func matches(_ text: String, maxLength: Int, _ allowed: (UInt8) -> Bool) -> Bool {
+        let utf8 = text.utf8
+        return !utf8.isEmpty && utf8.count <= maxLength && utf8.allSatisfy(allowed)
+    }
+}

@@ -1,0 +1,22 @@
+import BusDomain
+import BusHTTP
+
+/// Everything a gateway process needs to run.
+public struct GatewayConfiguration: Sendable {
+    public var catalog: RegionCatalog
+    public var listen: ListenAddress
+    /// Event loops (threads); each has its own HTTP listener and Redis connections.
+    public var threads: Int
+    /// How long a region's Redis may take to acknowledge an XADD before the spawn gets 503.
+    public var redisTimeout: Duration = .seconds(1)
+    /// XADDs allowed to wait for Redis per connection; beyond it spawns get 503 at once.
+    public var maxOutstandingPerConnection = 1024
+    /// How long shutdown waits for in-flight requests.
+    public var drainTimeout: Duration = .seconds(5)
+
+    public init(catalog: RegionCatalog, listen: ListenAddress, threads: Int) {
+        self.catalog = catalog
+        self.listen = listen
+        self.threads = threads
+    }
+}

@@ -1,0 +1,43 @@
+/// A response to send: status, headers and a complete body.
+public struct HTTPResponse: Sendable {
+    public var status: Int
+    public var headers: HTTPHeaders
+    public var body: [UInt8]
+
+    public init(status: Int, headers: HTTPHeaders = [:], body: [UInt8] = []) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
+    /// A JSON response; `json` must already be serialized JSON text.
+    public static func json(_ status: Int, _ json: String, headers: HTTPHeaders = [:]) -> HTTPResponse {
+        var headers = headers
+        headers.add("Content-Type", "application/json")
+        return HTTPResponse(status: status, headers: headers, body: Array(json.utf8))
+    }
+
+    /// The standard reason phrase for `status` (RFC 9110), or "Unknown".
+    public static func reasonPhrase(_ status: Int) -> String {
+        switch status {
+        case 200: "OK"
+        case 201: "Created"
+        case 202: "Accepted"
+        case 204: "No Content"
+        case 304: "Not Modified"
+        case 400: "Bad Request"
+        case 404: "Not Found"
+        case 405: "Method Not Allowed"
+        case 408: "Request Timeout"
+        case 409: "Conflict"
+        case 412: "Precondition Failed"
+        case 413: "Content Too Large"
+        case 415: "Unsupported Media Type"
+        case 428: "Precondition Required"
+        case 429: "Too Many Requests"
+        case 500: "Internal Server Error"
+        case 503: "Service Unavailable"
+        default: "Unknown"
+        }
+    }
+}

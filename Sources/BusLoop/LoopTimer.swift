@@ -1,0 +1,62 @@
+import CLibEvent
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A one-shot timer on an event loop; `schedule(after:)` (re)arms it.
+///
+/// Use it only on its loop's thread. Dropping the timer cancels it.
+public final class LoopTimer {
+    private let loop: EventLoop
+    private var event: OpaquePointer?
+    private let handler: () -> Void
+
+    /// Creates an unarmed timer whose `handler` runs on `loop`'s thread each time it fires.
+    public init(loop: EventLoop, handler: @escaping () -> Void) {
+        self.loop = loop
+        self.handler = handler
+        // The event's argument is an unretained pointer to self; deinit frees the event first,
+        // so libevent never calls back into a released timer.
+        event = event_new(
+            loop.base, -1, 0,
+            { _, _, arg in
+                let timer = Unmanaged<LoopTimer>.fromOpaque(arg!).takeUnretainedValue()
+                timer.handler()
+            }, Unmanaged.passUnretained(self).toOpaque())
+    }
+
+    deinit {
+        if let event { event_free(event) }
+    }
+
+    /// Arms the timer to fire once after `delay`, replacing an earlier schedule.
+    public func schedule(after delay: Duration) {
+        loop.assertInLoop()
+        var tv = timeval(delay)
+        event_add(event, &tv)
+    }
+
+    /// Disarms the timer; harmless when it is not armed.
+    public func cancel() {
+        loop.assertInLoop()
+        event_del(event)
+    }
+
+    /// True while armed and not yet fired.
+    public var isScheduled: Bool {
+        event_pending(event, Int16(EV_TIMEOUT), nil) != 0
+    }
+}
+
+extension timeval {
+    /// A `timeval` for a non-negative duration (negative ones become zero).
+    public init(_ duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        if seconds < 0 {
+            self.init(tv_sec: 0, tv_usec: 0)
+        } else {
+            self.init(tv_sec: Int(seconds), tv_usec: Int(attoseconds / 1_000_000_000_000))
+        }
+    }
+}

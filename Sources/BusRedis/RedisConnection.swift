@@ -1,0 +1,323 @@
+import BusLoop
+import CHiredis
+import DequeModule
+
+/// Where and how to talk to one Redis server.
+public struct RedisConnectionConfiguration: Sendable, Equatable {
+    public var host: String
+    public var port: Int
+    public var database: Int
+    public var password: String?
+    /// How long a command may wait for its reply before it fails with `.timedOut` and the
+    /// connection is recycled.
+    public var commandTimeout: Duration = .seconds(1)
+    /// How long connecting plus the AUTH/SELECT/PING handshake may take.
+    public var connectTimeout: Duration = .seconds(1)
+    /// Commands allowed to wait for replies at once; more fail fast with `.overloaded` instead
+    /// of growing hiredis's unbounded output buffer.
+    public var maxOutstanding = 1024
+    public var reconnectBackoff = ReconnectBackoff()
+
+    public init(host: String, port: Int, database: Int = 0, password: String? = nil) {
+        self.host = host
+        self.port = port
+        self.database = database
+        self.password = password
+    }
+}
+
+/// One asynchronous Redis connection on an event loop (hiredis's async API and its libevent
+/// adapter), with per-command timeouts, a cap on outstanding commands and reconnects.
+///
+/// Commands are pipelined: every command issued in one loop iteration goes out in one write.
+/// Completions run on the loop's thread, possibly synchronously inside `send` (when the
+/// connection is down or full). Call `close()` before dropping the connection.
+public final class RedisConnection {
+    public typealias Completion = (Result<RedisReply, RedisError>) -> Void
+
+    private struct Pending {
+        let completion: Completion
+        /// Monotonic nanoseconds after which the command counts as timed out.
+        let deadline: UInt64
+    }
+
+    public let loop: EventLoop
+    public let configuration: RedisConnectionConfiguration
+
+    /// Called on the loop when the connection becomes usable (`true`) or stops being usable.
+    public var onReadinessChange: ((Bool) -> Void)?
+
+    private var machine = RedisConnectionStateMachine()
+    /// The live hiredis context, nil while disconnected. hiredis owns its memory: we free it
+    /// with `redisAsyncFree` or hiredis frees it after its disconnect callback.
+    private var context: UnsafeMutablePointer<redisAsyncContext>?
+    /// Callbacks hiredis will call, oldest first: replies arrive in command order.
+    private var pending = Deque<Pending>()
+    /// While freeing a context, the error its pending commands fail with.
+    private var failureReason: RedisError?
+    private var armedDeadline: UInt64?
+    private var announcedReady: Bool?
+    private var random = SystemRandomNumberGenerator()
+
+    private lazy var deadlineTimer = LoopTimer(loop: loop) { [unowned self] in self.checkDeadlines() }
+    private lazy var connectTimer = LoopTimer(loop: loop) { [unowned self] in
+        self.lastError = "connect to \(self.endpointDescription) timed out"
+        self.perform(self.machine.failed())
+    }
+    private lazy var reconnectTimer = LoopTimer(loop: loop) { [unowned self] in
+        self.perform(self.machine.reconnectTimerFired())
+    }
+
+    /// The most recent connection error, for readiness reports and logs.
+    public private(set) var lastError: String?
+
+    public init(loop: EventLoop, configuration: RedisConnectionConfiguration) {
+        self.loop = loop
+        self.configuration = configuration
+    }
+
+    deinit {
+        assert(context == nil, "RedisConnection dropped without close()")
+        if let context {
+            // Detach first so that callbacks run by the free below find no owner.
+            context.pointee.data = nil
+            redisAsyncFree(context)
+        }
+    }
+
+    /// True while commands are accepted.
+    public var isReady: Bool { machine.isReady }
+
+    /// The state, for diagnostics.
+    public var state: RedisConnectionStateMachine.State { machine.state }
+
+    /// Commands waiting for their replies.
+    public var outstanding: Int { pending.count }
+
+    public var endpointDescription: String { "\(configuration.host):\(configuration.port)" }
+
+    /// Starts connecting; reconnects by itself until `close()`.
+    public func start() {
+        loop.assertInLoop()
+        perform(machine.start())
+    }
+
+    /// Sends `command`; `completion` gets the reply, or why there is none.
+    public func send(_ command: RedisCommand, timeout: Duration? = nil, _ completion: @escaping Completion) {
+        loop.assertInLoop()
+        guard machine.isReady, let context else {
+            completion(.failure(.unavailable))
+            return
+        }
+        guard pending.count < configuration.maxOutstanding else {
+            completion(.failure(.overloaded))
+            return
+        }
+        enqueue(command, on: context, timeout: timeout ?? configuration.commandTimeout, completion)
+    }
+
+    /// Closes the connection for good; waiting commands fail with `.unavailable`.
+    public func close() {
+        loop.assertInLoop()
+        perform(machine.close())
+    }
+
+    // MARK: - Acting on the state machine
+
+    private func perform(_ action: RedisConnectionStateMachine.Action) {
+        switch action {
+        case .none:
+            break
+        case .connect:
+            connectTimer.schedule(after: configuration.connectTimeout)
+            openContext()
+        case .sendHandshake:
+            sendHandshake()
+        case .becameReady:
+            connectTimer.cancel()
+            lastError = nil
+            announce(ready: true)
+        case .reconnect(let attempt, _):
+            connectTimer.cancel()
+            freeContext(failing: .disconnected)
+            announce(ready: false)
+            reconnectTimer.schedule(after: configuration.reconnectBackoff.delay(attempt: attempt, using: &random))
+        case .tearDown:
+            connectTimer.cancel()
+            reconnectTimer.cancel()
+            deadlineTimer.cancel()
+            freeContext(failing: .unavailable)
+        }
+    }
+
+    private func announce(ready: Bool) {
+        guard announcedReady != ready else { return }
+        announcedReady = ready
+        onReadinessChange?(ready)
+    }
+
+    private func openContext() {
+        guard let context = redisAsyncConnect(configuration.host, Int32(configuration.port)) else {
+            lastError = "cannot allocate a Redis context"
+            perform(machine.failed())
+            return
+        }
+        if context.pointee.err != 0 {
+            lastError = "\(endpointDescription): \(String(cString: context.pointee.errstr))"
+            redisAsyncFree(context)
+            perform(machine.failed())
+            return
+        }
+        // hiredis calls back with the context; `data` leads back to self without retaining it.
+        // Safe because self frees (or detaches) every context before it goes away.
+        context.pointee.data = Unmanaged.passUnretained(self).toOpaque()
+        _ = redisLibeventAttach(context, loop.base)
+        _ = redisAsyncSetConnectCallback(context, redisConnected)
+        _ = redisAsyncSetDisconnectCallback(context, redisDisconnected)
+        self.context = context
+    }
+
+    private func sendHandshake() {
+        guard let context else { return }
+        var steps: [RedisCommand] = []
+        if let password = configuration.password { steps.append(RedisCommand("AUTH", .string(password))) }
+        if configuration.database != 0 { steps.append(RedisCommand("SELECT", .integer(Int64(configuration.database)))) }
+        steps.append(RedisCommand("PING"))
+        for (index, step) in steps.enumerated() {
+            let isLast = index == steps.count - 1
+            enqueue(step, on: context, timeout: configuration.connectTimeout) { [unowned self] result in
+                switch result {
+                case .success where isLast:
+                    self.perform(self.machine.handshakeSucceeded())
+                case .success:
+                    break
+                case .failure(let error):
+                    self.lastError = "\(self.endpointDescription): \(step.name) failed: \(error)"
+                    self.perform(self.machine.failed())
+                }
+            }
+        }
+    }
+
+    /// Frees the context; hiredis then fails its pending callbacks (NULL replies) in order.
+    private func freeContext(failing reason: RedisError) {
+        guard let context else { return }
+        self.context = nil
+        failureReason = reason
+        redisAsyncFree(context)
+        failureReason = nil
+    }
+
+    private func enqueue(
+        _ command: RedisCommand, on context: UnsafeMutablePointer<redisAsyncContext>, timeout: Duration,
+        _ completion: @escaping Completion
+    ) {
+        // hiredis copies the bytes into its output buffer before returning.
+        let status = command.encoded.withUnsafeBufferPointer { bytes in
+            bytes.withMemoryRebound(to: CChar.self) {
+                redisAsyncFormattedCommand(context, redisReplied, nil, $0.baseAddress, $0.count)
+            }
+        }
+        guard status == REDIS_OK else {
+            completion(.failure(.unavailable))
+            return
+        }
+        let deadline = Clocks.monotonicNanoseconds() &+ timeout.nanoseconds
+        pending.append(Pending(completion: completion, deadline: deadline))
+        if armedDeadline.map({ deadline < $0 }) ?? true {
+            armedDeadline = deadline
+            deadlineTimer.schedule(after: timeout)
+        }
+    }
+
+    // MARK: - Callbacks from hiredis (on the loop thread)
+
+    fileprivate func connectFinished(_ finished: UnsafePointer<redisAsyncContext>, ok: Bool) {
+        guard UnsafePointer(context) == finished else { return }
+        if ok {
+            perform(machine.connected())
+        } else {
+            lastError = "\(endpointDescription): \(String(cString: finished.pointee.errstr))"
+            // hiredis frees a context whose connect failed once this callback returns.
+            context = nil
+            perform(machine.failed())
+        }
+    }
+
+    fileprivate func disconnected(_ gone: UnsafePointer<redisAsyncContext>) {
+        // Ignore the callback of a context we are freeing ourselves.
+        guard UnsafePointer(context) == gone else { return }
+        if gone.pointee.err != 0 { lastError = "\(endpointDescription): \(String(cString: gone.pointee.errstr))" }
+        // hiredis frees the context after this callback.
+        context = nil
+        perform(machine.failed())
+    }
+
+    fileprivate func received(_ reply: UnsafePointer<redisReply>?) {
+        guard let entry = pending.popFirst() else {
+            assertionFailure("a Redis reply with no command waiting for it")
+            return
+        }
+        if let reply {
+            if reply.pointee.type == REDIS_REPLY_ERROR {
+                entry.completion(.failure(.server(String(cString: reply.pointee.str))))
+            } else {
+                entry.completion(.success(RedisReply(reply)))
+            }
+        } else {
+            let expired = entry.deadline <= Clocks.monotonicNanoseconds()
+            entry.completion(.failure(expired ? .timedOut : failureReason ?? .disconnected))
+        }
+    }
+
+    /// A command past its deadline means the server is hung or the link is dead: the replies
+    /// of every later command are stuck behind it, so the whole connection is recycled.
+    private func checkDeadlines() {
+        armedDeadline = nil
+        guard !pending.isEmpty else { return }
+        let now = Clocks.monotonicNanoseconds()
+        var earliest = UInt64.max
+        for entry in pending {
+            if entry.deadline <= now {
+                lastError = "\(endpointDescription): no reply within \(configuration.commandTimeout)"
+                perform(machine.failed())
+                return
+            }
+            earliest = min(earliest, entry.deadline)
+        }
+        armedDeadline = earliest
+        deadlineTimer.schedule(after: .nanoseconds(Int64(earliest - now)))
+    }
+}
+
+// hiredis's C callbacks. `data` on the context is an unretained pointer to the owning
+// RedisConnection (nil once detached in deinit).
+
+private func owner(_ context: UnsafePointer<redisAsyncContext>?) -> RedisConnection? {
+    guard let data = context?.pointee.data else { return nil }
+    return Unmanaged<RedisConnection>.fromOpaque(data).takeUnretainedValue()
+}
+
+private let redisConnected: @convention(c) (UnsafePointer<redisAsyncContext>?, Int32) -> Void = { context, status in
+    guard let context else { return }
+    owner(context)?.connectFinished(context, ok: status == REDIS_OK)
+}
+
+private let redisDisconnected: @convention(c) (UnsafePointer<redisAsyncContext>?, Int32) -> Void = { context, _ in
+    guard let context else { return }
+    owner(context)?.disconnected(context)
+}
+
+private let redisReplied: @convention(c) (UnsafeMutablePointer<redisAsyncContext>?, UnsafeMutableRawPointer?, UnsafeMutableRawPointer?) -> Void = {
+    context, reply, _ in
+    owner(UnsafePointer(context))?.received(reply.map { UnsafePointer($0.assumingMemoryBound(to: redisReply.self)) })
+}
+
+extension Duration {
+    /// Whole nanoseconds, clamped at zero.
+    var nanoseconds: UInt64 {
+        let (seconds, attoseconds) = components
+        guard seconds >= 0 else { return 0 }
+        return UInt64(seconds) * 1_000_000_000 + UInt64(attoseconds / 1_000_000_000)
+    }
+}

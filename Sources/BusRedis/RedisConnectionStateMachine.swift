@@ -1,0 +1,110 @@
+/// The life cycle of one Redis connection, free of I/O.
+///
+/// `RedisConnection` feeds it events (a connect finished, a handshake answered, a command
+/// timed out, the socket dropped) and performs the actions it returns.
+public struct RedisConnectionStateMachine: Sendable {
+    public enum State: Sendable, Equatable {
+        case idle
+        /// TCP connect in progress.
+        case connecting(attempt: Int)
+        /// Connected; AUTH/SELECT/PING sent, waiting for their replies.
+        case handshaking(attempt: Int)
+        /// Commands are accepted.
+        case ready
+        /// Waiting for the backoff to pass before connecting again.
+        case waitingToReconnect(attempt: Int)
+        case closed
+    }
+
+    public enum Action: Sendable, Equatable {
+        case none
+        case connect
+        case sendHandshake
+        /// Announce that commands are accepted now.
+        case becameReady
+        /// Free the current connection (if any) and connect again after the backoff for
+        /// `attempt`; `wasReady` says whether a working connection was lost.
+        case reconnect(attempt: Int, wasReady: Bool)
+        /// Free the current connection for good.
+        case tearDown
+    }
+
+    public private(set) var state: State = .idle
+
+    public init() {}
+
+    public var isReady: Bool { state == .ready }
+
+    public mutating func start() -> Action {
+        guard case .idle = state else { return .none }
+        state = .connecting(attempt: 1)
+        return .connect
+    }
+
+    public mutating func connected() -> Action {
+        guard case .connecting(let attempt) = state else { return .none }
+        state = .handshaking(attempt: attempt)
+        return .sendHandshake
+    }
+
+    public mutating func handshakeSucceeded() -> Action {
+        guard case .handshaking = state else { return .none }
+        state = .ready
+        return .becameReady
+    }
+
+    /// The connect or handshake failed, a command timed out, or the socket dropped.
+    public mutating func failed() -> Action {
+        switch state {
+        case .connecting(let attempt), .handshaking(let attempt):
+            state = .waitingToReconnect(attempt: attempt + 1)
+            return .reconnect(attempt: attempt, wasReady: false)
+        case .ready:
+            state = .waitingToReconnect(attempt: 1)
+            return .reconnect(attempt: 0, wasReady: true)
+        case .idle, .waitingToReconnect, .closed:
+            return .none
+        }
+    }
+
+    public mutating func reconnectTimerFired() -> Action {
+        guard case .waitingToReconnect(let attempt) = state else { return .none }
+        state = .connecting(attempt: attempt)
+        return .connect
+    }
+
+    public mutating func close() -> Action {
+        if state == .closed { return .none }
+        state = .closed
+        return .tearDown
+    }
+}
+
+/// Capped exponential backoff with full jitter for reconnecting.
+public struct ReconnectBackoff: Sendable, Equatable {
+    public var initial: Duration
+    public var maximum: Duration
+
+    public init(initial: Duration = .milliseconds(100), maximum: Duration = .seconds(5)) {
+        self.initial = initial
+        self.maximum = maximum
+    }
+
+    /// The ceiling of the delay before reconnect attempt `attempt` (0 = reconnect at once,
+    /// after a working connection dropped).
+    public func ceiling(attempt: Int) -> Duration {
+        guard attempt > 0 else { return .zero }
+        let doublings = min(attempt - 1, 30)
+        let grown = initial * (1 << doublings)
+        return min(grown, maximum)
+    }
+
+    /// A delay drawn uniformly from half the ceiling up to the ceiling, so that many clients
+    /// losing the same server do not reconnect in lockstep.
+    public func delay(attempt: Int, using generator: inout some RandomNumberGenerator) -> Duration {
+        let ceiling = ceiling(attempt: attempt)
+        guard ceiling > .zero else { return .zero }
+        let fraction = Double.random(in: 0.5...1.0, using: &generator)
+        return ceiling * fraction
+    }
+}

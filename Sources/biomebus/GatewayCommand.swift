@@ -1,0 +1,48 @@
+import ArgumentParser
+import BusDomain
+import BusGateway
+import BusService
+
+struct GatewayCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gateway",
+        abstract: "HTTP front door: validates spawn events and appends them to per-biome Redis streams."
+    )
+
+    @OptionGroup var regions: RegionsOption
+
+    @Option(help: "Address to listen on, HOST:PORT. Env: BIOMEBUS_LISTEN. Default 127.0.0.1:8080.")
+    var listen: String?
+
+    @Option(help: "Event loops (threads). Default: the number of cores.")
+    var threads: Int?
+
+    func run() throws {
+        try failingCleanly {
+            let catalog = try regions.load()
+            let address = try listenAddress(listen, default: "127.0.0.1:8080")
+            let threadCount = threads ?? WorkerLoops<Void>.processorCount
+            guard (1...256).contains(threadCount) else {
+                throw CLIError("--threads: expected 1 to 256, got \(threadCount)")
+            }
+            let logger = Logs.logger("gateway")
+            let signals = TerminationSignal()
+            logger.info(
+                "gateway starting",
+                metadata: ["regions": "\(catalog.regions.map(\.name).joined(separator: ","))", "threads": "\(threadCount)"])
+            let gateway: Gateway
+            do {
+                gateway = try Gateway(
+                    configuration: GatewayConfiguration(catalog: catalog, listen: address, threads: threadCount), logger: logger)
+            } catch {
+                throw CLIError("\(error)")
+            }
+            gateway.start()
+            logger.info("gateway listening", metadata: ["address": "\(address.host):\(gateway.port)"])
+            let signal = signals.wait()
+            logger.info("gateway shutting down", metadata: ["signal": "\(TerminationSignal.name(signal))"])
+            gateway.shutdown()
+            logger.info("gateway stopped")
+        }
+    }
+}
