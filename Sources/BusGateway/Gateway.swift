@@ -26,7 +26,8 @@ public final class Gateway: Sendable {
         do {
             loops = try WorkerLoops(name: "gateway", count: configuration.threads) { index, loop in
                 let worker = GatewayWorker(
-                    index: index, loop: loop, configuration: configuration, processTag: processTag, readiness: readiness,
+                    index: index, loop: loop, configuration: configuration, processTag: processTag,
+                    readiness: readiness,
                     logger: logger)
                 // With port 0 the first loop picks a port and the others share it.
                 address.port = try worker.bind(address)
@@ -93,7 +94,8 @@ final class RegionReadiness: Sendable {
             logger.info("region up", metadata: ["region": "\(config.name)", "redis": "\(config.redis)"])
         case false?:
             logger.warning(
-                "region down", metadata: ["region": "\(config.name)", "redis": "\(config.redis)", "error": "\(error ?? "unknown")"])
+                "region down",
+                metadata: ["region": "\(config.name)", "redis": "\(config.redis)", "error": "\(error ?? "unknown")"])
         case nil:
             break
         }

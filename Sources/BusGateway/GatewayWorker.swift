@@ -35,9 +35,9 @@ final class GatewayWorker {
         self.chestIDs = ChestIDGenerator(processTag: processTag, worker: index)
 
         var router = Router<GatewayRoute>()
-        router.add(.POST, "/v1/spawn", .spawn)
-        router.add(.GET, "/healthz", .health)
-        router.add(.GET, "/readyz", .ready)
+        router.add(.post, "/v1/spawn", .spawn)
+        router.add(.get, "/healthz", .health)
+        router.add(.get, "/readyz", .ready)
         self.router = router
 
         let addresses = catalog.redisAddresses

@@ -1,4 +1,12 @@
-/// The request methods the server distinguishes.
+/// The request methods the server distinguishes; `rawValue` is the method's token.
 public enum HTTPMethod: String, Sendable, Hashable, CaseIterable {
-    case GET, HEAD, POST, PUT, DELETE, OPTIONS, TRACE, CONNECT, PATCH
+    case get = "GET"
+    case head = "HEAD"
+    case post = "POST"
+    case put = "PUT"
+    case delete = "DELETE"
+    case options = "OPTIONS"
+    case trace = "TRACE"
+    case connect = "CONNECT"
+    case patch = "PATCH"
 }

@@ -78,7 +78,8 @@ public final class HTTPServer {
         let flags = LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_REUSEABLE_PORT | LEV_OPT_CLOSE_ON_EXEC
         let listener = withUnsafePointer(to: &storage) { pointer in
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { socketAddress in
-                evconnlistener_new_bind(loop.base, nil, nil, UInt32(flags), configuration.backlog, socketAddress, Int32(length))
+                evconnlistener_new_bind(
+                    loop.base, nil, nil, UInt32(flags), configuration.backlog, socketAddress, Int32(length))
             }
         }
         guard let listener else {
@@ -178,7 +179,7 @@ public final class HTTPServer {
         let body = [UInt8](unsafeUninitializedCapacity: bodyLength) { buffer, count in
             count = bodyLength == 0 ? 0 : max(0, evbuffer_copyout(input, buffer.baseAddress, bodyLength))
         }
-        return HTTPRequest(method: method ?? .GET, path: path, query: query, headers: headers, body: body)
+        return HTTPRequest(method: method ?? .get, path: path, query: query, headers: headers, body: body)
     }
 }
 
@@ -225,15 +226,15 @@ extension HTTPMethod {
     fileprivate var evhttpFlag: UInt16 {
         let command: evhttp_cmd_type =
             switch self {
-            case .GET: EVHTTP_REQ_GET
-            case .HEAD: EVHTTP_REQ_HEAD
-            case .POST: EVHTTP_REQ_POST
-            case .PUT: EVHTTP_REQ_PUT
-            case .DELETE: EVHTTP_REQ_DELETE
-            case .OPTIONS: EVHTTP_REQ_OPTIONS
-            case .TRACE: EVHTTP_REQ_TRACE
-            case .CONNECT: EVHTTP_REQ_CONNECT
-            case .PATCH: EVHTTP_REQ_PATCH
+            case .get: EVHTTP_REQ_GET
+            case .head: EVHTTP_REQ_HEAD
+            case .post: EVHTTP_REQ_POST
+            case .put: EVHTTP_REQ_PUT
+            case .delete: EVHTTP_REQ_DELETE
+            case .options: EVHTTP_REQ_OPTIONS
+            case .trace: EVHTTP_REQ_TRACE
+            case .connect: EVHTTP_REQ_CONNECT
+            case .patch: EVHTTP_REQ_PATCH
             }
         return UInt16(command.rawValue)
     }
@@ -251,9 +252,13 @@ extension sockaddr_storage {
         return withUnsafePointer(to: &copy) { pointer in
             switch Int32(ss_family) {
             case AF_INET:
-                pointer.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { Int(UInt16(bigEndian: $0.pointee.sin_port)) }
+                pointer.withMemoryRebound(to: sockaddr_in.self, capacity: 1) {
+                    Int(UInt16(bigEndian: $0.pointee.sin_port))
+                }
             case AF_INET6:
-                pointer.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { Int(UInt16(bigEndian: $0.pointee.sin6_port)) }
+                pointer.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) {
+                    Int(UInt16(bigEndian: $0.pointee.sin6_port))
+                }
             default:
                 0
             }

@@ -58,7 +58,8 @@ extension ListenAddress {
         defer { freeaddrinfo(result) }
         var storage = sockaddr_storage()
         withUnsafeMutableBytes(of: &storage) { target in
-            target.copyMemory(from: UnsafeRawBufferPointer(start: first.pointee.ai_addr, count: Int(first.pointee.ai_addrlen)))
+            target.copyMemory(
+                from: UnsafeRawBufferPointer(start: first.pointee.ai_addr, count: Int(first.pointee.ai_addrlen)))
         }
         return (storage, first.pointee.ai_addrlen)
     }

@@ -42,7 +42,7 @@ public struct Router<Route: Sendable>: Sendable {
         var allowed: [HTTPMethod] = []
         for entry in entries {
             guard let parameters = Self.bind(entry.segments, to: parts) else { continue }
-            if entry.method == method || (method == .HEAD && entry.method == .GET) {
+            if entry.method == method || (method == .head && entry.method == .get) {
                 return .found(entry.route, parameters: parameters)
             }
             if !allowed.contains(entry.method) { allowed.append(entry.method) }

@@ -308,10 +308,13 @@ private let redisDisconnected: @convention(c) (UnsafePointer<redisAsyncContext>?
     owner(context)?.disconnected(context)
 }
 
-private let redisReplied: @convention(c) (UnsafeMutablePointer<redisAsyncContext>?, UnsafeMutableRawPointer?, UnsafeMutableRawPointer?) -> Void = {
-    context, reply, _ in
-    owner(UnsafePointer(context))?.received(reply.map { UnsafePointer($0.assumingMemoryBound(to: redisReply.self)) })
-}
+private let redisReplied:
+    @convention(c) (UnsafeMutablePointer<redisAsyncContext>?, UnsafeMutableRawPointer?, UnsafeMutableRawPointer?) ->
+        Void = {
+            context, reply, _ in
+            owner(UnsafePointer(context))?.received(
+                reply.map { UnsafePointer($0.assumingMemoryBound(to: redisReply.self)) })
+        }
 
 extension Duration {
     /// Whole nanoseconds, clamped at zero.

@@ -29,11 +29,14 @@ struct GatewayCommand: ParsableCommand {
             let signals = TerminationSignal()
             logger.info(
                 "gateway starting",
-                metadata: ["regions": "\(catalog.regions.map(\.name).joined(separator: ","))", "threads": "\(threadCount)"])
+                metadata: [
+                    "regions": "\(catalog.regions.map(\.name).joined(separator: ","))", "threads": "\(threadCount)",
+                ])
             let gateway: Gateway
             do {
                 gateway = try Gateway(
-                    configuration: GatewayConfiguration(catalog: catalog, listen: address, threads: threadCount), logger: logger)
+                    configuration: GatewayConfiguration(catalog: catalog, listen: address, threads: threadCount),
+                    logger: logger)
             } catch {
                 throw CLIError("\(error)")
             }

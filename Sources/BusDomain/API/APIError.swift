@@ -65,7 +65,8 @@ extension APIError {
 
     public static func methodNotAllowed(_ method: String, allow: [String]) -> APIError {
         APIError(
-            status: 405, code: "method_not_allowed", message: "\(method) is not allowed here; use \(allow.joined(separator: ", "))",
+            status: 405, code: "method_not_allowed",
+            message: "\(method) is not allowed here; use \(allow.joined(separator: ", "))",
             headers: [HeaderField(name: "Allow", value: allow.joined(separator: ", "))])
     }
 
@@ -78,11 +79,13 @@ extension APIError {
 
     public static func regionUnavailable(_ region: String, reason: String) -> APIError {
         APIError(
-            status: 503, code: "region_unavailable", message: "region \(region) is unavailable: \(reason)", retryAfter: 1)
+            status: 503, code: "region_unavailable", message: "region \(region) is unavailable: \(reason)",
+            retryAfter: 1)
     }
 
     public static func regionOverloaded(_ region: String, reason: String) -> APIError {
-        APIError(status: 503, code: "region_overloaded", message: "region \(region) is overloaded: \(reason)", retryAfter: 1)
+        APIError(
+            status: 503, code: "region_overloaded", message: "region \(region) is overloaded: \(reason)", retryAfter: 1)
     }
 
     public static func internalError(_ message: String) -> APIError {

@@ -58,7 +58,8 @@ public struct RedisAddress: Sendable, Hashable, CustomStringConvertible {
         }
         guard !host.isEmpty else { throw RedisAddressError("host is missing") }
         guard (1...65535).contains(port) else { throw RedisAddressError("port must be 1 to 65535") }
-        self.init(host: String(host), port: port, database: database, password: password?.isEmpty == true ? nil : password)
+        self.init(
+            host: String(host), port: port, database: database, password: password?.isEmpty == true ? nil : password)
     }
 
     /// The URL without the password, for logs and status output.

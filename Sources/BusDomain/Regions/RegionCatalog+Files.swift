@@ -18,7 +18,8 @@ extension RegionCatalog {
         var regions: [RegionConfig] = []
         for name in names {
             let path = (directory as NSString).appendingPathComponent(name)
-            guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+            guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8)
+            else {
                 throw RegionConfigError(file: path, key: "", message: "cannot read the file as UTF-8 text")
             }
             regions.append(try RegionConfig.parse(yaml: text, file: path))

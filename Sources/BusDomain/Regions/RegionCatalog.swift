@@ -10,14 +10,17 @@ public struct RegionCatalog: Sendable, Equatable {
         for (index, region) in regions.enumerated() {
             if let other = fileByName[region.name] {
                 throw RegionConfigError(
-                    file: region.sourceFile, key: "name", message: "region \"\(region.name)\" is already defined in \(other)")
+                    file: region.sourceFile, key: "name",
+                    message: "region \"\(region.name)\" is already defined in \(other)")
             }
             fileByName[region.name] = region.sourceFile
             for biome in region.biomes {
                 if let other = indexByBiome[biome] {
                     throw RegionConfigError(
                         file: region.sourceFile, key: "biomes",
-                        message: "biome \(biome) already belongs to region \"\(regions[other].name)\" (\(regions[other].sourceFile))")
+                        message:
+                            "biome \(biome) already belongs to region \"\(regions[other].name)\" (\(regions[other].sourceFile))"
+                    )
                 }
                 indexByBiome[biome] = index
             }

@@ -27,14 +27,17 @@ extension RegionConfig {
         do {
             redis = try RedisAddress(url: redisURL)
         } catch {
-            throw reader.error("redis", "expected redis://host:port/db, got \"\(redisURL)\": \(error.reason)", top["redis"])
+            throw reader.error(
+                "redis", "expected redis://host:port/db, got \"\(redisURL)\": \(error.reason)", top["redis"])
         }
         let biomes = try reader.biomes(top["biomes"])
 
         var region = RegionConfig(name: name, redis: redis, biomes: biomes, sourceFile: file)
         if let streamNode = top["stream"] {
             let stream = try reader.mapping(streamNode, path: "stream", allowed: ["maxlen", "memory_high_water"])
-            region.stream.maxlen = try reader.int(stream["maxlen"], path: "stream.maxlen", range: 1...1_000_000_000) ?? region.stream.maxlen
+            region.stream.maxlen =
+                try reader.int(stream["maxlen"], path: "stream.maxlen", range: 1...1_000_000_000)
+                ?? region.stream.maxlen
             region.stream.memoryHighWater =
                 try reader.double(stream["memory_high_water"], path: "stream.memory_high_water", range: 0.01...1.0)
                 ?? region.stream.memoryHighWater
@@ -65,7 +68,8 @@ private struct YAMLReader {
             let key = scalar.string
             let keyPath = path.isEmpty ? key : "\(path).\(key)"
             guard allowed.contains(key) else {
-                throw error(keyPath, "unknown key (expected one of: \(allowed.sorted().joined(separator: ", ")))", keyNode)
+                throw error(
+                    keyPath, "unknown key (expected one of: \(allowed.sorted().joined(separator: ", ")))", keyNode)
             }
             guard result[key] == nil else { throw error(keyPath, "key appears twice", keyNode) }
             result[key] = value
@@ -111,7 +115,10 @@ private struct YAMLReader {
         var biomes: [BiomeID] = []
         for element in sequence {
             guard element.hasTag(.int), let value = element.int, let biome = BiomeID(Int64(value)) else {
-                throw error("biomes", "expected integers from 0 to 2147483647, got \"\(element.scalar?.string ?? "a collection")\"", element)
+                throw error(
+                    "biomes",
+                    "expected integers from 0 to 2147483647, got \"\(element.scalar?.string ?? "a collection")\"",
+                    element)
             }
             guard !biomes.contains(biome) else { throw error("biomes", "biome \(biome) is listed twice", element) }
             biomes.append(biome)
@@ -128,23 +135,36 @@ private struct YAMLReader {
         if let groupNode = map["group"] {
             let group = try string(groupNode, path: "consumer.group")
             guard Identifiers.isValidChestID(group) else {
-                throw error("consumer.group", "expected 1 to 64 characters from [A-Za-z0-9_.:-], got \"\(group)\"", groupNode)
+                throw error(
+                    "consumer.group", "expected 1 to 64 characters from [A-Za-z0-9_.:-], got \"\(group)\"", groupNode)
             }
             consumer.group = group
         }
-        consumer.maxInFlight = try int(map["max_in_flight"], path: "consumer.max_in_flight", range: 1...10_000) ?? consumer.maxInFlight
+        consumer.maxInFlight =
+            try int(map["max_in_flight"], path: "consumer.max_in_flight", range: 1...10_000) ?? consumer.maxInFlight
         consumer.blockMs = try int(map["block_ms"], path: "consumer.block_ms", range: 1...300_000) ?? consumer.blockMs
-        consumer.maxDeliveries = try int(map["max_deliveries"], path: "consumer.max_deliveries", range: 1...1000) ?? consumer.maxDeliveries
-        consumer.claimIdleMs = try int(map["claim_idle_ms"], path: "consumer.claim_idle_ms", range: 1...86_400_000) ?? consumer.claimIdleMs
+        consumer.maxDeliveries =
+            try int(map["max_deliveries"], path: "consumer.max_deliveries", range: 1...1000) ?? consumer.maxDeliveries
+        consumer.claimIdleMs =
+            try int(map["claim_idle_ms"], path: "consumer.claim_idle_ms", range: 1...86_400_000) ?? consumer.claimIdleMs
         if let backoffNode = map["backoff"] {
-            let backoff = try mapping(backoffNode, path: "consumer.backoff", allowed: ["initial_ms", "multiplier", "max_ms", "jitter"])
+            let backoff = try mapping(
+                backoffNode, path: "consumer.backoff", allowed: ["initial_ms", "multiplier", "max_ms", "jitter"])
             var policy = consumer.backoff
-            policy.initialMs = try int(backoff["initial_ms"], path: "consumer.backoff.initial_ms", range: 1...3_600_000) ?? policy.initialMs
-            policy.multiplier = try double(backoff["multiplier"], path: "consumer.backoff.multiplier", range: 1.0...100.0) ?? policy.multiplier
-            policy.maxMs = try int(backoff["max_ms"], path: "consumer.backoff.max_ms", range: 1...86_400_000) ?? policy.maxMs
-            policy.jitter = try double(backoff["jitter"], path: "consumer.backoff.jitter", range: 0.0...1.0) ?? policy.jitter
+            policy.initialMs =
+                try int(backoff["initial_ms"], path: "consumer.backoff.initial_ms", range: 1...3_600_000)
+                ?? policy.initialMs
+            policy.multiplier =
+                try double(backoff["multiplier"], path: "consumer.backoff.multiplier", range: 1.0...100.0)
+                ?? policy.multiplier
+            policy.maxMs =
+                try int(backoff["max_ms"], path: "consumer.backoff.max_ms", range: 1...86_400_000) ?? policy.maxMs
+            policy.jitter =
+                try double(backoff["jitter"], path: "consumer.backoff.jitter", range: 0.0...1.0) ?? policy.jitter
             guard policy.maxMs >= policy.initialMs else {
-                throw error("consumer.backoff.max_ms", "must be at least initial_ms (\(policy.initialMs)), got \(policy.maxMs)", backoff["max_ms"])
+                throw error(
+                    "consumer.backoff.max_ms", "must be at least initial_ms (\(policy.initialMs)), got \(policy.maxMs)",
+                    backoff["max_ms"])
             }
             consumer.backoff = policy
         }

@@ -26,7 +26,8 @@ extension SpawnEvent {
     private static func biome(_ value: JSONValue?) throws(APIError) -> BiomeID {
         guard let value else { throw .missingField("biome_id") }
         guard case .number(let number) = value, number.isIntegerLiteral else {
-            throw .invalidField("biome_id", "biome_id must be a JSON integer from 0 to 2147483647, not \(describe(value))")
+            throw .invalidField(
+                "biome_id", "biome_id must be a JSON integer from 0 to 2147483647, not \(describe(value))")
         }
         guard let raw = number.int64, let biome = BiomeID(raw) else {
             throw .invalidField("biome_id", "biome_id must be from 0 to 2147483647, not \(number.literal)")
@@ -37,7 +38,8 @@ extension SpawnEvent {
     private static func type(_ value: JSONValue?) throws(APIError) -> String {
         guard let value else { throw .missingField("type") }
         guard case .string(let text) = value, Identifiers.isValidType(text) else {
-            throw .invalidField("type", "type must be a string of 1 to 32 characters from [a-z0-9_-], not \(describe(value))")
+            throw .invalidField(
+                "type", "type must be a string of 1 to 32 characters from [a-z0-9_-], not \(describe(value))")
         }
         return text
     }
@@ -65,7 +67,9 @@ extension SpawnEvent {
     private static func chestID(_ value: JSONValue?) throws(APIError) -> String? {
         guard let value, value != .null else { return nil }
         guard case .string(let text) = value, Identifiers.isValidChestID(text) else {
-            throw .invalidField("chest_id", "chest_id must be a string of 1 to 64 characters from [A-Za-z0-9_.:-], not \(describe(value))")
+            throw .invalidField(
+                "chest_id",
+                "chest_id must be a string of 1 to 64 characters from [A-Za-z0-9_.:-], not \(describe(value))")
         }
         return text
     }
