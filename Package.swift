@@ -55,9 +55,14 @@ let package = Package(
         ),
 
         .testTarget(name: "BusDomainTests", dependencies: ["BusDomain"]),
+        .testTarget(name: "BusHTTPTests", dependencies: ["BusHTTP"]),
+        .testTarget(name: "BusRedisTests", dependencies: ["BusRedis"]),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["BusGateway", "BusDomain", "BusLoop", "BusRedis", "BusHTTP"]
+            dependencies: [
+                "BusGateway", "BusDomain", "BusLoop", "BusRedis", "BusHTTP",
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]

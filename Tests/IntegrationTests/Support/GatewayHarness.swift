@@ -1,0 +1,35 @@
+import BusDomain
+import BusGateway
+import BusHTTP
+import Logging
+
+/// An in-process gateway on a free port, serving the given regions; shut down on release.
+final class GatewayHarness {
+    let gateway: Gateway
+
+    var port: Int { gateway.port }
+
+    init(regions: [RegionConfig], threads: Int = 2, configure: (inout GatewayConfiguration) -> Void = { _ in }) throws {
+        var configuration = GatewayConfiguration(
+            catalog: try RegionCatalog(regions: regions), listen: ListenAddress(host: "127.0.0.1", port: 0),
+            threads: threads)
+        configure(&configuration)
+        gateway = try Gateway(configuration: configuration, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
+        gateway.start()
+        let ready = TestEnvironment.waitUntil {
+            (try? TestHTTPClient.request(port: gateway.port, method: "GET", path: "/readyz"))?.status == 200
+        }
+        guard ready else { throw FixtureError("gateway never became ready") }
+    }
+
+    deinit {
+        gateway.shutdown()
+    }
+
+    /// A region on `redis` with `biomes`; other settings default.
+    static func region(_ name: String, redis: RedisServer, biomes: [Int64], maxlen: Int = 5000) -> RegionConfig {
+        RegionConfig(
+            name: name, redis: RedisAddress(host: "127.0.0.1", port: redis.port), biomes: biomes.map { BiomeID($0)! },
+            stream: StreamConfig(maxlen: maxlen))
+    }
+}
