@@ -14,6 +14,13 @@ public final class TerminationSignal {
     private var watcher: SignalWatcher?
 
     public init() {
+        // A parent may have spawned us with these signals blocked (test runners, some
+        // supervisors); threads started later inherit the main thread's mask, so unblock here.
+        var unblock = sigset_t()
+        sigemptyset(&unblock)
+        sigaddset(&unblock, SIGINT)
+        sigaddset(&unblock, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
         watcher = SignalWatcher(loop: loop, signals: [SIGINT, SIGTERM]) { [unowned self] number in
             self.received = number
             self.loop.stop()

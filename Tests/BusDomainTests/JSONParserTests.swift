@@ -1,0 +1,68 @@
+import Testing
+
+@testable import BusDomain
+
+@Suite("JSONParser")
+struct JSONParserTests {
+    private func parse(_ text: String) throws -> JSONValue {
+        try JSONParser.parse(Array(text.utf8))
+    }
+
+    @Test("parses every kind of value and keeps number literals")
+    func values() throws {
+        let value = try parse(#" {"a": [1, -2.5, 3e2, true, false, null, "x\n\u00e9\ud83d\ude00"], "b": {}} "#)
+        guard case .object(let members) = value else { Issue.record("not an object"); return }
+        #expect(members.map(\.key) == ["a", "b"])
+        guard case .array(let elements) = value["a"] else { Issue.record("not an array"); return }
+        #expect(elements[0] == .number(JSONNumber(literal: "1", isIntegerLiteral: true)))
+        #expect(elements[1] == .number(JSONNumber(literal: "-2.5", isIntegerLiteral: false)))
+        #expect(elements[2] == .number(JSONNumber(literal: "3e2", isIntegerLiteral: false)))
+        #expect(elements[3] == .bool(true))
+        #expect(elements[5] == .null)
+        #expect(elements[6] == .string("x\né😀"))
+        #expect(value["b"] == .object([]))
+    }
+
+    @Test(
+        "rejects malformed text",
+        arguments: [
+            "", "{", "[1,]", "{\"a\":1,}", "01", "1.", ".5", "-", "1e", "+1", "NaN", "Infinity", "tru", "nul",
+            "\"abc", "\"\\x\"", "\"\\ud800\"", "{\"a\" 1}", "{a: 1}", "[1 2]", "1 2", "\"tab\there\"",
+            "{\"a\":1,\"a\":2}",
+        ])
+    func malformed(_ text: String) {
+        #expect(throws: JSONParser.SyntaxError.self) { try parse(text) }
+    }
+
+    @Test("rejects invalid UTF-8 inside and outside strings")
+    func invalidUTF8() {
+        #expect(throws: JSONParser.SyntaxError.self) { try JSONParser.parse([0x22, 0xC3, 0x28, 0x22]) }
+        #expect(throws: JSONParser.SyntaxError.self) { try JSONParser.parse([0x22, 0xED, 0xA0, 0x80, 0x22]) }
+        #expect(throws: JSONParser.SyntaxError.self) { try JSONParser.parse([0xFF]) }
+    }
+
+    @Test("limits nesting depth")
+    func depth() throws {
+        _ = try parse(String(repeating: "[", count: 63) + String(repeating: "]", count: 63))
+        #expect(throws: JSONParser.SyntaxError.self) {
+            try parse(String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000))
+        }
+    }
+
+    @Test("JSONWriter escapes strings and writes compact numbers")
+    func writer() {
+        var writer = JSONWriter()
+        writer.beginObject()
+        writer.field("s", "a\"b\\c\n\u{1}")
+        writer.key("n")
+        writer.beginArray()
+        writer.number(2.0)
+        writer.number(1.5)
+        writer.number(-0.25)
+        writer.number(1e21)
+        writer.endArray()
+        writer.field("i", 7)
+        writer.endObject()
+        #expect(writer.text == #"{"s":"a\"b\\c\n\u0001","n":[2,1.5,-0.25,1e+21],"i":7}"#)
+    }
+}

@@ -1,0 +1,128 @@
+import Testing
+
+@testable import BusDomain
+
+@Suite("Region files")
+struct RegionConfigTests {
+    private let full = """
+        name: emerald-coast
+        redis: redis://127.0.0.1:6379/0
+        biomes: [1, 2, 3, 53]
+        stream:
+          maxlen: 5000
+          memory_high_water: 0.9
+        consumer:
+          group: treasure
+          max_in_flight: 32
+          block_ms: 2000
+          backoff: { initial_ms: 100, multiplier: 2.0, max_ms: 8000, jitter: 0.2 }
+          max_deliveries: 5
+          claim_idle_ms: 30000
+        """
+
+    @Test("the contract's example parses, and defaults fill what is left out")
+    func parsesAndDefaults() throws {
+        let region = try RegionConfig.parse(yaml: full, file: "a.yaml")
+        #expect(region.name == "emerald-coast")
+        #expect(region.redis == RedisAddress(host: "127.0.0.1", port: 6379, database: 0))
+        #expect(region.biomes.map(\.value) == [1, 2, 3, 53])
+        #expect(region.stream == StreamConfig())
+        #expect(region.consumer == ConsumerConfig())
+
+        let minimal = try RegionConfig.parse(yaml: "name: a\nredis: redis://h\nbiomes: [9]\n", file: "b.yaml")
+        #expect(minimal.stream == StreamConfig())
+        #expect(minimal.consumer == ConsumerConfig())
+        #expect(minimal.redis == RedisAddress(host: "h", port: 6379, database: 0))
+    }
+
+    @Test(
+        "mistakes name the file and the key",
+        arguments: [
+            ("name: a\nredis: redis://h\nbiomes: [1]\nextra: 1\n", "extra"),
+            ("name: a\nredis: redis://h\nbiomes: [1]\nstream: {maxlen: 10, depth: 2}\n", "stream.depth"),
+            ("name: A_B\nredis: redis://h\nbiomes: [1]\n", "name"),
+            ("name: 12\nredis: redis://h\nbiomes: [1]\n", "name"),
+            ("redis: redis://h\nbiomes: [1]\n", "name"),
+            ("name: a\nredis: http://h\nbiomes: [1]\n", "redis"),
+            ("name: a\nredis: redis://h:99999\nbiomes: [1]\n", "redis"),
+            ("name: a\nredis: redis://h\nbiomes: [1, 1]\n", "biomes"),
+            ("name: a\nredis: redis://h\nbiomes: [-1]\n", "biomes"),
+            ("name: a\nredis: redis://h\nbiomes: [2147483648]\n", "biomes"),
+            ("name: a\nredis: redis://h\nbiomes: [\"1\"]\n", "biomes"),
+            ("name: a\nredis: redis://h\nbiomes: 1\n", "biomes"),
+            ("name: a\nredis: redis://h\nbiomes: []\n", "biomes"),
+            ("name: a\nredis: redis://h\nbiomes: [1]\nstream: {maxlen: 0}\n", "stream.maxlen"),
+            ("name: a\nredis: redis://h\nbiomes: [1]\nstream: {maxlen: \"5000\"}\n", "stream.maxlen"),
+            ("name: a\nredis: redis://h\nbiomes: [1]\nstream: {memory_high_water: 1.5}\n", "stream.memory_high_water"),
+            ("name: a\nredis: redis://h\nbiomes: [1]\nconsumer: {max_in_flight: 0}\n", "consumer.max_in_flight"),
+            ("name: a\nredis: redis://h\nbiomes: [1]\nconsumer: {block_ms: 1.5}\n", "consumer.block_ms"),
+            ("name: a\nredis: redis://h\nbiomes: [1]\nconsumer: {backoff: {jitter: 2}}\n", "consumer.backoff.jitter"),
+            ("name: a\nredis: redis://h\nbiomes: [1]\nconsumer: {backoff: {initial_ms: 500, max_ms: 100}}\n", "consumer.backoff.max_ms"),
+            ("name: a\nredis: redis://h\nbiomes: [1]\nconsumer: {backoff: {speed: 1}}\n", "consumer.backoff.speed"),
+            ("name: a\nredis: redis://h\nbiomes: [1]\nconsumer: {claim_idle_ms: 13000}\n", "consumer.claim_idle_ms"),
+            ("name: a\nredis: redis://h\nbiomes: [1]\nconsumer: {group: \"a b\"}\n", "consumer.group"),
+        ])
+    func mistakes(_ yaml: String, _ key: String) {
+        do {
+            _ = try RegionConfig.parse(yaml: yaml, file: "regions/x.yaml")
+            Issue.record("accepted:\n\(yaml)")
+        } catch {
+            #expect(error.file == "regions/x.yaml")
+            #expect(error.key == key, "\(error)")
+            #expect(error.description.hasPrefix("regions/x.yaml: \(key): "))
+        }
+    }
+
+    @Test("a key given twice is rejected by the YAML parser, naming the file and the key")
+    func duplicateKey() {
+        do {
+            _ = try RegionConfig.parse(yaml: "name: a\nname: b\nredis: redis://h\nbiomes: [1]\n", file: "regions/x.yaml")
+            Issue.record("accepted a duplicate key")
+        } catch {
+            #expect(error.description.hasPrefix("regions/x.yaml: "))
+            #expect(error.description.contains("'name'"))
+        }
+    }
+
+    @Test("a biome in two regions and a duplicate name are rejected, naming both files")
+    func crossRegionConflicts() throws {
+        let a = try RegionConfig.parse(yaml: "name: a\nredis: redis://h\nbiomes: [1, 2]\n", file: "a.yaml")
+        let b = try RegionConfig.parse(yaml: "name: b\nredis: redis://h\nbiomes: [3, 2]\n", file: "b.yaml")
+        let c = try RegionConfig.parse(yaml: "name: a\nredis: redis://h\nbiomes: [9]\n", file: "c.yaml")
+        #expect(throws: RegionConfigError.self) { try RegionCatalog(regions: [a, b]) }
+        do {
+            _ = try RegionCatalog(regions: [a, b])
+        } catch {
+            #expect(error.file == "b.yaml" && error.key == "biomes" && error.message.contains("a.yaml"))
+        }
+        do {
+            _ = try RegionCatalog(regions: [a, c])
+            Issue.record("duplicate name accepted")
+        } catch {
+            #expect(error.file == "c.yaml" && error.key == "name" && error.message.contains("a.yaml"))
+        }
+    }
+
+    @Test("the catalog routes biomes to regions and lists distinct Redis servers")
+    func catalog() throws {
+        let a = try RegionConfig.parse(yaml: "name: a\nredis: redis://h:1/0\nbiomes: [1, 2]\n", file: "a.yaml")
+        let b = try RegionConfig.parse(yaml: "name: b\nredis: redis://h:1/0\nbiomes: [3]\n", file: "b.yaml")
+        let c = try RegionConfig.parse(yaml: "name: c\nredis: redis://h:2/0\nbiomes: [4]\n", file: "c.yaml")
+        let catalog = try RegionCatalog(regions: [a, b, c])
+        #expect(catalog.regionIndex(of: BiomeID(3)!) == 1)
+        #expect(catalog.regionIndex(of: BiomeID(5)!) == nil)
+        #expect(catalog.redisAddresses.map(\.port) == [1, 2])
+        #expect(catalog.allBiomes.map(\.biome.value) == [1, 2, 3, 4])
+    }
+
+    @Test("Redis URLs")
+    func redisURLs() throws {
+        #expect(try RedisAddress(url: "redis://10.0.0.1:6380/2") == RedisAddress(host: "10.0.0.1", port: 6380, database: 2))
+        #expect(try RedisAddress(url: "redis://:s3cret@h/1") == RedisAddress(host: "h", database: 1, password: "s3cret"))
+        #expect(try RedisAddress(url: "redis://[::1]:7000") == RedisAddress(host: "::1", port: 7000))
+        #expect(try RedisAddress(url: "redis://:pw@h").description == "redis://:***@h:6379/0")
+        for bad in ["http://h", "redis://", "redis://h:x", "redis://h/x", "redis://h:0"] {
+            #expect(throws: RedisAddressError.self) { try RedisAddress(url: bad) }
+        }
+    }
+}

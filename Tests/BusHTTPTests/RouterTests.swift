@@ -1,0 +1,68 @@
+import Testing
+
+@testable import BusHTTP
+
+@Suite("Router, addresses and request helpers")
+struct RouterTests {
+    enum Route: Sendable, Equatable { case spawn, chest, activate }
+
+    private var router: Router<Route> {
+        var router = Router<Route>()
+        router.add(.post, "/v1/spawn", .spawn)
+        router.add(.get, "/v1/treasure/{biome_id}/chests/{chest_id}", .chest)
+        router.add(.post, "/v1/treasure/{biome_id}/chests/{chest_id}/activate", .activate)
+        return router
+    }
+
+    @Test("matches literal and parameter segments, percent-decoded")
+    func matches() {
+        guard case .found(let route, let parameters) = router.match(.get, path: "/v1/treasure/53/chests/c%3A9") else {
+            Issue.record("no match")
+            return
+        }
+        #expect(route == .chest)
+        #expect(parameters == ["biome_id": "53", "chest_id": "c:9"])
+        guard case .found(.spawn, _) = router.match(.post, path: "/v1/spawn/") else {
+            Issue.record("trailing slash")
+            return
+        }
+    }
+
+    @Test("a known path with another method is 405 with the allowed methods; HEAD follows GET")
+    func methods() {
+        guard case .methodNotAllowed(let allow) = router.match(.get, path: "/v1/spawn") else {
+            Issue.record("expected 405")
+            return
+        }
+        #expect(allow == [.post])
+        guard case .found(.chest, _) = router.match(.head, path: "/v1/treasure/1/chests/x") else {
+            Issue.record("HEAD")
+            return
+        }
+        guard case .notFound = router.match(.get, path: "/v2/spawn") else {
+            Issue.record("expected 404")
+            return
+        }
+    }
+
+    @Test("listen addresses")
+    func addresses() {
+        #expect(ListenAddress("127.0.0.1:8080") == ListenAddress(host: "127.0.0.1", port: 8080))
+        #expect(ListenAddress("[::1]:80") == ListenAddress(host: "::1", port: 80))
+        #expect(ListenAddress("localhost:0")?.port == 0)
+        #expect(ListenAddress("8080") == nil)
+        #expect(ListenAddress("h:70000") == nil)
+        #expect(ListenAddress(":80") == nil)
+    }
+
+    @Test("query parameters and JSON content type")
+    func requestHelpers() {
+        let request = HTTPRequest(
+            method: .get, path: "/", query: "state=spawned&limit=10&x=a%20b&state=other",
+            headers: ["content-type": "Application/JSON; charset=utf-8"])
+        #expect(request.queryParameters == ["state": "spawned", "limit": "10", "x": "a b"])
+        #expect(request.hasJSONContentType)
+        #expect(!HTTPRequest(method: .get, path: "/", headers: ["Content-Type": "application/jsonx"]).hasJSONContentType)
+        #expect(HTTPHeaders(["A": "1", "a": "2"].map { ($0.key, $0.value) }).values("a").count == 2)
+    }
+}

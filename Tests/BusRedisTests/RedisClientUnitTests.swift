@@ -1,0 +1,71 @@
+import Testing
+
+@testable import BusRedis
+
+@Suite("Redis client: RESP encoding, connection life cycle, reconnect backoff")
+struct RedisClientUnitTests {
+    @Test("commands encode as RESP arrays of bulk strings, binary-safe")
+    func encoding() {
+        let command = RedisCommand("XADD", .string("EVSTREAM:53"), .integer(-12), .bytes([0, 13, 10, 255]))
+        let expected = "*4\r\n$4\r\nXADD\r\n$11\r\nEVSTREAM:53\r\n$3\r\n-12\r\n$4\r\n".utf8 + [0, 13, 10, 255, 13, 10]
+        #expect(command.encoded == Array(expected))
+        #expect(command.name == "XADD")
+        #expect(RedisCommand("PING").encoded == Array("*1\r\n$4\r\nPING\r\n".utf8))
+        #expect(RedisCommand("X", .integer(Int64.min)).encoded.count > 0)
+    }
+
+    @Test("connect, handshake, ready; failures reconnect with growing attempts")
+    func lifeCycle() {
+        var machine = RedisConnectionStateMachine()
+        #expect(machine.start() == .connect)
+        #expect(machine.start() == .none)
+        #expect(machine.failed() == .reconnect(attempt: 1, wasReady: false))
+        #expect(machine.state == .waitingToReconnect(attempt: 2))
+        #expect(machine.reconnectTimerFired() == .connect)
+        #expect(machine.failed() == .reconnect(attempt: 2, wasReady: false))
+        #expect(machine.reconnectTimerFired() == .connect)
+        #expect(machine.connected() == .sendHandshake)
+        #expect(!machine.isReady)
+        #expect(machine.handshakeSucceeded() == .becameReady)
+        #expect(machine.isReady)
+        // Losing a working connection reconnects at once, and the attempt count starts over.
+        #expect(machine.failed() == .reconnect(attempt: 0, wasReady: true))
+        #expect(machine.failed() == .none)
+        #expect(machine.reconnectTimerFired() == .connect)
+        #expect(machine.close() == .tearDown)
+        #expect(machine.reconnectTimerFired() == .none)
+        #expect(machine.failed() == .none)
+        #expect(machine.close() == .none)
+    }
+
+    @Test("late events in the wrong state are ignored")
+    func staleEvents() {
+        var machine = RedisConnectionStateMachine()
+        #expect(machine.connected() == .none)
+        #expect(machine.handshakeSucceeded() == .none)
+        _ = machine.start()
+        #expect(machine.handshakeSucceeded() == .none)
+    }
+
+    @Test("reconnect backoff doubles up to its cap and jitters within half to full")
+    func backoff() {
+        let backoff = ReconnectBackoff(initial: .milliseconds(100), maximum: .seconds(2))
+        #expect(backoff.ceiling(attempt: 0) == .zero)
+        #expect(backoff.ceiling(attempt: 1) == .milliseconds(100))
+        #expect(backoff.ceiling(attempt: 3) == .milliseconds(400))
+        #expect(backoff.ceiling(attempt: 10) == .seconds(2))
+        #expect(backoff.ceiling(attempt: 1000) == .seconds(2))
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<200 {
+            let delay = backoff.delay(attempt: 3, using: &generator)
+            #expect(delay >= .milliseconds(200) && delay <= .milliseconds(400))
+        }
+    }
+
+    @Test("OOM replies are recognised")
+    func outOfMemory() {
+        #expect(RedisError.server("OOM command not allowed when used memory > 'maxmemory'.").isOutOfMemory)
+        #expect(!RedisError.server("WRONGTYPE").isOutOfMemory)
+        #expect(!RedisError.timedOut.isOutOfMemory)
+    }
+}
