@@ -6,6 +6,7 @@ import PackageDescription
 //   I/O:         BusLoop (event loops, timers, signals) -> BusHTTP, BusRedis
 //   Domain:      BusDomain (regions, spawn validation, keys, backoff; pure Swift, no I/O)
 //   Services:    BusService (shared plumbing) -> BusGateway
+//   Local stack: BusLocalStack (runs its own servers plus every service in one process)
 //   Command:     biomebus
 let package = Package(
     name: "BiomeBus",
@@ -45,10 +46,17 @@ let package = Package(
             ]
         ),
 
+        .target(
+            name: "BusLocalStack",
+            dependencies: [
+                "BusGateway", "BusService", "BusDomain", "BusHTTP", .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
         .executableTarget(
             name: "biomebus",
             dependencies: [
-                "BusGateway", "BusService", "BusDomain", "BusLoop", "BusHTTP",
+                "BusGateway", "BusService", "BusLocalStack", "BusDomain", "BusLoop", "BusHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -1,0 +1,48 @@
+import ArgumentParser
+import BusHTTP
+import BusLocalStack
+import BusService
+import Foundation
+
+struct UpCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "up",
+        abstract: "The local stack: its own redis-server (./redis.conf, data in .biomebus/) and the gateway, in one process."
+    )
+
+    @Option(help: "Use this Redis for every region instead of starting one (redis://host:port/db).")
+    var redis: String?
+
+    @Option(help: "Directory of region files. Env: BIOMEBUS_REGIONS. Default ./regions.")
+    var regions: String?
+
+    @Option(help: "Gateway address, HOST:PORT. Default 127.0.0.1:8080 (the next free port if taken).")
+    var listen: String?
+
+    @Option(help: "Where the local servers keep their data.")
+    var dataDir: String = ".biomebus"
+
+    func run() throws {
+        try failingCleanly {
+            var options = LocalStack.Options()
+            options.regionsDirectory = regions ?? ProcessInfo.processInfo.environment["BIOMEBUS_REGIONS"] ?? "regions"
+            options.redisURL = redis
+            options.dataDirectory = dataDir
+            options.gatewayListen = try listenAddress(listen, default: "127.0.0.1:8080")
+            let logger = Logs.logger("up")
+            let signals = TerminationSignal()
+            let stack = LocalStack(logger: logger)
+            do {
+                try stack.start(options)
+            } catch {
+                throw CLIError("\(error)")
+            }
+            print(stack.welcome())
+            fflush(stdout)
+            let signal = signals.wait()
+            logger.info("stopping the local stack", metadata: ["signal": "\(TerminationSignal.name(signal))"])
+            stack.stop()
+            logger.info("local stack stopped")
+        }
+    }
+}
