@@ -37,8 +37,8 @@ struct UpCommand: ParsableCommand {
             } catch {
                 throw CLIError("\(error)")
             }
-            print(stack.welcome())
-            fflush(stdout)
+            // Through FileHandle, unbuffered, so the text lands between the log lines in order.
+            FileHandle.standardOutput.write(Data(stack.welcome().utf8))
             let signal = signals.wait()
             logger.info("stopping the local stack", metadata: ["signal": "\(TerminationSignal.name(signal))"])
             stack.stop()
