@@ -1,0 +1,87 @@
+import Testing
+
+@testable import BusDomain
+
+@Suite("Entity tags, If-Match and activation decisions")
+struct ActivationTests {
+    private func chest(_ state: Chest.State, version: Int64) -> Chest {
+        Chest(
+            biome: BiomeID(53)!, chestID: "c-9", type: "chest", coordinatesJSON: "[1.5,2,3.25]", state: state,
+            version: version, activatedBy: state == .activated ? "p-1" : nil)
+    }
+
+    @Test("If-Match parses *, lists, weak tags and whitespace (RFC 9110)")
+    func parsing() {
+        #expect(IfMatch(headerValues: ["*"]) == .any)
+        #expect(IfMatch(headerValues: [#""1""#]) == .tags([EntityTag("1")]))
+        #expect(IfMatch(headerValues: [#" "1" , W/"2",,"x""#]) == .tags([EntityTag("1"), EntityTag("2", weak: true), EntityTag("x")]))
+        #expect(IfMatch(headerValues: [#""1""#, #""2""#]) == .tags([EntityTag("1"), EntityTag("2")]))
+        for bad in ["1", #""1"#, #"W/1"#, #""a b""#, #""1" "2""#, "", " ", "*, \"1\""] {
+            #expect(IfMatch(headerValues: [bad]) == nil, "\(bad)")
+        }
+    }
+
+    @Test("strong comparison: a weak tag never matches")
+    func strongComparison() {
+        #expect(IfMatch(headerValues: [#""3""#])!.matches(EntityTag(version: 3)))
+        #expect(!IfMatch(headerValues: [#"W/"3""#])!.matches(EntityTag(version: 3)))
+        #expect(IfMatch(headerValues: [#""2", "3""#])!.matches(EntityTag(version: 3)))
+        #expect(IfMatch.any.matches(EntityTag(version: 9)))
+        #expect(IfMatch(headerValues: [#""03", W/"3", "x", "3""#])!.candidateVersions == [3])
+        #expect(EntityTag(version: 12).description == #""12""#)
+    }
+
+    @Test("the decision after the conditional UPDATE")
+    func decisions() {
+        let request = ActivationRequest(biome: BiomeID(53)!, chestID: "c-9", condition: .tags([EntityTag("1")]), playerID: "p-1")
+        let activated = chest(.activated, version: 2)
+        #expect(ActivationOutcome.decide(request: request, updated: activated, current: nil) == .activated(activated))
+        #expect(ActivationOutcome.decide(request: request, updated: nil, current: nil) == .notFound)
+        #expect(ActivationOutcome.decide(request: request, updated: nil, current: activated) == .preconditionFailed(activated))
+        let matching = ActivationRequest(biome: BiomeID(53)!, chestID: "c-9", condition: .tags([EntityTag("2")]), playerID: nil)
+        #expect(ActivationOutcome.decide(request: matching, updated: nil, current: activated) == .alreadyActivated(activated))
+        let star = ActivationRequest(biome: BiomeID(53)!, chestID: "c-9", condition: .any, playerID: nil)
+        #expect(ActivationOutcome.decide(request: star, updated: nil, current: activated) == .alreadyActivated(activated))
+        #expect(ActivationOutcome.preconditionFailed(activated).error?.status == 412)
+        #expect(ActivationOutcome.preconditionFailed(activated).error?.headers.first?.value == #""2""#)
+        #expect(ActivationOutcome.alreadyActivated(activated).error?.status == 409)
+        #expect(ActivationOutcome.notFound.error?.code == "chest_not_found")
+    }
+
+    @Test("request validation: ids, tags and bodies")
+    func validation() {
+        func validate(
+            biome: String = "53", chest: String? = "c-9", ifMatch: [String] = [#""1""#], body: String = "", alias: Bool = false
+        ) -> Result<ActivationRequest, APIError> {
+            ActivationRequest.validate(biomeID: biome, chestID: chest, ifMatch: ifMatch, body: Array(body.utf8), chestIDInBody: alias)
+        }
+        #expect((try? validate().get())?.playerID == nil)
+        #expect((try? validate(body: #"{"player_id": "p-1"}"#).get())?.playerID == "p-1")
+        #expect((try? validate(chest: nil, body: #"{"chest_id": "c-9", "player_id": "p-1"}"#, alias: true).get())?.chestID == "c-9")
+        func status(_ result: Result<ActivationRequest, APIError>) -> Int? {
+            if case .failure(let error) = result { return error.status }
+            return nil
+        }
+        #expect(status(validate(ifMatch: [])) == 428)
+        #expect(status(validate(ifMatch: ["1"])) == 400)
+        #expect(status(validate(biome: "x")) == 400)
+        #expect(status(validate(biome: "-1")) == 400)
+        #expect(status(validate(biome: "2147483648")) == 400)
+        #expect(status(validate(chest: "bad id")) == 400)
+        #expect(status(validate(body: "[1]")) == 400)
+        #expect(status(validate(body: "{")) == 400)
+        #expect(status(validate(body: #"{"player_id": 5}"#)) == 400)
+        #expect(status(validate(body: #"{"player_id": "p 1"}"#)) == 400)
+        #expect(status(validate(chest: nil, body: #"{"player_id": "p-1"}"#, alias: true)) == 400)
+        #expect(status(validate(chest: nil, alias: true)) == 400)
+    }
+
+    @Test("chest JSON is the contract's representation")
+    func chestJSON() {
+        #expect(
+            chest(.spawned, version: 1).json
+                == #"{"biome_id":53,"chest_id":"c-9","type":"chest","coords":[1.5,2,3.25],"state":"spawned","version":1,"activated_by":null}"#
+        )
+        #expect(chest(.activated, version: 2).json.contains(#""activated_by":"p-1""#))
+    }
+}
