@@ -68,11 +68,12 @@ public final class LocalStack {
         redisAddress = address
         let local: RegionCatalog
         do {
-            local = try RegionCatalog(regions: catalog.regions.map { region in
-                var region = region
-                region.redis = address
-                return region
-            })
+            local = try RegionCatalog(
+                regions: catalog.regions.map { region in
+                    var region = region
+                    region.redis = address
+                    return region
+                })
         } catch {
             throw LocalStackError(error.description)
         }

@@ -24,7 +24,8 @@ final class ManagedRedis {
             process = try ManagedProcess(
                 name: "redis-server", executable: server,
                 arguments: [
-                    URL(fileURLWithPath: configFile).standardizedFileURL.path, "--port", String(port), "--dir", directory.path,
+                    URL(fileURLWithPath: configFile).standardizedFileURL.path, "--port", String(port), "--dir",
+                    directory.path,
                     "--supervised", "no",
                 ],
                 logFile: directory.appendingPathComponent("redis.log"))

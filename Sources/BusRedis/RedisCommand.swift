@@ -34,9 +34,11 @@ public struct RedisCommand: Sendable {
             case .bytes(let raw):
                 raw.withUnsafeBufferPointer { Self.appendBulk($0, to: &bytes) }
             case .integer(let value):
-                var digits: [UInt8] = []
-                Self.appendDecimal(value, to: &digits)
-                digits.withUnsafeBufferPointer { Self.appendBulk($0, to: &bytes) }
+                bytes.append(UInt8(ascii: "$"))
+                Self.appendDecimal(Int64(Self.decimalLength(value)), to: &bytes)
+                bytes.append(contentsOf: [13, 10])
+                Self.appendDecimal(value, to: &bytes)
+                bytes.append(contentsOf: [13, 10])
             }
         }
         encoded = bytes
@@ -49,6 +51,16 @@ public struct RedisCommand: Sendable {
         bytes.append(contentsOf: [13, 10])
         bytes.append(contentsOf: payload)
         bytes.append(contentsOf: [13, 10])
+    }
+
+    static func decimalLength(_ value: Int64) -> Int {
+        var magnitude = value.magnitude
+        var count = value < 0 ? 2 : 1
+        while magnitude >= 10 {
+            magnitude /= 10
+            count += 1
+        }
+        return count
     }
 
     static func appendDecimal(_ value: Int64, to bytes: inout [UInt8]) {

@@ -7,7 +7,8 @@ import Foundation
 struct UpCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "up",
-        abstract: "The local stack: its own redis-server (./redis.conf, data in .biomebus/) and the gateway, in one process."
+        abstract:
+            "The local stack: its own redis-server (./redis.conf, data in .biomebus/) and the gateway, in one process."
     )
 
     @Option(help: "Use this Redis for every region instead of starting one (redis://host:port/db).")

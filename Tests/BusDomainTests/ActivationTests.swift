@@ -14,7 +14,9 @@ struct ActivationTests {
     func parsing() {
         #expect(IfMatch(headerValues: ["*"]) == .any)
         #expect(IfMatch(headerValues: [#""1""#]) == .tags([EntityTag("1")]))
-        #expect(IfMatch(headerValues: [#" "1" , W/"2",,"x""#]) == .tags([EntityTag("1"), EntityTag("2", weak: true), EntityTag("x")]))
+        #expect(
+            IfMatch(headerValues: [#" "1" , W/"2",,"x""#])
+                == .tags([EntityTag("1"), EntityTag("2", weak: true), EntityTag("x")]))
         #expect(IfMatch(headerValues: [#""1""#, #""2""#]) == .tags([EntityTag("1"), EntityTag("2")]))
         for bad in ["1", #""1"#, #"W/1"#, #""a b""#, #""1" "2""#, "", " ", "*, \"1\""] {
             #expect(IfMatch(headerValues: [bad]) == nil, "\(bad)")
@@ -33,15 +35,22 @@ struct ActivationTests {
 
     @Test("the decision after the conditional UPDATE")
     func decisions() {
-        let request = ActivationRequest(biome: BiomeID(53)!, chestID: "c-9", condition: .tags([EntityTag("1")]), playerID: "p-1")
+        let request = ActivationRequest(
+            biome: BiomeID(53)!, chestID: "c-9", condition: .tags([EntityTag("1")]), playerID: "p-1")
         let activated = chest(.activated, version: 2)
         #expect(ActivationOutcome.decide(request: request, updated: activated, current: nil) == .activated(activated))
         #expect(ActivationOutcome.decide(request: request, updated: nil, current: nil) == .notFound)
-        #expect(ActivationOutcome.decide(request: request, updated: nil, current: activated) == .preconditionFailed(activated))
-        let matching = ActivationRequest(biome: BiomeID(53)!, chestID: "c-9", condition: .tags([EntityTag("2")]), playerID: nil)
-        #expect(ActivationOutcome.decide(request: matching, updated: nil, current: activated) == .alreadyActivated(activated))
+        #expect(
+            ActivationOutcome.decide(request: request, updated: nil, current: activated)
+                == .preconditionFailed(activated))
+        let matching = ActivationRequest(
+            biome: BiomeID(53)!, chestID: "c-9", condition: .tags([EntityTag("2")]), playerID: nil)
+        #expect(
+            ActivationOutcome.decide(request: matching, updated: nil, current: activated)
+                == .alreadyActivated(activated))
         let star = ActivationRequest(biome: BiomeID(53)!, chestID: "c-9", condition: .any, playerID: nil)
-        #expect(ActivationOutcome.decide(request: star, updated: nil, current: activated) == .alreadyActivated(activated))
+        #expect(
+            ActivationOutcome.decide(request: star, updated: nil, current: activated) == .alreadyActivated(activated))
         #expect(ActivationOutcome.preconditionFailed(activated).error?.status == 412)
         #expect(ActivationOutcome.preconditionFailed(activated).error?.headers.first?.value == #""2""#)
         #expect(ActivationOutcome.alreadyActivated(activated).error?.status == 409)
@@ -51,13 +60,17 @@ struct ActivationTests {
     @Test("request validation: ids, tags and bodies")
     func validation() {
         func validate(
-            biome: String = "53", chest: String? = "c-9", ifMatch: [String] = [#""1""#], body: String = "", alias: Bool = false
+            biome: String = "53", chest: String? = "c-9", ifMatch: [String] = [#""1""#], body: String = "",
+            alias: Bool = false
         ) -> Result<ActivationRequest, APIError> {
-            ActivationRequest.validate(biomeID: biome, chestID: chest, ifMatch: ifMatch, body: Array(body.utf8), chestIDInBody: alias)
+            ActivationRequest.validate(
+                biomeID: biome, chestID: chest, ifMatch: ifMatch, body: Array(body.utf8), chestIDInBody: alias)
         }
         #expect((try? validate().get())?.playerID == nil)
         #expect((try? validate(body: #"{"player_id": "p-1"}"#).get())?.playerID == "p-1")
-        #expect((try? validate(chest: nil, body: #"{"chest_id": "c-9", "player_id": "p-1"}"#, alias: true).get())?.chestID == "c-9")
+        #expect(
+            (try? validate(chest: nil, body: #"{"chest_id": "c-9", "player_id": "p-1"}"#, alias: true).get())?.chestID
+                == "c-9")
         func status(_ result: Result<ActivationRequest, APIError>) -> Int? {
             if case .failure(let error) = result { return error.status }
             return nil

@@ -11,9 +11,15 @@ struct JSONParserTests {
     @Test("parses every kind of value and keeps number literals")
     func values() throws {
         let value = try parse(#" {"a": [1, -2.5, 3e2, true, false, null, "x\n\u00e9\ud83d\ude00"], "b": {}} "#)
-        guard case .object(let members) = value else { Issue.record("not an object"); return }
+        guard case .object(let members) = value else {
+            Issue.record("not an object")
+            return
+        }
         #expect(members.map(\.key) == ["a", "b"])
-        guard case .array(let elements) = value["a"] else { Issue.record("not an array"); return }
+        guard case .array(let elements) = value["a"] else {
+            Issue.record("not an array")
+            return
+        }
         #expect(elements[0] == .number(JSONNumber(literal: "1", isIntegerLiteral: true)))
         #expect(elements[1] == .number(JSONNumber(literal: "-2.5", isIntegerLiteral: false)))
         #expect(elements[2] == .number(JSONNumber(literal: "3e2", isIntegerLiteral: false)))

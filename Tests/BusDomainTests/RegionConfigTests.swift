@@ -57,7 +57,10 @@ struct RegionConfigTests {
             ("name: a\nredis: redis://h\nbiomes: [1]\nconsumer: {max_in_flight: 0}\n", "consumer.max_in_flight"),
             ("name: a\nredis: redis://h\nbiomes: [1]\nconsumer: {block_ms: 1.5}\n", "consumer.block_ms"),
             ("name: a\nredis: redis://h\nbiomes: [1]\nconsumer: {backoff: {jitter: 2}}\n", "consumer.backoff.jitter"),
-            ("name: a\nredis: redis://h\nbiomes: [1]\nconsumer: {backoff: {initial_ms: 500, max_ms: 100}}\n", "consumer.backoff.max_ms"),
+            (
+                "name: a\nredis: redis://h\nbiomes: [1]\nconsumer: {backoff: {initial_ms: 500, max_ms: 100}}\n",
+                "consumer.backoff.max_ms"
+            ),
             ("name: a\nredis: redis://h\nbiomes: [1]\nconsumer: {backoff: {speed: 1}}\n", "consumer.backoff.speed"),
             ("name: a\nredis: redis://h\nbiomes: [1]\nconsumer: {claim_idle_ms: 13000}\n", "consumer.claim_idle_ms"),
             ("name: a\nredis: redis://h\nbiomes: [1]\nconsumer: {group: \"a b\"}\n", "consumer.group"),
@@ -76,7 +79,8 @@ struct RegionConfigTests {
     @Test("a key given twice is rejected by the YAML parser, naming the file and the key")
     func duplicateKey() {
         do {
-            _ = try RegionConfig.parse(yaml: "name: a\nname: b\nredis: redis://h\nbiomes: [1]\n", file: "regions/x.yaml")
+            _ = try RegionConfig.parse(
+                yaml: "name: a\nname: b\nredis: redis://h\nbiomes: [1]\n", file: "regions/x.yaml")
             Issue.record("accepted a duplicate key")
         } catch {
             #expect(error.description.hasPrefix("regions/x.yaml: "))
@@ -117,8 +121,10 @@ struct RegionConfigTests {
 
     @Test("Redis URLs")
     func redisURLs() throws {
-        #expect(try RedisAddress(url: "redis://10.0.0.1:6380/2") == RedisAddress(host: "10.0.0.1", port: 6380, database: 2))
-        #expect(try RedisAddress(url: "redis://:s3cret@h/1") == RedisAddress(host: "h", database: 1, password: "s3cret"))
+        #expect(
+            try RedisAddress(url: "redis://10.0.0.1:6380/2") == RedisAddress(host: "10.0.0.1", port: 6380, database: 2))
+        #expect(
+            try RedisAddress(url: "redis://:s3cret@h/1") == RedisAddress(host: "h", database: 1, password: "s3cret"))
         #expect(try RedisAddress(url: "redis://[::1]:7000") == RedisAddress(host: "::1", port: 7000))
         #expect(try RedisAddress(url: "redis://:pw@h").description == "redis://:***@h:6379/0")
         for bad in ["http://h", "redis://", "redis://h:x", "redis://h/x", "redis://h:0"] {

@@ -10,7 +10,9 @@ struct SpawnEventTests {
 
     @Test("a valid spawn decodes; coords render compactly")
     func valid() throws {
-        let event = try decode(#"{"biome_id": 53, "type": "chest", "coords": [1.5, 2.0, 3.25], "chest_id": "c-9", "x": 1}"#).get()
+        let event = try decode(
+            #"{"biome_id": 53, "type": "chest", "coords": [1.5, 2.0, 3.25], "chest_id": "c-9", "x": 1}"#
+        ).get()
         #expect(event.biome == BiomeID(53))
         #expect(event.type == "chest")
         #expect(event.coordinates == [1.5, 2, 3.25])

@@ -62,7 +62,8 @@ struct RouterTests {
             headers: ["content-type": "Application/JSON; charset=utf-8"])
         #expect(request.queryParameters == ["state": "spawned", "limit": "10", "x": "a b"])
         #expect(request.hasJSONContentType)
-        #expect(!HTTPRequest(method: .get, path: "/", headers: ["Content-Type": "application/jsonx"]).hasJSONContentType)
+        #expect(
+            !HTTPRequest(method: .get, path: "/", headers: ["Content-Type": "application/jsonx"]).hasJSONContentType)
         #expect(HTTPHeaders(["A": "1", "a": "2"].map { ($0.key, $0.value) }).values("a").count == 2)
     }
 }

@@ -35,7 +35,9 @@ struct GatewayCommandTests {
 
     @Test("a bad region file exits non-zero with one line naming the file and key, before binding")
     func badConfig() throws {
-        let regions = try regionsDirectory(["north.yaml": "name: north\nredis: redis://127.0.0.1:1/0\nbiomes: [1]\nstream: {maxlen: -5}\n"])
+        let regions = try regionsDirectory([
+            "north.yaml": "name: north\nredis: redis://127.0.0.1:1/0\nbiomes: [1]\nstream: {maxlen: -5}\n"
+        ])
         let port = TestEnvironment.freePort()
         let child = try BiomeBusProcess(["gateway", "--regions", regions.path, "--listen", "127.0.0.1:\(port)"])
         #expect(child.waitForExit() == 2)
@@ -92,7 +94,9 @@ struct GatewayCommandTests {
         let redis = try RedisServer()
         let regions = try regionsDirectory(["a.yaml": "name: north\nredis: \(redis.url)\nbiomes: [1]\n"])
         let port = TestEnvironment.freePort()
-        let child = try BiomeBusProcess(["gateway", "--regions", regions.path, "--listen", "127.0.0.1:\(port)", "--threads", "1"])
+        let child = try BiomeBusProcess([
+            "gateway", "--regions", regions.path, "--listen", "127.0.0.1:\(port)", "--threads", "1",
+        ])
         #expect(child.waitForLog("region up"), "\(child.stderr)")
         redis.pause()
         defer { redis.resume() }

@@ -18,7 +18,9 @@ public struct ActivationRequest: Sendable, Equatable {
         biomeID: String, chestID: String?, ifMatch: [String], body: [UInt8], chestIDInBody: Bool = false
     ) -> Result<ActivationRequest, APIError> {
         guard let biome = BiomeID(biomeID) else {
-            return .failure(.invalidField("biome_id", "biome_id must be an integer from 0 to 2147483647, not \"\(biomeID.prefix(40))\""))
+            return .failure(
+                .invalidField(
+                    "biome_id", "biome_id must be an integer from 0 to 2147483647, not \"\(biomeID.prefix(40))\""))
         }
         var playerID: String?
         var chestID = chestID
@@ -36,7 +38,8 @@ public struct ActivationRequest: Sendable, Equatable {
             case nil, .null?: break
             case .string(let text)? where Identifiers.isValidChestID(text): playerID = text
             default:
-                return .failure(.invalidField("player_id", "player_id must be a string of 1 to 64 characters from [A-Za-z0-9_.:-]"))
+                return .failure(
+                    .invalidField("player_id", "player_id must be a string of 1 to 64 characters from [A-Za-z0-9_.:-]"))
             }
             if chestIDInBody {
                 switch document["chest_id"] {
@@ -101,7 +104,8 @@ extension APIError {
     public static let chestNotFound = APIError(status: 404, code: "chest_not_found", message: "no such chest")
 
     public static let preconditionRequired = APIError(
-        status: 428, code: "precondition_required", message: "activation needs an If-Match header with the chest's ETag")
+        status: 428, code: "precondition_required", message: "activation needs an If-Match header with the chest's ETag"
+    )
 
     public static func databaseUnavailable(_ reason: String) -> APIError {
         APIError(status: 503, code: "database_unavailable", message: "database unavailable: \(reason)", retryAfter: 1)

@@ -75,7 +75,10 @@ public enum IfMatch: Sendable, Equatable {
             guard let close = rest.firstIndex(of: "\"") else { return nil }
             let opaque = rest[..<close]
             // etagc = %x21 / %x23-7E / obs-text: no spaces, quotes or controls.
-            guard opaque.unicodeScalars.allSatisfy({ $0.value == 0x21 || (0x23...0x7E).contains($0.value) || $0.value >= 0x80 })
+            guard
+                opaque.unicodeScalars.allSatisfy({
+                    $0.value == 0x21 || (0x23...0x7E).contains($0.value) || $0.value >= 0x80
+                })
             else { return nil }
             tags.append(EntityTag(String(opaque), weak: weak))
             rest = rest[rest.index(after: close)...].drop { $0 == " " || $0 == "\t" }

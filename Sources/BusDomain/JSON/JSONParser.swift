@@ -165,10 +165,17 @@ public struct JSONParser {
                 position += 1
             }
             guard let stop = current else { throw error("unterminated string") }
-            var scratch = Array(UnsafeBufferPointer(rebasing: bytes[start..<position]))
-            if stop == UInt8(ascii: "\\") {
-                try parseEscapedRemainder(into: &scratch)
+            if stop == UInt8(ascii: "\"") {
+                // No escapes: validate and copy straight from the request bytes.
+                let raw = UnsafeBufferPointer(rebasing: bytes[start..<position])
+                position += 1
+                guard let text = String(validating: raw, as: UTF8.self) else {
+                    throw SyntaxError(offset: start, reason: "string is not valid UTF-8")
+                }
+                return text
             }
+            var scratch = Array(UnsafeBufferPointer(rebasing: bytes[start..<position]))
+            try parseEscapedRemainder(into: &scratch)
             position += 1
             guard let text = String(validating: scratch, as: UTF8.self) else {
                 throw SyntaxError(offset: start, reason: "string is not valid UTF-8")

@@ -1,7 +1,10 @@
 /// Builds compact JSON text.
 public struct JSONWriter: Sendable {
     public private(set) var text = ""
-    private var needsComma = [false]
+    /// Bit `depth` says whether the current container already has a member; a bit set rather
+    /// than an array so that writing a response allocates nothing but the text (depth ≤ 63).
+    private var hasMembers: UInt64 = 0
+    private var depth = 0
 
     public init() {
         text.reserveCapacity(128)
@@ -10,22 +13,22 @@ public struct JSONWriter: Sendable {
     public mutating func beginObject() {
         separate()
         text.append("{")
-        needsComma.append(false)
+        open()
     }
 
     public mutating func endObject() {
-        needsComma.removeLast()
+        close()
         text.append("}")
     }
 
     public mutating func beginArray() {
         separate()
         text.append("[")
-        needsComma.append(false)
+        open()
     }
 
     public mutating func endArray() {
-        needsComma.removeLast()
+        close()
         text.append("]")
     }
 
@@ -34,7 +37,7 @@ public struct JSONWriter: Sendable {
         separate()
         Self.appendQuoted(key, to: &text)
         text.append(":")
-        needsComma[needsComma.count - 1] = false
+        hasMembers &= ~(1 << UInt64(depth))
     }
 
     public mutating func string(_ value: String) {
@@ -80,8 +83,19 @@ public struct JSONWriter: Sendable {
     }
 
     private mutating func separate() {
-        if needsComma[needsComma.count - 1] { text.append(",") }
-        needsComma[needsComma.count - 1] = true
+        let bit: UInt64 = 1 << UInt64(depth)
+        if hasMembers & bit != 0 { text.append(",") }
+        hasMembers |= bit
+    }
+
+    private mutating func open() {
+        precondition(depth < 63, "JSONWriter nests at most 63 levels")
+        depth += 1
+        hasMembers &= ~(1 << UInt64(depth))
+    }
+
+    private mutating func close() {
+        depth -= 1
     }
 
     /// `2.0` → `2`, `1.5` → `1.5`, `1e21` → `1e+21`: integers without a fraction, others in
