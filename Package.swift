@@ -3,7 +3,7 @@ import PackageDescription
 
 // Layers, bottom up (nothing imports a layer above it):
 //   C wrappers:  CLibEvent, CHiredis, CLibPQ
-//   I/O:         BusLoop (event loops, timers, signals) -> BusHTTP, BusRedis
+//   I/O:         BusLoop (event loops, timers, signals) -> BusHTTP, BusRedis, BusPostgres
 //   Domain:      BusDomain (regions, spawn validation, keys, backoff; pure Swift, no I/O)
 //   Services:    BusService (shared plumbing) -> BusGateway
 //   Local stack: BusLocalStack (runs its own servers plus every service in one process)
@@ -32,11 +32,15 @@ let package = Package(
             dependencies: ["BusLoop", "CHiredis", .product(name: "DequeModule", package: "swift-collections")]
         ),
 
+        .target(name: "BusPostgres", dependencies: ["BusLoop", "CLibPQ"]),
+
         .target(name: "BusDomain", dependencies: ["Yams"]),
 
         .target(
             name: "BusService",
-            dependencies: ["BusLoop", "BusHTTP", "BusDomain", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "BusLoop", "BusHTTP", "BusPostgres", "BusDomain", .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .target(
             name: "BusGateway",
