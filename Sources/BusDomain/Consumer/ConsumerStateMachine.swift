@@ -1,0 +1,227 @@
+/// One stream entry as a consumer tracks it: its biome's stream and its entry id.
+public struct EntryKey: Sendable, Hashable, CustomStringConvertible {
+    public let biome: BiomeID
+    public let id: String
+
+    public init(biome: BiomeID, id: String) {
+        self.biome = biome
+        self.id = id
+    }
+
+    public var description: String { "\(StreamKey.events(biome))/\(id)" }
+}
+
+/// The bookkeeping of one consumer process, free of I/O: which entries it holds, what each is
+/// waiting for, and when to read more.
+///
+/// The hard cap: every entry the process holds occupies a slot from the moment it is asked for
+/// (a read or a claim reserves slots before it is sent) until it is acknowledged, dead-lettered
+/// or released. So the group's pending count for this consumer never exceeds `maxInFlight`,
+/// and a full process sends no read at all until a slot frees.
+public struct ConsumerStateMachine: Sendable {
+    public enum Action: Sendable, Equatable {
+        /// Send one XREADGROUP for up to `count` new entries.
+        case read(count: Int)
+        /// Run the handler on the entry (delivery number `deliveries`).
+        case handle(EntryKey, deliveries: Int)
+        /// XACK the entry.
+        case acknowledge(EntryKey)
+        /// Wait `delayMs`, then report `retryDue`.
+        case scheduleRetry(EntryKey, delayMs: Double)
+        /// XCLAIM the entry to this consumer again: counts the delivery in Redis and returns it.
+        case claimForRetry(EntryKey)
+        /// Write the entry to the dead-letter stream and XACK it, atomically.
+        case deadLetter(EntryKey, deliveries: Int, error: String)
+        /// Stopping, and nothing is being handled or written any more.
+        case finished
+    }
+
+    private enum Phase: Sendable, Equatable {
+        case handling
+        case waitingToRetry
+        case claiming
+        case acknowledging
+        case deadLettering
+    }
+
+    private struct Slot: Sendable {
+        var deliveries: Int
+        var phase: Phase
+    }
+
+    public let maxInFlight: Int
+    public let maxDeliveries: Int
+    public let backoff: BackoffPolicy
+
+    private var slots: [EntryKey: Slot] = [:]
+    /// Slots promised to a read or claim whose reply has not come back.
+    private var reserved = 0
+    private var isReading = false
+    public private(set) var isStopping = false
+    private var hasFinished = false
+
+    public init(maxInFlight: Int, maxDeliveries: Int, backoff: BackoffPolicy) {
+        self.maxInFlight = maxInFlight
+        self.maxDeliveries = maxDeliveries
+        self.backoff = backoff
+    }
+
+    /// Entries held now (being handled, waiting to retry, or being acknowledged).
+    public var held: Int { slots.count }
+    /// Slots neither held nor promised.
+    public var freeSlots: Int { maxInFlight - slots.count - reserved }
+    public var heldKeys: [EntryKey] { Array(slots.keys) }
+
+    public mutating func start() -> [Action] {
+        readIfPossible()
+    }
+
+    // MARK: Reading and claiming
+
+    /// The read sent by `.read(count:)` came back with `entries` (new deliveries, count 1).
+    /// While stopping, entries are not taken on: they stay pending in Redis for others.
+    public mutating func readFinished(_ entries: [EntryKey], reservedCount: Int) -> [Action] {
+        isReading = false
+        return accept(entries.map { ($0, 1) }, reservedCount: reservedCount) + readIfPossible() + finishIfDrained()
+    }
+
+    /// The read failed (timeout, connection, missing group); the caller retries with `retryRead`
+    /// after its own backoff.
+    public mutating func readFailed(reservedCount: Int) -> [Action] {
+        isReading = false
+        reserved -= reservedCount
+        return finishIfDrained()
+    }
+
+    /// Ask for the next read after a failure.
+    public mutating func retryRead() -> [Action] {
+        readIfPossible()
+    }
+
+    /// Reserves up to `limit` slots for reclaiming idle entries of dead consumers; 0 when full.
+    public mutating func reserveForClaim(limit: Int) -> Int {
+        guard !isStopping else { return 0 }
+        let count = max(0, min(limit, freeSlots))
+        reserved += count
+        return count
+    }
+
+    /// Reclaimed entries arrived, with their delivery counts (already counting this delivery).
+    public mutating func claimed(_ entries: [(EntryKey, deliveries: Int)], reservedCount: Int) -> [Action] {
+        accept(entries, reservedCount: reservedCount) + readIfPossible() + finishIfDrained()
+    }
+
+    // MARK: Handling
+
+    /// The handler finished the entry. On failure, `unit` (-1 … 1) jitters the retry delay.
+    public mutating func handled(_ key: EntryKey, succeeded: Bool, error: String = "", unit: Double = 0) -> [Action] {
+        guard var slot = slots[key], slot.phase == .handling else { return [] }
+        if succeeded {
+            slot.phase = .acknowledging
+            slots[key] = slot
+            return [.acknowledge(key)]
+        }
+        if slot.deliveries >= maxDeliveries {
+            slot.phase = .deadLettering
+            slots[key] = slot
+            return [.deadLetter(key, deliveries: slot.deliveries, error: error)]
+        }
+        if isStopping {
+            // Leave it pending in Redis for another consumer rather than retrying now.
+            slots[key] = nil
+            return finishIfDrained()
+        }
+        slot.phase = .waitingToRetry
+        slots[key] = slot
+        return [.scheduleRetry(key, delayMs: backoff.delayMs(attempt: slot.deliveries, unit: unit))]
+    }
+
+    /// The backoff for `key` passed.
+    public mutating func retryDue(_ key: EntryKey) -> [Action] {
+        guard var slot = slots[key], slot.phase == .waitingToRetry else { return [] }
+        slot.phase = .claiming
+        slots[key] = slot
+        return [.claimForRetry(key)]
+    }
+
+    /// The XCLAIM for a retry answered: `present` is false when the entry was trimmed from the
+    /// stream meanwhile (Redis then drops it from the pending list).
+    public mutating func claimedForRetry(_ key: EntryKey, present: Bool) -> [Action] {
+        guard var slot = slots[key], slot.phase == .claiming else { return [] }
+        guard present, !isStopping else {
+            slots[key] = nil
+            return finishIfDrained() + readIfPossible()
+        }
+        slot.deliveries += 1
+        slot.phase = .handling
+        slots[key] = slot
+        return [.handle(key, deliveries: slot.deliveries)]
+    }
+
+    /// The XCLAIM for a retry failed (Redis unreachable): wait another backoff and try again.
+    public mutating func claimForRetryFailed(_ key: EntryKey, unit: Double = 0) -> [Action] {
+        guard var slot = slots[key], slot.phase == .claiming else { return [] }
+        if isStopping {
+            slots[key] = nil
+            return finishIfDrained()
+        }
+        slot.phase = .waitingToRetry
+        slots[key] = slot
+        return [.scheduleRetry(key, delayMs: backoff.delayMs(attempt: slot.deliveries, unit: unit))]
+    }
+
+    /// XACK (or the dead-letter step) finished; `succeeded` false when Redis did not confirm.
+    /// An unconfirmed entry is released anyway: it stays pending in Redis and is reclaimed and
+    /// handled again later (the handler is idempotent), which beats holding a slot forever.
+    public mutating func settled(_ key: EntryKey) -> [Action] {
+        guard let slot = slots[key], slot.phase == .acknowledging || slot.phase == .deadLettering else { return [] }
+        slots[key] = nil
+        return finishIfDrained() + readIfPossible()
+    }
+
+    // MARK: Stopping
+
+    /// Stop reading; entries waiting to retry are released (left pending for others); the rest
+    /// finish. `.finished` comes once nothing is being handled or written.
+    public mutating func stop() -> [Action] {
+        guard !isStopping else { return [] }
+        isStopping = true
+        for (key, slot) in slots where slot.phase == .waitingToRetry {
+            slots[key] = nil
+        }
+        return finishIfDrained()
+    }
+
+    /// False for keys released by `stop()`: the caller cancels their retry timers.
+    public func isHeld(_ key: EntryKey) -> Bool { slots[key] != nil }
+
+    // MARK: Private
+
+    private mutating func accept(_ entries: [(EntryKey, deliveries: Int)], reservedCount: Int) -> [Action] {
+        reserved -= reservedCount
+        guard !isStopping else { return [] }
+        var actions: [Action] = []
+        for (key, deliveries) in entries {
+            guard slots[key] == nil else { continue }
+            // Never exceed the cap, even if Redis returned more than was asked for.
+            guard slots.count + reserved < maxInFlight else { break }
+            slots[key] = Slot(deliveries: deliveries, phase: .handling)
+            actions.append(.handle(key, deliveries: deliveries))
+        }
+        return actions
+    }
+
+    private mutating func readIfPossible() -> [Action] {
+        guard !isStopping, !isReading, freeSlots > 0 else { return [] }
+        isReading = true
+        let count = freeSlots
+        reserved += count
+        return [.read(count: count)]
+    }
+
+    private mutating func finishIfDrained() -> [Action] {
+        guard isStopping, !hasFinished, slots.isEmpty, reserved == 0, !isReading else { return [] }
+        hasFinished = true
+        return [.finished]
+    }
+}

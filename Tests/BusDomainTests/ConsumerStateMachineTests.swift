@@ -1,0 +1,102 @@
+import Testing
+
+@testable import BusDomain
+
+@Suite("Consumer delivery decisions")
+struct ConsumerStateMachineTests {
+    private let policy = BackoffPolicy(initialMs: 100, multiplier: 2, maxMs: 8000, jitter: 0.2)
+
+    private func key(_ id: String) -> EntryKey { EntryKey(biome: BiomeID(7)!, id: id) }
+
+    @Test("reads reserve every free slot, and a full process does not read")
+    func capAndReads() {
+        var machine = ConsumerStateMachine(maxInFlight: 3, maxDeliveries: 5, backoff: policy)
+        #expect(machine.start() == [.read(count: 3)])
+        #expect(machine.freeSlots == 0)
+        let actions = machine.readFinished([key("1"), key("2")], reservedCount: 3)
+        #expect(actions == [.handle(key("1"), deliveries: 1), .handle(key("2"), deliveries: 1), .read(count: 1)])
+        #expect(machine.readFinished([key("3")], reservedCount: 1) == [.handle(key("3"), deliveries: 1)])
+        #expect(machine.held == 3)
+        #expect(machine.freeSlots == 0)
+        #expect(machine.retryRead() == [], "full: no read until a slot frees")
+        #expect(machine.handled(key("1"), succeeded: true) == [.acknowledge(key("1"))])
+        #expect(machine.held == 3, "the slot is held until the XACK is confirmed")
+        #expect(machine.settled(key("1")) == [.read(count: 1)])
+    }
+
+    @Test("more entries than asked for never exceed the cap")
+    func neverOverCap() {
+        var machine = ConsumerStateMachine(maxInFlight: 2, maxDeliveries: 5, backoff: policy)
+        _ = machine.start()
+        let actions = machine.readFinished([key("1"), key("2"), key("3")], reservedCount: 2)
+        #expect(actions.count == 2)
+        #expect(machine.held == 2)
+    }
+
+    @Test("failures retry after the backoff of the attempt, counting deliveries; then dead-letter")
+    func retriesThenDeadLetter() {
+        var machine = ConsumerStateMachine(maxInFlight: 1, maxDeliveries: 3, backoff: policy)
+        _ = machine.start()
+        _ = machine.readFinished([key("1")], reservedCount: 1)
+        #expect(machine.handled(key("1"), succeeded: false, error: "boom") == [.scheduleRetry(key("1"), delayMs: 100)])
+        #expect(machine.retryDue(key("1")) == [.claimForRetry(key("1"))])
+        #expect(machine.claimedForRetry(key("1"), present: true) == [.handle(key("1"), deliveries: 2)])
+        #expect(machine.handled(key("1"), succeeded: false, unit: 1) == [.scheduleRetry(key("1"), delayMs: 240)])
+        #expect(machine.retryDue(key("1")) == [.claimForRetry(key("1"))])
+        #expect(machine.claimedForRetry(key("1"), present: true) == [.handle(key("1"), deliveries: 3)])
+        #expect(
+            machine.handled(key("1"), succeeded: false, error: "bad coords")
+                == [.deadLetter(key("1"), deliveries: 3, error: "bad coords")])
+        #expect(machine.held == 1, "a waiting or dead-lettering entry keeps its slot")
+        #expect(machine.settled(key("1")) == [.read(count: 1)])
+    }
+
+    @Test("an entry trimmed while waiting to retry frees its slot")
+    func trimmedWhileWaiting() {
+        var machine = ConsumerStateMachine(maxInFlight: 1, maxDeliveries: 5, backoff: policy)
+        _ = machine.start()
+        _ = machine.readFinished([key("1")], reservedCount: 1)
+        _ = machine.handled(key("1"), succeeded: false)
+        _ = machine.retryDue(key("1"))
+        #expect(machine.claimedForRetry(key("1"), present: false) == [.read(count: 1)])
+        #expect(machine.held == 0)
+    }
+
+    @Test("claims of dead consumers' entries use only free slots and skip entries already held")
+    func reclaim() {
+        var machine = ConsumerStateMachine(maxInFlight: 4, maxDeliveries: 5, backoff: policy)
+        _ = machine.start()
+        _ = machine.readFinished([key("1")], reservedCount: 4)
+        #expect(machine.readFailed(reservedCount: 3) == [])
+        #expect(machine.reserveForClaim(limit: 2) == 2)
+        #expect(machine.reserveForClaim(limit: 10) == 1)
+        #expect(machine.freeSlots == 0)
+        let actions = machine.claimed([(key("1"), deliveries: 2), (key("9"), deliveries: 3)], reservedCount: 3)
+        #expect(actions == [.handle(key("9"), deliveries: 3), .read(count: 2)])
+    }
+
+    @Test("stop: no more reads, waiting retries are released, finished once handlers are done")
+    func stopping() {
+        var machine = ConsumerStateMachine(maxInFlight: 3, maxDeliveries: 5, backoff: policy)
+        _ = machine.start()
+        _ = machine.readFinished([key("1"), key("2")], reservedCount: 3)
+        _ = machine.handled(key("2"), succeeded: false)
+        #expect(machine.stop() == [], "a read is still out and key 1 is being handled")
+        #expect(!machine.isHeld(key("2")))
+        #expect(machine.readFailed(reservedCount: 1) == [])
+        #expect(machine.readFinished([key("5")], reservedCount: 0) == [], "entries read while stopping are left pending")
+        #expect(machine.handled(key("1"), succeeded: true) == [.acknowledge(key("1"))])
+        #expect(machine.settled(key("1")) == [.finished])
+        #expect(machine.retryRead() == [])
+        #expect(machine.reserveForClaim(limit: 5) == 0)
+    }
+
+    @Test("a failure while stopping is left pending for others, not retried")
+    func failureWhileStopping() {
+        var machine = ConsumerStateMachine(maxInFlight: 1, maxDeliveries: 5, backoff: policy)
+        _ = machine.start()
+        _ = machine.readFinished([key("1")], reservedCount: 1)
+        _ = machine.stop()
+        #expect(machine.handled(key("1"), succeeded: false) == [.finished])
+    }
+}
