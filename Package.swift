@@ -5,7 +5,7 @@ import PackageDescription
 //   C wrappers:  CLibEvent, CHiredis, CLibPQ
 //   I/O:         BusLoop (event loops, timers, signals) -> BusHTTP, BusRedis, BusPostgres
 //   Domain:      BusDomain (regions, spawn validation, keys, backoff; pure Swift, no I/O)
-//   Services:    BusService (shared plumbing) -> BusGateway
+//   Services:    BusService (shared plumbing) -> BusGateway, BusConsumer, BusActivation
 //   Local stack: BusLocalStack (runs its own servers plus every service in one process)
 //   Command:     biomebus
 let package = Package(
@@ -47,6 +47,13 @@ let package = Package(
             dependencies: [
                 "BusLoop", "BusHTTP", "BusRedis", "BusDomain", "BusService",
                 .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        .target(
+            name: "BusConsumer",
+            dependencies: [
+                "BusLoop", "BusRedis", "BusDomain", .product(name: "Logging", package: "swift-log"),
             ]
         ),
 

@@ -18,7 +18,7 @@ struct ConsumerStateMachineTests {
         #expect(machine.readFinished([key("3")], reservedCount: 1) == [.handle(key("3"), deliveries: 1)])
         #expect(machine.held == 3)
         #expect(machine.freeSlots == 0)
-        #expect(machine.retryRead() == [], "full: no read until a slot frees")
+        #expect(machine.readIfIdle() == [], "full: no read until a slot frees")
         #expect(machine.handled(key("1"), succeeded: true) == [.acknowledge(key("1"))])
         #expect(machine.held == 3, "the slot is held until the XACK is confirmed")
         #expect(machine.settled(key("1")) == [.read(count: 1)])
@@ -84,10 +84,11 @@ struct ConsumerStateMachineTests {
         #expect(machine.stop() == [], "a read is still out and key 1 is being handled")
         #expect(!machine.isHeld(key("2")))
         #expect(machine.readFailed(reservedCount: 1) == [])
-        #expect(machine.readFinished([key("5")], reservedCount: 0) == [], "entries read while stopping are left pending")
+        #expect(
+            machine.readFinished([key("5")], reservedCount: 0) == [], "entries read while stopping are left pending")
         #expect(machine.handled(key("1"), succeeded: true) == [.acknowledge(key("1"))])
         #expect(machine.settled(key("1")) == [.finished])
-        #expect(machine.retryRead() == [])
+        #expect(machine.readIfIdle() == [])
         #expect(machine.reserveForClaim(limit: 5) == 0)
     }
 

@@ -93,8 +93,8 @@ public struct ConsumerStateMachine: Sendable {
         return finishIfDrained()
     }
 
-    /// Ask for the next read after a failure.
-    public mutating func retryRead() -> [Action] {
+    /// Read if nothing is being read and a slot is free (after a failure, or once Redis is back).
+    public mutating func readIfIdle() -> [Action] {
         readIfPossible()
     }
 

@@ -1,0 +1,485 @@
+import BusDomain
+import BusLoop
+import BusRedis
+import Logging
+
+/// Counters a consumer keeps for metrics and logs.
+public struct ConsumerStatistics: Sendable, Equatable {
+    public var handled = 0
+    public var failed = 0
+    public var retried = 0
+    public var deadLettered = 0
+    public var reclaimed = 0
+    /// Pending ids whose entry had been trimmed from the stream (dropped from the pending list).
+    public var trimmed = 0
+    /// Gone consumers with nothing pending, removed from the group.
+    public var consumersRemoved = 0
+    /// Total handler time, for the mean; the histogram lives in the metrics.
+    public var handlerSecondsTotal = 0.0
+}
+
+/// Reads a region's biome streams in its consumer group and runs a handler on each entry,
+/// performing what `ConsumerStateMachine` decides. Everything runs on one loop.
+///
+/// Two Redis connections: one only for the blocking XREADGROUP, one for everything else, so a
+/// read blocked for `block_ms` never delays an acknowledgement.
+public final class RegionConsumer {
+    public struct Configuration: Sendable {
+        public var region: RegionConfig
+        public var biomes: [BiomeID]
+        public var consumerName: String
+        public var handlerTimeout: Duration = .milliseconds(ConsumerConfig.handlerTimeoutMs)
+        /// How often idle entries of other consumers are looked for.
+        public var reclaimInterval: Duration
+        /// How long a retry after a Redis failure (read, group creation) waits at most.
+        public var redisRetryBackoff = ReconnectBackoff(initial: .milliseconds(100), maximum: .seconds(5))
+
+        public init(region: RegionConfig, biomes: [BiomeID], consumerName: String) {
+            self.region = region
+            self.biomes = biomes
+            self.consumerName = consumerName
+            let half = region.consumer.claimIdleMs / 2
+            reclaimInterval = .milliseconds(min(max(half, 200), 10_000))
+        }
+    }
+
+    public let loop: EventLoop
+    public let configuration: Configuration
+    public private(set) var statistics = ConsumerStatistics()
+    /// Called after each change of what is held, for gauges.
+    public var onProgress: ((RegionConsumer) -> Void)?
+    /// Called with each handler run's duration in seconds.
+    public var onHandlerDuration: ((Double) -> Void)?
+
+    private let handler: StreamEntryHandler
+    private let logger: Logger
+    private var machine: ConsumerStateMachine
+    private let reads: RedisConnection
+    private let commands: RedisConnection
+    private let streams: [String]
+    private let biomeOfStream: [String: BiomeID]
+    private var group: String { configuration.region.consumer.group }
+
+    /// Fields of every held entry, for the handler and the dead-letter copy.
+    private var fields: [EntryKey: [String: String]] = [:]
+    private var retryTimers: [EntryKey: LoopTimer] = [:]
+    private var handlerTimers: [EntryKey: LoopTimer] = [:]
+    /// Bumped per handler run, so a completion arriving after its timeout is ignored.
+    private var handlerRuns: [EntryKey: Int] = [:]
+    private var handlerStarted: [EntryKey: UInt64] = [:]
+    private var readFailures = 0
+    private var groupsReady = false
+    private var random = SystemRandomNumberGenerator()
+    private lazy var readRetryTimer = LoopTimer(loop: loop) { [unowned self] in self.resumeReading() }
+    private lazy var groupRetryTimer = LoopTimer(loop: loop) { [unowned self] in self.ensureGroups() }
+    private var groupFailures = 0
+    private lazy var reclaimTimer = LoopTimer(loop: loop) { [unowned self] in self.reclaimRound() }
+    private var stopped: (() -> Void)?
+    private var isReclaiming = false
+
+    public init(loop: EventLoop, configuration: Configuration, handler: StreamEntryHandler, logger: Logger) {
+        self.loop = loop
+        self.configuration = configuration
+        self.handler = handler
+        self.logger = logger
+        let consumer = configuration.region.consumer
+        machine = ConsumerStateMachine(
+            maxInFlight: consumer.maxInFlight, maxDeliveries: consumer.maxDeliveries, backoff: consumer.backoff)
+        let address = configuration.region.redis
+        var readConfiguration = RedisConnectionConfiguration(
+            host: address.host, port: address.port, database: address.database, password: address.password)
+        // A blocking read legitimately waits block_ms; only past that is Redis unresponsive.
+        readConfiguration.commandTimeout = .milliseconds(consumer.blockMs) + .seconds(2)
+        var commandConfiguration = readConfiguration
+        commandConfiguration.commandTimeout = .seconds(2)
+        reads = RedisConnection(loop: loop, configuration: readConfiguration)
+        commands = RedisConnection(loop: loop, configuration: commandConfiguration)
+        streams = configuration.biomes.map(StreamKey.events)
+        biomeOfStream = Dictionary(uniqueKeysWithValues: configuration.biomes.map { (StreamKey.events($0), $0) })
+        reads.onReadinessChange = { [unowned self] ready in
+            if ready { self.resumeReading() }
+        }
+        commands.onReadinessChange = { [unowned self] ready in
+            if ready && !self.groupsReady { self.ensureGroups() }
+            self.logger.log(
+                level: ready ? .info : .warning, ready ? "region up" : "region down",
+                metadata: ["region": "\(configuration.region.name)", "error": "\(self.commands.lastError ?? "")"])
+        }
+    }
+
+    /// Entries held now; never more than `max_in_flight`.
+    public var inFlight: Int { machine.held }
+    public var isConnected: Bool { reads.isReady && commands.isReady }
+
+    public func start() {
+        loop.assertInLoop()
+        reads.start()
+        commands.start()
+        reclaimTimer.schedule(after: configuration.reclaimInterval)
+    }
+
+    /// Stops reading, lets handlers finish (acknowledging successes), leaves the rest pending
+    /// for other consumers, then calls `done`. The caller bounds the wait with its own timeout
+    /// and calls `close()` after it.
+    public func stop(then done: @escaping () -> Void) {
+        loop.assertInLoop()
+        stopped = done
+        reclaimTimer.cancel()
+        readRetryTimer.cancel()
+        let actions = machine.stop()
+        for key in retryTimers.keys where !machine.isHeld(key) {
+            retryTimers[key]?.cancel()
+            retryTimers[key] = nil
+            fields[key] = nil
+        }
+        // Closing the read connection ends a blocked XREADGROUP now instead of after block_ms.
+        reads.close()
+        perform(actions)
+    }
+
+    /// Closes both connections (after `stop`, or when giving up on a drain).
+    public func close() {
+        reads.close()
+        commands.close()
+        for timer in retryTimers.values { timer.cancel() }
+        for timer in handlerTimers.values { timer.cancel() }
+        retryTimers = [:]
+        handlerTimers = [:]
+    }
+
+    // MARK: - Groups and reading
+
+    private func ensureGroups() {
+        guard commands.isReady else { return }
+        var remaining = streams.count
+        var failed = false
+        for stream in streams {
+            commands.send(RedisCommand("XGROUP", "CREATE", .string(stream), .string(group), "0", "MKSTREAM")) {
+                [unowned self] result in
+                if case .failure(let error) = result, !"\(error)".contains("BUSYGROUP") {
+                    failed = true
+                    self.logger.warning(
+                        "cannot create consumer group", metadata: ["stream": "\(stream)", "error": "\(error)"])
+                }
+                remaining -= 1
+                guard remaining == 0 else { return }
+                if failed {
+                    self.groupFailures += 1
+                    self.groupRetryTimer.schedule(
+                        after: self.configuration.redisRetryBackoff.delay(
+                            attempt: self.groupFailures, using: &self.random))
+                } else {
+                    self.groupFailures = 0
+                    self.groupsReady = true
+                    self.resumeReading()
+                }
+            }
+        }
+    }
+
+    private func resumeReading() {
+        guard groupsReady, reads.isReady, !machine.isStopping else { return }
+        perform(machine.readIfIdle())
+    }
+
+    private func scheduleReadRetry() {
+        readFailures += 1
+        readRetryTimer.schedule(after: configuration.redisRetryBackoff.delay(attempt: readFailures, using: &random))
+    }
+
+    private func read(count: Int) {
+        var arguments: [RedisArgument] = [
+            "XREADGROUP", "GROUP", .string(group), .string(configuration.consumerName), "COUNT", .integer(Int64(count)),
+            "BLOCK", .integer(Int64(configuration.region.consumer.blockMs)), "STREAMS",
+        ]
+        arguments += streams.map { .string($0) }
+        arguments += streams.map { _ in ">" }
+        reads.send(RedisCommand(arguments)) { [unowned self] result in
+            switch result {
+            case .success(let reply):
+                readFailures = 0
+                var keys: [EntryKey] = []
+                for entry in StreamReplies.readGroup(reply) {
+                    guard let biome = biomeOfStream[entry.stream] else { continue }
+                    let key = EntryKey(biome: biome, id: entry.id)
+                    fields[key] = entry.fields ?? [:]
+                    keys.append(key)
+                }
+                let actions = machine.readFinished(keys, reservedCount: count)
+                dropFieldsOfUnheld(keys)
+                perform(actions)
+            case .failure(let error):
+                perform(machine.readFailed(reservedCount: count))
+                guard !machine.isStopping else { return }
+                if case .server(let message) = error, message.hasPrefix("NOGROUP") {
+                    // The stream (and its group) vanished: deleted or evicted. Re-create it after
+                    // a backoff rather than in a hot loop; reading resumes once it exists.
+                    groupsReady = false
+                    groupFailures += 1
+                    logger.warning("consumer group missing; re-creating", metadata: ["error": "\(message)"])
+                    groupRetryTimer.schedule(
+                        after: configuration.redisRetryBackoff.delay(attempt: groupFailures, using: &random))
+                } else {
+                    scheduleReadRetry()
+                }
+            }
+        }
+    }
+
+    private func dropFieldsOfUnheld(_ keys: [EntryKey]) {
+        for key in keys where !machine.isHeld(key) { fields[key] = nil }
+    }
+
+    // MARK: - Performing actions
+
+    private func perform(_ actions: [ConsumerStateMachine.Action]) {
+        for action in actions {
+            switch action {
+            case .read(let count): read(count: count)
+            case .handle(let key, let deliveries): handle(key, deliveries: deliveries)
+            case .acknowledge(let key): acknowledge(key)
+            case .scheduleRetry(let key, let delayMs): scheduleRetry(key, delayMs: delayMs)
+            case .claimForRetry(let key): claimForRetry(key)
+            case .deadLetter(let key, let deliveries, let error): deadLetter(key, deliveries: deliveries, error: error)
+            case .finished: finish()
+            }
+        }
+        onProgress?(self)
+    }
+
+    private func handle(_ key: EntryKey, deliveries: Int) {
+        let run = (handlerRuns[key] ?? 0) + 1
+        handlerRuns[key] = run
+        handlerStarted[key] = Clocks.monotonicNanoseconds()
+        let timer = LoopTimer(loop: loop) { [unowned self] in
+            self.handlerFinished(key, run: run, result: .failure(HandlerFailure("handler timed out")))
+        }
+        timer.schedule(after: configuration.handlerTimeout)
+        handlerTimers[key] = timer
+        let entry = StreamEntry(key: key, fields: fields[key] ?? [:], deliveries: deliveries)
+        handler.handle(entry) { [weak self] result in
+            self?.handlerFinished(key, run: run, result: result)
+        }
+    }
+
+    private func handlerFinished(_ key: EntryKey, run: Int, result: Result<Void, HandlerFailure>) {
+        loop.assertInLoop()
+        guard handlerRuns[key] == run else { return }
+        handlerRuns[key] = run + 1
+        handlerTimers[key]?.cancel()
+        handlerTimers[key] = nil
+        if let started = handlerStarted.removeValue(forKey: key) {
+            let seconds = Double(Clocks.monotonicNanoseconds() &- started) / 1e9
+            statistics.handlerSecondsTotal += seconds
+            onHandlerDuration?(seconds)
+        }
+        switch result {
+        case .success:
+            statistics.handled += 1
+            perform(machine.handled(key, succeeded: true))
+        case .failure(let failure):
+            statistics.failed += 1
+            logger.debug("handler failed", metadata: ["entry": "\(key)", "error": "\(failure)"])
+            perform(machine.handled(key, succeeded: false, error: failure.description, unit: jitterUnit()))
+        }
+        releaseIfUnheld(key)
+    }
+
+    private func acknowledge(_ key: EntryKey) {
+        commands.send(RedisCommand("XACK", .string(StreamKey.events(key.biome)), .string(group), .string(key.id))) {
+            [unowned self] result in
+            if case .failure(let error) = result {
+                logger.warning(
+                    "XACK failed; the entry stays pending and will be handled again",
+                    metadata: ["entry": "\(key)", "error": "\(error)"])
+            }
+            perform(machine.settled(key))
+            releaseIfUnheld(key)
+        }
+    }
+
+    private func scheduleRetry(_ key: EntryKey, delayMs: Double) {
+        let timer =
+            retryTimers[key]
+            ?? LoopTimer(loop: loop) { [unowned self] in
+                self.perform(self.machine.retryDue(key))
+            }
+        retryTimers[key] = timer
+        timer.schedule(after: .milliseconds(Int64(delayMs.rounded())))
+    }
+
+    /// XCLAIM to ourselves with min-idle 0: Redis counts the delivery (surviving a crash) and
+    /// returns the entry, or nothing if it was trimmed meanwhile.
+    private func claimForRetry(_ key: EntryKey) {
+        statistics.retried += 1
+        let command = RedisCommand(
+            "XCLAIM", .string(StreamKey.events(key.biome)), .string(group), .string(configuration.consumerName), "0",
+            .string(key.id))
+        commands.send(command) { [unowned self] result in
+            switch result {
+            case .success(let reply):
+                let entry = (reply.array ?? []).compactMap(StreamReplies.entry).first { $0.id == key.id }
+                if let entry, let entryFields = entry.fields {
+                    fields[key] = entryFields
+                    perform(machine.claimedForRetry(key, present: true))
+                } else {
+                    statistics.trimmed += 1
+                    perform(machine.claimedForRetry(key, present: false))
+                }
+            case .failure:
+                perform(machine.claimForRetryFailed(key, unit: jitterUnit()))
+            }
+            releaseIfUnheld(key)
+        }
+    }
+
+    /// Copies the entry to `EVDLQ:<biome>` and acknowledges it in one script, so it is never
+    /// both dead and pending, nor lost between the two.
+    private func deadLetter(_ key: EntryKey, deliveries: Int, error: String) {
+        var arguments: [RedisArgument] = [
+            "EVAL", .string(Self.deadLetterScript), "2", .string(StreamKey.deadLetters(key.biome)),
+            .string(StreamKey.events(key.biome)), .string(group), .string(key.id),
+        ]
+        for (name, value) in (fields[key] ?? [:]).sorted(by: { $0.key < $1.key }) {
+            arguments += [.string(name), .string(value)]
+        }
+        arguments += ["source_id", .string(key.id), "deliveries", .integer(Int64(deliveries)), "error", .string(error)]
+        commands.send(RedisCommand(arguments)) { [unowned self] result in
+            switch result {
+            case .success:
+                statistics.deadLettered += 1
+                logger.warning(
+                    "entry dead-lettered",
+                    metadata: ["entry": "\(key)", "deliveries": "\(deliveries)", "error": "\(error)"])
+            case .failure(let failure):
+                logger.warning(
+                    "dead-lettering failed; the entry stays pending",
+                    metadata: ["entry": "\(key)", "error": "\(failure)"])
+            }
+            perform(machine.settled(key))
+            releaseIfUnheld(key)
+        }
+    }
+
+    static let deadLetterScript = """
+        redis.call('XADD', KEYS[1], '*', unpack(ARGV, 3))
+        return redis.call('XACK', KEYS[2], ARGV[1], ARGV[2])
+        """
+
+    private func releaseIfUnheld(_ key: EntryKey) {
+        guard !machine.isHeld(key) else { return }
+        fields[key] = nil
+        handlerRuns[key] = nil
+        retryTimers[key]?.cancel()
+        retryTimers[key] = nil
+    }
+
+    private func finish() {
+        guard let stopped else { return }
+        self.stopped = nil
+        commands.close()
+        stopped()
+    }
+
+    private func jitterUnit() -> Double {
+        Double.random(in: -1...1, using: &random)
+    }
+
+    // MARK: - Reclaiming from dead consumers
+
+    /// Every `reclaimInterval`: XAUTOCLAIM entries idle longer than `claim_idle_ms` (from any
+    /// consumer, this one's previous life included) into free slots, and remove consumers that
+    /// are gone and own nothing.
+    private func reclaimRound() {
+        defer { reclaimTimer.schedule(after: configuration.reclaimInterval) }
+        guard commands.isReady, groupsReady, !isReclaiming, !machine.isStopping else { return }
+        isReclaiming = true
+        reclaim(streamIndex: 0)
+    }
+
+    private func reclaim(streamIndex: Int) {
+        guard streamIndex < streams.count, !machine.isStopping else {
+            isReclaiming = false
+            return
+        }
+        let stream = streams[streamIndex]
+        let biome = biomeOfStream[stream]!
+        removeGoneConsumers(stream)
+        let count = machine.reserveForClaim(limit: 100)
+        guard count > 0 else {
+            isReclaiming = false
+            return
+        }
+        let idle = Int64(configuration.region.consumer.claimIdleMs)
+        let command = RedisCommand(
+            "XAUTOCLAIM", .string(stream), .string(group), .string(configuration.consumerName), .integer(idle), "0-0",
+            "COUNT", .integer(Int64(count)))
+        commands.send(command) { [unowned self] result in
+            guard case .success(let reply) = result else {
+                perform(machine.claimed([], reservedCount: count))
+                isReclaiming = false
+                return
+            }
+            let claimed = StreamReplies.autoClaim(reply)
+            statistics.trimmed += claimed.deleted
+            let present = claimed.entries.filter { $0.fields != nil }
+            statistics.trimmed += claimed.entries.count - present.count
+            guard !present.isEmpty else {
+                perform(machine.claimed([], reservedCount: count))
+                reclaim(streamIndex: streamIndex + 1)
+                return
+            }
+            // XAUTOCLAIM does not say how often each entry was delivered; XPENDING does, one
+            // exact range per id (pipelined; reclaims are rare).
+            deliveryCounts(stream, ids: present.map(\.id)) { [unowned self] counts in
+                var entries: [(EntryKey, deliveries: Int)] = []
+                for entry in present {
+                    let key = EntryKey(biome: biome, id: entry.id)
+                    if !machine.isHeld(key) { fields[key] = entry.fields }
+                    // Unknown only if Redis failed to answer: assume this claim was a second delivery.
+                    entries.append((key, deliveries: counts[entry.id] ?? 2))
+                }
+                statistics.reclaimed += entries.count
+                logger.info("reclaimed idle entries", metadata: ["stream": "\(stream)", "count": "\(entries.count)"])
+                let actions = machine.claimed(entries, reservedCount: count)
+                dropFieldsOfUnheld(entries.map(\.0))
+                perform(actions)
+                reclaim(streamIndex: streamIndex + 1)
+            }
+        }
+    }
+
+    private func deliveryCounts(_ stream: String, ids: [String], _ completion: @escaping ([String: Int]) -> Void) {
+        var counts: [String: Int] = [:]
+        var remaining = ids.count
+        for id in ids {
+            let command = RedisCommand("XPENDING", .string(stream), .string(group), .string(id), .string(id), "1")
+            commands.send(command) { result in
+                if case .success(let reply) = result { counts.merge(StreamReplies.deliveryCounts(reply)) { $1 } }
+                remaining -= 1
+                if remaining == 0 { completion(counts) }
+            }
+        }
+    }
+
+    /// Consumers idle for more than twice `claim_idle_ms` with nothing pending are gone.
+    private func removeGoneConsumers(_ stream: String) {
+        let limit = 2 * configuration.region.consumer.claimIdleMs
+        commands.send(RedisCommand("XINFO", "CONSUMERS", .string(stream), .string(group))) { [unowned self] result in
+            guard case .success(let reply) = result else { return }
+            for consumer in StreamReplies.consumers(reply)
+            where consumer.name != configuration.consumerName && consumer.pending == 0 && consumer.idleMs > limit {
+                commands.send(
+                    RedisCommand("XGROUP", "DELCONSUMER", .string(stream), .string(group), .string(consumer.name))
+                ) {
+                    [unowned self] result in
+                    if case .success = result {
+                        statistics.consumersRemoved += 1
+                        logger.info(
+                            "removed gone consumer", metadata: ["stream": "\(stream)", "consumer": "\(consumer.name)"])
+                    }
+                }
+            }
+        }
+    }
+}

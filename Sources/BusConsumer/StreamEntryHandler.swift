@@ -1,0 +1,35 @@
+import BusDomain
+
+/// One entry handed to a handler.
+public struct StreamEntry: Sendable {
+    public let key: EntryKey
+    /// The entry's fields as written (the gateway writes type, coords, chest_id, ts).
+    public let fields: [String: String]
+    /// Which delivery this is (1 for the first).
+    public let deliveries: Int
+
+    public init(key: EntryKey, fields: [String: String], deliveries: Int) {
+        self.key = key
+        self.fields = fields
+        self.deliveries = deliveries
+    }
+}
+
+/// Why a handler failed; the message ends up in the dead-letter entry's `error` field.
+public struct HandlerFailure: Error, Sendable, Equatable, CustomStringConvertible {
+    public let description: String
+
+    public init(_ description: String) {
+        self.description = description
+    }
+}
+
+/// What a consumer does with each entry: the unit of pluggability.
+///
+/// `handle` is called on the consumer's loop and must call `completion` exactly once, on that
+/// loop. It must be idempotent: an entry can be delivered again (after a crash, a reclaim, or
+/// an acknowledgement Redis never confirmed). A handler that does not complete within the
+/// consumer's handler timeout counts as failed; its late completion is ignored.
+public protocol StreamEntryHandler: AnyObject {
+    func handle(_ entry: StreamEntry, completion: @escaping (Result<Void, HandlerFailure>) -> Void)
+}

@@ -1,0 +1,54 @@
+/// A spawn entry read back from its stream, checked before it is materialized.
+public struct SpawnRecord: Sendable, Equatable {
+    public var biome: BiomeID
+    public var chestID: String
+    public var type: String
+    public var coordinates: [Double]
+    /// The entry id, stored as the chest's `stream_id`.
+    public var streamID: String
+    /// The gateway's receive time (Unix ms).
+    public var receivedAtMs: Int64
+
+    /// Parses the fields the gateway wrote; the error says which field is wrong.
+    public init(biome: BiomeID, streamID: String, fields: [String: String]) throws(SpawnRecordError) {
+        guard let type = fields["type"], Identifiers.isValidType(type) else {
+            throw SpawnRecordError("bad or missing type")
+        }
+        guard let chestID = fields["chest_id"], Identifiers.isValidChestID(chestID) else {
+            throw SpawnRecordError("bad or missing chest_id")
+        }
+        guard let coordsText = fields["coords"],
+            case .array(let elements)? = try? JSONParser.parse(Array(coordsText.utf8)),
+            (2...3).contains(elements.count)
+        else { throw SpawnRecordError("coords is not a JSON array of 2 or 3 numbers") }
+        var coordinates: [Double] = []
+        for element in elements {
+            guard case .number(let number) = element, number.double.isFinite else {
+                throw SpawnRecordError("coords holds a value that is not a finite number")
+            }
+            coordinates.append(number.double)
+        }
+        guard let tsText = fields["ts"], let ts = Int64(tsText), ts >= 0 else {
+            throw SpawnRecordError("bad or missing ts")
+        }
+        self.biome = biome
+        self.chestID = chestID
+        self.type = type
+        self.coordinates = coordinates
+        self.streamID = streamID
+        self.receivedAtMs = ts
+    }
+
+    /// The coordinates as a Postgres array literal: `{1.5,2,3.25}`.
+    public var coordinatesArrayLiteral: String {
+        "{" + coordinates.map(JSONWriter.compactNumber).joined(separator: ",") + "}"
+    }
+}
+
+public struct SpawnRecordError: Error, Sendable, Equatable, CustomStringConvertible {
+    public let description: String
+
+    public init(_ description: String) {
+        self.description = description
+    }
+}
