@@ -19,6 +19,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.1.0"),
+        .package(url: "https://github.com/apple/swift-atomics", from: "1.2.0"),
     ],
     targets: [
         .systemLibrary(name: "CLibEvent", pkgConfig: "libevent_pthreads", providers: [.apt(["libevent-dev"])]),
@@ -40,12 +43,16 @@ let package = Package(
             name: "BusService",
             dependencies: [
                 "BusLoop", "BusHTTP", "BusPostgres", "BusDomain", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Atomics", package: "swift-atomics"),
             ]
         ),
+        .target(name: "BusOps", dependencies: ["BusLoop", "BusRedis", "BusDomain"]),
         .target(
             name: "BusGateway",
             dependencies: [
-                "BusLoop", "BusHTTP", "BusRedis", "BusDomain", "BusService",
+                "BusLoop", "BusHTTP", "BusRedis", "BusDomain", "BusService", "BusOps",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -76,6 +83,7 @@ let package = Package(
         .testTarget(name: "BusDomainTests", dependencies: ["BusDomain"]),
         .testTarget(name: "BusHTTPTests", dependencies: ["BusHTTP"]),
         .testTarget(name: "BusRedisTests", dependencies: ["BusRedis"]),
+        .testTarget(name: "BusOpsTests", dependencies: ["BusOps", "BusRedis"]),
         .testTarget(
             name: "IntegrationTests",
             dependencies: [

@@ -22,13 +22,13 @@ public final class Gateway: Sendable {
         let readiness = RegionReadiness(catalog: configuration.catalog, loops: configuration.threads, logger: logger)
         self.readiness = readiness
         let processTag = ChestIDGenerator.makeProcessTag()
+        let metrics = GatewayMetrics(catalog: configuration.catalog, loops: configuration.threads)
         var address = configuration.listen
         do {
             loops = try WorkerLoops(name: "gateway", count: configuration.threads) { index, loop in
                 let worker = GatewayWorker(
                     index: index, loop: loop, configuration: configuration, processTag: processTag,
-                    readiness: readiness,
-                    logger: logger)
+                    readiness: readiness, metrics: metrics, logger: logger)
                 // With port 0 the first loop picks a port and the others share it.
                 address.port = try worker.bind(address)
                 return worker
@@ -62,6 +62,8 @@ final class RegionReadiness: Sendable {
         var ready: [[Bool]]
         /// Per region, what was last logged (nil: nothing yet).
         var announced: [Bool?]
+        /// Per region, the latest connection error any loop saw.
+        var errors: [String?]
     }
 
     /// Locked only when a connection changes state, never per request.
@@ -75,13 +77,15 @@ final class RegionReadiness: Sendable {
         state = Mutex(
             State(
                 ready: Array(repeating: Array(repeating: false, count: loops), count: catalog.regions.count),
-                announced: Array(repeating: nil, count: catalog.regions.count)))
+                announced: Array(repeating: nil, count: catalog.regions.count),
+                errors: Array(repeating: nil, count: catalog.regions.count)))
     }
 
     /// Loop `loop`'s connection for `region` became usable, or failed.
     func connection(forRegion region: Int, loop: Int, ready: Bool, error: String?) {
         let change: Bool? = state.withLock { state in
             state.ready[region][loop] = ready
+            if !ready { state.errors[region] = error }
             let allReady = state.ready[region].allSatisfy { $0 }
             let now = ready ? (allReady ? true : nil) : false
             guard let now, state.announced[region] != now else { return nil }
@@ -98,6 +102,16 @@ final class RegionReadiness: Sendable {
                 metadata: ["region": "\(config.name)", "redis": "\(config.redis)", "error": "\(error ?? "unknown")"])
         case nil:
             break
+        }
+    }
+
+    /// Regions some loop cannot reach yet, with the latest error: what `/readyz` reports.
+    /// Locks briefly; never called per spawn.
+    func unreachableRegions() -> [(region: RegionConfig, error: String)] {
+        state.withLock { state in
+            catalog.regions.indices.filter { !state.ready[$0].allSatisfy { $0 } }.map {
+                (catalog.regions[$0], state.errors[$0] ?? "connecting")
+            }
         }
     }
 }

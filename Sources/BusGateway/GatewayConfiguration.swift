@@ -11,6 +11,8 @@ public struct GatewayConfiguration: Sendable {
     public var redisTimeout: Duration = .seconds(1)
     /// XADDs allowed to wait for Redis per connection; beyond it spawns get 503 at once.
     public var maxOutstandingPerConnection = 1024
+    /// How often stream figures and Redis memory are sampled (gauges, memory guard).
+    public var sampleInterval: Duration = .seconds(1)
     /// How long shutdown waits for in-flight requests.
     public var drainTimeout: Duration = .seconds(5)
 

@@ -1,13 +1,15 @@
 import BusDomain
 import BusHTTP
 import BusLoop
+import BusOps
 import BusRedis
 import BusService
 import Logging
+import Metrics
 
 /// The routes of the gateway.
 enum GatewayRoute: Sendable {
-    case spawn, health, ready
+    case spawn, health, ready, regions, metrics
 }
 
 /// One loop's share of the gateway: an HTTP listener and one Redis connection per distinct
@@ -24,12 +26,29 @@ final class GatewayWorker {
     private let connectionOfRegion: [Int]
     private var chestIDs: ChestIDGenerator
     private var drainTimer: LoopTimer?
+    private let metrics: GatewayMetrics
+    private let readiness: RegionReadiness
+    private let latency: ShardedHistogram.Shard
+    /// Request counters by (biome label, status), created on first use.
+    private var requestCounters: [CounterKey: Metrics.Counter] = [:]
+    /// Loop 0 samples every region each second: gauges and the memory guard.
+    private var sampler: LoopTimer?
+    private let sampleInterval: Duration
+
+    private struct CounterKey: Hashable {
+        let biome: String
+        let status: Int
+    }
 
     init(
         index: Int, loop: EventLoop, configuration: GatewayConfiguration, processTag: String,
-        readiness: RegionReadiness, logger: Logger
+        readiness: RegionReadiness, metrics: GatewayMetrics, logger: Logger
     ) {
         self.loop = loop
+        self.metrics = metrics
+        self.readiness = readiness
+        self.latency = metrics.spawnDuration.shard(index)
+        self.sampleInterval = configuration.sampleInterval
         self.catalog = configuration.catalog
         self.logger = logger
         self.chestIDs = ChestIDGenerator(processTag: processTag, worker: index)
@@ -38,6 +57,8 @@ final class GatewayWorker {
         router.add(.post, "/v1/spawn", .spawn)
         router.add(.get, "/healthz", .health)
         router.add(.get, "/readyz", .ready)
+        router.add(.get, "/v1/regions", .regions)
+        router.add(.get, "/metrics", .metrics)
         self.router = router
 
         let addresses = catalog.redisAddresses
@@ -63,8 +84,12 @@ final class GatewayWorker {
             self.handle(request, responder)
         }
         // Connecting is asynchronous: the first attempt starts when the loop runs.
-        loop.execute { [connections = LoopBound(connections, loop: loop)] in
+        if index == 0 {
+            sampler = LoopTimer(loop: loop) { [unowned self] in self.sampleRegions() }
+        }
+        loop.execute { [connections = LoopBound(connections, loop: loop), sampler = LoopBound(sampler, loop: loop)] in
             for connection in connections.value { connection.start() }
+            sampler.value?.schedule(after: .zero)
         }
     }
 
@@ -80,6 +105,7 @@ final class GatewayWorker {
             guard !finished else { return }
             finished = true
             self.drainTimer?.cancel()
+            self.sampler?.cancel()
             self.server.close()
             for connection in self.connections { connection.close() }
             done()
@@ -99,29 +125,41 @@ final class GatewayWorker {
             responder.send(.json(200, #"{"status":"ok"}"#))
         case .found(.ready, _):
             responder.send(readinessResponse())
+        case .found(.regions, _):
+            RegionSampler.snapshot(catalog, connections: regionConnections, shedding: sheddingStates) { snapshot in
+                responder.send(.json(200, snapshot.json(breaches: SnapshotHealth.breaches(snapshot))))
+            }
+        case .found(.metrics, _):
+            responder.send(
+                HTTPResponse(
+                    status: 200, headers: ["Content-Type": "text/plain; version=0.0.4; charset=utf-8"],
+                    body: metrics.service.render()))
         case let other:
             responder.send(other.errorResponse(method: request.method, path: request.path)!)
         }
     }
 
     private func spawn(_ request: HTTPRequest, _ responder: HTTPResponder) {
+        let started = Clocks.monotonicNanoseconds()
         let receivedAt = Clocks.unixMilliseconds()
         guard request.hasJSONContentType else {
-            responder.send(HTTPResponse(.unsupportedMediaType))
-            return
+            return answerSpawn(responder, HTTPResponse(.unsupportedMediaType), biome: "none", started: started)
         }
         let event: SpawnEvent
         switch SpawnEvent.decode(body: request.body) {
         case .success(let decoded): event = decoded
         case .failure(let error):
-            responder.send(HTTPResponse(error))
-            return
+            return answerSpawn(responder, HTTPResponse(error), biome: "none", started: started)
         }
         guard let regionIndex = catalog.regionIndex(of: event.biome) else {
-            responder.send(HTTPResponse(.unknownBiome(event.biome)))
-            return
+            return answerSpawn(responder, HTTPResponse(.unknownBiome(event.biome)), biome: "unknown", started: started)
         }
         let region = catalog.regions[regionIndex]
+        let biomeLabel = String(event.biome.value)
+        if metrics.shedding[regionIndex].load(ordering: .relaxed) {
+            let error = APIError.regionOverloaded(region.name, reason: "its Redis memory is above the high-water mark")
+            return answerSpawn(responder, HTTPResponse(error), biome: biomeLabel, started: started)
+        }
         let connection = connections[connectionOfRegion[regionIndex]]
         let chestID = event.chestID ?? chestIDs.next()
         let stream = StreamKey.events(event.biome)
@@ -129,12 +167,13 @@ final class GatewayWorker {
             "XADD", .string(stream), "MAXLEN", "~", .integer(Int64(region.stream.maxlen)), "*",
             "type", .string(event.type), "coords", .string(event.coordinatesText),
             "chest_id", .string(chestID), "ts", .integer(receivedAt))
-        connection.send(command) { [logger] result in
+        connection.send(command) { [self] result in
             switch result {
             case .success(let reply):
                 guard let id = reply.string else {
-                    responder.send(HTTPResponse(.internalError("unexpected XADD reply")))
-                    return
+                    return answerSpawn(
+                        responder, HTTPResponse(.internalError("unexpected XADD reply")), biome: biomeLabel,
+                        started: started)
                 }
                 var body = JSONWriter()
                 body.beginObject()
@@ -143,10 +182,62 @@ final class GatewayWorker {
                 body.field("id", id)
                 body.field("chest_id", chestID)
                 body.endObject()
-                responder.send(.json(202, body.text))
+                answerSpawn(responder, .json(202, body.text), biome: biomeLabel, started: started)
             case .failure(let error):
-                responder.send(HTTPResponse(Self.apiError(for: error, region: region, logger: logger)))
+                let answer = HTTPResponse(Self.apiError(for: error, region: region, logger: logger))
+                answerSpawn(responder, answer, biome: biomeLabel, started: started)
             }
+        }
+    }
+
+    /// Sends a spawn's answer and counts it: by biome (bounded by the configured biomes, plus
+    /// "unknown" and "none") and status, and its latency.
+    private func answerSpawn(_ responder: HTTPResponder, _ response: HTTPResponse, biome: String, started: UInt64) {
+        responder.send(response)
+        let key = CounterKey(biome: biome, status: response.status)
+        let counter: Metrics.Counter
+        if let cached = requestCounters[key] {
+            counter = cached
+        } else {
+            counter = metrics.spawnRequests(biome: biome, status: response.status)
+            requestCounters[key] = counter
+        }
+        counter.increment()
+        latency.record(seconds: Double(Clocks.monotonicNanoseconds() &- started) / 1e9)
+    }
+
+    // MARK: - Sampling (loop 0)
+
+    private var regionConnections: [RedisConnection] { connectionOfRegion.map { connections[$0] } }
+
+    private var sheddingStates: [Bool] { metrics.shedding.map { $0.load(ordering: .relaxed) } }
+
+    /// Samples every region, publishes gauges, and moves the memory guard.
+    private func sampleRegions() {
+        RegionSampler.snapshot(catalog, connections: regionConnections, shedding: sheddingStates) { [self] snapshot in
+            for (index, status) in snapshot.regions.enumerated() {
+                let region = catalog.regions[index]
+                let was = metrics.shedding[index].load(ordering: .relaxed)
+                let now = MemoryGuard.shedding(
+                    now: was, ratio: status.memoryRatio, highWater: region.stream.memoryHighWater)
+                guard now != was else { continue }
+                metrics.shedding[index].store(now, ordering: .relaxed)
+                let ratio = status.memoryRatio.map { "\(Int(($0 * 100).rounded()))%" } ?? "-"
+                if now {
+                    logger.warning(
+                        "region shedding spawns: Redis memory above high water",
+                        metadata: ["region": "\(region.name)", "memory": "\(ratio)"])
+                } else {
+                    logger.info(
+                        "region accepting spawns again", metadata: ["region": "\(region.name)", "memory": "\(ratio)"])
+                }
+            }
+            var published = snapshot
+            for index in published.regions.indices {
+                published.regions[index].shedding = metrics.shedding[index].load(ordering: .relaxed)
+            }
+            metrics.publish(published)
+            sampler?.schedule(after: sampleInterval)
         }
     }
 
@@ -172,11 +263,7 @@ final class GatewayWorker {
     }
 
     private func readinessResponse() -> HTTPResponse {
-        var down: [(region: RegionConfig, error: String)] = []
-        for (index, region) in catalog.regions.enumerated() {
-            let connection = connections[connectionOfRegion[index]]
-            if !connection.isReady { down.append((region, connection.lastError ?? "connecting")) }
-        }
+        let down = readiness.unreachableRegions()
         guard !down.isEmpty else { return .json(200, #"{"status":"ready"}"#) }
         var body = JSONWriter()
         body.beginObject()

@@ -1,0 +1,54 @@
+import Atomics
+import BusDomain
+import BusService
+import Metrics
+
+/// The gateway's metrics and the state its loops share: lock-free on the request path.
+final class GatewayMetrics: Sendable {
+    let service: ServiceMetrics
+    let spawnDuration: ShardedHistogram
+    /// Per region (catalog index): spawns refused because Redis memory is above high water.
+    let shedding: [ManagedAtomic<Bool>]
+
+    init(catalog: RegionCatalog, loops: Int) {
+        spawnDuration = ShardedHistogram(
+            name: "biomebus_spawn_duration_seconds", help: "Time from receiving a spawn to answering it.",
+            buckets: ShardedHistogram.latencyBuckets, shards: loops)
+        service = ServiceMetrics(histograms: [spawnDuration])
+        shedding = catalog.regions.map { _ in ManagedAtomic(false) }
+    }
+
+    func spawnRequests(biome: String, status: Int) -> Metrics.Counter {
+        service.counter("biomebus_spawn_requests_total", [("biome", biome), ("status", String(status))])
+    }
+
+    /// Publishes one sample of every region's figures as gauges.
+    func publish(_ snapshot: RegionsSnapshot) {
+        for region in snapshot.regions {
+            let regionLabel = ("region", region.name)
+            service.gauge("biomebus_region_up", [regionLabel]).record(region.up ? 1 : 0)
+            service.gauge("biomebus_region_shedding", [regionLabel]).record(region.shedding ? 1 : 0)
+            if let used = region.usedMemory {
+                service.gauge("biomebus_region_redis_used_memory_bytes", [regionLabel]).record(used)
+            }
+            if let max = region.maxMemory {
+                service.gauge("biomebus_region_redis_max_memory_bytes", [regionLabel]).record(max)
+            }
+            guard region.up else { continue }
+            for biome in region.biomes {
+                let labels = [regionLabel, ("biome", String(biome.biome.value))]
+                service.gauge("biomebus_stream_length", labels).record(biome.length)
+                service.gauge("biomebus_stream_maxlen", labels).record(biome.maxlen)
+                service.gauge("biomebus_dead_letters", labels).record(biome.deadLetters)
+                for group in biome.groups {
+                    let groupLabels = labels + [("group", group.name)]
+                    service.gauge("biomebus_group_pending", groupLabels).record(group.pending)
+                    service.gauge("biomebus_group_consumers", groupLabels).record(group.consumers)
+                    if let lag = group.lag { service.gauge("biomebus_group_lag", groupLabels).record(lag) }
+                    service.gauge("biomebus_group_oldest_pending_age_seconds", groupLabels)
+                        .record(Double(group.oldestPendingAgeMs ?? 0) / 1000)
+                }
+            }
+        }
+    }
+}

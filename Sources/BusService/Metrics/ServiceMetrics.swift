@@ -1,0 +1,111 @@
+import Atomics
+import Metrics
+import Prometheus
+
+/// One service's metrics: a Prometheus registry behind the swift-metrics API, plus latency
+/// histograms sharded per event loop.
+///
+/// Each service instance has its own registry (not the process-global `MetricsSystem`), so that
+/// several services in one process (`biomebus up`, tests) each export only their own figures.
+/// Counters and gauges are swift-prometheus's atomics: safe from any loop without a lock.
+/// swift-prometheus histograms take a lock per observation, so request-path latencies go to a
+/// `ShardedHistogram` instead: each loop writes its own atomics, a scrape sums them.
+public final class ServiceMetrics: Sendable {
+    public let registry: PrometheusCollectorRegistry
+    public let factory: PrometheusMetricsFactory
+    private let histograms: [ShardedHistogram]
+
+    public init(histograms: [ShardedHistogram] = []) {
+        registry = PrometheusCollectorRegistry()
+        factory = PrometheusMetricsFactory(registry: registry)
+        self.histograms = histograms
+    }
+
+    public func counter(_ name: String, _ dimensions: [(String, String)] = []) -> Metrics.Counter {
+        Metrics.Counter(label: name, dimensions: dimensions, factory: factory)
+    }
+
+    public func gauge(_ name: String, _ dimensions: [(String, String)] = []) -> Metrics.Gauge {
+        Metrics.Gauge(label: name, dimensions: dimensions, factory: factory)
+    }
+
+    /// The Prometheus text exposition of everything registered.
+    public func render() -> [UInt8] {
+        var buffer = registry.emitToBuffer()
+        for histogram in histograms { histogram.emit(into: &buffer) }
+        return buffer
+    }
+}
+
+/// A Prometheus histogram whose observations are recorded without locks: one shard of atomic
+/// bucket counters per event loop (uncontended), summed when scraped.
+public final class ShardedHistogram: Sendable {
+    public let name: String
+    public let help: String
+    /// Upper bounds in seconds, ascending.
+    public let buckets: [Double]
+    private let labels: [(String, String)]
+    private let shards: [Shard]
+
+    /// One loop's share. Record only from that loop.
+    public final class Shard: Sendable {
+        fileprivate let counts: [ManagedAtomic<Int>]
+        fileprivate let sumMicroseconds = ManagedAtomic<Int>(0)
+        fileprivate let total = ManagedAtomic<Int>(0)
+        fileprivate let bounds: [Double]
+
+        fileprivate init(bounds: [Double]) {
+            self.bounds = bounds
+            counts = bounds.map { _ in ManagedAtomic(0) }
+        }
+
+        /// Records one observation in seconds.
+        public func record(seconds: Double) {
+            if let index = bounds.firstIndex(where: { seconds <= $0 }) {
+                counts[index].wrappingIncrement(ordering: .relaxed)
+            }
+            sumMicroseconds.wrappingIncrement(by: Int(seconds * 1_000_000), ordering: .relaxed)
+            total.wrappingIncrement(ordering: .relaxed)
+        }
+    }
+
+    public init(name: String, help: String, labels: [(String, String)] = [], buckets: [Double], shards: Int) {
+        self.name = name
+        self.help = help
+        self.labels = labels
+        self.buckets = buckets
+        self.shards = (0..<max(1, shards)).map { _ in Shard(bounds: buckets) }
+    }
+
+    public func shard(_ index: Int) -> Shard { shards[index % shards.count] }
+
+    /// Latency buckets from 0.5 ms to 10 s.
+    public static let latencyBuckets: [Double] = [
+        0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2.5, 5, 10,
+    ]
+
+    /// Writes `# HELP`, `# TYPE` and the cumulative buckets, sum and count.
+    func emit(into buffer: inout [UInt8]) {
+        var counts = Array(repeating: 0, count: buckets.count)
+        var sumMicroseconds = 0
+        var total = 0
+        for shard in shards {
+            for index in counts.indices { counts[index] += shard.counts[index].load(ordering: .relaxed) }
+            sumMicroseconds += shard.sumMicroseconds.load(ordering: .relaxed)
+            total += shard.total.load(ordering: .relaxed)
+        }
+        let labelText = labels.map { "\($0.0)=\"\($0.1)\"" }.joined(separator: ",")
+        let prefix = labelText.isEmpty ? "" : labelText + ","
+        var text = "# HELP \(name) \(help)\n# TYPE \(name) histogram\n"
+        var cumulative = 0
+        for (index, bound) in buckets.enumerated() {
+            cumulative += counts[index]
+            text += "\(name)_bucket{\(prefix)le=\"\(bound)\"} \(cumulative)\n"
+        }
+        text += "\(name)_bucket{\(prefix)le=\"+Inf\"} \(total)\n"
+        let suffix = labelText.isEmpty ? "" : "{\(labelText)}"
+        text += "\(name)_sum\(suffix) \(Double(sumMicroseconds) / 1_000_000)\n"
+        text += "\(name)_count\(suffix) \(total)\n"
+        buffer.append(contentsOf: text.utf8)
+    }
+}

@@ -1,0 +1,67 @@
+import Testing
+
+@testable import BusDomain
+
+@Suite("Ops: health marks, memory guard, rendering")
+struct OpsTests {
+    private func snapshot(
+        lag: Int? = 0, length: Int = 10, used: Int64 = 10, max: Int64 = 100, up: Bool = true, age: Int64? = nil
+    )
+        -> RegionsSnapshot
+    {
+        let group = GroupStatus(
+            name: "treasure", pending: age == nil ? 0 : 1, lag: lag, consumers: 1, oldestPendingAgeMs: age)
+        let biome = BiomeStatus(biome: BiomeID(53)!, length: length, maxlen: 100, groups: [group])
+        let region = RegionStatus(
+            name: "north", redis: "redis://h:1/0", up: up, usedMemory: used, maxMemory: max, memoryHighWater: 0.9,
+            claimIdleMs: 30000, biomes: up ? [biome] : [])
+        return RegionsSnapshot(takenAtMs: 0, regions: [region])
+    }
+
+    @Test("a healthy snapshot has no breaches")
+    func healthy() {
+        #expect(SnapshotHealth.breaches(snapshot()).isEmpty)
+    }
+
+    @Test("each threshold marks its row")
+    func thresholds() {
+        #expect(SnapshotHealth.breaches(snapshot(length: 60)) == [.fill(biome: BiomeID(53)!, ratio: 0.6)])
+        #expect(SnapshotHealth.breaches(snapshot(used: 75)) == [.memory(region: "north", ratio: 0.75)])
+        #expect(SnapshotHealth.breaches(snapshot(up: false)) == [.regionDown(region: "north")])
+        #expect(
+            SnapshotHealth.breaches(snapshot(age: 30_001))
+                == [.stalePending(biome: BiomeID(53)!, group: "treasure", ageMs: 30_001)])
+        #expect(SnapshotHealth.breaches(snapshot(age: 30_000)).isEmpty)
+    }
+
+    @Test("lag growing for three samples marks the group; flat or shrinking lag does not")
+    func lagGrowth() {
+        let history = [snapshot(lag: 1), snapshot(lag: 2), snapshot(lag: 3)]
+        #expect(
+            SnapshotHealth.breaches(snapshot(lag: 4), history: history) == [
+                .lagGrowing(biome: BiomeID(53)!, group: "treasure")
+            ])
+        #expect(SnapshotHealth.breaches(snapshot(lag: 3), history: history).isEmpty)
+        #expect(SnapshotHealth.breaches(snapshot(lag: 4), history: Array(history.suffix(2))).isEmpty)
+    }
+
+    @Test("the memory guard trips at the high-water mark and clears below it minus the hysteresis")
+    func memoryGuard() {
+        #expect(!MemoryGuard.shedding(now: false, ratio: 0.89, highWater: 0.9))
+        #expect(MemoryGuard.shedding(now: false, ratio: 0.9, highWater: 0.9))
+        #expect(MemoryGuard.shedding(now: true, ratio: 0.86, highWater: 0.9))
+        #expect(!MemoryGuard.shedding(now: true, ratio: 0.84, highWater: 0.9))
+        #expect(!MemoryGuard.shedding(now: true, ratio: nil, highWater: 0.9))
+    }
+
+    @Test("the table marks breached rows and lists the reasons")
+    func table() {
+        let text = snapshot(length: 70).table(breaches: SnapshotHealth.breaches(snapshot(length: 70)))
+        let lines = text.split(separator: "\n")
+        #expect(lines[0].contains("REGION") && lines[0].contains("PENDING") && lines[0].contains("MEMORY"))
+        #expect(lines[1].hasPrefix("!") && lines[1].contains("north") && lines[1].contains("70%"))
+        #expect(text.contains("! biome 53 stream at 70 % of maxlen"))
+        let json = snapshot().json()
+        #expect(json.contains(#""length":10"#) && json.contains(#""healthy":true"#))
+    }
+}

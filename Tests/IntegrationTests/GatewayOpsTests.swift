@@ -1,0 +1,87 @@
+import Foundation
+import Testing
+
+@Suite("Gateway ops: /v1/regions, /metrics, memory guard", .serialized)
+struct GatewayOpsTests {
+    /// The value of the first sample of `name` whose labels include every `labels` pair.
+    private func sample(_ text: String, _ name: String, _ labels: [String: String]) -> Double? {
+        for line in text.split(separator: "\n") where line.hasPrefix(name + "{") || line.hasPrefix(name + " ") {
+            let parts = line.split(separator: " ")
+            guard parts.count == 2 else { continue }
+            let matches = labels.allSatisfy { line.contains("\($0.key)=\"\($0.value)\"") }
+            if matches { return Double(parts[1]) }
+        }
+        return nil
+    }
+
+    @Test("after N spawns the same depth shows in /v1/regions and in /metrics")
+    func depthEverywhere() throws {
+        let redis = try RedisServer()
+        let harness = try GatewayHarness(regions: [GatewayHarness.region("north", redis: redis, biomes: [53, 7])]) {
+            $0.sampleInterval = .milliseconds(100)
+        }
+        for index in 0..<17 {
+            let response = try TestHTTPClient.spawn(
+                port: harness.port, #"{"biome_id": 53, "type": "chest", "coords": [\#(index), 2]}"#)
+            #expect(response.status == 202)
+        }
+        let regions = try TestHTTPClient.request(port: harness.port, method: "GET", path: "/v1/regions")
+        #expect(regions.status == 200)
+        let region = try #require((regions.json["regions"] as? [[String: Any]])?.first)
+        let biomes = try #require(region["biomes"] as? [[String: Any]])
+        #expect(biomes.first { $0["biome_id"] as? Int == 53 }?["length"] as? Int == 17)
+        #expect(biomes.first { $0["biome_id"] as? Int == 7 }?["length"] as? Int == 0)
+
+        var metricsText = ""
+        let published = TestEnvironment.waitUntil(timeout: .seconds(5)) {
+            metricsText = (try? TestHTTPClient.request(port: harness.port, method: "GET", path: "/metrics").text) ?? ""
+            return sample(metricsText, "biomebus_stream_length", ["biome": "53"]) == 17
+        }
+        #expect(published, "\(metricsText)")
+        #expect(sample(metricsText, "biomebus_spawn_requests_total", ["biome": "53", "status": "202"]) == 17)
+        #expect(sample(metricsText, "biomebus_stream_maxlen", ["biome": "53"]) == 5000)
+        #expect(sample(metricsText, "biomebus_region_up", ["region": "north"]) == 1)
+        #expect(sample(metricsText, "biomebus_spawn_duration_seconds_count", [:]) == 17)
+        #expect(metricsText.contains("# TYPE biomebus_spawn_duration_seconds histogram"))
+    }
+
+    @Test("the memory guard sheds one region's spawns and recovers, while another region keeps getting 202")
+    func memoryGuard() throws {
+        let full = try RedisServer()
+        let fine = try RedisServer()
+        let harness = try GatewayHarness(regions: [
+            GatewayHarness.region("full", redis: full, biomes: [1]),
+            GatewayHarness.region("fine", redis: fine, biomes: [2]),
+        ]) {
+            $0.sampleInterval = .milliseconds(100)
+        }
+        let port = harness.port
+        // A maxmemory just above what Redis uses puts it above the 0.9 high-water mark
+        // without Redis refusing writes itself.
+        let used = try #require(
+            Int(
+                try full.cli("INFO", "memory").split(separator: "\r\n").first { $0.hasPrefix("used_memory:") }?
+                    .dropFirst(12) ?? ""))
+        try full.cli("CONFIG", "SET", "maxmemory", String(used + used / 20))
+        let shed = TestEnvironment.waitUntil(timeout: .seconds(5)) {
+            (try? TestHTTPClient.spawn(port: port, #"{"biome_id": 1, "type": "chest", "coords": [1, 2]}"#))?.errorCode
+                == "region_overloaded"
+        }
+        #expect(shed)
+        let refused = try TestHTTPClient.spawn(port: port, #"{"biome_id": 1, "type": "chest", "coords": [1, 2]}"#)
+        #expect(refused.status == 503)
+        #expect(refused.headers["retry-after"] != nil)
+        #expect(
+            try TestHTTPClient.spawn(port: port, #"{"biome_id": 2, "type": "chest", "coords": [1, 2]}"#).status == 202)
+        let regions = try TestHTTPClient.request(port: port, method: "GET", path: "/v1/regions").json
+        let states = (regions["regions"] as? [[String: Any]])?.map { $0["state"] as? String }
+        #expect(states == ["shedding", "up"])
+
+        try full.cli("CONFIG", "SET", "maxmemory", "0")
+        let recovered = TestEnvironment.waitUntil(timeout: .seconds(5)) {
+            (try? TestHTTPClient.spawn(port: port, #"{"biome_id": 1, "type": "chest", "coords": [1, 2]}"#))?.status
+                == 202
+        }
+        #expect(recovered)
+    }
+}
