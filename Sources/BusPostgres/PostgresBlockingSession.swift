@@ -53,7 +53,9 @@ public final class PostgresBlockingSession {
         guard let connection else { throw PostgresBlockingError(message: "session is closed", sqlState: nil) }
         // strdup'ed copies live until the result is read; freed just below.
         let values = parameters.map { $0.flatMap { strdup($0) } }
-        defer { values.forEach { free($0) } }
+        defer {
+            for value in values { free(value) }
+        }
         let pointers: [UnsafePointer<CChar>?] = values.map { $0.map { UnsafePointer($0) } }
         let result: OpaquePointer? = pointers.withUnsafeBufferPointer { pointers in
             PQexecParams(connection, sql, Int32(parameters.count), nil, pointers.baseAddress, nil, nil, 0)
