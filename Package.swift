@@ -74,7 +74,7 @@ let package = Package(
         .executableTarget(
             name: "biomebus",
             dependencies: [
-                "BusGateway", "BusService", "BusLocalStack", "BusDomain", "BusLoop", "BusHTTP",
+                "BusGateway", "BusService", "BusLocalStack", "BusOps", "BusDomain", "BusLoop", "BusHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

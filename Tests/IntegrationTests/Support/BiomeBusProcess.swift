@@ -8,6 +8,7 @@ import Foundation
 final class BiomeBusProcess: @unchecked Sendable {
     let process = Process()
     let logFile: URL
+    let stdoutFile: URL
     private let directory: URL
 
     /// The executable next to the test bundle (or `BIOMEBUS_BIN`).
@@ -24,7 +25,9 @@ final class BiomeBusProcess: @unchecked Sendable {
     init(_ arguments: [String], environment: [String: String] = [:]) throws {
         directory = try TestEnvironment.makeTemporaryDirectory(prefix: "biomebus-cli")
         logFile = directory.appendingPathComponent("stderr.log")
+        stdoutFile = directory.appendingPathComponent("stdout.log")
         FileManager.default.createFile(atPath: logFile.path, contents: nil)
+        FileManager.default.createFile(atPath: stdoutFile.path, contents: nil)
         process.executableURL = URL(fileURLWithPath: Self.executablePath)
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
@@ -32,7 +35,7 @@ final class BiomeBusProcess: @unchecked Sendable {
         env.merge(environment) { $1 }
         process.environment = env
         process.standardError = try FileHandle(forWritingTo: logFile)
-        process.standardOutput = FileHandle.nullDevice
+        process.standardOutput = try FileHandle(forWritingTo: stdoutFile)
         try process.run()
     }
 
