@@ -6,6 +6,6 @@ struct BiomeBus: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "biomebus",
         abstract: "A regional event backbone for treasure-hunt spawns: gateway, consumers, activation.",
-        subcommands: [GatewayCommand.self, MigrateCommand.self, StatusCommand.self, UpCommand.self]
+        subcommands: [GatewayCommand.self, MigrateCommand.self, StatusCommand.self, DLQCommand.self, UpCommand.self]
     )
 }

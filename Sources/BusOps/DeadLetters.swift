@@ -1,0 +1,74 @@
+import BusDomain
+import BusRedis
+
+/// One entry of `EVDLQ:<biome>`.
+public struct DeadLetter: Sendable, Equatable {
+    public let id: String
+    /// The original entry's fields.
+    public let fields: [String: String]
+    public let sourceID: String?
+    public let deliveries: Int?
+    public let error: String?
+
+    /// The fields the dead-lettering step added on top of the original entry.
+    static let bookkeeping: Set<String> = ["source_id", "deliveries", "error"]
+
+    init(id: String, all: [String: String]) {
+        self.id = id
+        sourceID = all["source_id"]
+        deliveries = all["deliveries"].flatMap { Int($0) }
+        error = all["error"]
+        fields = all.filter { !Self.bookkeeping.contains($0.key) }
+    }
+}
+
+/// Inspecting and replaying a biome's dead letters.
+public enum DeadLetters {
+    /// Every dead letter of `biome`, oldest first (or only those in `ids`).
+    public static func list(_ biome: BiomeID, ids: [String] = [], over redis: BlockingRedisClient) throws(RedisError)
+        -> [DeadLetter]
+    {
+        let reply = try redis.send(RedisCommand("XRANGE", .string(StreamKey.deadLetters(biome)), "-", "+"))
+        let letters = (reply.array ?? []).compactMap { raw -> DeadLetter? in
+            guard let parts = raw.array, parts.count == 2, let id = parts[0].string, let flat = parts[1].array else {
+                return nil
+            }
+            var fields: [String: String] = [:]
+            var index = 0
+            while index + 1 < flat.count {
+                if let name = flat[index].string, let value = flat[index + 1].string { fields[name] = value }
+                index += 2
+            }
+            return DeadLetter(id: id, all: fields)
+        }
+        return ids.isEmpty ? letters : letters.filter { ids.contains($0.id) }
+    }
+
+    /// Re-appends each dead letter's original fields to its stream and deletes it from the
+    /// dead-letter stream, one atomic script per entry. Returns (dead-letter id, new entry id).
+    public static func replay(_ letters: [DeadLetter], biome: BiomeID, maxlen: Int, over redis: BlockingRedisClient)
+        throws(RedisError)
+        -> [(from: String, to: String)]
+    {
+        var moved: [(from: String, to: String)] = []
+        for letter in letters {
+            var arguments: [RedisArgument] = [
+                "EVAL", .string(replayScript), "2", .string(StreamKey.events(biome)),
+                .string(StreamKey.deadLetters(biome)),
+                .string(letter.id), .integer(Int64(maxlen)),
+            ]
+            for (name, value) in letter.fields.sorted(by: { $0.key < $1.key }) {
+                arguments += [.string(name), .string(value)]
+            }
+            let reply = try redis.send(RedisCommand(arguments))
+            if let newID = reply.string { moved.append((letter.id, newID)) }
+        }
+        return moved
+    }
+
+    /// Appends only if the dead letter still exists, so a replay run twice does not duplicate.
+    static let replayScript = """
+        if redis.call('XDEL', KEYS[2], ARGV[1]) == 0 then return false end
+        return redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', unpack(ARGV, 3))
+        """
+}
