@@ -54,6 +54,7 @@ let package = Package(
             ]
         ),
 
+        .testTarget(name: "BusLoopTests", dependencies: ["BusLoop"]),
         .testTarget(name: "BusDomainTests", dependencies: ["BusDomain"]),
         .testTarget(name: "BusHTTPTests", dependencies: ["BusHTTP"]),
         .testTarget(name: "BusRedisTests", dependencies: ["BusRedis"]),
