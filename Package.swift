@@ -3,7 +3,7 @@ import PackageDescription
 
 // Layers, bottom up (nothing imports a layer above it):
 //   C wrappers:  CLibEvent, CHiredis, CLibPQ
-//   I/O:         BusLoop (event loops, timers, signals) -> BusHTTP, BusRedis
+//   I/O:         BusLoop (event loops, timers, signals) -> BusHTTP, BusRedis, BusPostgres
 //   Domain:      BusDomain (regions, spawn validation, keys, backoff; pure Swift, no I/O)
 //   Services:    BusService (shared plumbing) -> BusGateway
 //   Command:     biomebus
@@ -29,6 +29,13 @@ let package = Package(
         .target(
             name: "BusRedis",
             dependencies: ["BusLoop", "CHiredis", .product(name: "DequeModule", package: "swift-collections")]
+        ),
+
+        .target(
+            name: "BusPostgres",
+            dependencies: [
+                "BusLoop", "CLibPQ", "CLibEvent", .product(name: "DequeModule", package: "swift-collections"),
+            ]
         ),
 
         .target(name: "BusDomain", dependencies: ["Yams"]),
@@ -58,10 +65,11 @@ let package = Package(
         .testTarget(name: "BusDomainTests", dependencies: ["BusDomain"]),
         .testTarget(name: "BusHTTPTests", dependencies: ["BusHTTP"]),
         .testTarget(name: "BusRedisTests", dependencies: ["BusRedis"]),
+        .testTarget(name: "BusPostgresTests", dependencies: ["BusPostgres"]),
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "BusGateway", "BusDomain", "BusLoop", "BusRedis", "BusHTTP",
+                "BusGateway", "BusDomain", "BusLoop", "BusRedis", "BusHTTP", "BusPostgres",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
