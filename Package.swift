@@ -35,7 +35,12 @@ let package = Package(
             dependencies: ["BusLoop", "CHiredis", .product(name: "DequeModule", package: "swift-collections")]
         ),
 
-        .target(name: "BusPostgres", dependencies: ["BusLoop", "CLibPQ"]),
+        .target(
+            name: "BusPostgres",
+            dependencies: [
+                "BusLoop", "CLibPQ", "CLibEvent", .product(name: "DequeModule", package: "swift-collections"),
+            ]
+        ),
 
         .target(name: "BusDomain", dependencies: ["Yams"]),
 
@@ -80,14 +85,16 @@ let package = Package(
             ]
         ),
 
+        .testTarget(name: "BusLoopTests", dependencies: ["BusLoop"]),
         .testTarget(name: "BusDomainTests", dependencies: ["BusDomain"]),
         .testTarget(name: "BusHTTPTests", dependencies: ["BusHTTP"]),
         .testTarget(name: "BusRedisTests", dependencies: ["BusRedis"]),
         .testTarget(name: "BusOpsTests", dependencies: ["BusOps", "BusRedis"]),
+        .testTarget(name: "BusPostgresTests", dependencies: ["BusPostgres"]),
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "BusGateway", "BusDomain", "BusLoop", "BusRedis", "BusHTTP",
+                "BusGateway", "BusDomain", "BusLoop", "BusRedis", "BusHTTP", "BusPostgres",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -2,7 +2,7 @@ import Testing
 
 @testable import BusRedis
 
-@Suite("Redis client: RESP encoding, connection life cycle, reconnect backoff")
+@Suite("Redis client: RESP encoding and connection life cycle")
 struct RedisClientUnitTests {
     @Test("commands encode as RESP arrays of bulk strings, binary-safe")
     func encoding() {
@@ -45,21 +45,6 @@ struct RedisClientUnitTests {
         #expect(machine.handshakeSucceeded() == .none)
         _ = machine.start()
         #expect(machine.handshakeSucceeded() == .none)
-    }
-
-    @Test("reconnect backoff doubles up to its cap and jitters within half to full")
-    func backoff() {
-        let backoff = ReconnectBackoff(initial: .milliseconds(100), maximum: .seconds(2))
-        #expect(backoff.ceiling(attempt: 0) == .zero)
-        #expect(backoff.ceiling(attempt: 1) == .milliseconds(100))
-        #expect(backoff.ceiling(attempt: 3) == .milliseconds(400))
-        #expect(backoff.ceiling(attempt: 10) == .seconds(2))
-        #expect(backoff.ceiling(attempt: 1000) == .seconds(2))
-        var generator = SystemRandomNumberGenerator()
-        for _ in 0..<200 {
-            let delay = backoff.delay(attempt: 3, using: &generator)
-            #expect(delay >= .milliseconds(200) && delay <= .milliseconds(400))
-        }
     }
 
     @Test("OOM replies are recognised")

@@ -1,0 +1,457 @@
+import BusLoop
+import CLibEvent
+import CLibPQ
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// One libpq connection driven by an event loop, never blocking the loop's thread: the connect
+/// is `PQconnectStart`/`PQconnectPoll` on socket events, queries are sent with
+/// `PQsendQueryParams` (or prepared once per session with `PQsendPrepare` and then run with
+/// `PQsendQueryPrepared`) on a non-blocking socket, and results are read as they arrive.
+///
+/// One query at a time: libpq outside pipeline mode allows one in flight, and a second query
+/// while one runs fails with `.unavailable`. Parameters and results use Postgres's text format.
+/// Every query has a timeout; on expiry the connection is closed (ending the query's session)
+/// and reopened, because libpq's cancel request blocks. It reconnects by itself, with capped
+/// exponential backoff, until `close()`.
+///
+/// Use it only on its loop's thread. Completions run on that thread, possibly synchronously
+/// inside `query` when the connection is not ready. Call `close()` before dropping it.
+public final class PostgresConnection {
+    public typealias Completion = (Result<PostgresResult, PostgresError>) -> Void
+
+    /// A change of the connection's link, for its owner (the pool).
+    public enum LinkEvent: Sendable, Equatable {
+        /// Connected; queries are accepted.
+        case up
+        /// A working link was lost (I/O error, server gone, query timeout); reconnecting at once.
+        case reconnecting
+        /// A connect attempt failed (`lastError` says why); retrying after the backoff.
+        case connectFailed
+        /// `close()` was called.
+        case closed
+    }
+
+    private enum Phase {
+        /// `PQsendPrepare` is in flight for a named statement this session has not seen.
+        case preparing(name: String)
+        case executing
+    }
+
+    private struct InFlight {
+        let sql: String
+        let parameters: [String?]
+        let statementName: String?
+        let completion: Completion
+        var phase: Phase
+        var result: PostgresResult?
+        var error: PostgresError?
+    }
+
+    public let loop: EventLoop
+    public let configuration: PostgresConfiguration
+
+    /// Called on the loop when the link changes; the pool tracks health with it.
+    public var onLinkEvent: ((LinkEvent) -> Void)?
+    /// Called on the loop with each server notice or warning (`NOTICE: …`), without its trailing
+    /// newline. Without a handler notices are dropped (libpq would print them to stderr).
+    public var onNotice: ((String) -> Void)?
+
+    /// The most recent connection error, for readiness reports and logs.
+    public private(set) var lastError: String?
+    /// Counts successful connects. A session-scoped fact (an open transaction, a prepared
+    /// statement, a `SET`) holds only while this stays the same.
+    public private(set) var generation = 0
+
+    private var machine = PostgresConnectionStateMachine()
+    /// The libpq connection, nil while disconnected. Ours: freed with `PQfinish` in
+    /// `closeLink()`, always before self goes away.
+    private var pgConnection: OpaquePointer?
+    /// libevent events on the libpq socket; freed before the socket is closed.
+    private var readEvent: OpaquePointer?
+    private var writeEvent: OpaquePointer?
+    /// True while `PQflush` has reported unsent data.
+    private var isFlushing = false
+    private var inFlight: InFlight?
+    /// Statement name to SQL for the statements prepared on the current session.
+    private var prepared: [String: String] = [:]
+    private var random = SystemRandomNumberGenerator()
+
+    private lazy var connectTimer = LoopTimer(loop: loop) { [unowned self] in
+        self.lastError = "connect timed out after \(self.configuration.connectTimeout)"
+        self.perform(self.machine.connectFailed())
+    }
+    private lazy var queryTimer = LoopTimer(loop: loop) { [unowned self] in
+        self.perform(self.machine.queryTimedOut())
+    }
+    private lazy var reconnectTimer = LoopTimer(loop: loop) { [unowned self] in
+        self.perform(self.machine.reconnectTimerFired())
+    }
+
+    public init(loop: EventLoop, configuration: PostgresConfiguration) {
+        self.loop = loop
+        self.configuration = configuration
+    }
+
+    deinit {
+        assert(pgConnection == nil, "PostgresConnection dropped without close()")
+        closeLink()
+    }
+
+    /// True while a query would be sent at once (connected, nothing in flight).
+    public var isReady: Bool { machine.isReady }
+
+    /// The state, for diagnostics.
+    public var state: PostgresConnectionStateMachine.State { machine.state }
+
+    /// True when the session is inside a transaction block (`BEGIN` without `COMMIT`/`ROLLBACK`
+    /// yet, or a failed one).
+    public var isInTransaction: Bool {
+        guard machine.isConnected, let pgConnection else { return false }
+        let status = PQtransactionStatus(pgConnection)
+        return status == PQTRANS_INTRANS || status == PQTRANS_INERROR
+    }
+
+    /// Starts connecting; reconnects by itself until `close()`.
+    public func start() {
+        loop.assertInLoop()
+        perform(machine.start())
+    }
+
+    /// Runs one statement; `completion` gets its result or why there is none.
+    ///
+    /// - Parameters:
+    ///   - parameters: `$1`, `$2`, … in Postgres text format; nil is NULL.
+    ///   - statementName: when set, the statement is prepared under this name once per session
+    ///     (`PQsendPrepare`) and run with `PQsendQueryPrepared` from then on. Use one name per SQL
+    ///     text; a name reused with other SQL runs that SQL unnamed. Not for servers behind a
+    ///     transaction-pooling pgbouncer older than 1.21 (see docs/postgres-client.md).
+    ///   - timeout: how long the statement may take; `configuration.queryTimeout` when nil.
+    public func query(
+        _ sql: String, _ parameters: [String?] = [], statementName: String? = nil, timeout: Duration? = nil,
+        _ completion: @escaping Completion
+    ) {
+        loop.assertInLoop()
+        switch machine.queryRequested() {
+        case .sendQuery:
+            var phase = Phase.executing
+            var name = statementName
+            if let statementName {
+                switch prepared[statementName] {
+                case nil: phase = .preparing(name: statementName)
+                case sql: break
+                default: name = nil
+                }
+            }
+            inFlight = InFlight(
+                sql: sql, parameters: parameters, statementName: name, completion: completion, phase: phase)
+            queryTimer.schedule(after: timeout ?? configuration.queryTimeout)
+            sendCurrentPhase()
+        case .rejectQuery(let error):
+            completion(.failure(error))
+        default:
+            assertionFailure("unexpected action for a query request")
+            completion(.failure(.unavailable))
+        }
+    }
+
+    /// Closes the connection for good; a query in flight fails with `.unavailable`.
+    public func close() {
+        loop.assertInLoop()
+        perform(machine.close())
+    }
+
+    // MARK: - Acting on the state machine
+
+    private func perform(_ action: PostgresConnectionStateMachine.Action) {
+        switch action {
+        case .none, .sendQuery, .rejectQuery:
+            // Query requests are answered inline by `query`.
+            break
+        case .connect:
+            connectTimer.schedule(after: configuration.connectTimeout)
+            openLink()
+        case .becameReady:
+            connectTimer.cancel()
+            lastError = nil
+            generation += 1
+            prepared.removeAll()
+            onLinkEvent?(.up)
+        case .completeQuery:
+            queryTimer.cancel()
+            guard let finished = inFlight else { return }
+            inFlight = nil
+            if let error = finished.error {
+                finished.completion(.failure(error))
+            } else {
+                finished.completion(.success(finished.result ?? PostgresResult(columns: [], rows: [])))
+            }
+        case .reconnect(let attempt, let wasReady, let failing):
+            connectTimer.cancel()
+            queryTimer.cancel()
+            closeLink()
+            reconnectTimer.schedule(after: configuration.reconnectBackoff.delay(attempt: attempt, using: &random))
+            // The owner hears of the lost link before the query's caller, so a pool never hands
+            // this connection to someone else as if it were still up.
+            onLinkEvent?(wasReady ? .reconnecting : .connectFailed)
+            failInFlight(with: failing ?? .connectionLost)
+        case .tearDown(let failing):
+            connectTimer.cancel()
+            queryTimer.cancel()
+            reconnectTimer.cancel()
+            closeLink()
+            onLinkEvent?(.closed)
+            failInFlight(with: failing ?? .unavailable)
+        }
+    }
+
+    private func failInFlight(with error: PostgresError) {
+        guard let failed = inFlight else { return }
+        inFlight = nil
+        failed.completion(.failure(error))
+    }
+
+    // MARK: - Connecting
+
+    private func openLink() {
+        let keywords = ["fallback_application_name", "dbname"]
+        let values = [configuration.applicationName, configuration.url]
+        // expand_dbname = 1: the URL in `dbname` is parsed as a full connection string, and its
+        // settings override the ones before it (so the URL's application_name wins).
+        let started = withCStringArray(keywords) { keywords in
+            withCStringArray(values) { values in PQconnectStartParams(keywords, values, 1) }
+        }
+        guard let started else {
+            lastError = "cannot allocate a libpq connection"
+            perform(machine.connectFailed())
+            return
+        }
+        pgConnection = started
+        if PQstatus(started) == CONNECTION_BAD {
+            lastError = Self.message(of: started)
+            perform(machine.connectFailed())
+            return
+        }
+        // The processor's argument is an unretained self: the PGconn is finished in closeLink()
+        // before self goes away, so libpq never calls back into a released connection.
+        PQsetNoticeProcessor(started, postgresNoticeReceived, Unmanaged.passUnretained(self).toOpaque())
+        // After PQconnectStart libpq behaves as if PQconnectPoll had answered "writing".
+        advanceConnect(PGRES_POLLING_WRITING)
+    }
+
+    /// Waits for the socket as `PQconnectPoll` asked, or finishes the connect.
+    private func advanceConnect(_ polling: PostgresPollingStatusType) {
+        guard let pgConnection else { return }
+        switch polling {
+        case PGRES_POLLING_OK:
+            finishConnect(pgConnection)
+        case PGRES_POLLING_READING, PGRES_POLLING_WRITING:
+            // libpq may switch sockets between polls (another host or address, a retry without
+            // TLS), so each step gets a fresh one-shot event on the current socket.
+            let flags = polling == PGRES_POLLING_READING ? EV_READ : EV_WRITE
+            replaceEvents(read: makeEvent(PQsocket(pgConnection), flags: Int16(flags)), write: nil)
+            event_add(readEvent, nil)
+        default:
+            lastError = Self.message(of: pgConnection)
+            perform(machine.connectFailed())
+        }
+    }
+
+    private func finishConnect(_ pgConnection: OpaquePointer) {
+        guard PQsetnonblocking(pgConnection, 1) == 0 else {
+            lastError = "cannot make the connection non-blocking: \(Self.message(of: pgConnection))"
+            perform(machine.connectFailed())
+            return
+        }
+        // From here on the socket stays the same: a persistent read event notices replies and
+        // a server that goes away while idle; the write event is armed only while PQflush has
+        // unsent data.
+        let socket = PQsocket(pgConnection)
+        replaceEvents(
+            read: makeEvent(socket, flags: Int16(EV_READ | EV_PERSIST)),
+            write: makeEvent(socket, flags: Int16(EV_WRITE)))
+        event_add(readEvent, nil)
+        perform(machine.connectSucceeded())
+    }
+
+    private func makeEvent(_ socket: Int32, flags: Int16) -> OpaquePointer? {
+        // The argument is an unretained self: replaceEvents/closeLink free every event before
+        // self goes away, so libevent never calls back into a released connection.
+        event_new(loop.base, socket, flags, postgresSocketReady, Unmanaged.passUnretained(self).toOpaque())
+    }
+
+    private func replaceEvents(read: OpaquePointer?, write: OpaquePointer?) {
+        if let readEvent { event_free(readEvent) }
+        if let writeEvent { event_free(writeEvent) }
+        readEvent = read
+        writeEvent = write
+    }
+
+    /// Frees the events, then the libpq connection (which closes the socket).
+    private func closeLink() {
+        replaceEvents(read: nil, write: nil)
+        isFlushing = false
+        guard let pgConnection else { return }
+        self.pgConnection = nil
+        PQfinish(pgConnection)
+    }
+
+    // MARK: - Sending
+
+    private func sendCurrentPhase() {
+        guard let pgConnection, let current = inFlight else { return }
+        let sent: Bool
+        switch current.phase {
+        case .preparing(let name):
+            sent = PQsendPrepare(pgConnection, name, current.sql, Int32(current.parameters.count), nil) == 1
+        case .executing:
+            sent = withCStringArray(current.parameters) { values in
+                if let name = current.statementName {
+                    PQsendQueryPrepared(pgConnection, name, Int32(current.parameters.count), values, nil, nil, 0) == 1
+                } else {
+                    PQsendQueryParams(
+                        pgConnection, current.sql, Int32(current.parameters.count), nil, values, nil, nil, 0) == 1
+                }
+            }
+        }
+        guard sent else {
+            // libpq refused before sending: a broken link, or a request it rejects itself (more
+            // than 65535 parameters, say), which leaves the connection usable.
+            if PQstatus(pgConnection) == CONNECTION_BAD {
+                linkBroke()
+            } else {
+                inFlight?.error = .server(sqlState: "", message: Self.message(of: pgConnection))
+                perform(machine.queryFinished())
+            }
+            return
+        }
+        flush()
+    }
+
+    private func flush() {
+        guard let pgConnection else { return }
+        switch PQflush(pgConnection) {
+        case 0:
+            isFlushing = false
+        case 1:
+            isFlushing = true
+            event_add(writeEvent, nil)
+        default:
+            linkBroke()
+        }
+    }
+
+    // MARK: - Receiving
+
+    fileprivate func socketReady(_ what: Int16) {
+        loop.assertInLoop()
+        guard let pgConnection else { return }
+        if case .connecting = machine.state {
+            advanceConnect(PQconnectPoll(pgConnection))
+            return
+        }
+        if what & Int16(EV_WRITE) != 0 { flush() }
+        guard what & Int16(EV_READ) != 0, self.pgConnection != nil else { return }
+        guard PQconsumeInput(pgConnection) == 1 else {
+            linkBroke()
+            return
+        }
+        // The server may be waiting for us to read before it reads the rest of our query.
+        if isFlushing { flush() }
+        readResults()
+        discardNotifications()
+        if let current = self.pgConnection, PQstatus(current) == CONNECTION_BAD { linkBroke() }
+    }
+
+    /// Takes every result libpq has complete, without blocking, until `PQgetResult` says the
+    /// query is done (NULL).
+    private func readResults() {
+        while inFlight != nil, let pgConnection, PQisBusy(pgConnection) == 0 {
+            guard let result = PQgetResult(pgConnection) else {
+                queryDone(pgConnection)
+                continue
+            }
+            let status = PQresultStatus(result)
+            switch status {
+            case PGRES_TUPLES_OK, PGRES_COMMAND_OK, PGRES_EMPTY_QUERY:
+                if case .executing = inFlight?.phase { inFlight?.result = PostgresResult(copying: result) }
+                PQclear(result)
+            case PGRES_FATAL_ERROR, PGRES_NONFATAL_ERROR, PGRES_BAD_RESPONSE:
+                // The first error is the one that matters; libpq may add "server closed the
+                // connection" after it.
+                if inFlight?.error == nil { inFlight?.error = PostgresError(failed: result) }
+                PQclear(result)
+            default:
+                // COPY and single-row mode are not used by this client; a statement that starts
+                // a COPY leaves the session in a state only a new connection clears.
+                PQclear(result)
+                lastError = "unsupported result status \(String(cString: PQresStatus(status)))"
+                linkBroke()
+                return
+            }
+        }
+    }
+
+    /// `PQgetResult` returned NULL: the current phase is complete.
+    private func queryDone(_ pgConnection: OpaquePointer) {
+        guard var current = inFlight else { return }
+        if PQstatus(pgConnection) == CONNECTION_BAD {
+            linkBroke()
+            return
+        }
+        if case .preparing(let name) = current.phase, current.error == nil {
+            prepared[name] = current.sql
+            current.phase = .executing
+            inFlight = current
+            sendCurrentPhase()
+            return
+        }
+        perform(machine.queryFinished())
+    }
+
+    /// This client does not LISTEN, but a NOTIFY sent to the session must not pile up.
+    private func discardNotifications() {
+        guard let pgConnection else { return }
+        while let notification = PQnotifies(pgConnection) { PQfreemem(notification) }
+    }
+
+    /// The link is unusable: record why and let the state machine decide what follows.
+    private func linkBroke() {
+        if let pgConnection { lastError = Self.message(of: pgConnection) }
+        perform(machine.connectionLost())
+    }
+
+    fileprivate func noticeReceived(_ message: String) {
+        onNotice?(message.trimmingTrailingNewlines)
+    }
+
+    private static func message(of pgConnection: OpaquePointer) -> String {
+        String(cString: PQerrorMessage(pgConnection)).trimmingTrailingNewlines
+    }
+}
+
+/// Calls `body` with a NULL-terminated-entries array of C strings (NULL for nil) that lives for
+/// the call only; libpq copies what it keeps.
+private func withCStringArray<R>(_ strings: [String?], _ body: (UnsafePointer<UnsafePointer<CChar>?>) -> R) -> R {
+    // strdup'ed copies, owned here and freed when body returns.
+    let copies = strings.map { $0.flatMap { strdup($0) } }
+    defer { for copy in copies { free(copy) } }
+    let pointers = copies.map { $0.map { UnsafePointer($0) } } + [nil]
+    return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
+}
+
+// libevent's and libpq's C callbacks. Their argument is an unretained pointer to the owning
+// PostgresConnection, which frees the events and the PGconn before it goes away.
+
+private let postgresSocketReady: @convention(c) (Int32, Int16, UnsafeMutableRawPointer?) -> Void = { _, what, arg in
+    guard let arg else { return }
+    Unmanaged<PostgresConnection>.fromOpaque(arg).takeUnretainedValue().socketReady(what)
+}
+
+private let postgresNoticeReceived: @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<CChar>?) -> Void = {
+    arg, message in
+    guard let arg, let message else { return }
+    Unmanaged<PostgresConnection>.fromOpaque(arg).takeUnretainedValue().noticeReceived(String(cString: message))
+}

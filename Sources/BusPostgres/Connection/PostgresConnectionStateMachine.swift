@@ -1,0 +1,133 @@
+/// The life cycle of one Postgres connection, free of I/O.
+///
+/// `PostgresConnection` feeds it events (the connect finished or failed, a query was asked
+/// for, finished or timed out, the socket broke) and performs the actions it returns. It
+/// enforces libpq's rule of one query in flight per connection outside pipeline mode.
+public struct PostgresConnectionStateMachine: Sendable {
+    public enum State: Sendable, Equatable {
+        case idle
+        /// `PQconnectStart`/`PQconnectPoll` in progress (TCP, TLS negotiation, startup, auth).
+        case connecting(attempt: Int)
+        /// Connected, no query in flight.
+        case ready
+        /// Connected, one query in flight.
+        case executing
+        /// Waiting for the backoff to pass before connecting again.
+        case waitingToReconnect(attempt: Int)
+        case closed
+    }
+
+    public enum Action: Sendable, Equatable {
+        case none
+        /// Start a connection attempt and arm the connect timer.
+        case connect
+        /// Announce that queries are accepted now.
+        case becameReady
+        /// Send the requested query and arm its timer.
+        case sendQuery
+        /// Refuse the requested query without touching the connection.
+        case rejectQuery(PostgresError)
+        /// Deliver the finished query's outcome; the connection is ready again.
+        case completeQuery
+        /// Drop the connection, fail the query in flight (if any) with `failing`, and connect
+        /// again after the backoff for `attempt` (0 = at once). `wasReady` says whether a working
+        /// connection was lost, rather than a connect attempt failing.
+        case reconnect(attempt: Int, wasReady: Bool, failing: PostgresError?)
+        /// Drop the connection for good, failing the query in flight (if any) with `failing`.
+        case tearDown(failing: PostgresError?)
+    }
+
+    public private(set) var state: State = .idle
+
+    public init() {}
+
+    /// True while a query would be sent at once.
+    public var isReady: Bool { state == .ready }
+
+    /// True while connected, whether or not a query is in flight.
+    public var isConnected: Bool { state == .ready || state == .executing }
+
+    public mutating func start() -> Action {
+        guard case .idle = state else { return .none }
+        state = .connecting(attempt: 1)
+        return .connect
+    }
+
+    /// `PQconnectPoll` returned `PGRES_POLLING_OK`.
+    public mutating func connectSucceeded() -> Action {
+        guard case .connecting = state else { return .none }
+        state = .ready
+        return .becameReady
+    }
+
+    /// `PQconnectStart` or `PQconnectPoll` failed, or the connect timer fired.
+    public mutating func connectFailed() -> Action {
+        guard case .connecting(let attempt) = state else { return .none }
+        state = .waitingToReconnect(attempt: attempt + 1)
+        return .reconnect(attempt: attempt, wasReady: false, failing: nil)
+    }
+
+    /// A caller wants to run a query.
+    public mutating func queryRequested() -> Action {
+        switch state {
+        case .ready:
+            state = .executing
+            return .sendQuery
+        case .executing, .idle, .connecting, .waitingToReconnect, .closed:
+            // A second query while one runs is a caller bug outside pipeline mode; refusing it
+            // keeps the connection's protocol state intact.
+            return .rejectQuery(.unavailable)
+        }
+    }
+
+    /// `PQgetResult` returned NULL for the query in flight, and the connection is still good.
+    public mutating func queryFinished() -> Action {
+        guard state == .executing else { return .none }
+        state = .ready
+        return .completeQuery
+    }
+
+    /// The query's timer fired. libpq's cancel (`PQcancel`) blocks the thread on a new
+    /// connection, so the connection is dropped instead and opened again at once.
+    public mutating func queryTimedOut() -> Action {
+        guard state == .executing else { return .none }
+        state = .waitingToReconnect(attempt: 1)
+        return .reconnect(attempt: 0, wasReady: true, failing: .timedOut)
+    }
+
+    /// The socket broke or libpq reported `CONNECTION_BAD` on a connected connection (or while
+    /// connecting, where it counts as a failed attempt).
+    public mutating func connectionLost() -> Action {
+        switch state {
+        case .ready:
+            state = .waitingToReconnect(attempt: 1)
+            return .reconnect(attempt: 0, wasReady: true, failing: nil)
+        case .executing:
+            state = .waitingToReconnect(attempt: 1)
+            return .reconnect(attempt: 0, wasReady: true, failing: .connectionLost)
+        case .connecting:
+            return connectFailed()
+        case .idle, .waitingToReconnect, .closed:
+            return .none
+        }
+    }
+
+    public mutating func reconnectTimerFired() -> Action {
+        guard case .waitingToReconnect(let attempt) = state else { return .none }
+        state = .connecting(attempt: attempt)
+        return .connect
+    }
+
+    public mutating func close() -> Action {
+        switch state {
+        case .closed:
+            return .none
+        case .executing:
+            state = .closed
+            return .tearDown(failing: .unavailable)
+        case .idle, .connecting, .ready, .waitingToReconnect:
+            state = .closed
+            return .tearDown(failing: nil)
+        }
+    }
+}

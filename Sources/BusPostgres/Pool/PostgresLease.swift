@@ -1,0 +1,57 @@
+/// One pooled connection lent to one caller, for a sequence of statements such as a
+/// transaction (`BEGIN` … `COMMIT`).
+///
+/// The connection goes back to the pool exactly once: at `release()` or when the lease is
+/// dropped, whichever comes first. A statement in flight keeps the lease alive until it
+/// completes. Use it only on the pool's loop.
+public final class PostgresLease {
+    private let pool: PostgresPool
+    private let id: PostgresPool.ConnectionID
+    private let connection: PostgresConnection
+    /// The connection's session when leased. If it reconnects meanwhile, the session (and any
+    /// transaction begun on it) is gone, and later statements must not run on a fresh one.
+    private let generation: Int
+    private var isReleased = false
+
+    init(pool: PostgresPool, id: PostgresPool.ConnectionID, connection: PostgresConnection) {
+        self.pool = pool
+        self.id = id
+        self.connection = connection
+        self.generation = connection.generation
+    }
+
+    deinit {
+        release()
+    }
+
+    /// Runs one statement on the leased connection; see `PostgresConnection.query`.
+    ///
+    /// Fails with `.connectionLost` when the connection's session was lost since the lease
+    /// began (a `BEGIN` on it is gone), and with `.unavailable` after `release()` or while
+    /// another statement of this lease is still running.
+    public func query(
+        _ sql: String, _ parameters: [String?] = [], statementName: String? = nil, timeout: Duration? = nil,
+        _ completion: @escaping PostgresConnection.Completion
+    ) {
+        pool.loop.assertInLoop()
+        guard !isReleased else {
+            completion(.failure(.unavailable))
+            return
+        }
+        guard connection.generation == generation else {
+            completion(.failure(.connectionLost))
+            return
+        }
+        // The closure holds self, so a lease dropped by its caller lives until its statement ends.
+        connection.query(sql, parameters, statementName: statementName, timeout: timeout) { result in
+            withExtendedLifetime(self) { completion(result) }
+        }
+    }
+
+    /// Returns the connection to the pool now; later calls do nothing.
+    public func release() {
+        guard !isReleased else { return }
+        isReleased = true
+        pool.release(id, connection)
+    }
+}

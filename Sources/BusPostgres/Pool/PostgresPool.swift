@@ -1,0 +1,240 @@
+import BusLoop
+
+/// How many connections a `PostgresPool` keeps and how long callers wait for one.
+public struct PostgresPoolConfiguration: Sendable, Equatable {
+    public var connection: PostgresConfiguration
+    /// The most connections this pool opens. With one pool per loop, give each its share of
+    /// the process budget (`PostgresPool.shares(total:loops:)`).
+    public var maxConnections: Int
+    /// Connections opened at `start()` and kept (they reconnect by themselves); more are
+    /// opened on demand up to `maxConnections` and then kept too.
+    public var minConnections = 0
+    /// The most callers queued for a connection; more fail at once with `.poolExhausted`.
+    public var maxWaiters = 1024
+    /// How long a caller waits in the queue by default before failing with `.poolExhausted`.
+    public var leaseTimeout: Duration = .seconds(1)
+
+    public init(connection: PostgresConfiguration, maxConnections: Int = 4) {
+        self.connection = connection
+        self.maxConnections = maxConnections
+    }
+}
+
+/// A bounded set of `PostgresConnection`s on one event loop, lent out one caller at a time.
+///
+/// Callers either run one statement (`query`) or lease a connection for several
+/// (`withConnection`, for a transaction). When every connection is busy, callers queue in FIFO
+/// order until their lease deadline; the pool never opens more than `maxConnections`. When
+/// every connection fails to connect (Postgres is down), requests fail at once with
+/// `.unavailable` instead of waiting, and the connections keep retrying with backoff, so the
+/// same pool works again once Postgres is back.
+///
+/// Use it only on its loop's thread (`start`, `query`, `withConnection`, the statistics, `close`);
+/// completions run on that thread, possibly synchronously inside the call that asked. Call
+/// `close()` before dropping the pool.
+public final class PostgresPool {
+    public typealias ConnectionID = PostgresPoolStateMachine.ConnectionID
+    public typealias Statistics = PostgresPoolStateMachine.Statistics
+
+    public let loop: EventLoop
+    public let configuration: PostgresPoolConfiguration
+
+    /// Called on the loop with every server notice, from any connection.
+    public var onNotice: ((String) -> Void)?
+    /// Called on the loop when a connection attempt fails, with libpq's reason.
+    public var onConnectError: ((String) -> Void)?
+
+    private var machine: PostgresPoolStateMachine
+    private var connections: [ConnectionID: PostgresConnection] = [:]
+    private var waiters: [PostgresPoolStateMachine.WaiterID: (Result<PostgresLease, PostgresError>) -> Void] = [:]
+    private var armedDeadline: UInt64?
+    private var isClosed = false
+
+    private lazy var waiterTimer = LoopTimer(loop: loop) { [unowned self] in self.expireWaiters() }
+
+    public init(loop: EventLoop, configuration: PostgresPoolConfiguration) {
+        self.loop = loop
+        self.configuration = configuration
+        machine = PostgresPoolStateMachine(
+            maxConnections: configuration.maxConnections, minConnections: configuration.minConnections,
+            maxWaiters: configuration.maxWaiters)
+    }
+
+    deinit {
+        assert(isClosed, "PostgresPool dropped without close()")
+    }
+
+    /// Opens the `minConnections` warm connections. Optional when `minConnections` is 0.
+    public func start() {
+        loop.assertInLoop()
+        for id in machine.start() { open(id) }
+    }
+
+    /// Connection counts for metrics.
+    public var statistics: Statistics {
+        loop.assertInLoop()
+        return machine.statistics
+    }
+
+    /// False when every connection the pool has is failing to connect. True for a pool that
+    /// has not opened any connection yet; with `minConnections` ≥ 1 this is a real readiness
+    /// signal.
+    public var isHealthy: Bool {
+        loop.assertInLoop()
+        return machine.isHealthy
+    }
+
+    /// The reason of the most recent failed connect, if a connection is failing now.
+    public var lastError: String? {
+        loop.assertInLoop()
+        return connections.values.lazy.compactMap(\.lastError).first
+    }
+
+    /// Runs one statement on a leased connection and returns the connection.
+    ///
+    /// - Parameters:
+    ///   - parameters: `$1`, `$2`, … in Postgres text format; nil is NULL.
+    ///   - statementName: prepare the statement under this name once per connection; see
+    ///     `PostgresConnection.query`.
+    ///   - timeout: how long the statement may run once it has a connection
+    ///     (`configuration.connection.queryTimeout` when nil); expiry gives `.timedOut`.
+    ///   - leaseTimeout: how long to wait for a connection (`configuration.leaseTimeout` when
+    ///     nil); expiry gives `.poolExhausted`.
+    public func query(
+        _ sql: String, _ parameters: [String?] = [], statementName: String? = nil, timeout: Duration? = nil,
+        leaseTimeout: Duration? = nil, _ completion: @escaping PostgresConnection.Completion
+    ) {
+        withConnection(leaseTimeout: leaseTimeout) { leased in
+            switch leased {
+            case .success(let lease):
+                lease.query(sql, parameters, statementName: statementName, timeout: timeout) { result in
+                    // Returned before the caller hears back, so the caller's next query can
+                    // reuse this connection at once.
+                    lease.release()
+                    completion(result)
+                }
+            case .failure(let error):
+                completion(.failure(error))
+            }
+        }
+    }
+
+    /// Leases one connection for several statements, such as a transaction.
+    ///
+    /// `body` gets the lease (or why there is none) once a connection is free. The connection
+    /// returns to the pool when the lease is released or dropped, whichever comes first; a
+    /// lease dropped inside a transaction is rolled back before anyone else gets it.
+    public func withConnection(
+        leaseTimeout: Duration? = nil, _ body: @escaping (Result<PostgresLease, PostgresError>) -> Void
+    ) {
+        loop.assertInLoop()
+        let deadline = Clocks.monotonicNanoseconds() &+ (leaseTimeout ?? configuration.leaseTimeout).nanoseconds
+        switch machine.leaseRequested(deadline: deadline) {
+        case .lease(let id):
+            body(.success(lease(id)))
+        case .wait(let waiter, let open):
+            waiters[waiter] = body
+            armWaiterTimer(for: deadline)
+            if let open { self.open(open) }
+        case .fail(let error):
+            body(.failure(error))
+        }
+    }
+
+    /// Closes every connection and fails every waiter with `.unavailable`. Statements in flight
+    /// fail with `.unavailable`; leases still held find their connection closed.
+    public func close() {
+        loop.assertInLoop()
+        guard !isClosed else { return }
+        isClosed = true
+        waiterTimer.cancel()
+        let (failed, closing) = machine.close()
+        for id in closing { connections.removeValue(forKey: id)?.close() }
+        for waiter in failed { waiters.removeValue(forKey: waiter)?(.failure(.unavailable)) }
+    }
+
+    // MARK: - Leases
+
+    private func lease(_ id: ConnectionID) -> PostgresLease {
+        guard let connection = connections[id] else {
+            preconditionFailure("the pool leased \(id), which it does not have")
+        }
+        return PostgresLease(pool: self, id: id, connection: connection)
+    }
+
+    /// Called exactly once per lease, by the lease.
+    func release(_ id: ConnectionID, _ connection: PostgresConnection) {
+        loop.assertInLoop()
+        guard !isClosed else { return }
+        if connection.isReady && connection.isInTransaction {
+            // Whoever held the lease left a transaction open (or failed): end it before the
+            // session serves someone else. A ROLLBACK that fails recycles the connection.
+            connection.query("ROLLBACK") { [weak self] _ in
+                guard let self else { return }
+                self.perform(self.machine.connectionReleased(id))
+            }
+            return
+        }
+        perform(machine.connectionReleased(id))
+    }
+
+    // MARK: - Acting on the state machine
+
+    private func perform(_ action: PostgresPoolStateMachine.Action) {
+        switch action {
+        case .none:
+            break
+        case .lease(let id, let waiter):
+            waiters.removeValue(forKey: waiter)?(.success(lease(id)))
+        case .fail(let failed, let error):
+            for waiter in failed { waiters.removeValue(forKey: waiter)?(.failure(error)) }
+        }
+    }
+
+    private func open(_ id: ConnectionID) {
+        let connection = PostgresConnection(loop: loop, configuration: configuration.connection)
+        connection.onNotice = { [weak self] notice in self?.onNotice?(notice) }
+        connection.onLinkEvent = { [weak self, unowned connection] event in
+            guard let self else { return }
+            switch event {
+            case .up:
+                self.perform(self.machine.connectionUp(id))
+            case .reconnecting:
+                self.perform(self.machine.connectionReconnecting(id))
+            case .connectFailed:
+                self.onConnectError?(connection.lastError ?? "connect failed")
+                self.perform(self.machine.connectionFailed(id))
+            case .closed:
+                break
+            }
+        }
+        connections[id] = connection
+        connection.start()
+    }
+
+    // MARK: - Waiter deadlines
+
+    /// One timer serves every waiter: it is armed for the earliest deadline and re-armed for the
+    /// next one when it fires.
+    private func armWaiterTimer(for deadline: UInt64) {
+        if let armedDeadline, armedDeadline <= deadline { return }
+        armedDeadline = deadline
+        let now = Clocks.monotonicNanoseconds()
+        waiterTimer.schedule(after: .nanoseconds(Int64(deadline > now ? deadline - now : 0)))
+    }
+
+    private func expireWaiters() {
+        armedDeadline = nil
+        perform(machine.waitersExpired(now: Clocks.monotonicNanoseconds()))
+        if let next = machine.nextDeadline { armWaiterTimer(for: next) }
+    }
+}
+
+extension Duration {
+    /// Whole nanoseconds, clamped at zero.
+    var nanoseconds: UInt64 {
+        let (seconds, attoseconds) = components
+        guard seconds >= 0 else { return 0 }
+        return UInt64(seconds) * 1_000_000_000 + UInt64(attoseconds / 1_000_000_000)
+    }
+}

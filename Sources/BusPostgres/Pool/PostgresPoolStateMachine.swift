@@ -1,0 +1,236 @@
+import DequeModule
+
+/// The bookkeeping of one `PostgresPool`, free of I/O: which connections exist and are up,
+/// which are idle or leased, and who waits for one in FIFO order until a deadline.
+///
+/// Invariants: never more than `maxConnections` connections, never more than `maxWaiters`
+/// waiters, a waiter is either served, failed or expired exactly once, and a connection is
+/// opened only for a waiter that no connecting connection will serve.
+public struct PostgresPoolStateMachine: Sendable {
+    /// Names one connection of the pool.
+    public struct ConnectionID: Hashable, Sendable, CustomStringConvertible {
+        public let rawValue: Int
+        public init(_ rawValue: Int) { self.rawValue = rawValue }
+        public var description: String { "connection-\(rawValue)" }
+    }
+
+    /// Names one caller waiting for a connection.
+    public struct WaiterID: Hashable, Sendable, CustomStringConvertible {
+        public let rawValue: Int
+        public init(_ rawValue: Int) { self.rawValue = rawValue }
+        public var description: String { "waiter-\(rawValue)" }
+    }
+
+    /// What the pool knows about one connection's link to Postgres.
+    public enum Health: Sendable, Equatable {
+        /// Opening, or reconnecting at once after losing a working link: expected up soon.
+        case starting
+        case up
+        /// Its last connect attempt failed; it retries after a backoff.
+        case failed
+    }
+
+    /// The answer to a lease request.
+    public enum LeaseAction: Sendable, Equatable {
+        /// Hand this idle connection to the caller now.
+        case lease(ConnectionID)
+        /// Queue the caller as `WaiterID` (its deadline is tracked here); open connection
+        /// `open` too when it is not nil.
+        case wait(WaiterID, open: ConnectionID?)
+        /// Refuse at once.
+        case fail(PostgresError)
+    }
+
+    public enum Action: Sendable, Equatable {
+        case none
+        /// Hand the connection to the waiter (which has left the queue).
+        case lease(ConnectionID, to: WaiterID)
+        /// Fail these waiters (which have left the queue).
+        case fail([WaiterID], PostgresError)
+    }
+
+    /// The pool's counts, for metrics and readiness.
+    public struct Statistics: Sendable, Equatable {
+        /// Connections that exist (up, connecting or failed).
+        public var connections: Int
+        /// Connections that are up and leased to no one.
+        public var idle: Int
+        /// Connections leased to a caller.
+        public var inUse: Int
+        /// Callers queued for a connection.
+        public var waiting: Int
+        /// Connections whose link is up.
+        public var up: Int
+
+        public init(connections: Int, idle: Int, inUse: Int, waiting: Int, up: Int) {
+            self.connections = connections
+            self.idle = idle
+            self.inUse = inUse
+            self.waiting = waiting
+            self.up = up
+        }
+    }
+
+    private struct Slot {
+        var health: Health = .starting
+        var leased = false
+    }
+
+    private struct Waiter {
+        let id: WaiterID
+        /// Monotonic nanoseconds after which the waiter fails with `.poolExhausted`.
+        let deadline: UInt64
+    }
+
+    public let maxConnections: Int
+    public let minConnections: Int
+    public let maxWaiters: Int
+
+    private var slots: [ConnectionID: Slot] = [:]
+    /// Idle connections; the most recently released last, and leased first, so that a lightly
+    /// loaded pool keeps reusing the same warm connections.
+    private var idle: [ConnectionID] = []
+    private var waiters = Deque<Waiter>()
+    private var nextConnection = 0
+    private var nextWaiter = 0
+    private var isClosed = false
+
+    public init(maxConnections: Int, minConnections: Int = 0, maxWaiters: Int) {
+        precondition(maxConnections >= 1, "a pool needs at least one connection")
+        precondition((0...maxConnections).contains(minConnections), "minConnections must be 0...maxConnections")
+        precondition(maxWaiters >= 0, "maxWaiters must not be negative")
+        self.maxConnections = maxConnections
+        self.minConnections = minConnections
+        self.maxWaiters = maxWaiters
+    }
+
+    // MARK: - Reading
+
+    public var statistics: Statistics {
+        var inUse = 0
+        var up = 0
+        for slot in slots.values {
+            if slot.leased { inUse += 1 }
+            if slot.health == .up { up += 1 }
+        }
+        return Statistics(connections: slots.count, idle: idle.count, inUse: inUse, waiting: waiters.count, up: up)
+    }
+
+    /// False when every connection the pool has failed its last connect attempt: Postgres is
+    /// unreachable as far as the pool can tell. A pool with no connections yet counts as healthy
+    /// (it has not tried); keep `minConnections` ≥ 1 for a readiness signal that means something.
+    public var isHealthy: Bool { !isDown }
+
+    /// The earliest waiter deadline, for the one timer that expires waiters.
+    public var nextDeadline: UInt64? { waiters.lazy.map(\.deadline).min() }
+
+    public func health(of connection: ConnectionID) -> Health? { slots[connection]?.health }
+
+    private var isDown: Bool {
+        !slots.isEmpty && slots.values.allSatisfy { $0.health == .failed }
+    }
+
+    // MARK: - Events
+
+    /// The pool starts: the connections to open to keep `minConnections` warm.
+    public mutating func start() -> [ConnectionID] {
+        var opened: [ConnectionID] = []
+        while slots.count < minConnections { opened.append(addConnection()) }
+        return opened
+    }
+
+    /// A caller wants a connection and will wait until `deadline` (monotonic nanoseconds).
+    public mutating func leaseRequested(deadline: UInt64) -> LeaseAction {
+        if isClosed { return .fail(.unavailable) }
+        if let connection = idle.popLast() {
+            slots[connection]?.leased = true
+            return .lease(connection)
+        }
+        // Every connection is failing to connect: waiting would only delay the same answer.
+        if isDown { return .fail(.unavailable) }
+        guard waiters.count < maxWaiters else { return .fail(.poolExhausted) }
+        let waiter = WaiterID(nextWaiter)
+        nextWaiter += 1
+        waiters.append(Waiter(id: waiter, deadline: deadline))
+        let starting = slots.values.count { $0.health == .starting }
+        let open = slots.count < maxConnections && starting < waiters.count ? addConnection() : nil
+        return .wait(waiter, open: open)
+    }
+
+    /// The connection's link came up (first connect or a reconnect).
+    public mutating func connectionUp(_ connection: ConnectionID) -> Action {
+        guard !isClosed, let slot = slots[connection] else { return .none }
+        slots[connection]?.health = .up
+        return slot.leased ? .none : becameIdle(connection)
+    }
+
+    /// The connection lost a working link and is reconnecting at once.
+    public mutating func connectionReconnecting(_ connection: ConnectionID) -> Action {
+        guard !isClosed, slots[connection] != nil else { return .none }
+        slots[connection]?.health = .starting
+        idle.removeAll { $0 == connection }
+        return .none
+    }
+
+    /// A connect attempt of the connection failed; it retries after a backoff. When that leaves
+    /// no connection up or starting, the waiters fail now rather than at their deadlines.
+    public mutating func connectionFailed(_ connection: ConnectionID) -> Action {
+        guard !isClosed, slots[connection] != nil else { return .none }
+        slots[connection]?.health = .failed
+        idle.removeAll { $0 == connection }
+        guard isDown, !waiters.isEmpty else { return .none }
+        let failed = waiters.map(\.id)
+        waiters.removeAll()
+        return .fail(failed, .unavailable)
+    }
+
+    /// The lease holder gave the connection back.
+    public mutating func connectionReleased(_ connection: ConnectionID) -> Action {
+        guard !isClosed, let slot = slots[connection], slot.leased else { return .none }
+        slots[connection]?.leased = false
+        return slot.health == .up ? becameIdle(connection) : .none
+    }
+
+    /// The timer for `nextDeadline` fired: every waiter whose deadline is at or before `now`
+    /// fails with `.poolExhausted`.
+    public mutating func waitersExpired(now: UInt64) -> Action {
+        var expired: [WaiterID] = []
+        waiters.removeAll { waiter in
+            guard waiter.deadline <= now else { return false }
+            expired.append(waiter.id)
+            return true
+        }
+        return expired.isEmpty ? .none : .fail(expired, .poolExhausted)
+    }
+
+    /// The pool closes: every waiter fails with `.unavailable` and every connection is closed.
+    /// Later events are ignored and later requests fail.
+    public mutating func close() -> (waiters: [WaiterID], connections: [ConnectionID]) {
+        guard !isClosed else { return ([], []) }
+        isClosed = true
+        let failed = waiters.map(\.id)
+        let connections = slots.keys.sorted { $0.rawValue < $1.rawValue }
+        waiters.removeAll()
+        idle.removeAll()
+        slots.removeAll()
+        return (failed, connections)
+    }
+
+    // MARK: - Helpers
+
+    private mutating func addConnection() -> ConnectionID {
+        let connection = ConnectionID(nextConnection)
+        nextConnection += 1
+        slots[connection] = Slot()
+        return connection
+    }
+
+    private mutating func becameIdle(_ connection: ConnectionID) -> Action {
+        if let waiter = waiters.popFirst() {
+            slots[connection]?.leased = true
+            return .lease(connection, to: waiter.id)
+        }
+        idle.append(connection)
+        return .none
+    }
+}

@@ -1,0 +1,27 @@
+import BusLoop
+import Testing
+
+@Suite("ReconnectBackoff")
+struct ReconnectBackoffTests {
+    @Test("the ceiling doubles from the initial delay and stops at the maximum")
+    func ceilingGrowsAndCaps() {
+        let backoff = ReconnectBackoff(initial: .milliseconds(100), maximum: .seconds(1))
+        #expect(backoff.ceiling(attempt: 0) == .zero)
+        #expect(backoff.ceiling(attempt: 1) == .milliseconds(100))
+        #expect(backoff.ceiling(attempt: 2) == .milliseconds(200))
+        #expect(backoff.ceiling(attempt: 4) == .milliseconds(800))
+        #expect(backoff.ceiling(attempt: 5) == .seconds(1))
+        #expect(backoff.ceiling(attempt: 1000) == .seconds(1))
+    }
+
+    @Test("the delay lies between half the ceiling and the ceiling")
+    func delayIsJitteredWithinBounds() {
+        let backoff = ReconnectBackoff(initial: .milliseconds(100), maximum: .seconds(5))
+        var system = SystemRandomNumberGenerator()
+        for _ in 0..<100 {
+            let delay = backoff.delay(attempt: 3, using: &system)
+            #expect(delay >= .milliseconds(200) && delay <= .milliseconds(400))
+        }
+        #expect(backoff.delay(attempt: 0, using: &system) == .zero)
+    }
+}
