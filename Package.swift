@@ -5,7 +5,7 @@ import PackageDescription
 //   C wrappers:  CLibEvent, CHiredis, CLibPQ
 //   I/O:         BusLoop (event loops, timers, signals) -> BusHTTP, BusRedis, BusPostgres
 //   Domain:      BusDomain (regions, spawn validation, keys, backoff; pure Swift, no I/O)
-//   Services:    BusService (shared plumbing) -> BusGateway, BusConsumer, BusActivation
+//   Services:    BusService (shared plumbing) -> BusGateway, BusActivation, BusConsumer, BusOps, BusActivation
 //   Local stack: BusLocalStack (runs its own servers plus every service in one process)
 //   Command:     biomebus
 let package = Package(
@@ -63,9 +63,17 @@ let package = Package(
         ),
 
         .target(
+            name: "BusActivation",
+            dependencies: [
+                "BusLoop", "BusHTTP", "BusPostgres", "BusDomain", "BusService",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
             name: "BusConsumer",
             dependencies: [
-                "BusLoop", "BusRedis", "BusDomain", .product(name: "Logging", package: "swift-log"),
+                "BusLoop", "BusHTTP", "BusRedis", "BusPostgres", "BusDomain", "BusService",
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
 
@@ -79,7 +87,8 @@ let package = Package(
         .executableTarget(
             name: "biomebus",
             dependencies: [
-                "BusGateway", "BusService", "BusLocalStack", "BusOps", "BusDomain", "BusLoop", "BusHTTP",
+                "BusGateway", "BusActivation", "BusConsumer", "BusService", "BusLocalStack", "BusOps", "BusDomain",
+                "BusLoop", "BusHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

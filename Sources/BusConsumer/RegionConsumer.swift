@@ -101,9 +101,15 @@ public final class RegionConsumer {
         }
         commands.onReadinessChange = { [unowned self] ready in
             if ready && !self.groupsReady { self.ensureGroups() }
-            self.logger.log(
-                level: ready ? .info : .warning, ready ? "region up" : "region down",
-                metadata: ["region": "\(configuration.region.name)", "error": "\(self.commands.lastError ?? "")"])
+            if ready {
+                self.logger.info("region up", metadata: ["region": "\(configuration.region.name)"])
+            } else {
+                self.logger.warning(
+                    "region down",
+                    metadata: [
+                        "region": "\(configuration.region.name)", "error": "\(self.commands.lastError ?? "unknown")",
+                    ])
+            }
         }
     }
 

@@ -1,0 +1,184 @@
+import BusDomain
+import BusHTTP
+import BusLoop
+import BusPostgres
+import BusService
+import Logging
+
+enum ActivationRoute: Sendable {
+    case chest, list, activate, activateAlias, health, ready
+}
+
+/// One loop's share of the activation service: an HTTP listener and a Postgres pool holding
+/// this loop's share of the process's connections.
+final class ActivationWorker {
+    let loop: EventLoop
+    private let logger: Logger
+    private let router: Router<ActivationRoute>
+    private let pool: PostgresPool
+    private let store: ChestStore
+    private var server: HTTPServer!
+    private var drainTimer: LoopTimer?
+
+    init(loop: EventLoop, configuration: ActivationConfiguration, connections: Int, logger: Logger) {
+        self.loop = loop
+        self.logger = logger
+        var router = Router<ActivationRoute>()
+        router.add(.get, "/v1/treasure/{biome_id}/chests/{chest_id}", .chest)
+        router.add(.get, "/v1/treasure/{biome_id}/chests", .list)
+        router.add(.post, "/v1/treasure/{biome_id}/chests/{chest_id}/activate", .activate)
+        router.add(.post, "/treasure/{biome_id}/activate", .activateAlias)
+        router.add(.get, "/healthz", .health)
+        router.add(.get, "/readyz", .ready)
+        self.router = router
+
+        var connection = PostgresConfiguration(url: configuration.postgresURL)
+        connection.applicationName = "biomebus-activation"
+        connection.queryTimeout = configuration.queryTimeout
+        var poolConfiguration = PostgresPoolConfiguration(connection: connection, maxConnections: connections)
+        poolConfiguration.maxWaiters = configuration.maxWaitersPerLoop
+        poolConfiguration.leaseTimeout = configuration.acquireTimeout
+        pool = PostgresPool(loop: loop, configuration: poolConfiguration)
+        store = ChestStore(pool: pool, preparedStatements: configuration.preparedStatements)
+        server = HTTPServer(loop: loop, configuration: .standard) { [unowned self] request, responder in
+            self.handle(request, responder)
+        }
+        loop.execute { [pool = LoopBound(pool, loop: loop)] in pool.value.start() }
+    }
+
+    func bind(_ address: ListenAddress) throws(BindError) -> Int {
+        try server.bind(address)
+    }
+
+    func drain(timeout: Duration, then done: @escaping () -> Void) {
+        server.stopAccepting()
+        var finished = false
+        let finish = { [unowned self] in
+            guard !finished else { return }
+            finished = true
+            self.drainTimer?.cancel()
+            self.server.close()
+            self.pool.close()
+            done()
+        }
+        drainTimer = LoopTimer(loop: loop, handler: finish)
+        drainTimer?.schedule(after: timeout)
+        server.whenDrained(finish)
+    }
+
+    // MARK: - Requests
+
+    private func handle(_ request: HTTPRequest, _ responder: HTTPResponder) {
+        switch router.match(request.method, path: request.path) {
+        case .found(.chest, let parameters):
+            chest(parameters, responder)
+        case .found(.list, let parameters):
+            list(parameters, query: request.queryParameters, responder)
+        case .found(.activate, let parameters):
+            activate(request, biome: parameters["biome_id"] ?? "", chestID: parameters["chest_id"], responder)
+        case .found(.activateAlias, let parameters):
+            activate(request, biome: parameters["biome_id"] ?? "", chestID: nil, responder)
+        case .found(.health, _):
+            responder.send(.json(200, #"{"status":"ok"}"#))
+        case .found(.ready, _):
+            responder.send(
+                pool.isHealthy
+                    ? .json(200, #"{"status":"ready"}"#)
+                    : HTTPResponse(.databaseUnavailable(pool.lastError ?? "no connection to Postgres")))
+        case let other:
+            responder.send(other.errorResponse(method: request.method, path: request.path)!)
+        }
+    }
+
+    private func chest(_ parameters: [String: String], _ responder: HTTPResponder) {
+        guard let biome = BiomeID(parameters["biome_id"] ?? "") else {
+            return responder.send(HTTPResponse(.badBiomeID))
+        }
+        guard let chestID = parameters["chest_id"], Identifiers.isValidChestID(chestID) else {
+            return responder.send(HTTPResponse(.badChestID))
+        }
+        store.find(biome: biome, chestID: chestID) { [logger] result in
+            switch result {
+            case .success(let chest?):
+                responder.send(.json(200, chest.json, headers: ["ETag": chest.entityTag.description]))
+            case .success(nil):
+                responder.send(HTTPResponse(.chestNotFound))
+            case .failure(let error):
+                responder.send(HTTPResponse(Self.apiError(for: error, logger: logger)))
+            }
+        }
+    }
+
+    private func list(_ parameters: [String: String], query: [String: String], _ responder: HTTPResponder) {
+        guard let biome = BiomeID(parameters["biome_id"] ?? "") else {
+            return responder.send(HTTPResponse(.badBiomeID))
+        }
+        var state: Chest.State?
+        if let text = query["state"] {
+            guard let parsed = Chest.State(rawValue: text) else {
+                return responder.send(HTTPResponse(.invalidField("state", "state must be spawned or activated")))
+            }
+            state = parsed
+        }
+        var limit = 100
+        if let text = query["limit"] {
+            guard let parsed = Int(text), (1...1000).contains(parsed) else {
+                return responder.send(HTTPResponse(.invalidField("limit", "limit must be an integer from 1 to 1000")))
+            }
+            limit = parsed
+        }
+        store.list(biome: biome, state: state, limit: limit) { [logger] result in
+            switch result {
+            case .success(let chests):
+                var writer = JSONWriter()
+                writer.beginObject()
+                writer.key("chests")
+                writer.beginArray()
+                for chest in chests { chest.write(to: &writer) }
+                writer.endArray()
+                writer.endObject()
+                responder.send(.json(200, writer.text))
+            case .failure(let error):
+                responder.send(HTTPResponse(Self.apiError(for: error, logger: logger)))
+            }
+        }
+    }
+
+    private func activate(_ request: HTTPRequest, biome: String, chestID: String?, _ responder: HTTPResponder) {
+        let validated = ActivationRequest.validate(
+            biomeID: biome, chestID: chestID, ifMatch: request.headers.values("If-Match"), body: request.body,
+            chestIDInBody: chestID == nil)
+        let activation: ActivationRequest
+        switch validated {
+        case .success(let value): activation = value
+        case .failure(let error): return responder.send(HTTPResponse(error))
+        }
+        store.activate(activation) { [logger] result in
+            switch result {
+            case .success(.activated(let chest)):
+                responder.send(.json(200, chest.json, headers: ["ETag": chest.entityTag.description]))
+            case .success(let outcome):
+                responder.send(HTTPResponse(outcome.error!))
+            case .failure(let error):
+                responder.send(HTTPResponse(Self.apiError(for: error, logger: logger)))
+            }
+        }
+    }
+
+    /// Database trouble is 503 with Retry-After; a statement the server rejected is a bug (500).
+    static func apiError(for error: PostgresError, logger: Logger) -> APIError {
+        switch error {
+        case .server(let sqlState, let message):
+            logger.error("statement failed", metadata: ["sqlstate": "\(sqlState)", "error": "\(message)"])
+            return .internalError("the database rejected the statement")
+        default:
+            return .databaseUnavailable("\(error)")
+        }
+    }
+}
+
+extension APIError {
+    static let badBiomeID = APIError.invalidField("biome_id", "biome_id must be an integer from 0 to 2147483647")
+    static let badChestID = APIError.invalidField(
+        "chest_id", "chest_id must be 1 to 64 characters from [A-Za-z0-9_.:-]")
+}

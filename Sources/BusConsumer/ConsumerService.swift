@@ -1,0 +1,137 @@
+import BusDomain
+import BusHTTP
+import BusLoop
+import BusPostgres
+import BusService
+import Logging
+
+/// Everything a consumer process (or one consumer of `biomebus up`) needs.
+public struct ConsumerServiceConfiguration: Sendable {
+    public var region: RegionConfig
+    /// The region's biomes this consumer reads (all of them by default).
+    public var biomes: [BiomeID]
+    public var consumerName: String
+    public var postgresURL: String
+    /// Where to serve /healthz, /readyz and /metrics; nil for none.
+    public var admin: ListenAddress?
+    /// Postgres connections for the handler.
+    public var poolSize = 8
+    /// How long SIGTERM waits for in-flight entries before leaving them pending for others.
+    public var drainTimeout: Duration = .seconds(10)
+
+    public init(region: RegionConfig, biomes: [BiomeID], consumerName: String, postgresURL: String) {
+        self.region = region
+        self.biomes = biomes
+        self.consumerName = consumerName
+        self.postgresURL = postgresURL
+    }
+}
+
+/// A biome-bound consumer on its own loop thread: the region consumer, its Postgres pool and
+/// handler, and an optional admin listener.
+public final class ConsumerService: Sendable {
+    public let configuration: ConsumerServiceConfiguration
+    private let loops: WorkerLoops<ConsumerWorker>
+    /// The admin port actually bound, if any.
+    public let adminPort: Int?
+
+    public init(configuration: ConsumerServiceConfiguration, logger: Logger) throws(BindError) {
+        self.configuration = configuration
+        var adminPort: Int?
+        do {
+            loops = try WorkerLoops(name: "consumer-\(configuration.region.name)", count: 1) { _, loop in
+                let worker = ConsumerWorker(loop: loop, configuration: configuration, logger: logger)
+                if let admin = configuration.admin { adminPort = try worker.bindAdmin(admin) }
+                return worker
+            }
+        } catch let error as BindError {
+            throw error
+        } catch {
+            fatalError("unexpected error \(error)")
+        }
+        self.adminPort = adminPort
+    }
+
+    public func start() {
+        loops.start()
+    }
+
+    /// Stops reading, drains in-flight entries (acknowledging successes), closes everything.
+    public func shutdown() {
+        let timeout = configuration.drainTimeout
+        loops.stop { worker, done in worker.drain(timeout: timeout, then: done) }
+    }
+}
+
+final class ConsumerWorker {
+    let loop: EventLoop
+    private let pool: PostgresPool
+    private let consumer: RegionConsumer
+    private var admin: HTTPServer?
+    private var drainTimer: LoopTimer?
+
+    init(loop: EventLoop, configuration: ConsumerServiceConfiguration, logger: Logger) {
+        self.loop = loop
+        var connection = PostgresConfiguration(url: configuration.postgresURL)
+        connection.applicationName = "biomebus-consumer"
+        connection.queryTimeout = .seconds(3)
+        var poolConfiguration = PostgresPoolConfiguration(
+            connection: connection, maxConnections: configuration.poolSize)
+        poolConfiguration.maxWaiters = configuration.region.consumer.maxInFlight * 2 + 16
+        poolConfiguration.leaseTimeout = .seconds(1)
+        pool = PostgresPool(loop: loop, configuration: poolConfiguration)
+        let handler = PostgresChestHandler(loop: loop, pool: pool)
+        consumer = RegionConsumer(
+            loop: loop,
+            configuration: .init(
+                region: configuration.region, biomes: configuration.biomes, consumerName: configuration.consumerName),
+            handler: handler, logger: logger)
+        loop.execute { [pool = LoopBound(pool, loop: loop), consumer = LoopBound(consumer, loop: loop)] in
+            pool.value.start()
+            consumer.value.start()
+        }
+    }
+
+    func bindAdmin(_ address: ListenAddress) throws(BindError) -> Int {
+        var router = Router<AdminRoute>()
+        router.add(.get, "/healthz", .health)
+        router.add(.get, "/readyz", .ready)
+        let server = HTTPServer(loop: loop, configuration: .standard) { [unowned self] request, responder in
+            switch router.match(request.method, path: request.path) {
+            case .found(.health, _):
+                responder.send(.json(200, #"{"status":"ok"}"#))
+            case .found(.ready, _):
+                let ready = consumer.isConnected && pool.isHealthy
+                responder.send(
+                    ready
+                        ? .json(200, #"{"status":"ready"}"#)
+                        : .json(503, #"{"error":{"code":"not_ready","message":"Redis or Postgres is not reachable"}}"#))
+            case let other:
+                responder.send(other.errorResponse(method: request.method, path: request.path)!)
+            }
+        }
+        admin = server
+        return try server.bind(address)
+    }
+
+    func drain(timeout: Duration, then done: @escaping () -> Void) {
+        admin?.stopAccepting()
+        var finished = false
+        let finish = { [unowned self] in
+            guard !finished else { return }
+            finished = true
+            self.drainTimer?.cancel()
+            self.consumer.close()
+            self.pool.close()
+            self.admin?.close()
+            done()
+        }
+        drainTimer = LoopTimer(loop: loop, handler: finish)
+        drainTimer?.schedule(after: timeout)
+        consumer.stop(then: finish)
+    }
+}
+
+enum AdminRoute: Sendable {
+    case health, ready
+}

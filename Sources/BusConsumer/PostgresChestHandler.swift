@@ -1,0 +1,117 @@
+import BusDomain
+import BusLoop
+import BusPostgres
+
+/// The default handler: materializes each spawn as a chest row, idempotently.
+///
+/// Entries handed over in the same loop iteration are written with one multi-row
+/// `INSERT … SELECT FROM unnest(…) ON CONFLICT DO NOTHING`; if that statement fails, each entry
+/// of the batch is retried on its own so that one poison entry cannot fail its neighbours.
+/// Entries whose fields do not parse fail alone, before any batch.
+public final class PostgresChestHandler: StreamEntryHandler {
+    private typealias Completion = (Result<Void, HandlerFailure>) -> Void
+
+    private let loop: EventLoop
+    private let pool: PostgresPool
+    private var batch: [(record: SpawnRecord, completion: Completion)] = []
+    private lazy var flushTimer = LoopTimer(loop: loop) { [unowned self] in self.flush() }
+    /// Largest batch per statement.
+    public var maxBatch = 256
+
+    public init(loop: EventLoop, pool: PostgresPool) {
+        self.loop = loop
+        self.pool = pool
+    }
+
+    static let insertOneSQL = """
+        INSERT INTO treasure_chests (biome_id, chest_id, type, coords, state, version, stream_id, spawned_at)
+        VALUES ($1, $2, $3, $4::double precision[], 'spawned', 1, $5, to_timestamp($6::bigint / 1000.0))
+        ON CONFLICT (biome_id, chest_id) DO NOTHING
+        """
+
+    static let insertBatchSQL = """
+        INSERT INTO treasure_chests (biome_id, chest_id, type, coords, state, version, stream_id, spawned_at)
+        SELECT b, c, t, co::double precision[], 'spawned', 1, s, to_timestamp(ts / 1000.0)
+          FROM unnest($1::integer[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[]) AS u(b, c, t, co, s, ts)
+        ON CONFLICT (biome_id, chest_id) DO NOTHING
+        """
+
+    public func handle(_ entry: StreamEntry, completion: @escaping (Result<Void, HandlerFailure>) -> Void) {
+        let record: SpawnRecord
+        do {
+            record = try SpawnRecord(biome: entry.key.biome, streamID: entry.key.id, fields: entry.fields)
+        } catch {
+            completion(.failure(HandlerFailure("unparseable entry: \(error)")))
+            return
+        }
+        batch.append((record, completion))
+        if batch.count >= maxBatch {
+            flush()
+        } else if batch.count == 1 {
+            // Flush at the end of this loop iteration, gathering what else arrives meanwhile.
+            flushTimer.schedule(after: .zero)
+        }
+    }
+
+    private func flush() {
+        flushTimer.cancel()
+        guard !batch.isEmpty else { return }
+        let items = batch
+        batch = []
+        if items.count == 1 {
+            insertOne(items[0].record, items[0].completion)
+            return
+        }
+        let records = items.map(\.record)
+        let parameters: [String?] = [
+            PostgresArrayLiteral.of(records.map { String($0.biome.value) }),
+            PostgresArrayLiteral.of(records.map(\.chestID)),
+            PostgresArrayLiteral.of(records.map(\.type)),
+            PostgresArrayLiteral.of(records.map(\.coordinatesArrayLiteral)),
+            PostgresArrayLiteral.of(records.map(\.streamID)),
+            PostgresArrayLiteral.of(records.map { String($0.receivedAtMs) }),
+        ]
+        pool.query(Self.insertBatchSQL, parameters, statementName: "insert_chests") { [self] result in
+            switch result {
+            case .success:
+                for item in items { item.completion(.success(())) }
+            case .failure(.server):
+                // Something in the batch was refused: find it by writing each entry alone.
+                for item in items { insertOne(item.record, item.completion) }
+            case .failure(let error):
+                for item in items { item.completion(.failure(HandlerFailure("database: \(error)"))) }
+            }
+        }
+    }
+
+    private func insertOne(_ record: SpawnRecord, _ completion: @escaping Completion) {
+        let parameters: [String?] = [
+            String(record.biome.value), record.chestID, record.type, record.coordinatesArrayLiteral, record.streamID,
+            String(record.receivedAtMs),
+        ]
+        pool.query(Self.insertOneSQL, parameters, statementName: "insert_chest") { result in
+            switch result {
+            case .success: completion(.success(()))
+            case .failure(let error): completion(.failure(HandlerFailure("database: \(error)")))
+            }
+        }
+    }
+}
+
+/// Postgres array literals for text-format parameters: `{"a","b"}`.
+enum PostgresArrayLiteral {
+    static func of(_ elements: [String]) -> String {
+        var text = "{"
+        for (index, element) in elements.enumerated() {
+            if index > 0 { text.append(",") }
+            text.append("\"")
+            for character in element {
+                if character == "\"" || character == "\\" { text.append("\\") }
+                text.append(character)
+            }
+            text.append("\"")
+        }
+        text.append("}")
+        return text
+    }
+}
