@@ -103,8 +103,8 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "BusGateway", "BusDomain", "BusLoop", "BusRedis", "BusHTTP", "BusPostgres",
-                .product(name: "Logging", package: "swift-log"),
+                "BusGateway", "BusActivation", "BusConsumer", "BusService", "BusDomain", "BusLoop", "BusRedis",
+                "BusHTTP", "BusPostgres", .product(name: "Logging", package: "swift-log"),
             ]
         ),
     ],

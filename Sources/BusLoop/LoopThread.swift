@@ -22,6 +22,13 @@ public final class LoopThread: @unchecked Sendable {
         let status = pthread_create(
             &handle, nil,
             { arg in
+                // Loop threads take no asynchronous signals: SIGINT/SIGTERM belong to the thread
+                // waiting in `TerminationSignal`, and libdispatch watches SIGCHLD (for
+                // Foundation's Process) through a signalfd, which only works if no thread can
+                // receive the signal itself.
+                var all = sigset_t()
+                sigfillset(&all)
+                pthread_sigmask(SIG_BLOCK, &all, nil)
                 let owner = Unmanaged<LoopThread>.fromOpaque(arg!).takeRetainedValue()
                 owner.loop.run()
                 return nil

@@ -1,0 +1,169 @@
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+@Suite("Consumers: groups, in-flight cap, retries, dead letters, reclaim")
+struct ConsumerTests {
+    private func spawn(_ port: Int, biome: Int, chest: String, x: Int = 1) throws -> Int {
+        try TestHTTPClient.spawn(
+            port: port, #"{"biome_id": \#(biome), "type": "chest", "coords": [\#(x), 2.5], "chest_id": "\#(chest)"}"#
+        ).status
+    }
+
+    @Test("100 spawns plus a duplicate: 100 chests at version 1, nothing pending, nothing dead")
+    func hundredSpawns() throws {
+        let redis = try RedisServer()
+        let database = try TestDatabase(on: try PostgresServer.shared())
+        let region = ConsumerHarness.region(redis: redis, biomes: [1, 2])
+        let gateway = try GatewayHarness(regions: [region])
+        let consumer = try ConsumerHarness(region: region, postgresURL: database.url)
+        _ = consumer
+        for index in 0..<100 { #expect(try spawn(gateway.port, biome: index % 2 + 1, chest: "c-\(index)", x: index) == 202) }
+        #expect(try spawn(gateway.port, biome: 2, chest: "c-5", x: 999) == 202, "a second entry for chest c-5")
+
+        let done = TestEnvironment.waitUntil(timeout: .seconds(20)) {
+            (try? database.psql("SELECT count(*) FROM treasure_chests")) == "100"
+                && (try? redis.pending("EVSTREAM:1")) == 0 && (try? redis.pending("EVSTREAM:2")) == 0
+        }
+        #expect(done)
+        #expect(try database.psql("SELECT count(*) FROM treasure_chests WHERE version = 1 AND state = 'spawned'") == "100")
+        #expect(try database.psql("SELECT coords::text FROM treasure_chests WHERE chest_id = 'c-5'") == "{5,2.5}", "the first entry wins")
+        #expect(try database.psql("SELECT count(*) FROM treasure_chests WHERE stream_id IS NULL") == "0")
+        #expect(try redis.streamLength("EVDLQ:1") == 0 && redis.streamLength("EVDLQ:2") == 0)
+    }
+
+    @Test("an unparseable entry lands in EVDLQ after exactly max_deliveries deliveries; its neighbours are materialized")
+    func poisonEntry() throws {
+        let redis = try RedisServer()
+        let database = try TestDatabase(on: try PostgresServer.shared())
+        let region = ConsumerHarness.region(redis: redis, biomes: [7], maxDeliveries: 3)
+        let consumer = try ConsumerHarness(region: region, postgresURL: database.url)
+        _ = consumer
+        try redis.cli("XADD", "EVSTREAM:7", "*", "type", "chest", "coords", "[1,2]", "chest_id", "before", "ts", "1700000000000")
+        let poisonID = try redis.cli("XADD", "EVSTREAM:7", "*", "type", "chest", "coords", "not-json", "chest_id", "bad", "ts", "1")
+        try redis.cli("XADD", "EVSTREAM:7", "*", "type", "chest", "coords", "[3,4]", "chest_id", "after", "ts", "1700000000000")
+
+        #expect(TestEnvironment.waitUntil(timeout: .seconds(15)) { (try? redis.streamLength("EVDLQ:7")) == 1 })
+        let dead = try #require(try redis.entries("EVDLQ:7").first)
+        #expect(dead.fields["source_id"] == poisonID)
+        #expect(dead.fields["deliveries"] == "3")
+        #expect(dead.fields["error"]?.contains("coords") == true)
+        #expect(dead.fields["chest_id"] == "bad" && dead.fields["coords"] == "not-json")
+        #expect(
+            TestEnvironment.waitUntil { (try? database.psql("SELECT string_agg(chest_id, ',' ORDER BY chest_id) FROM treasure_chests")) == "after,before" })
+        #expect(TestEnvironment.waitUntil { (try? redis.pending("EVSTREAM:7")) == 0 })
+    }
+
+    @Test("stuck handlers (a locked table): pending for the process never exceeds max_in_flight; released, all is processed")
+    func stuckHandlersRespectTheCap() throws {
+        let redis = try RedisServer()
+        let database = try TestDatabase(on: try PostgresServer.shared())
+        let region = ConsumerHarness.region(redis: redis, biomes: [3], maxInFlight: 8, maxDeliveries: 100)
+        let gateway = try GatewayHarness(regions: [region])
+        let consumer = try ConsumerHarness(region: region, postgresURL: database.url, name: "capped")
+        _ = consumer
+        let lock = try TableLock(database: database, seconds: 4)
+        for index in 0..<60 { #expect(try spawn(gateway.port, biome: 3, chest: "s-\(index)") == 202) }
+
+        var maximum = 0
+        var samples = 0
+        let clock = ContinuousClock()
+        let end = clock.now + .seconds(3)
+        while clock.now < end {
+            maximum = max(maximum, (try? redis.pending("EVSTREAM:3", consumer: "capped")) ?? 0)
+            samples += 1
+        }
+        #expect(maximum == 8, "the cap is reached but never passed (max \(maximum) over \(samples) samples)")
+        #expect(try database.psql("SELECT count(*) FROM treasure_chests") == "0", "nothing gets through the lock")
+
+        lock.waitUntilReleased()
+        #expect(
+            TestEnvironment.waitUntil(timeout: .seconds(30)) {
+                (try? database.psql("SELECT count(*) FROM treasure_chests")) == "60" && (try? redis.pending("EVSTREAM:3")) == 0
+            })
+        #expect(try redis.streamLength("EVDLQ:3") == 0)
+    }
+
+    @Test("a consumer killed with SIGKILL while holding entries: a second consumer reclaims and finishes them")
+    func reclaimFromDeadConsumer() throws {
+        let redis = try RedisServer()
+        let database = try TestDatabase(on: try PostgresServer.shared())
+        let region = ConsumerHarness.region(redis: redis, biomes: [4], maxInFlight: 16, maxDeliveries: 100, maxMs: 100, claimIdleMs: 5200)
+        let directory = try TestEnvironment.makeTemporaryDirectory(prefix: "biomebus-reclaim")
+        try ConsumerHarness.yaml(region).write(to: directory.appendingPathComponent("north.yaml"), atomically: true, encoding: .utf8)
+        let gateway = try GatewayHarness(regions: [region])
+
+        let lock = try TableLock(database: database, seconds: 3)
+        let doomed = try BiomeBusProcess(["consumer", "--regions", directory.path, "--region", "north", "--postgres", database.url, "--name", "doomed"])
+        #expect(doomed.waitForLog("consumer starting"), "\(doomed.stderr)")
+        for index in 0..<20 { #expect(try spawn(gateway.port, biome: 4, chest: "r-\(index)") == 202) }
+        #expect(TestEnvironment.waitUntil { (try? redis.pending("EVSTREAM:4", consumer: "doomed")) == 16 }, "\(doomed.stderr)")
+        doomed.signal(SIGKILL)
+        #expect(doomed.waitForExit() != nil)
+
+        let survivor = try ConsumerHarness(region: region, postgresURL: database.url, name: "survivor")
+        _ = survivor
+        lock.waitUntilReleased()
+        #expect(
+            TestEnvironment.waitUntil(timeout: .seconds(30)) {
+                (try? database.psql("SELECT count(*) FROM treasure_chests")) == "20" && (try? redis.pending("EVSTREAM:4")) == 0
+            })
+        #expect(try redis.pending("EVSTREAM:4", consumer: "doomed") == 0)
+        #expect(try redis.streamLength("EVDLQ:4") == 0)
+    }
+
+    @Test("SIGTERM: the consumer command drains and exits 0")
+    func sigterm() throws {
+        let redis = try RedisServer()
+        let database = try TestDatabase(on: try PostgresServer.shared())
+        let region = ConsumerHarness.region(redis: redis, biomes: [5])
+        let directory = try TestEnvironment.makeTemporaryDirectory(prefix: "biomebus-sigterm")
+        try ConsumerHarness.yaml(region).write(to: directory.appendingPathComponent("north.yaml"), atomically: true, encoding: .utf8)
+        let adminPort = TestEnvironment.freePort()
+        let child = try BiomeBusProcess([
+            "consumer", "--regions", directory.path, "--biome", "5", "--postgres", database.url, "--name", "graceful",
+            "--admin", "127.0.0.1:\(adminPort)",
+        ])
+        #expect(child.waitForLog("region up"), "\(child.stderr)")
+        #expect(TestEnvironment.waitUntil { (try? TestHTTPClient.request(port: adminPort, method: "GET", path: "/readyz"))?.status == 200 })
+        try redis.cli("XADD", "EVSTREAM:5", "*", "type", "chest", "coords", "[1,2]", "chest_id", "t-1", "ts", "1700000000000")
+        #expect(TestEnvironment.waitUntil { (try? database.psql("SELECT count(*) FROM treasure_chests")) == "1" })
+        child.signal(SIGTERM)
+        #expect(child.waitForExit() == 0)
+        #expect(child.stderr.contains("consumer stopped"))
+        #expect(try redis.pending("EVSTREAM:5") == 0)
+    }
+}
+
+@Suite("Consumers: Postgres outage", .serialized)
+struct ConsumerOutageTests {
+    @Test("Postgres down for a while: nothing lost, nothing dead-lettered")
+    func postgresOutage() throws {
+        let redis = try RedisServer()
+        let server = try PostgresServer()
+        let database = try TestDatabase(on: server)
+        let region = ConsumerHarness.region(redis: redis, biomes: [6], maxDeliveries: 50, initialMs: 50, maxMs: 500)
+        let gateway = try GatewayHarness(regions: [region])
+        let consumer = try ConsumerHarness(region: region, postgresURL: database.url)
+        _ = consumer
+        try server.stop()
+        for index in 0..<30 {
+            let status = try TestHTTPClient.spawn(
+                port: gateway.port, #"{"biome_id": 6, "type": "chest", "coords": [1, 2], "chest_id": "o-\#(index)"}"#
+            ).status
+            #expect(status == 202)
+        }
+        // Long enough for several failed deliveries of every entry.
+        #expect(TestEnvironment.waitUntil(timeout: .seconds(10)) { ((try? redis.pending("EVSTREAM:6")) ?? 0) == 30 })
+        Thread.sleep(forTimeInterval: 1.5)
+        try server.start()
+        #expect(
+            TestEnvironment.waitUntil(timeout: .seconds(30)) {
+                (try? database.psql("SELECT count(*) FROM treasure_chests")) == "30" && (try? redis.pending("EVSTREAM:6")) == 0
+            })
+        #expect(try redis.streamLength("EVDLQ:6") == 0)
+    }
+}

@@ -1,0 +1,93 @@
+import BusConsumer
+import BusDomain
+import Foundation
+import Logging
+
+/// An in-process consumer (its own loop thread) for one region.
+final class ConsumerHarness {
+    let service: ConsumerService
+
+    init(region: RegionConfig, postgresURL: String, name: String = "test-consumer") throws {
+        let configuration = ConsumerServiceConfiguration(
+            region: region, biomes: region.biomes, consumerName: name, postgresURL: postgresURL)
+        service = try ConsumerService(configuration: configuration, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
+        service.start()
+    }
+
+    deinit {
+        service.shutdown()
+    }
+
+    /// A region on `redis` with fast retries, for tests.
+    static func region(
+        _ name: String = "north", redis: RedisServer, biomes: [Int64], maxInFlight: Int = 32, maxDeliveries: Int = 5,
+        initialMs: Int = 20, maxMs: Int = 200, claimIdleMs: Int = 6000
+    ) -> RegionConfig {
+        var region = GatewayHarness.region(name, redis: redis, biomes: biomes, maxlen: 100_000)
+        region.consumer.maxInFlight = maxInFlight
+        region.consumer.maxDeliveries = maxDeliveries
+        region.consumer.backoff = BackoffPolicy(initialMs: initialMs, multiplier: 2, maxMs: maxMs, jitter: 0.1)
+        region.consumer.claimIdleMs = claimIdleMs
+        region.consumer.blockMs = 500
+        return region
+    }
+
+    /// The YAML of such a region, for consumers run as a command.
+    static func yaml(_ region: RegionConfig) -> String {
+        let consumer = region.consumer
+        return """
+            name: \(region.name)
+            redis: redis://127.0.0.1:\(region.redis.port)/0
+            biomes: [\(region.biomes.map(\.description).joined(separator: ", "))]
+            stream: {maxlen: \(region.stream.maxlen)}
+            consumer:
+              max_in_flight: \(consumer.maxInFlight)
+              block_ms: \(consumer.blockMs)
+              backoff: {initial_ms: \(consumer.backoff.initialMs), multiplier: 2.0, max_ms: \(consumer.backoff.maxMs), jitter: 0.1}
+              max_deliveries: \(consumer.maxDeliveries)
+              claim_idle_ms: \(consumer.claimIdleMs)
+
+            """
+    }
+}
+
+extension RedisServer {
+    /// The group's pending count, for one consumer or for all.
+    func pending(_ stream: String, group: String = "treasure", consumer: String? = nil) throws -> Int {
+        if let consumer {
+            let lines = try cli("XPENDING", stream, group, "-", "+", "10000", consumer).split(separator: "\n")
+            return lines.count / 4
+        }
+        return Int(try cli("XPENDING", stream, group).split(separator: "\n").first ?? "0") ?? 0
+    }
+}
+
+/// A psql session holding `LOCK TABLE treasure_chests` for `seconds`, so every handler blocks.
+final class TableLock {
+    private let process = Process()
+
+    init(database: TestDatabase, seconds: Double) throws {
+        process.executableURL = URL(fileURLWithPath: try TestEnvironment.executable("psql"))
+        process.arguments = [
+            "-h", "127.0.0.1", "-p", String(database.server.port), "-U", "postgres", "-d", database.name, "-q", "-c",
+            "BEGIN; LOCK TABLE treasure_chests IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(\(seconds)); COMMIT;",
+        ]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let held = TestEnvironment.waitUntil {
+            (try? database.server.psql(
+                "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'treasure_chests' AND l.mode = 'AccessExclusiveLock' AND l.granted",
+                database: database.name)) == "1"
+        }
+        guard held else { throw FixtureError("the table lock was not taken") }
+    }
+
+    func waitUntilReleased() {
+        process.waitUntilExit()
+    }
+
+    deinit {
+        if process.isRunning { process.terminate() }
+    }
+}
