@@ -35,8 +35,11 @@ final class PostgresHarness: @unchecked Sendable {
         let applicationName = "biomebus-test-\(UUID().uuidString.prefix(8).lowercased())"
         var connection = PostgresConfiguration(url: server.url(["application_name": applicationName]))
         connection.reconnectBackoff = ReconnectBackoff(initial: .milliseconds(50), maximum: .milliseconds(300))
-        connection.connectTimeout = .seconds(2)
+        // Generous defaults: a loaded 2-core machine can take a while to fork a backend. Tests
+        // of the deadlines themselves set their own.
+        connection.connectTimeout = .seconds(5)
         var configuration = PostgresPoolConfiguration(connection: connection, maxConnections: maxConnections)
+        configuration.leaseTimeout = .seconds(10)
         configure(&configuration)
         self.init(configuration: configuration)
         self.applicationName = applicationName
@@ -76,15 +79,28 @@ final class PostgresHarness: @unchecked Sendable {
         }
     }
 
-    /// `count` statements issued at once on the loop; results in issue order.
+    /// One statement through `PostgresPool.query`, with how long it took as measured on the
+    /// loop (from issue to completion), so a busy test thread pool does not inflate it.
+    func timedQuery(
+        _ sql: String, _ parameters: [String?] = [], timeout: Duration? = nil, leaseTimeout: Duration? = nil
+    ) async -> (result: Result<PostgresResult, PostgresError>, took: Duration) {
+        await onLoop { pool, done in
+            let clock = ContinuousClock()
+            let start = clock.now
+            pool.query(sql, parameters, timeout: timeout, leaseTimeout: leaseTimeout) { done(($0, clock.now - start)) }
+        }
+    }
+
+    /// `count` statements issued at once on the loop; results in issue order, each with how
+    /// long it took as measured on the loop.
     func queries(
         _ count: Int, timeout: Duration? = nil, leaseTimeout: Duration? = nil,
         _ statement: @escaping @Sendable (Int) -> (sql: String, parameters: [String?])
-    ) async -> [Result<PostgresResult, PostgresError>] {
+    ) async -> [(result: Result<PostgresResult, PostgresError>, took: Duration)] {
         await onLoop { pool, done in
             // Loop-confined collection of the results.
             final class Collector {
-                var results: [Result<PostgresResult, PostgresError>?]
+                var results: [(result: Result<PostgresResult, PostgresError>, took: Duration)?]
                 var remaining: Int
                 init(_ count: Int) {
                     results = Array(repeating: nil, count: count)
@@ -92,10 +108,12 @@ final class PostgresHarness: @unchecked Sendable {
                 }
             }
             let collector = Collector(count)
+            let clock = ContinuousClock()
+            let start = clock.now
             for index in 0..<count {
                 let (sql, parameters) = statement(index)
                 pool.query(sql, parameters, timeout: timeout, leaseTimeout: leaseTimeout) { result in
-                    collector.results[index] = result
+                    collector.results[index] = (result, clock.now - start)
                     collector.remaining -= 1
                     if collector.remaining == 0 { done(collector.results.map { $0! }) }
                 }
