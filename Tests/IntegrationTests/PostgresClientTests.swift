@@ -178,6 +178,24 @@ struct PostgresClientTests {
             }
         }
         #expect(afterRelease.error == .unavailable)
+
+        // Released while its statement runs: the connection goes back only once that ends, and
+        // the caller waiting for it gets it then.
+        let both: [Result<PostgresResult, PostgresError>] = await harness.onLoop { pool, done in
+            final class Box { var results: [Result<PostgresResult, PostgresError>] = [] }
+            let box = Box()
+            let finish: (Result<PostgresResult, PostgresError>) -> Void = { result in
+                box.results.append(result)
+                if box.results.count == 2 { done(box.results) }
+            }
+            pool.withConnection { leased in
+                guard case .success(let lease) = leased else { return finish(.failure(leased.error!)) }
+                lease.query("SELECT pg_sleep(0.2), 'first' AS which") { finish($0) }
+                lease.release()
+                pool.query("SELECT 'second' AS which") { finish($0) }
+            }
+        }
+        #expect(both.map { $0.value?.first?["which"] } == ["first", "second"])
     }
 
     @Test("named statements are prepared once per connection, then reused")
