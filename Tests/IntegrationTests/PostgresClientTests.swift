@@ -86,6 +86,22 @@ struct PostgresClientTests {
         #expect(await harness.statistics.connections == 1)
     }
 
+    @Test("with client_connection_check_interval in the URL the server ends a timed-out statement soon")
+    func abandonedStatementEndsServerSide() async throws {
+        let server = try PostgresServer.shared()
+        let harness = PostgresHarness(
+            server: server, maxConnections: 1,
+            urlParameters: ["options": "-c%20client_connection_check_interval%3D100"])
+        let name = harness.applicationName
+        let setting = await harness.query("SHOW client_connection_check_interval")
+        #expect(setting.value?.first?["client_connection_check_interval"] == "100ms")
+
+        #expect(await harness.query("SELECT pg_sleep(5)", timeout: .milliseconds(300)).error == .timedOut)
+        let sleeping =
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = '\(name)' AND query LIKE '%pg_sleep(5)'"
+        #expect(TestEnvironment.waitUntil(timeout: .seconds(3)) { (try? server.psql(sleeping)) == "0" })
+    }
+
     @Test("200 statements through a pool of 4 never hold more than 4 sessions")
     func poolBound() async throws {
         let server = try PostgresServer.shared()

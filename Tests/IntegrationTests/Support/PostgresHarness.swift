@@ -27,13 +27,15 @@ final class PostgresHarness: @unchecked Sendable {
     }
 
     /// A pool on `server` with a unique application_name (to find its sessions in
-    /// pg_stat_activity), fast reconnects, and `configure` applied.
+    /// pg_stat_activity), extra URL query parameters (already percent-encoded), fast
+    /// reconnects, and `configure` applied.
     convenience init(
-        server: PostgresServer, maxConnections: Int = 4,
+        server: PostgresServer, maxConnections: Int = 4, urlParameters: [String: String] = [:],
         configure: (inout PostgresPoolConfiguration) -> Void = { _ in }
     ) {
         let applicationName = "biomebus-test-\(UUID().uuidString.prefix(8).lowercased())"
-        var connection = PostgresConfiguration(url: server.url(["application_name": applicationName]))
+        let parameters = urlParameters.merging(["application_name": applicationName]) { _, ours in ours }
+        var connection = PostgresConfiguration(url: server.url(parameters))
         connection.reconnectBackoff = ReconnectBackoff(initial: .milliseconds(50), maximum: .milliseconds(300))
         // Generous defaults: a loaded 2-core machine can take a while to fork a backend. Tests
         // of the deadlines themselves set their own.
