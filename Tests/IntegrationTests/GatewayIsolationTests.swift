@@ -56,7 +56,10 @@ struct GatewayIsolationTests {
             (try? TestHTTPClient.spawn(port: port, Self.body(1)))?.status == 202
         }
         #expect(recovered, "spawns for the restarted region must succeed again without a gateway restart")
-        #expect(TestEnvironment.waitUntil { (try? TestHTTPClient.request(port: port, method: "GET", path: "/readyz"))?.status == 200 })
+        #expect(
+            TestEnvironment.waitUntil {
+                (try? TestHTTPClient.request(port: port, method: "GET", path: "/readyz"))?.status == 200
+            })
     }
 
     @Test("a hung (SIGSTOPped) Redis gives 503 within about 1.5 s, not a hang, and recovers on SIGCONT")
@@ -95,7 +98,9 @@ struct GatewayIsolationTests {
     @Test("past the cap of outstanding commands, spawns get 503 region_overloaded at once")
     func outstandingCap() throws {
         let redis = try RedisServer()
-        let harness = try GatewayHarness(regions: [GatewayHarness.region("north", redis: redis, biomes: [1])], threads: 1) {
+        let harness = try GatewayHarness(
+            regions: [GatewayHarness.region("north", redis: redis, biomes: [1])], threads: 1
+        ) {
             $0.maxOutstandingPerConnection = 4
             $0.redisTimeout = .seconds(3)
         }

@@ -55,7 +55,8 @@ struct GatewaySpawnTests {
         let harness = try GatewayHarness(regions: [GatewayHarness.region("emerald", redis: redis, biomes: [1])])
         var ids: Set<String> = []
         for _ in 0..<20 {
-            let response = try TestHTTPClient.spawn(port: harness.port, #"{"biome_id": 1, "type": "chest", "coords": [1, 2]}"#)
+            let response = try TestHTTPClient.spawn(
+                port: harness.port, #"{"biome_id": 1, "type": "chest", "coords": [1, 2]}"#)
             #expect(response.status == 202)
             let id = try #require(response.json["chest_id"] as? String)
             #expect(Identifiers.isValidChestID(id))
@@ -69,7 +70,9 @@ struct GatewaySpawnTests {
     @Test("MAXLEN ~ trimming holds the stream near its cap after thousands of spawns")
     func maxlenTrimming() throws {
         let redis = try RedisServer()
-        let harness = try GatewayHarness(regions: [GatewayHarness.region("emerald", redis: redis, biomes: [5], maxlen: 200)])
+        let harness = try GatewayHarness(regions: [
+            GatewayHarness.region("emerald", redis: redis, biomes: [5], maxlen: 200)
+        ])
         let port = harness.port
         let results = TestEnvironment.concurrently(3000, width: 16) { _ in
             try TestHTTPClient.spawn(port: port, #"{"biome_id": 5, "type": "chest", "coords": [1, 2]}"#).status
@@ -79,7 +82,9 @@ struct GatewaySpawnTests {
         // `~` trims whole radix-tree nodes (100 entries by default), so the length stays within
         // one node of the cap, far below the 3,000 appended.
         #expect(length >= 200 && length <= 300, "XLEN \(length)")
-        let added = Int(try redis.cli("XINFO", "STREAM", "EVSTREAM:5").components(separatedBy: "\n").drop { $0 != "entries-added" }.dropFirst().first ?? "")
+        let added = Int(
+            try redis.cli("XINFO", "STREAM", "EVSTREAM:5").components(separatedBy: "\n").drop { $0 != "entries-added" }
+                .dropFirst().first ?? "")
         #expect(added == 3000)
     }
 
@@ -91,9 +96,13 @@ struct GatewaySpawnTests {
         let port = harness.port
         let results = TestEnvironment.concurrently(3000, width: 64) { index in
             let response = try TestHTTPClient.spawn(
-                port: port, #"{"biome_id": \#(index % 3 + 1), "type": "chest", "coords": [\#(index), 2], "chest_id": "c-\#(index)"}"#)
+                port: port,
+                #"{"biome_id": \#(index % 3 + 1), "type": "chest", "coords": [\#(index), 2], "chest_id": "c-\#(index)"}"#
+            )
             // Entry ids are unique per stream, so pair them with the stream.
-            return (response.status, "\(response.json["stream"] as? String ?? "") \(response.json["id"] as? String ?? "")")
+            return (
+                response.status, "\(response.json["stream"] as? String ?? "") \(response.json["id"] as? String ?? "")"
+            )
         }
         let answers = results.compactMap { try? $0.get() }
         #expect(answers.count == 3000)

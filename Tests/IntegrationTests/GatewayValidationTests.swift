@@ -38,7 +38,9 @@ struct GatewayValidationTests {
         BadBody(#"{"biome_id": 5e1, "type": "chest", "coords": [1, 2]}"#, "invalid_field", field: "biome_id"),
         BadBody(#"{"biome_id": -1, "type": "chest", "coords": [1, 2]}"#, "invalid_field", field: "biome_id"),
         BadBody(#"{"biome_id": 2147483648, "type": "chest", "coords": [1, 2]}"#, "invalid_field", field: "biome_id"),
-        BadBody(#"{"biome_id": 99999999999999999999, "type": "chest", "coords": [1, 2]}"#, "invalid_field", field: "biome_id"),
+        BadBody(
+            #"{"biome_id": 99999999999999999999, "type": "chest", "coords": [1, 2]}"#, "invalid_field",
+            field: "biome_id"),
         BadBody(#"{"biome_id": null, "type": "chest", "coords": [1, 2]}"#, "invalid_field", field: "biome_id"),
         BadBody(#"{"biome_id": 53, "coords": [1, 2]}"#, "missing_field", field: "type"),
         BadBody(#"{"biome_id": 53, "type": "Chest", "coords": [1, 2]}"#, "invalid_field", field: "type"),
@@ -56,10 +58,16 @@ struct GatewayValidationTests {
         BadBody(#"{"biome_id": 53, "type": "chest", "coords": [1e400, 2]}"#, "invalid_field", field: "coords"),
         BadBody(#"{"biome_id": 53, "type": "chest", "coords": [1, -1e309]}"#, "invalid_field", field: "coords"),
         BadBody(#"{"biome_id": 53, "type": "chest", "coords": [NaN, 2]}"#, "malformed_json", field: nil),
-        BadBody(#"{"biome_id": 53, "type": "chest", "coords": [1, 2], "chest_id": "bad id"}"#, "invalid_field", field: "chest_id"),
-        BadBody(#"{"biome_id": 53, "type": "chest", "coords": [1, 2], "chest_id": ""}"#, "invalid_field", field: "chest_id"),
-        BadBody(#"{"biome_id": 53, "type": "chest", "coords": [1, 2], "chest_id": "c/9"}"#, "invalid_field", field: "chest_id"),
-        BadBody(#"{"biome_id": 53, "type": "chest", "coords": [1, 2], "chest_id": 9}"#, "invalid_field", field: "chest_id"),
+        BadBody(
+            #"{"biome_id": 53, "type": "chest", "coords": [1, 2], "chest_id": "bad id"}"#, "invalid_field",
+            field: "chest_id"),
+        BadBody(
+            #"{"biome_id": 53, "type": "chest", "coords": [1, 2], "chest_id": ""}"#, "invalid_field", field: "chest_id"),
+        BadBody(
+            #"{"biome_id": 53, "type": "chest", "coords": [1, 2], "chest_id": "c/9"}"#, "invalid_field",
+            field: "chest_id"),
+        BadBody(
+            #"{"biome_id": 53, "type": "chest", "coords": [1, 2], "chest_id": 9}"#, "invalid_field", field: "chest_id"),
         BadBody(
             #"{"biome_id": 53, "type": "chest", "coords": [1, 2], "chest_id": "\#(String(repeating: "c", count: 65))"}"#,
             "invalid_field", field: "chest_id"),

@@ -14,7 +14,8 @@ final class GatewayHarness {
             catalog: try RegionCatalog(regions: regions), listen: ListenAddress(host: "127.0.0.1", port: 0),
             threads: threads)
         configure(&configuration)
-        gateway = try Gateway(configuration: configuration, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
+        gateway = try Gateway(
+            configuration: configuration, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
         gateway.start()
         let ready = TestEnvironment.waitUntil {
             (try? TestHTTPClient.request(port: gateway.port, method: "GET", path: "/readyz"))?.status == 200

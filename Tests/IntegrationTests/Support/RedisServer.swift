@@ -60,7 +60,8 @@ final class RedisServer: @unchecked Sendable {
 
     /// Every entry of a stream as (id, fields).
     func entries(_ key: String) throws -> [(id: String, fields: [String: String])] {
-        let lines = try cli("XRANGE", key, "-", "+").split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let lines = try cli("XRANGE", key, "-", "+").split(separator: "\n", omittingEmptySubsequences: false).map(
+            String.init)
         // --raw prints: id, then field/value lines; ids look like "<ms>-<seq>".
         var result: [(id: String, fields: [String: String])] = []
         var index = 0

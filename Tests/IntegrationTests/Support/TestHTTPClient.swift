@@ -73,7 +73,8 @@ enum TestHTTPClient {
     /// POST /v1/spawn with a JSON body.
     static func spawn(port: Int, _ json: String, contentType: String = "application/json") throws -> TestHTTPResponse {
         try request(
-            port: port, method: "POST", path: "/v1/spawn", headers: ["Content-Type": contentType], body: Array(json.utf8))
+            port: port, method: "POST", path: "/v1/spawn", headers: ["Content-Type": contentType],
+            body: Array(json.utf8))
     }
 
     private static func writeAll(_ fd: Int32, _ bytes: [UInt8]) throws {
@@ -103,7 +104,8 @@ enum TestHTTPClient {
         var headers: [String: String] = [:]
         for line in head.dropFirst() {
             guard let colon = line.firstIndex(of: ":") else { continue }
-            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(
+                in: .whitespaces)
         }
         var body = Array(bytes[(split + 4)...])
         if let length = headers["content-length"].flatMap(Int.init), body.count > length {
