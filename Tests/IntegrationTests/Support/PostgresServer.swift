@@ -15,13 +15,16 @@ import Synchronization
 /// Starting one takes a second or two: tests share `PostgresServer.shared()` and isolate by
 /// creating their own tables; only tests that stop the server make their own.
 final class PostgresServer: @unchecked Sendable {
-    // @unchecked Sendable: the properties are set in init; start/stop are called by one test.
+    // @unchecked Sendable: start/stop/shutdown are called by one test at a time (the shared
+    // server is only started once and stopped at exit).
     let port: Int
     let directory: URL
     let database = "biomebus_test"
     private let binaries: String
     private let psqlPath: String
     private let runAsPostgres = getuid() == 0
+    /// `postgres` (or `runuser` running it) while the server runs.
+    private var process: Process?
     private var isRemoved = false
 
     init() throws {
@@ -34,7 +37,8 @@ final class PostgresServer: @unchecked Sendable {
                 try TestEnvironment.run(try TestEnvironment.executable("chown"), ["-R", "postgres:", directory.path])
             }
             try serverTool(
-                "initdb", ["-D", dataDirectory, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--locale=C", "--no-sync"])
+                "initdb",
+                ["-D", dataDirectory, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--locale=C", "--no-sync"])
             try start()
             try psql("CREATE DATABASE \(database)", database: "postgres")
         } catch {
@@ -60,22 +64,53 @@ final class PostgresServer: @unchecked Sendable {
 
     /// Starts (or restarts) the server on the same port and data directory; returns once it
     /// accepts connections.
+    ///
+    /// `postgres` runs in the foreground as our child rather than through `pg_ctl start`:
+    /// Foundation's `Process` learns that a child exited when a socket it hands the child
+    /// closes, and a server daemonized by pg_ctl would inherit that socket and keep
+    /// `waitUntilExit` from ever returning.
     func start() throws {
-        let options = [
-            "-c listen_addresses=127.0.0.1", "-p \(port)", "-k \(directory.path)", "-c fsync=off",
-            "-c synchronous_commit=off", "-c full_page_writes=off", "-c shared_buffers=32MB", "-c max_connections=200",
+        let arguments = [
+            "-D", dataDirectory, "-p", String(port), "-k", directory.path, "-c", "listen_addresses=127.0.0.1",
+            "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c",
+            "shared_buffers=32MB",
+            "-c", "max_connections=200",
         ]
-        try serverTool(
-            "pg_ctl",
-            [
-                "-D", dataDirectory, "-l", directory.appendingPathComponent("postgres.log").path, "-w", "-t", "30",
-                "-o", options.joined(separator: " "), "start",
-            ])
+        let logPath = directory.appendingPathComponent("postgres.log").path
+        if !FileManager.default.fileExists(atPath: logPath) {
+            _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+        }
+        guard let log = FileHandle(forWritingAtPath: logPath) else { throw FixtureError("cannot open \(logPath)") }
+        log.seekToEndOfFile()
+        let process = Process()
+        if runAsPostgres {
+            process.executableURL = URL(fileURLWithPath: try TestEnvironment.executable("runuser"))
+            process.arguments = ["-u", "postgres", "--", "\(binaries)/postgres"] + arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: "\(binaries)/postgres")
+            process.arguments = arguments
+        }
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = log
+        process.standardError = log
+        try process.run()
+        try? log.close()
+        self.process = process
+        let up = TestEnvironment.waitUntil(timeout: .seconds(30)) {
+            process.isRunning && (try? psql("SELECT 1", database: "postgres")) == "1"
+        }
+        guard up else {
+            let tail = (try? String(contentsOfFile: logPath, encoding: .utf8))?.suffix(2000) ?? ""
+            throw FixtureError("postgres on port \(port) did not start: \(tail)")
+        }
     }
 
-    /// Stops the server (`pg_ctl stop -m fast`: sessions are terminated, no waiting for them).
+    /// Stops the server (`pg_ctl stop -m fast`: sessions are terminated, no waiting for them)
+    /// and waits for it to exit.
     func stop() throws {
         try serverTool("pg_ctl", ["-D", dataDirectory, "-m", "fast", "-w", "stop"])
+        process?.waitUntilExit()
+        process = nil
     }
 
     /// Runs `sql` with `psql -At` and returns its output, trimmed.
@@ -94,9 +129,11 @@ final class PostgresServer: @unchecked Sendable {
     func shutdown() {
         guard !isRemoved else { return }
         isRemoved = true
-        if FileManager.default.fileExists(atPath: "\(dataDirectory)/postmaster.pid") {
+        if let process, process.isRunning {
             try? serverTool("pg_ctl", ["-D", dataDirectory, "-m", "immediate", "-w", "stop"])
+            process.waitUntilExit()
         }
+        process = nil
         try? FileManager.default.removeItem(at: directory)
     }
 
@@ -104,7 +141,8 @@ final class PostgresServer: @unchecked Sendable {
     private func serverTool(_ name: String, _ arguments: [String]) throws {
         let tool = "\(binaries)/\(name)"
         if runAsPostgres {
-            try TestEnvironment.run(try TestEnvironment.executable("runuser"), ["-u", "postgres", "--", tool] + arguments)
+            try TestEnvironment.run(
+                try TestEnvironment.executable("runuser"), ["-u", "postgres", "--", tool] + arguments)
         } else {
             try TestEnvironment.run(tool, arguments)
         }

@@ -1,0 +1,320 @@
+import BusLoop
+import BusPostgres
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// BusPostgres against a real Postgres: statements, errors, timeouts, the pool bound, leases.
+/// These share one server; each test works in its own table.
+@Suite("Postgres client against a real server")
+struct PostgresClientTests {
+    private static func uniqueTable(_ prefix: String) -> String {
+        "\(prefix)_\(UUID().uuidString.prefix(8).lowercased())"
+    }
+
+    @Test("parameters go in as text, NULLs and quotes intact; typed accessors decode the row")
+    func parametersAndDecoding() async throws {
+        let server = try PostgresServer.shared()
+        let harness = PostgresHarness(server: server)
+        let table = Self.uniqueTable("chests")
+        try server.psql(
+            "CREATE TABLE \(table) (id text PRIMARY KEY, version bigint NOT NULL, active boolean NOT NULL, note text)")
+
+        let insert = await harness.query(
+            "INSERT INTO \(table) (id, version, active, note) VALUES ($1, $2, $3, $4), ($5, $6, $7, $8)",
+            ["c-1", "7", "true", nil, "c-'2\"", "9", "f", "Grüße; DROP TABLE x"])
+        #expect(insert.value?.affectedRows == 2)
+        #expect(insert.value?.commandTag == "INSERT 0 2")
+
+        let selected = await harness.query(
+            "SELECT id, version, active, note FROM \(table) WHERE version >= $1 ORDER BY id", ["1"])
+        let rows = try #require(selected.value).rows
+        #expect(rows.count == 2)
+        #expect(try rows[0].string("id") == "c-'2\"")
+        #expect(try rows[0].int64("version") == 9)
+        #expect(try rows[0].bool("active") == false)
+        #expect(rows[0]["note"] == "Grüße; DROP TABLE x")
+        #expect(try rows[1].int64("version") == 7)
+        #expect(try rows[1].bool("active"))
+        #expect(rows[1].isNull("note"))
+
+        let updated = await harness.query(
+            "UPDATE \(table) SET version = version + 1 WHERE id = $1 AND version = $2 RETURNING version", ["c-1", "7"])
+        #expect(updated.value?.affectedRows == 1)
+        #expect(try updated.value?.first?.int64("version") == 8)
+        let missed = await harness.query("UPDATE \(table) SET version = 0 WHERE id = $1", ["nope"])
+        #expect(missed.value?.affectedRows == 0)
+    }
+
+    @Test("server errors carry their SQLSTATE and leave the connection usable")
+    func serverErrors() async throws {
+        let server = try PostgresServer.shared()
+        let harness = PostgresHarness(server: server, maxConnections: 1)
+
+        let missing = await harness.query("SELECT * FROM no_such_table_\(UUID().uuidString.prefix(8))")
+        #expect(missing.error?.sqlState == "42P01")
+        if case .server(_, let message)? = missing.error { #expect(message.contains("does not exist")) }
+
+        #expect(await harness.query("SELEC 1").error?.sqlState == "42601")
+        #expect(await harness.query("SELECT $1::int", ["twelve"]).error?.sqlState == "22P02")
+
+        let table = Self.uniqueTable("uniq")
+        try server.psql("CREATE TABLE \(table) (id int PRIMARY KEY)")
+        #expect(await harness.query("INSERT INTO \(table) VALUES (1)").value != nil)
+        let duplicate = await harness.query("INSERT INTO \(table) VALUES (1)")
+        #expect(duplicate.error?.isUniqueViolation == true)
+
+        #expect(try await harness.query("SELECT 41 + 1 AS answer").get().first?.int("answer") == 42)
+    }
+
+    @Test("a statement past its timeout fails with .timedOut quickly, and the pool recovers")
+    func queryTimeout() async throws {
+        let server = try PostgresServer.shared()
+        let harness = PostgresHarness(server: server, maxConnections: 1)
+        #expect(await harness.query("SELECT 1").value != nil)
+
+        let (result, took) = await harness.timedQuery("SELECT pg_sleep(5)", timeout: .milliseconds(300))
+        #expect(result.error == .timedOut)
+        #expect(took >= .milliseconds(300) && took < .milliseconds(1500), "timed out after \(took)")
+
+        // The only connection was recycled; the next statement waits for the reconnect.
+        let next = await harness.query("SELECT 2 AS two", leaseTimeout: .seconds(5))
+        #expect(try next.get().first?.int("two") == 2)
+        #expect(await harness.statistics.connections == 1)
+    }
+
+    @Test("with client_connection_check_interval in the URL the server ends a timed-out statement soon")
+    func abandonedStatementEndsServerSide() async throws {
+        let server = try PostgresServer.shared()
+        let harness = PostgresHarness(
+            server: server, maxConnections: 1,
+            urlParameters: ["options": "-c%20client_connection_check_interval%3D100"])
+        let name = harness.applicationName
+        let setting = await harness.query("SHOW client_connection_check_interval")
+        #expect(setting.value?.first?["client_connection_check_interval"] == "100ms")
+
+        #expect(await harness.query("SELECT pg_sleep(5)", timeout: .milliseconds(300)).error == .timedOut)
+        let sleeping =
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = '\(name)' AND query LIKE '%pg_sleep(5)'"
+        #expect(TestEnvironment.waitUntil(timeout: .seconds(3)) { (try? server.psql(sleeping)) == "0" })
+    }
+
+    @Test("200 statements through a pool of 4 never hold more than 4 sessions")
+    func poolBound() async throws {
+        let server = try PostgresServer.shared()
+        let harness = PostgresHarness(server: server, maxConnections: 4) { $0.leaseTimeout = .seconds(20) }
+        let name = harness.applicationName
+        // Each statement counts the pool's sessions while it runs, so the whole run is sampled.
+        let results = await harness.queries(200) { _ in
+            (
+                "SELECT (SELECT count(*) FROM pg_stat_activity WHERE application_name = $1) AS sessions, pg_sleep(0.002)",
+                [name]
+            )
+        }.map(\.result)
+        let sessions = results.compactMap { try? $0.get().first?.int("sessions") }
+        #expect(sessions.count == 200, "failures: \(results.compactMap(\.error).prefix(3))")
+        #expect(sessions.max() ?? 0 <= 4)
+        #expect(sessions.max() == 4, "200 queued statements should use every connection")
+        #expect(try server.psql("SELECT count(*) FROM pg_stat_activity WHERE application_name = '\(name)'") == "4")
+        let statistics = await harness.statistics
+        #expect(statistics == .init(connections: 4, idle: 4, inUse: 0, waiting: 0, up: 4))
+    }
+
+    @Test("waiters past the lease deadline get .poolExhausted while every connection is busy")
+    func waitersExpire() async throws {
+        let server = try PostgresServer.shared()
+        let harness = PostgresHarness(server: server, maxConnections: 2) {
+            $0.minConnections = 2
+            $0.leaseTimeout = .milliseconds(300)
+            $0.maxWaiters = 3
+        }
+        let name = harness.applicationName
+        #expect(await TestEnvironment.waitUntilAsync { await harness.statistics.up == 2 })
+        let results = await harness.queries(6, timeout: .seconds(5)) { index in
+            index < 2 ? ("SELECT pg_sleep(2)", []) : ("SELECT 1", [])
+        }
+        #expect(results[0].result.value != nil)
+        #expect(results[1].result.value != nil)
+        // Two held the connections; three waited out their 300 ms deadline (long before a
+        // connection came free); the sixth found the queue full and failed at once.
+        for waiter in results[2...4] {
+            #expect(waiter.result.error == .poolExhausted)
+            #expect(
+                waiter.took >= .milliseconds(300) && waiter.took < .milliseconds(1500), "expired after \(waiter.took)")
+        }
+        #expect(results[5].result.error == .poolExhausted)
+        #expect(results[5].took < .milliseconds(300))
+        #expect(try server.psql("SELECT count(*) FROM pg_stat_activity WHERE application_name = '\(name)'") == "2")
+        #expect(await harness.statistics.connections == 2)
+    }
+
+    @Test("a lease runs a transaction on one session; a lease dropped inside one is rolled back")
+    func leasesAndTransactions() async throws {
+        let server = try PostgresServer.shared()
+        let harness = PostgresHarness(server: server, maxConnections: 1)
+        let table = Self.uniqueTable("tx")
+        try server.psql("CREATE TABLE \(table) (id int PRIMARY KEY)")
+
+        // BEGIN; INSERT; COMMIT on one lease.
+        let committed: Result<PostgresResult, PostgresError> = await harness.onLoop { pool, done in
+            pool.withConnection { leased in
+                guard case .success(let lease) = leased else { return done(.failure(leased.error!)) }
+                lease.query("BEGIN") { _ in
+                    lease.query("INSERT INTO \(table) VALUES ($1)", ["1"]) { _ in
+                        lease.query("COMMIT") { done($0) }
+                    }
+                }
+            }
+        }
+        #expect(committed.value?.commandTag == "COMMIT")
+
+        // BEGIN; INSERT; then the lease is dropped without COMMIT.
+        let abandoned: Result<PostgresResult, PostgresError> = await harness.onLoop { pool, done in
+            pool.withConnection { leased in
+                guard case .success(let lease) = leased else { return done(.failure(leased.error!)) }
+                lease.query("BEGIN") { _ in
+                    lease.query("INSERT INTO \(table) VALUES ($1)", ["2"]) { done($0) }
+                }
+            }
+        }
+        #expect(abandoned.value?.affectedRows == 1)
+        let rows = await harness.query("SELECT id FROM \(table) ORDER BY id")
+        #expect(rows.value?.rows.map { $0["id"] } == ["1"])
+        #expect(await harness.query("SELECT 1").value != nil, "the rolled-back session serves again")
+
+        // A released lease refuses further statements.
+        let afterRelease: Result<PostgresResult, PostgresError> = await harness.onLoop { pool, done in
+            pool.withConnection { leased in
+                guard case .success(let lease) = leased else { return done(.failure(leased.error!)) }
+                lease.release()
+                lease.query("SELECT 1") { done($0) }
+            }
+        }
+        #expect(afterRelease.error == .unavailable)
+
+        // Released while its statement runs: the connection goes back only once that ends, and
+        // the caller waiting for it gets it then.
+        let both: [Result<PostgresResult, PostgresError>] = await harness.onLoop { pool, done in
+            final class Box { var results: [Result<PostgresResult, PostgresError>] = [] }
+            let box = Box()
+            let finish: (Result<PostgresResult, PostgresError>) -> Void = { result in
+                box.results.append(result)
+                if box.results.count == 2 { done(box.results) }
+            }
+            pool.withConnection { leased in
+                guard case .success(let lease) = leased else { return finish(.failure(leased.error!)) }
+                lease.query("SELECT pg_sleep(0.2), 'first' AS which") { finish($0) }
+                lease.release()
+                pool.query("SELECT 'second' AS which") { finish($0) }
+            }
+        }
+        #expect(both.map { $0.value?.first?["which"] } == ["first", "second"])
+    }
+
+    @Test("named statements are prepared once per connection, then reused")
+    func preparedStatements() async throws {
+        let server = try PostgresServer.shared()
+        let harness = PostgresHarness(server: server, maxConnections: 1)
+        for value in 1...3 {
+            let result = await harness.query(
+                "SELECT $1::int * 2 AS doubled", [String(value)], statementName: "double_it")
+            #expect(try result.get().first?.int("doubled") == value * 2)
+        }
+        let prepared = await harness.query("SELECT count(*) AS n FROM pg_prepared_statements WHERE name = 'double_it'")
+        #expect(try prepared.get().first?.int("n") == 1)
+        let broken = await harness.query("SELEC $1", ["1"], statementName: "broken")
+        #expect(broken.error?.sqlState == "42601")
+        #expect(await harness.query("SELECT 1").value != nil)
+    }
+
+    @Test("server notices reach the notice handler, not stderr")
+    func notices() async throws {
+        let server = try PostgresServer.shared()
+        let harness = PostgresHarness(server: server, maxConnections: 1)
+        let result = await harness.query("DO $$ BEGIN RAISE NOTICE 'chest % opened', 7; END $$")
+        #expect(result.value != nil, "\(result)")
+        #expect(harness.receivedNotices.contains { $0.contains("chest 7 opened") })
+    }
+
+    @Test("a server that accepts TCP but never answers fails the connect after the connect timeout")
+    func connectTimeout() async throws {
+        // A listening socket nobody accepts from: the kernel completes the handshake, Postgres
+        // never answers the startup packet.
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                _ = bind(fd, $0, length)
+                _ = getsockname(fd, $0, &length)
+            }
+        }
+        listen(fd, 16)
+        let port = Int(UInt16(bigEndian: address.sin_port))
+
+        var connection = PostgresConfiguration(url: "postgresql://postgres@127.0.0.1:\(port)/db?sslmode=disable")
+        connection.connectTimeout = .milliseconds(300)
+        var configuration = PostgresPoolConfiguration(connection: connection, maxConnections: 1)
+        configuration.leaseTimeout = .seconds(5)
+        let harness = PostgresHarness(configuration: configuration)
+        let (result, took) = await harness.timedQuery("SELECT 1")
+        #expect(result.error == .unavailable)
+        #expect(took >= .milliseconds(250) && took < .seconds(2), "failed after \(took)")
+        #expect(await harness.isHealthy == false)
+    }
+}
+
+/// Postgres going away and coming back, on a server of its own.
+@Suite("Postgres client: outages and recovery", .serialized)
+struct PostgresOutageTests {
+    @Test("with Postgres stopped statements fail fast; after a restart the same pool works again")
+    func stopAndStart() async throws {
+        let server = try PostgresServer()
+        defer { server.shutdown() }
+        let harness = PostgresHarness(server: server, maxConnections: 2) {
+            $0.minConnections = 1
+            $0.leaseTimeout = .seconds(2)
+        }
+        #expect(await harness.query("SELECT 1").value != nil)
+
+        // A statement in flight when the server stops ends with .connectionLost, not a hang.
+        async let sleeping = harness.timedQuery("SELECT pg_sleep(10)", timeout: .seconds(20))
+        try await Task.sleep(for: .milliseconds(300))
+        try server.stop()
+        let (lost, lostAfter) = await sleeping
+        #expect(lost.error == .connectionLost)
+        #expect(lostAfter < .seconds(5), "the in-flight statement ended after \(lostAfter)")
+
+        // New statements fail fast once the pool has seen its connections fail.
+        var failures: [PostgresError] = []
+        for _ in 0..<5 {
+            let (result, took) = await harness.timedQuery("SELECT 1")
+            #expect(took < .seconds(1), "a statement took \(took) while Postgres was down")
+            if let error = result.error { failures.append(error) }
+        }
+        #expect(failures.count == 5)
+        #expect(failures.allSatisfy { $0 == .unavailable || $0 == .connectionLost }, "\(failures)")
+        #expect(await harness.isHealthy == false)
+
+        try server.start()
+        let clock = ContinuousClock()
+        var recovered = false
+        let deadline = clock.now + .seconds(10)
+        while clock.now < deadline {
+            if await harness.query("SELECT 1").value != nil {
+                recovered = true
+                break
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(recovered, "the pool must reconnect by itself after Postgres restarts")
+        #expect(await harness.isHealthy)
+        #expect(await harness.statistics.connections <= 2)
+    }
+}
