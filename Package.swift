@@ -66,6 +66,7 @@ let package = Package(
             name: "BusActivation",
             dependencies: [
                 "BusLoop", "BusHTTP", "BusPostgres", "BusDomain", "BusService",
+                .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -1,3 +1,4 @@
+import Atomics
 import BusDomain
 import BusHTTP
 import BusLoop
@@ -17,11 +18,13 @@ public final class ActivationService: Sendable {
     public init(configuration: ActivationConfiguration, logger: Logger) throws(BindError) {
         self.configuration = configuration
         let shares = PostgresPool.shares(total: configuration.poolSize, loops: configuration.loopCount)
+        let health = PoolHealth(loops: shares.count)
         var address = configuration.listen
         do {
             loops = try WorkerLoops(name: "activation", count: shares.count) { index, loop in
                 let worker = ActivationWorker(
-                    loop: loop, configuration: configuration, connections: shares[index], logger: logger)
+                    index: index, loop: loop, configuration: configuration, connections: shares[index], health: health,
+                    logger: logger)
                 address.port = try worker.bind(address)
                 return worker
             }
@@ -42,4 +45,20 @@ public final class ActivationService: Sendable {
         let drainTimeout = configuration.drainTimeout
         loops.stop { worker, done in worker.drain(timeout: drainTimeout, then: done) }
     }
+}
+
+/// Whether each loop's pool can reach Postgres, so that `/readyz` answers for the whole
+/// process rather than for the loop that happened to get the request.
+final class PoolHealth: Sendable {
+    private let healthy: [ManagedAtomic<Bool>]
+
+    init(loops: Int) {
+        healthy = (0..<loops).map { _ in ManagedAtomic(true) }
+    }
+
+    func set(_ loop: Int, healthy value: Bool) {
+        healthy[loop].store(value, ordering: .relaxed)
+    }
+
+    var allHealthy: Bool { healthy.allSatisfy { $0.load(ordering: .relaxed) } }
 }

@@ -19,10 +19,16 @@ final class ActivationWorker {
     private let store: ChestStore
     private var server: HTTPServer!
     private var drainTimer: LoopTimer?
+    private let health: PoolHealth
+    private var healthTimer: LoopTimer?
 
-    init(loop: EventLoop, configuration: ActivationConfiguration, connections: Int, logger: Logger) {
+    init(
+        index: Int, loop: EventLoop, configuration: ActivationConfiguration, connections: Int, health: PoolHealth,
+        logger: Logger
+    ) {
         self.loop = loop
         self.logger = logger
+        self.health = health
         var router = Router<ActivationRoute>()
         router.add(.get, "/v1/treasure/{biome_id}/chests/{chest_id}", .chest)
         router.add(.get, "/v1/treasure/{biome_id}/chests", .list)
@@ -43,7 +49,14 @@ final class ActivationWorker {
         server = HTTPServer(loop: loop, configuration: .standard) { [unowned self] request, responder in
             self.handle(request, responder)
         }
-        loop.execute { [pool = LoopBound(pool, loop: loop)] in pool.value.start() }
+        healthTimer = LoopTimer(loop: loop) { [unowned self] in
+            health.set(index, healthy: pool.isHealthy)
+            healthTimer?.schedule(after: .milliseconds(200))
+        }
+        loop.execute { [pool = LoopBound(pool, loop: loop), timer = LoopBound(healthTimer, loop: loop)] in
+            pool.value.start()
+            timer.value?.schedule(after: .zero)
+        }
     }
 
     func bind(_ address: ListenAddress) throws(BindError) -> Int {
@@ -57,6 +70,7 @@ final class ActivationWorker {
             guard !finished else { return }
             finished = true
             self.drainTimer?.cancel()
+            self.healthTimer?.cancel()
             self.server.close()
             self.pool.close()
             done()
@@ -81,10 +95,11 @@ final class ActivationWorker {
         case .found(.health, _):
             responder.send(.json(200, #"{"status":"ok"}"#))
         case .found(.ready, _):
+            let ready = health.allHealthy && pool.isHealthy
             responder.send(
-                pool.isHealthy
+                ready
                     ? .json(200, #"{"status":"ready"}"#)
-                    : HTTPResponse(.databaseUnavailable(pool.lastError ?? "no connection to Postgres")))
+                    : HTTPResponse(.databaseUnavailable(pool.lastError ?? "Postgres is not reachable from every loop")))
         case let other:
             responder.send(other.errorResponse(method: request.method, path: request.path)!)
         }

@@ -75,7 +75,6 @@ public final class RegionConsumer {
     private var groupFailures = 0
     private lazy var reclaimTimer = LoopTimer(loop: loop) { [unowned self] in self.reclaimRound() }
     private var stopped: (() -> Void)?
-    private var isReclaiming = false
 
     public init(loop: EventLoop, configuration: Configuration, handler: StreamEntryHandler, logger: Logger) {
         self.loop = loop
@@ -242,6 +241,7 @@ public final class RegionConsumer {
         for action in actions {
             switch action {
             case .read(let count): read(count: count)
+            case .claim(let count): claim(count: count)
             case .handle(let key, let deliveries): handle(key, deliveries: deliveries)
             case .acknowledge(let key): acknowledge(key)
             case .scheduleRetry(let key, let delayMs): scheduleRetry(key, delayMs: delayMs)
@@ -393,64 +393,64 @@ public final class RegionConsumer {
 
     // MARK: - Reclaiming from dead consumers
 
-    /// Every `reclaimInterval`: XAUTOCLAIM entries idle longer than `claim_idle_ms` (from any
-    /// consumer, this one's previous life included) into free slots, and remove consumers that
-    /// are gone and own nothing.
+    /// Every `reclaimInterval` a claim comes due; the state machine sends it once slots are free.
     private func reclaimRound() {
-        defer { reclaimTimer.schedule(after: configuration.reclaimInterval) }
-        guard commands.isReady, groupsReady, !isReclaiming, !machine.isStopping else { return }
-        isReclaiming = true
-        reclaim(streamIndex: 0)
+        reclaimTimer.schedule(after: configuration.reclaimInterval)
+        guard commands.isReady, groupsReady else { return }
+        for stream in streams { removeGoneConsumers(stream) }
+        perform(machine.claimDue())
     }
 
-    private func reclaim(streamIndex: Int) {
-        guard streamIndex < streams.count, !machine.isStopping else {
-            isReclaiming = false
-            return
+    /// XAUTOCLAIM entries idle longer than `claim_idle_ms` (from any consumer, this one's
+    /// previous life included) into the `count` reserved slots, stream by stream.
+    private func claim(count: Int) {
+        var claimed: [(EntryKey, deliveries: Int)] = []
+        func next(_ index: Int) {
+            let remaining = count - claimed.count
+            guard index < streams.count, remaining > 0, !machine.isStopping else {
+                if !claimed.isEmpty {
+                    statistics.reclaimed += claimed.count
+                    logger.info("reclaimed idle entries", metadata: ["count": "\(claimed.count)"])
+                }
+                let actions = machine.claimed(claimed, reservedCount: count)
+                dropFieldsOfUnheld(claimed.map(\.0))
+                perform(actions)
+                return
+            }
+            claimStream(streams[index], limit: remaining) { entries in
+                claimed += entries
+                next(index + 1)
+            }
         }
-        let stream = streams[streamIndex]
+        next(0)
+    }
+
+    private func claimStream(
+        _ stream: String, limit: Int, _ completion: @escaping ([(EntryKey, deliveries: Int)]) -> Void
+    ) {
         let biome = biomeOfStream[stream]!
-        removeGoneConsumers(stream)
-        let count = machine.reserveForClaim(limit: 100)
-        guard count > 0 else {
-            isReclaiming = false
-            return
-        }
         let idle = Int64(configuration.region.consumer.claimIdleMs)
         let command = RedisCommand(
             "XAUTOCLAIM", .string(stream), .string(group), .string(configuration.consumerName), .integer(idle), "0-0",
-            "COUNT", .integer(Int64(count)))
+            "COUNT", .integer(Int64(limit)))
         commands.send(command) { [unowned self] result in
-            guard case .success(let reply) = result else {
-                perform(machine.claimed([], reservedCount: count))
-                isReclaiming = false
-                return
-            }
-            let claimed = StreamReplies.autoClaim(reply)
-            statistics.trimmed += claimed.deleted
-            let present = claimed.entries.filter { $0.fields != nil }
-            statistics.trimmed += claimed.entries.count - present.count
-            guard !present.isEmpty else {
-                perform(machine.claimed([], reservedCount: count))
-                reclaim(streamIndex: streamIndex + 1)
-                return
-            }
+            guard case .success(let reply) = result else { return completion([]) }
+            let reclaimed = StreamReplies.autoClaim(reply)
+            // Redis 7 drops pending ids whose entry was trimmed and lists them separately.
+            statistics.trimmed += reclaimed.deleted
+            let present = reclaimed.entries.filter { $0.fields != nil }
+            statistics.trimmed += reclaimed.entries.count - present.count
+            guard !present.isEmpty else { return completion([]) }
             // XAUTOCLAIM does not say how often each entry was delivered; XPENDING does, one
             // exact range per id (pipelined; reclaims are rare).
             deliveryCounts(stream, ids: present.map(\.id)) { [unowned self] counts in
-                var entries: [(EntryKey, deliveries: Int)] = []
-                for entry in present {
+                let entries = present.map { entry -> (EntryKey, deliveries: Int) in
                     let key = EntryKey(biome: biome, id: entry.id)
                     if !machine.isHeld(key) { fields[key] = entry.fields }
                     // Unknown only if Redis failed to answer: assume this claim was a second delivery.
-                    entries.append((key, deliveries: counts[entry.id] ?? 2))
+                    return (key, deliveries: counts[entry.id] ?? 2)
                 }
-                statistics.reclaimed += entries.count
-                logger.info("reclaimed idle entries", metadata: ["stream": "\(stream)", "count": "\(entries.count)"])
-                let actions = machine.claimed(entries, reservedCount: count)
-                dropFieldsOfUnheld(entries.map(\.0))
-                perform(actions)
-                reclaim(streamIndex: streamIndex + 1)
+                completion(entries)
             }
         }
     }

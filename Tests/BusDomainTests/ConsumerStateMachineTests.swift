@@ -62,17 +62,30 @@ struct ConsumerStateMachineTests {
         #expect(machine.held == 0)
     }
 
-    @Test("claims of dead consumers' entries use only free slots and skip entries already held")
-    func reclaim() {
+    @Test("a claim due while a blocking read holds the slots goes out when the read returns, before the next read")
+    func reclaimWaitsForTheRead() {
         var machine = ConsumerStateMachine(maxInFlight: 4, maxDeliveries: 5, backoff: policy)
-        _ = machine.start()
-        _ = machine.readFinished([key("1")], reservedCount: 4)
-        #expect(machine.readFailed(reservedCount: 3) == [])
-        #expect(machine.reserveForClaim(limit: 2) == 2)
-        #expect(machine.reserveForClaim(limit: 10) == 1)
+        #expect(machine.start() == [.read(count: 4)])
+        #expect(machine.claimDue() == [], "the read holds every free slot")
+        #expect(
+            machine.readFinished([key("1")], reservedCount: 4) == [.handle(key("1"), deliveries: 1), .claim(count: 3)])
         #expect(machine.freeSlots == 0)
+        #expect(machine.readIfIdle() == [], "no read while the claim is out")
         let actions = machine.claimed([(key("1"), deliveries: 2), (key("9"), deliveries: 3)], reservedCount: 3)
-        #expect(actions == [.handle(key("9"), deliveries: 3), .read(count: 2)])
+        #expect(actions == [.handle(key("9"), deliveries: 3), .read(count: 2)], "an entry already held is skipped")
+        #expect(machine.held == 2)
+    }
+
+    @Test("a claim with no read outstanding goes at once; a full process claims nothing")
+    func reclaimWhenIdleOrFull() {
+        var machine = ConsumerStateMachine(maxInFlight: 2, maxDeliveries: 5, backoff: policy)
+        _ = machine.start()
+        #expect(machine.readFailed(reservedCount: 2) == [])
+        #expect(machine.claimDue() == [.claim(count: 2)])
+        #expect(machine.claimDue() == [], "one claim at a time")
+        _ = machine.claimed([(key("1"), deliveries: 2), (key("2"), deliveries: 2)], reservedCount: 2)
+        #expect(machine.freeSlots == 0)
+        #expect(machine.claimDue() == [])
     }
 
     @Test("stop: no more reads, waiting retries are released, finished once handlers are done")
@@ -89,7 +102,7 @@ struct ConsumerStateMachineTests {
         #expect(machine.handled(key("1"), succeeded: true) == [.acknowledge(key("1"))])
         #expect(machine.settled(key("1")) == [.finished])
         #expect(machine.readIfIdle() == [])
-        #expect(machine.reserveForClaim(limit: 5) == 0)
+        #expect(machine.claimDue() == [])
     }
 
     @Test("a failure while stopping is left pending for others, not retried")

@@ -21,7 +21,9 @@ struct ConsumerTests {
         let gateway = try GatewayHarness(regions: [region])
         let consumer = try ConsumerHarness(region: region, postgresURL: database.url)
         _ = consumer
-        for index in 0..<100 { #expect(try spawn(gateway.port, biome: index % 2 + 1, chest: "c-\(index)", x: index) == 202) }
+        for index in 0..<100 {
+            #expect(try spawn(gateway.port, biome: index % 2 + 1, chest: "c-\(index)", x: index) == 202)
+        }
         #expect(try spawn(gateway.port, biome: 2, chest: "c-5", x: 999) == 202, "a second entry for chest c-5")
 
         let done = TestEnvironment.waitUntil(timeout: .seconds(20)) {
@@ -29,22 +31,29 @@ struct ConsumerTests {
                 && (try? redis.pending("EVSTREAM:1")) == 0 && (try? redis.pending("EVSTREAM:2")) == 0
         }
         #expect(done)
-        #expect(try database.psql("SELECT count(*) FROM treasure_chests WHERE version = 1 AND state = 'spawned'") == "100")
-        #expect(try database.psql("SELECT coords::text FROM treasure_chests WHERE chest_id = 'c-5'") == "{5,2.5}", "the first entry wins")
+        #expect(
+            try database.psql("SELECT count(*) FROM treasure_chests WHERE version = 1 AND state = 'spawned'") == "100")
+        #expect(
+            try database.psql("SELECT coords::text FROM treasure_chests WHERE chest_id = 'c-5'") == "{5,2.5}",
+            "the first entry wins")
         #expect(try database.psql("SELECT count(*) FROM treasure_chests WHERE stream_id IS NULL") == "0")
         #expect(try redis.streamLength("EVDLQ:1") == 0 && redis.streamLength("EVDLQ:2") == 0)
     }
 
-    @Test("an unparseable entry lands in EVDLQ after exactly max_deliveries deliveries; its neighbours are materialized")
+    @Test(
+        "an unparseable entry lands in EVDLQ after exactly max_deliveries deliveries; its neighbours are materialized")
     func poisonEntry() throws {
         let redis = try RedisServer()
         let database = try TestDatabase(on: try PostgresServer.shared())
         let region = ConsumerHarness.region(redis: redis, biomes: [7], maxDeliveries: 3)
         let consumer = try ConsumerHarness(region: region, postgresURL: database.url)
         _ = consumer
-        try redis.cli("XADD", "EVSTREAM:7", "*", "type", "chest", "coords", "[1,2]", "chest_id", "before", "ts", "1700000000000")
-        let poisonID = try redis.cli("XADD", "EVSTREAM:7", "*", "type", "chest", "coords", "not-json", "chest_id", "bad", "ts", "1")
-        try redis.cli("XADD", "EVSTREAM:7", "*", "type", "chest", "coords", "[3,4]", "chest_id", "after", "ts", "1700000000000")
+        try redis.cli(
+            "XADD", "EVSTREAM:7", "*", "type", "chest", "coords", "[1,2]", "chest_id", "before", "ts", "1700000000000")
+        let poisonID = try redis.cli(
+            "XADD", "EVSTREAM:7", "*", "type", "chest", "coords", "not-json", "chest_id", "bad", "ts", "1")
+        try redis.cli(
+            "XADD", "EVSTREAM:7", "*", "type", "chest", "coords", "[3,4]", "chest_id", "after", "ts", "1700000000000")
 
         #expect(TestEnvironment.waitUntil(timeout: .seconds(15)) { (try? redis.streamLength("EVDLQ:7")) == 1 })
         let dead = try #require(try redis.entries("EVDLQ:7").first)
@@ -53,11 +62,16 @@ struct ConsumerTests {
         #expect(dead.fields["error"]?.contains("coords") == true)
         #expect(dead.fields["chest_id"] == "bad" && dead.fields["coords"] == "not-json")
         #expect(
-            TestEnvironment.waitUntil { (try? database.psql("SELECT string_agg(chest_id, ',' ORDER BY chest_id) FROM treasure_chests")) == "after,before" })
+            TestEnvironment.waitUntil {
+                (try? database.psql("SELECT string_agg(chest_id, ',' ORDER BY chest_id) FROM treasure_chests"))
+                    == "after,before"
+            })
         #expect(TestEnvironment.waitUntil { (try? redis.pending("EVSTREAM:7")) == 0 })
     }
 
-    @Test("stuck handlers (a locked table): pending for the process never exceeds max_in_flight; released, all is processed")
+    @Test(
+        "stuck handlers (a locked table): pending for the process never exceeds max_in_flight; released, all is processed"
+    )
     func stuckHandlersRespectTheCap() throws {
         let redis = try RedisServer()
         let database = try TestDatabase(on: try PostgresServer.shared())
@@ -82,7 +96,8 @@ struct ConsumerTests {
         lock.waitUntilReleased()
         #expect(
             TestEnvironment.waitUntil(timeout: .seconds(30)) {
-                (try? database.psql("SELECT count(*) FROM treasure_chests")) == "60" && (try? redis.pending("EVSTREAM:3")) == 0
+                (try? database.psql("SELECT count(*) FROM treasure_chests")) == "60"
+                    && (try? redis.pending("EVSTREAM:3")) == 0
             })
         #expect(try redis.streamLength("EVDLQ:3") == 0)
     }
@@ -91,16 +106,23 @@ struct ConsumerTests {
     func reclaimFromDeadConsumer() throws {
         let redis = try RedisServer()
         let database = try TestDatabase(on: try PostgresServer.shared())
-        let region = ConsumerHarness.region(redis: redis, biomes: [4], maxInFlight: 16, maxDeliveries: 100, maxMs: 100, claimIdleMs: 5200)
+        let region = ConsumerHarness.region(
+            redis: redis, biomes: [4], maxInFlight: 16, maxDeliveries: 100, maxMs: 100, claimIdleMs: 5200)
         let directory = try TestEnvironment.makeTemporaryDirectory(prefix: "biomebus-reclaim")
-        try ConsumerHarness.yaml(region).write(to: directory.appendingPathComponent("north.yaml"), atomically: true, encoding: .utf8)
+        try ConsumerHarness.yaml(region).write(
+            to: directory.appendingPathComponent("north.yaml"), atomically: true, encoding: .utf8)
         let gateway = try GatewayHarness(regions: [region])
 
         let lock = try TableLock(database: database, seconds: 3)
-        let doomed = try BiomeBusProcess(["consumer", "--regions", directory.path, "--region", "north", "--postgres", database.url, "--name", "doomed"])
+        let doomed = try BiomeBusProcess([
+            "consumer", "--regions", directory.path, "--region", "north", "--postgres", database.url, "--name",
+            "doomed",
+        ])
         #expect(doomed.waitForLog("consumer starting"), "\(doomed.stderr)")
         for index in 0..<20 { #expect(try spawn(gateway.port, biome: 4, chest: "r-\(index)") == 202) }
-        #expect(TestEnvironment.waitUntil { (try? redis.pending("EVSTREAM:4", consumer: "doomed")) == 16 }, "\(doomed.stderr)")
+        #expect(
+            TestEnvironment.waitUntil { (try? redis.pending("EVSTREAM:4", consumer: "doomed")) == 16 },
+            "\(doomed.stderr)")
         doomed.signal(SIGKILL)
         #expect(doomed.waitForExit() != nil)
 
@@ -109,7 +131,8 @@ struct ConsumerTests {
         lock.waitUntilReleased()
         #expect(
             TestEnvironment.waitUntil(timeout: .seconds(30)) {
-                (try? database.psql("SELECT count(*) FROM treasure_chests")) == "20" && (try? redis.pending("EVSTREAM:4")) == 0
+                (try? database.psql("SELECT count(*) FROM treasure_chests")) == "20"
+                    && (try? redis.pending("EVSTREAM:4")) == 0
             })
         #expect(try redis.pending("EVSTREAM:4", consumer: "doomed") == 0)
         #expect(try redis.streamLength("EVDLQ:4") == 0)
@@ -121,15 +144,20 @@ struct ConsumerTests {
         let database = try TestDatabase(on: try PostgresServer.shared())
         let region = ConsumerHarness.region(redis: redis, biomes: [5])
         let directory = try TestEnvironment.makeTemporaryDirectory(prefix: "biomebus-sigterm")
-        try ConsumerHarness.yaml(region).write(to: directory.appendingPathComponent("north.yaml"), atomically: true, encoding: .utf8)
+        try ConsumerHarness.yaml(region).write(
+            to: directory.appendingPathComponent("north.yaml"), atomically: true, encoding: .utf8)
         let adminPort = TestEnvironment.freePort()
         let child = try BiomeBusProcess([
             "consumer", "--regions", directory.path, "--biome", "5", "--postgres", database.url, "--name", "graceful",
             "--admin", "127.0.0.1:\(adminPort)",
         ])
         #expect(child.waitForLog("region up"), "\(child.stderr)")
-        #expect(TestEnvironment.waitUntil { (try? TestHTTPClient.request(port: adminPort, method: "GET", path: "/readyz"))?.status == 200 })
-        try redis.cli("XADD", "EVSTREAM:5", "*", "type", "chest", "coords", "[1,2]", "chest_id", "t-1", "ts", "1700000000000")
+        #expect(
+            TestEnvironment.waitUntil {
+                (try? TestHTTPClient.request(port: adminPort, method: "GET", path: "/readyz"))?.status == 200
+            })
+        try redis.cli(
+            "XADD", "EVSTREAM:5", "*", "type", "chest", "coords", "[1,2]", "chest_id", "t-1", "ts", "1700000000000")
         #expect(TestEnvironment.waitUntil { (try? database.psql("SELECT count(*) FROM treasure_chests")) == "1" })
         child.signal(SIGTERM)
         #expect(child.waitForExit() == 0)
@@ -162,7 +190,8 @@ struct ConsumerOutageTests {
         try server.start()
         #expect(
             TestEnvironment.waitUntil(timeout: .seconds(30)) {
-                (try? database.psql("SELECT count(*) FROM treasure_chests")) == "30" && (try? redis.pending("EVSTREAM:6")) == 0
+                (try? database.psql("SELECT count(*) FROM treasure_chests")) == "30"
+                    && (try? redis.pending("EVSTREAM:6")) == 0
             })
         #expect(try redis.streamLength("EVDLQ:6") == 0)
     }

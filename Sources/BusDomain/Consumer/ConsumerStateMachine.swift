@@ -22,6 +22,8 @@ public struct ConsumerStateMachine: Sendable {
     public enum Action: Sendable, Equatable {
         /// Send one XREADGROUP for up to `count` new entries.
         case read(count: Int)
+        /// Reclaim up to `count` entries left idle by other consumers (XAUTOCLAIM).
+        case claim(count: Int)
         /// Run the handler on the entry (delivery number `deliveries`).
         case handle(EntryKey, deliveries: Int)
         /// XACK the entry.
@@ -57,6 +59,9 @@ public struct ConsumerStateMachine: Sendable {
     /// Slots promised to a read or claim whose reply has not come back.
     private var reserved = 0
     private var isReading = false
+    private var isClaiming = false
+    /// A reclaim came due while a (blocking) read held the free slots: it goes next.
+    private var claimWanted = false
     public private(set) var isStopping = false
     private var hasFinished = false
 
@@ -82,15 +87,15 @@ public struct ConsumerStateMachine: Sendable {
     /// While stopping, entries are not taken on: they stay pending in Redis for others.
     public mutating func readFinished(_ entries: [EntryKey], reservedCount: Int) -> [Action] {
         isReading = false
-        return accept(entries.map { ($0, 1) }, reservedCount: reservedCount) + readIfPossible() + finishIfDrained()
+        return accept(entries.map { ($0, 1) }, reservedCount: reservedCount) + nextRequest() + finishIfDrained()
     }
 
-    /// The read failed (timeout, connection, missing group); the caller retries with `retryRead`
+    /// The read failed (timeout, connection, missing group); the caller retries with `readIfIdle`
     /// after its own backoff.
     public mutating func readFailed(reservedCount: Int) -> [Action] {
         isReading = false
         reserved -= reservedCount
-        return finishIfDrained()
+        return (claimWanted ? claimIfPossible() : []) + finishIfDrained()
     }
 
     /// Read if nothing is being read and a slot is free (after a failure, or once Redis is back).
@@ -98,17 +103,21 @@ public struct ConsumerStateMachine: Sendable {
         readIfPossible()
     }
 
-    /// Reserves up to `limit` slots for reclaiming idle entries of dead consumers; 0 when full.
-    public mutating func reserveForClaim(limit: Int) -> Int {
-        guard !isStopping else { return 0 }
-        let count = max(0, min(limit, freeSlots))
-        reserved += count
-        return count
+    /// Time to look for entries idle on dead consumers. A blocking read holds every free slot
+    /// while it waits, so the claim goes out when that read returns, before the next read.
+    public mutating func claimDue() -> [Action] {
+        guard !isStopping, !isClaiming else { return [] }
+        guard !isReading else {
+            claimWanted = true
+            return []
+        }
+        return claimIfPossible()
     }
 
     /// Reclaimed entries arrived, with their delivery counts (already counting this delivery).
     public mutating func claimed(_ entries: [(EntryKey, deliveries: Int)], reservedCount: Int) -> [Action] {
-        accept(entries, reservedCount: reservedCount) + readIfPossible() + finishIfDrained()
+        isClaiming = false
+        return accept(entries, reservedCount: reservedCount) + readIfPossible() + finishIfDrained()
     }
 
     // MARK: Handling
@@ -211,8 +220,22 @@ public struct ConsumerStateMachine: Sendable {
         return actions
     }
 
+    /// After a read: a wanted claim goes first, else the next read.
+    private mutating func nextRequest() -> [Action] {
+        claimWanted ? claimIfPossible() + readIfPossible() : readIfPossible()
+    }
+
+    private mutating func claimIfPossible() -> [Action] {
+        claimWanted = false
+        guard !isStopping, !isClaiming, freeSlots > 0 else { return [] }
+        isClaiming = true
+        let count = freeSlots
+        reserved += count
+        return [.claim(count: count)]
+    }
+
     private mutating func readIfPossible() -> [Action] {
-        guard !isStopping, !isReading, freeSlots > 0 else { return [] }
+        guard !isStopping, !isReading, !isClaiming, freeSlots > 0 else { return [] }
         isReading = true
         let count = freeSlots
         reserved += count

@@ -25,12 +25,16 @@ struct TestDatabase {
 
     /// Inserts a spawned chest at version 1.
     func insertChest(biome: Int = 53, id: String, type: String = "chest") throws {
-        try psql("INSERT INTO treasure_chests (biome_id, chest_id, type, coords) VALUES (\(biome), '\(id)', '\(type)', '{1.5,2,3.25}')")
+        try psql(
+            "INSERT INTO treasure_chests (biome_id, chest_id, type, coords) VALUES (\(biome), '\(id)', '\(type)', '{1.5,2,3.25}')"
+        )
     }
 
     /// `state|version|activated_by` of a chest, or "" when there is none.
     func row(biome: Int = 53, id: String) throws -> String {
-        try psql("SELECT state || '|' || version || '|' || coalesce(activated_by, '') FROM treasure_chests WHERE biome_id = \(biome) AND chest_id = '\(id)'")
+        try psql(
+            "SELECT state || '|' || version || '|' || coalesce(activated_by, '') FROM treasure_chests WHERE biome_id = \(biome) AND chest_id = '\(id)'"
+        )
     }
 }
 
@@ -40,12 +44,16 @@ final class ActivationHarness {
 
     var port: Int { service.port }
 
-    init(postgresURL: String, poolSize: Int = 4, threads: Int = 2, configure: (inout ActivationConfiguration) -> Void = { _ in }) throws {
+    init(
+        postgresURL: String, poolSize: Int = 4, threads: Int = 2,
+        configure: (inout ActivationConfiguration) -> Void = { _ in }
+    ) throws {
         var configuration = ActivationConfiguration(
             postgresURL: postgresURL, listen: ListenAddress(host: "127.0.0.1", port: 0), threads: threads)
         configuration.poolSize = poolSize
         configure(&configuration)
-        service = try ActivationService(configuration: configuration, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
+        service = try ActivationService(
+            configuration: configuration, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
         service.start()
         let ready = TestEnvironment.waitUntil {
             (try? TestHTTPClient.request(port: service.port, method: "GET", path: "/readyz"))?.status == 200

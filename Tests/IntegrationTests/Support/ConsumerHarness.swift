@@ -10,7 +10,8 @@ final class ConsumerHarness {
     init(region: RegionConfig, postgresURL: String, name: String = "test-consumer") throws {
         let configuration = ConsumerServiceConfiguration(
             region: region, biomes: region.biomes, consumerName: name, postgresURL: postgresURL)
-        service = try ConsumerService(configuration: configuration, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
+        service = try ConsumerService(
+            configuration: configuration, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
         service.start()
     }
 
