@@ -182,7 +182,7 @@ final class GatewayWorker {
                 body.field("id", id)
                 body.field("chest_id", chestID)
                 body.endObject()
-                answerSpawn(responder, .json(202, body.text), biome: biomeLabel, started: started)
+                answerSpawn(responder, .json(202, bytes: body.bytes), biome: biomeLabel, started: started)
             case .failure(let error):
                 let answer = HTTPResponse(Self.apiError(for: error, region: region, logger: logger))
                 answerSpawn(responder, answer, biome: biomeLabel, started: started)

@@ -29,14 +29,22 @@ public struct HTTPHeaders: Sendable, Equatable, ExpressibleByDictionaryLiteral {
     }
 }
 
-extension StringProtocol {
-    func caseInsensitiveEquals(_ other: some StringProtocol) -> Bool {
-        utf8.count == other.utf8.count
-            && zip(utf8, other.utf8).allSatisfy { asciiLower($0) == asciiLower($1) }
+extension String {
+    /// ASCII case-insensitive equality, on the UTF-8 bytes (header names are ASCII).
+    func caseInsensitiveEquals(_ other: String) -> Bool {
+        var lhs = self
+        var rhs = other
+        return lhs.withUTF8 { a in
+            rhs.withUTF8 { b in
+                guard a.count == b.count else { return false }
+                for index in 0..<a.count where asciiLower(a[index]) != asciiLower(b[index]) { return false }
+                return true
+            }
+        }
     }
 }
 
 @inline(__always)
-private func asciiLower(_ byte: UInt8) -> UInt8 {
+func asciiLower(_ byte: UInt8) -> UInt8 {
     (byte >= 65 && byte <= 90) ? byte | 0x20 : byte
 }

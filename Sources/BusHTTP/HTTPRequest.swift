@@ -34,9 +34,18 @@ public struct HTTPRequest: Sendable {
 
     /// True when Content-Type names JSON (`application/json`, parameters allowed).
     public var hasJSONContentType: Bool {
-        guard let type = headers["Content-Type"] else { return false }
-        let mediaType = type.split(separator: ";", maxSplits: 1).first ?? ""
-        return mediaType.trimmingASCIISpaces().caseInsensitiveEquals("application/json")
+        guard var type = headers["Content-Type"] else { return false }
+        return type.withUTF8 { bytes in
+            let expected = "application/json".utf8
+            var index = 0
+            while index < bytes.count, bytes[index] == 0x20 || bytes[index] == 0x09 { index += 1 }
+            for byte in expected {
+                guard index < bytes.count, asciiLower(bytes[index]) == byte else { return false }
+                index += 1
+            }
+            while index < bytes.count, bytes[index] == 0x20 || bytes[index] == 0x09 { index += 1 }
+            return index == bytes.count || bytes[index] == UInt8(ascii: ";")
+        }
     }
 }
 
@@ -71,14 +80,5 @@ public enum PercentDecoding {
         case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
         default: nil
         }
-    }
-}
-
-extension StringProtocol {
-    func trimmingASCIISpaces() -> Substring {
-        let view = Substring(self)
-        let start = view.firstIndex { $0 != " " && $0 != "\t" } ?? view.endIndex
-        let end = view.lastIndex { $0 != " " && $0 != "\t" }.map { view.index(after: $0) } ?? start
-        return view[start..<Swift.max(start, end)]
     }
 }

@@ -17,6 +17,13 @@ public struct HTTPResponse: Sendable {
         return HTTPResponse(status: status, headers: headers, body: Array(json.utf8))
     }
 
+    /// A JSON response from already-serialized UTF-8 bytes.
+    public static func json(_ status: Int, bytes: [UInt8], headers: HTTPHeaders = [:]) -> HTTPResponse {
+        var headers = headers
+        headers.add("Content-Type", "application/json")
+        return HTTPResponse(status: status, headers: headers, body: bytes)
+    }
+
     /// The standard reason phrase for `status` (RFC 9110), or "Unknown".
     public static func reasonPhrase(_ status: Int) -> String {
         switch status {

@@ -1,75 +1,78 @@
-/// Builds compact JSON text.
+/// Builds compact JSON as UTF-8 bytes (one buffer, no intermediate strings).
 public struct JSONWriter: Sendable {
-    public private(set) var text = ""
+    /// The JSON written so far.
+    public private(set) var bytes: [UInt8] = []
+    /// The JSON written so far, as a String.
+    public var text: String { String(decoding: bytes, as: UTF8.self) }
     /// Bit `depth` says whether the current container already has a member; a bit set rather
     /// than an array so that writing a response allocates nothing but the text (depth ≤ 63).
     private var hasMembers: UInt64 = 0
     private var depth = 0
 
     public init() {
-        text.reserveCapacity(128)
+        bytes.reserveCapacity(128)
     }
 
     public mutating func beginObject() {
         separate()
-        text.append("{")
+        bytes.append(UInt8(ascii: "{"))
         open()
     }
 
     public mutating func endObject() {
         close()
-        text.append("}")
+        bytes.append(UInt8(ascii: "}"))
     }
 
     public mutating func beginArray() {
         separate()
-        text.append("[")
+        bytes.append(UInt8(ascii: "["))
         open()
     }
 
     public mutating func endArray() {
         close()
-        text.append("]")
+        bytes.append(UInt8(ascii: "]"))
     }
 
     /// Writes `"key":`; the value written next belongs to it.
     public mutating func key(_ key: String) {
         separate()
-        Self.appendQuoted(key, to: &text)
-        text.append(":")
+        Self.appendQuoted(key, to: &bytes)
+        bytes.append(UInt8(ascii: ":"))
         hasMembers &= ~(1 << UInt64(depth))
     }
 
     public mutating func string(_ value: String) {
         separate()
-        Self.appendQuoted(value, to: &text)
+        Self.appendQuoted(value, to: &bytes)
     }
 
     public mutating func integer(_ value: some BinaryInteger) {
         separate()
-        text.append(String(value))
+        Self.appendDecimal(Int64(value), to: &bytes)
     }
 
     /// Writes a finite number as compactly as it round-trips (`2.0` as `2`).
     public mutating func number(_ value: Double) {
         separate()
-        text.append(Self.compactNumber(value))
+        bytes.append(contentsOf: Self.compactNumber(value).utf8)
     }
 
     public mutating func bool(_ value: Bool) {
         separate()
-        text.append(value ? "true" : "false")
+        bytes.append(contentsOf: (value ? "true" : "false").utf8)
     }
 
     public mutating func null() {
         separate()
-        text.append("null")
+        bytes.append(contentsOf: "null".utf8)
     }
 
     /// Inserts already-serialized JSON as the next value.
     public mutating func raw(_ json: String) {
         separate()
-        text.append(json)
+        bytes.append(contentsOf: json.utf8)
     }
 
     public mutating func field(_ name: String, _ value: String) {
@@ -84,7 +87,7 @@ public struct JSONWriter: Sendable {
 
     private mutating func separate() {
         let bit: UInt64 = 1 << UInt64(depth)
-        if hasMembers & bit != 0 { text.append(",") }
+        if hasMembers & bit != 0 { bytes.append(UInt8(ascii: ",")) }
         hasMembers |= bit
     }
 
@@ -107,27 +110,43 @@ public struct JSONWriter: Sendable {
         return value.description
     }
 
-    static func appendQuoted(_ value: String, to text: inout String) {
-        text.append("\"")
-        let needsEscaping = value.utf8.contains { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }
+    static func appendDecimal(_ value: Int64, to bytes: inout [UInt8]) {
+        if value < 0 { bytes.append(UInt8(ascii: "-")) }
+        var magnitude = value.magnitude
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // room for 20 digits, reversed
+        var count = 0
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            repeat {
+                buffer[count] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+                count += 1
+            } while magnitude > 0
+            for index in stride(from: count - 1, through: 0, by: -1) { bytes.append(buffer[index]) }
+        }
+    }
+
+    static func appendQuoted(_ value: String, to bytes: inout [UInt8]) {
+        bytes.append(UInt8(ascii: "\""))
+        let utf8 = value.utf8
+        let needsEscaping = utf8.contains { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }
         guard needsEscaping else {
-            text.append(value)
-            text.append("\"")
+            bytes.append(contentsOf: utf8)
+            bytes.append(UInt8(ascii: "\""))
             return
         }
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": text.append("\\\"")
-            case "\\": text.append("\\\\")
-            case "\n": text.append("\\n")
-            case "\r": text.append("\\r")
-            case "\t": text.append("\\t")
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                text.append("\\u" + String(repeating: "0", count: 4 - hex.count) + hex)
-            default: text.unicodeScalars.append(scalar)
+        for byte in utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): bytes.append(contentsOf: "\\\"".utf8)
+            case UInt8(ascii: "\\"): bytes.append(contentsOf: "\\\\".utf8)
+            case 0x0A: bytes.append(contentsOf: "\\n".utf8)
+            case 0x0D: bytes.append(contentsOf: "\\r".utf8)
+            case 0x09: bytes.append(contentsOf: "\\t".utf8)
+            case ..<0x20:
+                let hex = String(byte, radix: 16)
+                bytes.append(contentsOf: ("\\u" + String(repeating: "0", count: 4 - hex.count) + hex).utf8)
+            default: bytes.append(byte)
             }
         }
-        text.append("\"")
+        bytes.append(UInt8(ascii: "\""))
     }
 }
