@@ -81,7 +81,8 @@ let package = Package(
         .target(
             name: "BusLocalStack",
             dependencies: [
-                "BusGateway", "BusService", "BusDomain", "BusHTTP", .product(name: "Logging", package: "swift-log"),
+                "BusGateway", "BusActivation", "BusConsumer", "BusService", "BusDomain", "BusHTTP", "BusPostgres",
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
 

@@ -1,16 +1,23 @@
+import BusActivation
+import BusConsumer
 import BusDomain
 import BusGateway
 import BusHTTP
+import BusService
 import Foundation
 import Logging
 
-/// `biomebus up`: the whole system on one machine. Starts its own Redis unless given one,
-/// points every region at it, and runs the services in this process.
+/// `biomebus up`: the whole system on one machine. Starts its own Redis and Postgres unless
+/// given URLs, points every region at that Redis, migrates, and runs the gateway, the
+/// activation service and one consumer per region in this process.
 public final class LocalStack {
     public struct Options: Sendable {
         public var regionsDirectory = "regions"
         /// Use this Redis for every region instead of starting one.
         public var redisURL: String?
+        /// Use this Postgres instead of starting one.
+        public var postgresURL: String?
+        public var activationListen = ListenAddress(host: "127.0.0.1", port: 8081)
         public var dataDirectory = ".biomebus"
         public var redisConfigFile = "redis.conf"
         public var gatewayListen = ListenAddress(host: "127.0.0.1", port: 8080)
@@ -21,7 +28,16 @@ public final class LocalStack {
 
     private let logger: Logger
     private var redis: ManagedRedis?
+    private var postgres: ManagedPostgres?
     private var gateway: Gateway?
+    private var activation: ActivationService?
+    private var consumers: [ConsumerService] = []
+    /// Where the activation service listens (after start).
+    public private(set) var activationAddress: ListenAddress?
+    /// The Postgres the services use (after start).
+    public private(set) var postgresURL: String?
+    /// The regions as the stack runs them (every one on the stack's Redis).
+    public private(set) var catalog: RegionCatalog?
     /// Where the gateway listens (after start).
     public private(set) var gatewayAddress: ListenAddress?
     /// The Redis every region uses (after start).
@@ -78,6 +94,65 @@ public final class LocalStack {
             throw LocalStackError(error.description)
         }
 
+        self.catalog = local
+        // The regions as this stack runs them, for `biomebus status --regions .biomebus/regions`.
+        let regionsDirectory = dataDirectory.appendingPathComponent("regions")
+        try? FileManager.default.removeItem(at: regionsDirectory)
+        try? FileManager.default.createDirectory(at: regionsDirectory, withIntermediateDirectories: true)
+        for region in local.regions {
+            try? region.yaml.write(
+                to: regionsDirectory.appendingPathComponent("\(region.name).yaml"), atomically: true, encoding: .utf8)
+        }
+
+        let postgresURL: String
+        if let url = options.postgresURL {
+            postgresURL = url
+        } else {
+            let managed = try ManagedPostgres(dataDirectory: dataDirectory, preferredPort: 5432)
+            postgres = managed
+            postgresURL = managed.url
+            logger.info(
+                "postgres started", metadata: ["postgres": "\(managed.url)", "data": "\(managed.dataDirectory.path)"])
+        }
+        self.postgresURL = postgresURL
+        do {
+            try Schema.migrate(postgresURL: postgresURL, logger: logger)
+        } catch {
+            throw LocalStackError("postgres: \(error)")
+        }
+
+        for region in local.regions {
+            var configuration = ConsumerServiceConfiguration(
+                region: region, biomes: region.biomes, consumerName: "local-\(region.name)", postgresURL: postgresURL)
+            configuration.poolSize = 4
+            do {
+                let consumer = try ConsumerService(configuration: configuration, logger: logger)
+                consumer.start()
+                consumers.append(consumer)
+            } catch {
+                throw LocalStackError("consumer for \(region.name): \(error)")
+            }
+            logger.info("consumer started", metadata: ["region": "\(region.name)"])
+        }
+
+        var activationListen = options.activationListen
+        if activationListen.port != 0 && !isPortFree(activationListen.port) {
+            activationListen.port = choosePort(preferred: activationListen.port + 1)
+        }
+        do {
+            var configuration = ActivationConfiguration(
+                postgresURL: postgresURL, listen: activationListen, threads: options.threads)
+            configuration.poolSize = 4
+            let service = try ActivationService(configuration: configuration, logger: logger)
+            service.start()
+            activation = service
+            activationListen.port = service.port
+        } catch {
+            throw LocalStackError("\(error)")
+        }
+        activationAddress = activationListen
+        logger.info("activation listening", metadata: ["address": "\(activationListen)"])
+
         var listen = options.gatewayListen
         if listen.port != 0 && !isPortFree(listen.port) { listen.port = choosePort(preferred: listen.port) }
         do {
@@ -94,10 +169,20 @@ public final class LocalStack {
         logger.info("gateway listening", metadata: ["address": "\(listen)"])
     }
 
-    /// Stops the services, then the servers it started. Safe to call twice.
+    /// Stops the services (gateway first, so nothing new arrives), then the servers it
+    /// started. Safe to call twice.
     public func stop() {
         gateway?.shutdown()
         gateway = nil
+        activation?.shutdown()
+        activation = nil
+        for consumer in consumers { consumer.shutdown() }
+        consumers = []
+        if let postgres {
+            postgres.stop()
+            logger.info("postgres stopped")
+        }
+        postgres = nil
         if let redis {
             redis.stop()
             logger.info("redis stopped")
@@ -107,20 +192,27 @@ public final class LocalStack {
 
     /// What to print for a newcomer once the stack is up.
     public func welcome(sampleBiome: Int = 53) -> String {
-        guard let gatewayAddress, let redisAddress else { return "" }
+        guard let gatewayAddress, let redisAddress, let activationAddress, let postgresURL else { return "" }
         return """
 
             BiomeBus is up.
-              gateway:  http://\(gatewayAddress)
-              redis:    \(redisAddress)
+              gateway:     http://\(gatewayAddress)
+              activation:  http://\(activationAddress)
+              redis:       \(redisAddress)
+              postgres:    \(postgresURL)
 
-            Post a spawn:
+            Post a spawn (a consumer turns it into a chest within milliseconds):
               curl -i -X POST http://\(gatewayAddress)/v1/spawn \\
                 -H 'Content-Type: application/json' \\
                 -d '{"biome_id": \(sampleBiome), "type": "chest", "coords": [1.5, 2.0, 3.25], "chest_id": "c-9"}'
 
-            See it in its stream:
-              redis-cli -p \(redisAddress.port) XRANGE EVSTREAM:\(sampleBiome) - +
+            Read the chest and its ETag, then open it with If-Match:
+              curl -i http://\(activationAddress)/v1/treasure/\(sampleBiome)/chests/c-9
+              curl -i -X POST http://\(activationAddress)/v1/treasure/\(sampleBiome)/chests/c-9/activate \\
+                -H 'If-Match: "1"' -H 'Content-Type: application/json' -d '{"player_id": "p-1"}'
+
+            Ops view: http://\(gatewayAddress)/v1/regions, /metrics, or
+              biomebus status --regions .biomebus/regions
 
             Ctrl-C stops everything.
 

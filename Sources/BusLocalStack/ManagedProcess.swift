@@ -19,6 +19,8 @@ final class ManagedProcess {
         }
         let log = try FileHandle(forWritingTo: logFile)
         log.seekToEndOfFile()
+        // Foundation starts each child in its own process group, so Ctrl-C in the terminal
+        // reaches only `biomebus up`, which stops its children in order after the services.
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         process.standardOutput = log
@@ -30,15 +32,20 @@ final class ManagedProcess {
     var isRunning: Bool { process.isRunning }
     var pid: Int32 { process.processIdentifier }
 
-    /// SIGTERM, then SIGKILL if it has not exited after `grace`.
-    func stop(grace: Duration = .seconds(10)) {
+    /// `signal` (SIGTERM by default), then SIGKILL if it has not exited after `grace`. Never
+    /// blocks for longer than twice `grace`: Foundation notices an exit only once every holder
+    /// of the child's descriptors is gone, which a stray grandchild can delay.
+    func stop(signal: Int32 = SIGTERM, grace: Duration = .seconds(10)) {
         guard process.isRunning else { return }
-        kill(process.processIdentifier, SIGTERM)
-        let clock = ContinuousClock()
-        let deadline = clock.now + grace
-        while process.isRunning && clock.now < deadline { Thread.sleep(forTimeInterval: 0.02) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
+        kill(process.processIdentifier, signal)
+        if waitForExit(grace) { return }
+        kill(process.processIdentifier, SIGKILL)
+        _ = waitForExit(grace)
+    }
+
+    /// Polls until the child has exited; false after `timeout`.
+    func waitForExit(_ timeout: Duration) -> Bool {
+        poll(timeout: timeout) { !self.process.isRunning }
     }
 
     /// The full path of `name` on PATH or in the usual system directories.

@@ -14,6 +14,10 @@ struct UpCommand: ParsableCommand {
     @Option(help: "Use this Redis for every region instead of starting one (redis://host:port/db).")
     var redis: String?
 
+    @Option(
+        help: "Use this Postgres instead of starting one (postgresql://user@host:port/db). Env: BIOMEBUS_POSTGRES_URL.")
+    var postgres: String?
+
     @Option(help: "Directory of region files. Env: BIOMEBUS_REGIONS. Default ./regions.")
     var regions: String?
 
@@ -28,6 +32,7 @@ struct UpCommand: ParsableCommand {
             var options = LocalStack.Options()
             options.regionsDirectory = regions ?? ProcessInfo.processInfo.environment["BIOMEBUS_REGIONS"] ?? "regions"
             options.redisURL = redis
+            options.postgresURL = postgres ?? ProcessInfo.processInfo.environment["BIOMEBUS_POSTGRES_URL"]
             options.dataDirectory = dataDir
             options.gatewayListen = try listenAddress(listen, default: "127.0.0.1:8080")
             let logger = Logs.logger("up")

@@ -132,3 +132,16 @@ struct RegionConfigTests {
         }
     }
 }
+
+@Suite("Region files written back")
+struct RegionYAMLTests {
+    @Test("a region renders to YAML that parses back to the same region")
+    func roundTrip() throws {
+        var region = try RegionConfig.parse(
+            yaml: "name: a\nredis: redis://:pw@h:7000/3\nbiomes: [5, 9]\n", file: "a.yaml")
+        region.stream.maxlen = 123
+        region.consumer.backoff.jitter = 0.5
+        let again = try RegionConfig.parse(yaml: region.yaml, file: "a.yaml")
+        #expect(again == region)
+    }
+}
