@@ -67,6 +67,7 @@ let package = Package(
             dependencies: [
                 "BusLoop", "BusHTTP", "BusPostgres", "BusDomain", "BusService",
                 .product(name: "Atomics", package: "swift-atomics"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

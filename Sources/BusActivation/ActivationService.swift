@@ -5,6 +5,7 @@ import BusLoop
 import BusPostgres
 import BusService
 import Logging
+import Metrics
 
 /// The activation service: N loops, each with an HTTP listener on the shared port and a pool
 /// holding its share of `poolSize` Postgres connections, so the process never holds more.
@@ -19,12 +20,13 @@ public final class ActivationService: Sendable {
         self.configuration = configuration
         let shares = PostgresPool.shares(total: configuration.poolSize, loops: configuration.loopCount)
         let health = PoolHealth(loops: shares.count)
+        let metrics = ActivationMetrics(loops: shares.count)
         var address = configuration.listen
         do {
             loops = try WorkerLoops(name: "activation", count: shares.count) { index, loop in
                 let worker = ActivationWorker(
                     index: index, loop: loop, configuration: configuration, connections: shares[index], health: health,
-                    logger: logger)
+                    metrics: metrics, logger: logger)
                 address.port = try worker.bind(address)
                 return worker
             }
@@ -61,4 +63,31 @@ final class PoolHealth: Sendable {
     }
 
     var allHealthy: Bool { healthy.allSatisfy { $0.load(ordering: .relaxed) } }
+}
+
+/// The activation service's metrics, shared by its loops (counters are atomics; latency is a
+/// histogram sharded per loop).
+final class ActivationMetrics: Sendable {
+    let service: ServiceMetrics
+    let duration: ShardedHistogram
+
+    init(loops: Int) {
+        duration = ShardedHistogram(
+            name: "biomebus_activation_request_duration_seconds",
+            help: "Time from receiving an activation API request to answering it.",
+            buckets: ShardedHistogram.latencyBuckets, shards: loops)
+        service = ServiceMetrics(histograms: [duration])
+    }
+
+    func requests(route: String, status: Int) -> Metrics.Counter {
+        service.counter("biomebus_activation_requests_total", [("route", route), ("status", String(status))])
+    }
+
+    /// One loop's pool, as gauges labelled by loop (pool figures are readable on their loop only).
+    func publish(loop: Int, pool: PostgresPool.Statistics) {
+        let labels = [("loop", String(loop))]
+        service.gauge("biomebus_postgres_pool_connections", labels + [("state", "in_use")]).record(pool.inUse)
+        service.gauge("biomebus_postgres_pool_connections", labels + [("state", "idle")]).record(pool.idle)
+        service.gauge("biomebus_postgres_pool_waiting", labels).record(pool.waiting)
+    }
 }

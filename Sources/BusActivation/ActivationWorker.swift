@@ -4,9 +4,12 @@ import BusLoop
 import BusPostgres
 import BusService
 import Logging
+import Metrics
 
-enum ActivationRoute: Sendable {
-    case chest, list, activate, activateAlias, health, ready
+enum ActivationRoute: String, Sendable {
+    case chest, list, activate
+    case activateAlias = "activate_alias"
+    case health, ready, metrics
 }
 
 /// One loop's share of the activation service: an HTTP listener and a Postgres pool holding
@@ -21,14 +24,19 @@ final class ActivationWorker {
     private var drainTimer: LoopTimer?
     private let health: PoolHealth
     private var healthTimer: LoopTimer?
+    private let metrics: ActivationMetrics
+    private let latency: ShardedHistogram.Shard
+    private var counters: [String: Metrics.Counter] = [:]
 
     init(
         index: Int, loop: EventLoop, configuration: ActivationConfiguration, connections: Int, health: PoolHealth,
-        logger: Logger
+        metrics: ActivationMetrics, logger: Logger
     ) {
         self.loop = loop
         self.logger = logger
         self.health = health
+        self.metrics = metrics
+        self.latency = metrics.duration.shard(index)
         var router = Router<ActivationRoute>()
         router.add(.get, "/v1/treasure/{biome_id}/chests/{chest_id}", .chest)
         router.add(.get, "/v1/treasure/{biome_id}/chests", .list)
@@ -36,6 +44,7 @@ final class ActivationWorker {
         router.add(.post, "/treasure/{biome_id}/activate", .activateAlias)
         router.add(.get, "/healthz", .health)
         router.add(.get, "/readyz", .ready)
+        router.add(.get, "/metrics", .metrics)
         self.router = router
 
         var connection = PostgresConfiguration(url: configuration.postgresURL)
@@ -47,10 +56,11 @@ final class ActivationWorker {
         pool = PostgresPool(loop: loop, configuration: poolConfiguration)
         store = ChestStore(pool: pool, preparedStatements: configuration.preparedStatements)
         server = HTTPServer(loop: loop, configuration: .standard) { [unowned self] request, responder in
-            self.handle(request, responder)
+            self.handle(request, Answer(worker: self, responder: responder))
         }
         healthTimer = LoopTimer(loop: loop) { [unowned self] in
             health.set(index, healthy: pool.isHealthy)
+            metrics.publish(loop: index, pool: pool.statistics)
             healthTimer?.schedule(after: .milliseconds(200))
         }
         loop.execute { [pool = LoopBound(pool, loop: loop), timer = LoopBound(healthTimer, loop: loop)] in
@@ -82,8 +92,10 @@ final class ActivationWorker {
 
     // MARK: - Requests
 
-    private func handle(_ request: HTTPRequest, _ responder: HTTPResponder) {
-        switch router.match(request.method, path: request.path) {
+    private func handle(_ request: HTTPRequest, _ responder: Answer) {
+        let match = router.match(request.method, path: request.path)
+        if case .found(let route, _) = match { responder.route = route.rawValue }
+        switch match {
         case .found(.chest, let parameters):
             chest(parameters, responder)
         case .found(.list, let parameters):
@@ -94,6 +106,8 @@ final class ActivationWorker {
             activate(request, biome: parameters["biome_id"] ?? "", chestID: nil, responder)
         case .found(.health, _):
             responder.send(.json(200, #"{"status":"ok"}"#))
+        case .found(.metrics, _):
+            responder.send(.prometheus(metrics.service.render()))
         case .found(.ready, _):
             let ready = health.allHealthy && pool.isHealthy
             responder.send(
@@ -105,7 +119,7 @@ final class ActivationWorker {
         }
     }
 
-    private func chest(_ parameters: [String: String], _ responder: HTTPResponder) {
+    private func chest(_ parameters: [String: String], _ responder: Answer) {
         guard let biome = BiomeID(parameters["biome_id"] ?? "") else {
             return responder.send(HTTPResponse(.badBiomeID))
         }
@@ -124,7 +138,7 @@ final class ActivationWorker {
         }
     }
 
-    private func list(_ parameters: [String: String], query: [String: String], _ responder: HTTPResponder) {
+    private func list(_ parameters: [String: String], query: [String: String], _ responder: Answer) {
         guard let biome = BiomeID(parameters["biome_id"] ?? "") else {
             return responder.send(HTTPResponse(.badBiomeID))
         }
@@ -159,7 +173,7 @@ final class ActivationWorker {
         }
     }
 
-    private func activate(_ request: HTTPRequest, biome: String, chestID: String?, _ responder: HTTPResponder) {
+    private func activate(_ request: HTTPRequest, biome: String, chestID: String?, _ responder: Answer) {
         let validated = ActivationRequest.validate(
             biomeID: biome, chestID: chestID, ifMatch: request.headers.values("If-Match"), body: request.body,
             chestIDInBody: chestID == nil)
@@ -196,4 +210,39 @@ extension APIError {
     static let badBiomeID = APIError.invalidField("biome_id", "biome_id must be an integer from 0 to 2147483647")
     static let badChestID = APIError.invalidField(
         "chest_id", "chest_id must be 1 to 64 characters from [A-Za-z0-9_.:-]")
+}
+
+/// Wraps the request's responder so that every answer is counted by route and status, and
+/// timed, in one place.
+final class Answer {
+    private unowned let worker: ActivationWorker
+    private let responder: HTTPResponder
+    private let started = Clocks.monotonicNanoseconds()
+    var route = "unknown"
+
+    init(worker: ActivationWorker, responder: HTTPResponder) {
+        self.worker = worker
+        self.responder = responder
+    }
+
+    func send(_ response: HTTPResponse) {
+        responder.send(response)
+        worker.record(
+            route: route, status: response.status, seconds: Double(Clocks.monotonicNanoseconds() &- started) / 1e9)
+    }
+}
+
+extension ActivationWorker {
+    func record(route: String, status: Int, seconds: Double) {
+        let key = "\(route) \(status)"
+        let counter: Metrics.Counter
+        if let cached = counters[key] {
+            counter = cached
+        } else {
+            counter = metrics.requests(route: route, status: status)
+            counters[key] = counter
+        }
+        counter.increment()
+        latency.record(seconds: seconds)
+    }
 }

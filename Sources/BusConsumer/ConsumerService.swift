@@ -69,6 +69,8 @@ final class ConsumerWorker {
     private let consumer: RegionConsumer
     private var admin: HTTPServer?
     private var drainTimer: LoopTimer?
+    private let metrics: ConsumerMetrics
+    private var publishTimer: LoopTimer?
 
     init(loop: EventLoop, configuration: ConsumerServiceConfiguration, logger: Logger) {
         self.loop = loop
@@ -86,9 +88,20 @@ final class ConsumerWorker {
             configuration: .init(
                 region: configuration.region, biomes: configuration.biomes, consumerName: configuration.consumerName),
             handler: handler, logger: logger)
-        loop.execute { [pool = LoopBound(pool, loop: loop), consumer = LoopBound(consumer, loop: loop)] in
+        metrics = ConsumerMetrics(region: configuration.region.name)
+        consumer.onHandlerDuration = { [shard = metrics.handlerDuration.shard(0)] in shard.record(seconds: $0) }
+        publishTimer = LoopTimer(loop: loop) { [unowned self] in
+            metrics.publish(consumer.statistics, inFlight: consumer.inFlight, pool: pool.statistics)
+            publishTimer?.schedule(after: .seconds(1))
+        }
+        loop.execute {
+            [
+                pool = LoopBound(pool, loop: loop), consumer = LoopBound(consumer, loop: loop),
+                timer = LoopBound(publishTimer, loop: loop)
+            ] in
             pool.value.start()
             consumer.value.start()
+            timer.value?.schedule(after: .seconds(1))
         }
     }
 
@@ -96,6 +109,7 @@ final class ConsumerWorker {
         var router = Router<AdminRoute>()
         router.add(.get, "/healthz", .health)
         router.add(.get, "/readyz", .ready)
+        router.add(.get, "/metrics", .metrics)
         let server = HTTPServer(loop: loop, configuration: .standard) { [unowned self] request, responder in
             switch router.match(request.method, path: request.path) {
             case .found(.health, _):
@@ -106,6 +120,9 @@ final class ConsumerWorker {
                     ready
                         ? .json(200, #"{"status":"ready"}"#)
                         : .json(503, #"{"error":{"code":"not_ready","message":"Redis or Postgres is not reachable"}}"#))
+            case .found(.metrics, _):
+                metrics.publish(consumer.statistics, inFlight: consumer.inFlight, pool: pool.statistics)
+                responder.send(.prometheus(metrics.service.render()))
             case let other:
                 responder.send(other.errorResponse(method: request.method, path: request.path)!)
             }
@@ -121,6 +138,7 @@ final class ConsumerWorker {
             guard !finished else { return }
             finished = true
             self.drainTimer?.cancel()
+            self.publishTimer?.cancel()
             self.consumer.close()
             self.pool.close()
             self.admin?.close()
@@ -133,5 +151,42 @@ final class ConsumerWorker {
 }
 
 enum AdminRoute: Sendable {
-    case health, ready
+    case health, ready, metrics
+}
+
+/// A consumer's metrics. Counters advance by the change since the last publish, so the
+/// consumer's own statistics stay plain integers on its loop.
+final class ConsumerMetrics {
+    let service: ServiceMetrics
+    let handlerDuration: ShardedHistogram
+    private let region: String
+    private var published = ConsumerStatistics()
+
+    init(region: String) {
+        self.region = region
+        handlerDuration = ShardedHistogram(
+            name: "biomebus_consumer_handler_duration_seconds", help: "Time the handler took per entry.",
+            labels: [("region", region)], buckets: ShardedHistogram.latencyBuckets, shards: 1)
+        service = ServiceMetrics(histograms: [handlerDuration])
+    }
+
+    func publish(_ statistics: ConsumerStatistics, inFlight: Int, pool: PostgresPool.Statistics) {
+        let labels = [("region", region)]
+        service.gauge("biomebus_consumer_in_flight", labels).record(inFlight)
+        let counts: [(String, Int, Int)] = [
+            ("biomebus_consumer_handled_total", statistics.handled, published.handled),
+            ("biomebus_consumer_failed_total", statistics.failed, published.failed),
+            ("biomebus_consumer_retried_total", statistics.retried, published.retried),
+            ("biomebus_consumer_dead_lettered_total", statistics.deadLettered, published.deadLettered),
+            ("biomebus_consumer_reclaimed_total", statistics.reclaimed, published.reclaimed),
+            ("biomebus_consumer_trimmed_total", statistics.trimmed, published.trimmed),
+        ]
+        for (name, now, before) in counts {
+            service.counter(name, labels).increment(by: now - before)
+        }
+        published = statistics
+        service.gauge("biomebus_postgres_pool_connections", labels + [("state", "in_use")]).record(pool.inUse)
+        service.gauge("biomebus_postgres_pool_connections", labels + [("state", "idle")]).record(pool.idle)
+        service.gauge("biomebus_postgres_pool_waiting", labels).record(pool.waiting)
+    }
 }

@@ -130,10 +130,7 @@ final class GatewayWorker {
                 responder.send(.json(200, snapshot.json(breaches: SnapshotHealth.breaches(snapshot))))
             }
         case .found(.metrics, _):
-            responder.send(
-                HTTPResponse(
-                    status: 200, headers: ["Content-Type": "text/plain; version=0.0.4; charset=utf-8"],
-                    body: metrics.service.render()))
+            responder.send(.prometheus(metrics.service.render()))
         case let other:
             responder.send(other.errorResponse(method: request.method, path: request.path)!)
         }

@@ -17,6 +17,11 @@ public struct HTTPResponse: Sendable {
         return HTTPResponse(status: status, headers: headers, body: Array(json.utf8))
     }
 
+    /// A Prometheus text exposition.
+    public static func prometheus(_ text: [UInt8]) -> HTTPResponse {
+        HTTPResponse(status: 200, headers: ["Content-Type": "text/plain; version=0.0.4; charset=utf-8"], body: text)
+    }
+
     /// A JSON response from already-serialized UTF-8 bytes.
     public static func json(_ status: Int, bytes: [UInt8], headers: HTTPHeaders = [:]) -> HTTPResponse {
         var headers = headers

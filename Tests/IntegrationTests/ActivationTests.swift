@@ -73,6 +73,13 @@ struct ActivationTests {
         let star = try harness.activate(chest: "b", ifMatch: "*")
         #expect(star.status == 200)
 
+        let metrics = try harness.get("/metrics").text
+        #expect(metrics.contains(#"biomebus_activation_requests_total{route="activate",status="412"} 2"#), "\(metrics)")
+        #expect(metrics.contains(#"biomebus_activation_requests_total{route="activate",status="409"} 1"#))
+        #expect(metrics.contains(#"biomebus_activation_requests_total{route="activate",status="200"} 3"#))
+        #expect(metrics.contains("biomebus_postgres_pool_connections{"))
+        #expect(metrics.contains("# TYPE biomebus_activation_request_duration_seconds histogram"))
+
         // Nothing but the successful activations changed a row.
         #expect(try database.row(id: "a") == "activated|2|p-1")
         #expect(try database.row(id: "b") == "activated|2|")

@@ -159,6 +159,10 @@ struct ConsumerTests {
         try redis.cli(
             "XADD", "EVSTREAM:5", "*", "type", "chest", "coords", "[1,2]", "chest_id", "t-1", "ts", "1700000000000")
         #expect(TestEnvironment.waitUntil { (try? database.psql("SELECT count(*) FROM treasure_chests")) == "1" })
+        let metrics = try TestHTTPClient.request(port: adminPort, method: "GET", path: "/metrics").text
+        #expect(metrics.contains(#"biomebus_consumer_handled_total{region="north"} 1"#), "\(metrics)")
+        #expect(metrics.contains(#"biomebus_consumer_in_flight{region="north"} 0"#))
+        #expect(metrics.contains("biomebus_consumer_handler_duration_seconds_count{region=\"north\"} 1"))
         child.signal(SIGTERM)
         #expect(child.waitForExit() == 0)
         #expect(child.stderr.contains("consumer stopped"))
