@@ -82,7 +82,7 @@ let package = Package(
         .target(
             name: "BusLocalStack",
             dependencies: [
-                "BusGateway", "BusActivation", "BusConsumer", "BusService", "BusDomain", "BusHTTP", "BusPostgres",
+                "BusGateway", "BusActivation", "BusConsumer", "BusService", "BusDomain", "BusHTTP", "BusPostgres", "BusOps",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -107,7 +107,7 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "BusGateway", "BusActivation", "BusConsumer", "BusService", "BusDomain", "BusLoop", "BusRedis",
-                "BusHTTP", "BusPostgres", .product(name: "Logging", package: "swift-log"),
+                "BusHTTP", "BusPostgres", "BusOps", .product(name: "Logging", package: "swift-log"),
             ]
         ),
     ],

@@ -12,6 +12,7 @@ import Metrics
 public final class ActivationService: Sendable {
     public let configuration: ActivationConfiguration
     private let loops: WorkerLoops<ActivationWorker>
+    private let metrics: ActivationMetrics
     /// The port actually bound.
     public let port: Int
 
@@ -21,6 +22,7 @@ public final class ActivationService: Sendable {
         let shares = PostgresPool.shares(total: configuration.poolSize, loops: configuration.loopCount)
         let health = PoolHealth(loops: shares.count)
         let metrics = ActivationMetrics(loops: shares.count)
+        self.metrics = metrics
         var address = configuration.listen
         do {
             loops = try WorkerLoops(name: "activation", count: shares.count) { index, loop in
@@ -41,6 +43,9 @@ public final class ActivationService: Sendable {
     public func start() {
         loops.start()
     }
+
+    /// Requests answered so far and their latencies (for `biomebus up`'s summary).
+    public var requestLatency: ShardedHistogram.Snapshot { metrics.duration.snapshot() }
 
     /// Stops accepting, drains in-flight requests, closes the pools and joins the loops.
     public func shutdown() {

@@ -12,6 +12,7 @@ public final class Gateway: Sendable {
     public let configuration: GatewayConfiguration
     private let loops: WorkerLoops<GatewayWorker>
     private let readiness: RegionReadiness
+    private let metrics: GatewayMetrics
     /// The port actually bound (differs from the configured one when that is 0).
     public let port: Int
 
@@ -23,6 +24,7 @@ public final class Gateway: Sendable {
         self.readiness = readiness
         let processTag = ChestIDGenerator.makeProcessTag()
         let metrics = GatewayMetrics(catalog: configuration.catalog, loops: configuration.threads)
+        self.metrics = metrics
         var address = configuration.listen
         do {
             loops = try WorkerLoops(name: "gateway", count: configuration.threads) { index, loop in
@@ -40,6 +42,9 @@ public final class Gateway: Sendable {
         }
         port = address.port
     }
+
+    /// Spawn requests answered so far and their latencies (for `biomebus up`'s summary).
+    public var spawnLatency: ShardedHistogram.Snapshot { metrics.spawnDuration.snapshot() }
 
     /// Starts the loops: connections open and requests are served.
     public func start() {

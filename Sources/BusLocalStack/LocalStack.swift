@@ -3,6 +3,7 @@ import BusConsumer
 import BusDomain
 import BusGateway
 import BusHTTP
+import BusOps
 import BusService
 import Foundation
 import Logging
@@ -10,7 +11,10 @@ import Logging
 /// `biomebus up`: the whole system on one machine. Starts its own Redis and Postgres unless
 /// given URLs, points every region at that Redis, migrates, and runs the gateway, the
 /// activation service and one consumer per region in this process.
-public final class LocalStack {
+public final class LocalStack: @unchecked Sendable {
+    // @unchecked Sendable: start() and stop() run on the command's main thread; the summary and
+    // demo threads only read the services and addresses, which `lock` guards.
+    private let lock = NSLock()
     public struct Options: Sendable {
         public var regionsDirectory = "regions"
         /// Use this Redis for every region instead of starting one.
@@ -38,6 +42,8 @@ public final class LocalStack {
     public private(set) var postgresURL: String?
     /// The regions as the stack runs them (every one on the stack's Redis).
     public private(set) var catalog: RegionCatalog?
+    /// Reads stream depths for the summary.
+    private var probe: StatusProbe?
     /// Where the gateway listens (after start).
     public private(set) var gatewayAddress: ListenAddress?
     /// The Redis every region uses (after start).
@@ -167,15 +173,55 @@ public final class LocalStack {
         }
         gatewayAddress = listen
         logger.info("gateway listening", metadata: ["address": "\(listen)"])
+        probe = StatusProbe(catalog: local)
+    }
+
+    /// Runs the demo players against the running stack.
+    public func runDemo() -> LocalDemo.Report? {
+        guard let gatewayAddress, let activationAddress, let catalog else { return nil }
+        return LocalDemo.run(gatewayPort: gatewayAddress.port, activationPort: activationAddress.port, catalog: catalog)
+    }
+
+    /// One summary line: spawns/s and activations/s since `previous`, spawn p99, and per region
+    /// the stream depth and pending entries (read from Redis).
+    public func summary(since previous: inout (spawns: Int, activations: Int, at: Date)) -> String {
+        let (gateway, activation, probe) = lock.withLock { (self.gateway, self.activation, self.probe) }
+        guard let gateway, let activation else { return "" }
+        let spawns = gateway.spawnLatency
+        let activations = activation.requestLatency
+        let now = Date()
+        let seconds = max(now.timeIntervalSince(previous.at), 0.001)
+        let spawnRate = Double(spawns.total - previous.spawns) / seconds
+        let activationRate = Double(activations.total - previous.activations) / seconds
+        previous = (spawns.total, activations.total, now)
+        let p99 = spawns.quantile(0.99).map { $0 < 1 ? "≤\(Int($0 * 1000)) ms" : "≤\($0) s" } ?? "-"
+        var depth = ""
+        if let probe {
+            let snapshot = probe.snapshot()
+            depth = snapshot.regions.map { region in
+                let length = region.biomes.reduce(0) { $0 + $1.length }
+                let pending = region.biomes.reduce(0) { $0 + $1.groups.reduce(0) { $0 + $1.pending } }
+                return "\(region.name) depth=\(length) pending=\(pending)"
+            }.joined(separator: ", ")
+        }
+        return
+            "spawns/s=\(Int(spawnRate.rounded())) activations/s=\(Int(activationRate.rounded())) spawn p99 \(p99) | \(depth)"
     }
 
     /// Stops the services (gateway first, so nothing new arrives), then the servers it
     /// started. Safe to call twice.
     public func stop() {
+        let (gateway, activation, probe) = lock.withLock {
+            defer {
+                self.gateway = nil
+                self.activation = nil
+                self.probe = nil
+            }
+            return (self.gateway, self.activation, self.probe)
+        }
+        probe?.close()
         gateway?.shutdown()
-        gateway = nil
         activation?.shutdown()
-        activation = nil
         for consumer in consumers { consumer.shutdown() }
         consumers = []
         if let postgres {

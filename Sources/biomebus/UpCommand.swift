@@ -24,8 +24,17 @@ struct UpCommand: ParsableCommand {
     @Option(help: "Gateway address, HOST:PORT. Default 127.0.0.1:8080 (the next free port if taken).")
     var listen: String?
 
+    @Option(help: "Activation service address, HOST:PORT. Default 127.0.0.1:8081 (the next free port if taken).")
+    var activationListen: String = "127.0.0.1:8081"
+
     @Option(help: "Where the local servers keep their data.")
     var dataDir: String = ".biomebus"
+
+    @Flag(help: "Also drive simulated players: spawn chests, read them, open them (some raced), and report.")
+    var demo = false
+
+    @Option(help: "Seconds between live summary lines (0 for none).")
+    var summaryEvery: Double = 10
 
     func run() throws {
         try failingCleanly {
@@ -35,6 +44,10 @@ struct UpCommand: ParsableCommand {
             options.postgresURL = postgres ?? ProcessInfo.processInfo.environment["BIOMEBUS_POSTGRES_URL"]
             options.dataDirectory = dataDir
             options.gatewayListen = try listenAddress(listen, default: "127.0.0.1:8080")
+            guard let activationAddress = ListenAddress(activationListen) else {
+                throw CLIError("--activation-listen: expected HOST:PORT, got \"\(activationListen)\"")
+            }
+            options.activationListen = activationAddress
             let logger = Logs.logger("up")
             let signals = TerminationSignal()
             let stack = LocalStack(logger: logger)
@@ -45,10 +58,42 @@ struct UpCommand: ParsableCommand {
             }
             // Through FileHandle, unbuffered, so the text lands between the log lines in order.
             FileHandle.standardOutput.write(Data(stack.welcome().utf8))
+            let summaries = SummaryPrinter(stack: stack, every: summaryEvery)
+            if demo {
+                Thread.detachNewThread {
+                    if let report = stack.runDemo() {
+                        FileHandle.standardOutput.write(Data((report.description + "\n").utf8))
+                    }
+                }
+            }
             let signal = signals.wait()
+            summaries.stop()
             logger.info("stopping the local stack", metadata: ["signal": "\(TerminationSignal.name(signal))"])
             stack.stop()
             logger.info("local stack stopped")
         }
+    }
+}
+
+/// Prints `LocalStack.summary` every few seconds on its own thread.
+final class SummaryPrinter: @unchecked Sendable {
+    // @unchecked Sendable: `running` is behind `lock`; the stack's summary reads atomics and Redis.
+    private let lock = NSLock()
+    private var running = true
+
+    init(stack: LocalStack, every seconds: Double) {
+        guard seconds > 0 else { return }
+        Thread.detachNewThread { [self] in
+            var previous = (spawns: 0, activations: 0, at: Date())
+            while true {
+                Thread.sleep(forTimeInterval: seconds)
+                guard lock.withLock({ running }) else { return }
+                FileHandle.standardOutput.write(Data(("summary: " + stack.summary(since: &previous) + "\n").utf8))
+            }
+        }
+    }
+
+    func stop() {
+        lock.withLock { running = false }
     }
 }

@@ -84,8 +84,28 @@ public final class ShardedHistogram: Sendable {
         0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2.5, 5, 10,
     ]
 
-    /// Writes `# HELP`, `# TYPE` and the cumulative buckets, sum and count.
-    func emit(into buffer: inout [UInt8]) {
+    /// Every shard summed: counts per bucket (not cumulative), the sum and the count.
+    public struct Snapshot: Sendable {
+        public let bounds: [Double]
+        public let counts: [Int]
+        public let sumSeconds: Double
+        public let total: Int
+
+        /// The upper bound of the bucket holding quantile `q` (0 … 1); nil when empty or when
+        /// it falls past the last bucket.
+        public func quantile(_ q: Double) -> Double? {
+            guard total > 0 else { return nil }
+            let rank = Int((Double(total) * q).rounded(.up))
+            var seen = 0
+            for (index, count) in counts.enumerated() {
+                seen += count
+                if seen >= rank { return bounds[index] }
+            }
+            return nil
+        }
+    }
+
+    public func snapshot() -> Snapshot {
         var counts = Array(repeating: 0, count: buckets.count)
         var sumMicroseconds = 0
         var total = 0
@@ -94,6 +114,14 @@ public final class ShardedHistogram: Sendable {
             sumMicroseconds += shard.sumMicroseconds.load(ordering: .relaxed)
             total += shard.total.load(ordering: .relaxed)
         }
+        return Snapshot(bounds: buckets, counts: counts, sumSeconds: Double(sumMicroseconds) / 1_000_000, total: total)
+    }
+
+    /// Writes `# HELP`, `# TYPE` and the cumulative buckets, sum and count.
+    func emit(into buffer: inout [UInt8]) {
+        let snapshot = snapshot()
+        let counts = snapshot.counts
+        let total = snapshot.total
         let labelText = labels.map { "\($0.0)=\"\($0.1)\"" }.joined(separator: ",")
         let prefix = labelText.isEmpty ? "" : labelText + ","
         var text = "# HELP \(name) \(help)\n# TYPE \(name) histogram\n"
@@ -104,7 +132,7 @@ public final class ShardedHistogram: Sendable {
         }
         text += "\(name)_bucket{\(prefix)le=\"+Inf\"} \(total)\n"
         let suffix = labelText.isEmpty ? "" : "{\(labelText)}"
-        text += "\(name)_sum\(suffix) \(Double(sumMicroseconds) / 1_000_000)\n"
+        text += "\(name)_sum\(suffix) \(snapshot.sumSeconds)\n"
         text += "\(name)_count\(suffix) \(total)\n"
         buffer.append(contentsOf: text.utf8)
     }

@@ -22,6 +22,10 @@ final class BiomeBusProcess: @unchecked Sendable {
         return bundle.appendingPathComponent("biomebus").path
     }
 
+    /// The package root (where `redis.conf` and `regions/` are), as `biomebus up` expects.
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent()
+
     init(_ arguments: [String], environment: [String: String] = [:]) throws {
         directory = try TestEnvironment.makeTemporaryDirectory(prefix: "biomebus-cli")
         logFile = directory.appendingPathComponent("stderr.log")
@@ -29,6 +33,7 @@ final class BiomeBusProcess: @unchecked Sendable {
         FileManager.default.createFile(atPath: logFile.path, contents: nil)
         FileManager.default.createFile(atPath: stdoutFile.path, contents: nil)
         process.executableURL = URL(fileURLWithPath: Self.executablePath)
+        process.currentDirectoryURL = Self.packageRoot
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         for key in env.keys where key.hasPrefix("BIOMEBUS_") { env[key] = nil }

@@ -1,73 +1,15 @@
-import Foundation
+import BusOps
 
-#if canImport(Glibc)
-    import Glibc
-#endif
+typealias TestHTTPResponse = PlainHTTPResponse
 
-/// A response as the test client saw it.
-struct TestHTTPResponse: Sendable {
-    let status: Int
-    /// Header names lowercased.
-    let headers: [String: String]
-    let body: [UInt8]
-
-    var text: String { String(decoding: body, as: UTF8.self) }
-
-    /// The body parsed as a JSON object.
-    var json: [String: Any] {
-        (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] ?? [:]
-    }
-
-    /// `error.code` of a contract error body.
-    var errorCode: String? { (json["error"] as? [String: Any])?["code"] as? String }
-    var errorMessage: String? { (json["error"] as? [String: Any])?["message"] as? String }
-}
-
-/// A deliberately plain, blocking HTTP/1.1 client over a socket: one request per connection,
-/// any bytes as the body, no retries, so tests see exactly what the server answers.
+/// The tests' HTTP client: `PlainHTTPClient`, which sends exactly what it is given.
 enum TestHTTPClient {
     static func request(
         port: Int, method: String, path: String, headers: [String: String] = [:], body: [UInt8]? = nil,
-        timeout: TimeInterval = 10
+        timeout: Double = 10
     ) throws -> TestHTTPResponse {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw FixtureError("socket failed") }
-        defer { close(fd) }
-        var tv = timeval(tv_sec: Int(timeout), tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = UInt16(port).bigEndian
-        let connected = withUnsafePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        guard connected == 0 else { throw FixtureError("connect to port \(port) failed: errno \(errno)") }
-
-        var head = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n"
-        for (name, value) in headers { head += "\(name): \(value)\r\n" }
-        if let body { head += "Content-Length: \(body.count)\r\n" }
-        head += "\r\n"
-        try writeAll(fd, Array(head.utf8) + (body ?? []))
-
-        var received: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let count = read(fd, &buffer, buffer.count)
-            if count > 0 {
-                received.append(contentsOf: buffer[0..<count])
-            } else if count == 0 {
-                break
-            } else {
-                if errno == EINTR { continue }
-                if errno == ECONNRESET && !received.isEmpty { break }
-                throw FixtureError("read failed: errno \(errno) after \(received.count) bytes")
-            }
-        }
-        return try parse(received)
+        try PlainHTTPClient.request(
+            port: port, method: method, path: path, headers: headers, body: body, timeout: timeout)
     }
 
     /// POST /v1/spawn with a JSON body.
@@ -75,42 +17,5 @@ enum TestHTTPClient {
         try request(
             port: port, method: "POST", path: "/v1/spawn", headers: ["Content-Type": contentType],
             body: Array(json.utf8))
-    }
-
-    private static func writeAll(_ fd: Int32, _ bytes: [UInt8]) throws {
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            if written < 0 {
-                if errno == EINTR { continue }
-                // The server may answer (413) and close before reading a large body.
-                if errno == EPIPE || errno == ECONNRESET { return }
-                throw FixtureError("write failed: errno \(errno)")
-            }
-            offset += written
-        }
-    }
-
-    private static func parse(_ bytes: [UInt8]) throws -> TestHTTPResponse {
-        let separator: [UInt8] = [13, 10, 13, 10]
-        guard let split = bytes.indices.first(where: { bytes[$0...].starts(with: separator) }) else {
-            throw FixtureError("no complete HTTP response: \(String(decoding: bytes, as: UTF8.self))")
-        }
-        let head = String(decoding: bytes[..<split], as: UTF8.self).components(separatedBy: "\r\n")
-        let statusParts = head[0].split(separator: " ")
-        guard statusParts.count >= 2, let status = Int(statusParts[1]) else {
-            throw FixtureError("bad status line \(head[0])")
-        }
-        var headers: [String: String] = [:]
-        for line in head.dropFirst() {
-            guard let colon = line.firstIndex(of: ":") else { continue }
-            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(
-                in: .whitespaces)
-        }
-        var body = Array(bytes[(split + 4)...])
-        if let length = headers["content-length"].flatMap(Int.init), body.count > length {
-            body = Array(body.prefix(length))
-        }
-        return TestHTTPResponse(status: status, headers: headers, body: body)
     }
 }
