@@ -82,7 +82,8 @@ let package = Package(
         .target(
             name: "BusLocalStack",
             dependencies: [
-                "BusGateway", "BusActivation", "BusConsumer", "BusService", "BusDomain", "BusHTTP", "BusPostgres", "BusOps",
+                "BusGateway", "BusActivation", "BusConsumer", "BusService", "BusDomain", "BusHTTP", "BusPostgres",
+                "BusOps",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
