@@ -23,21 +23,14 @@ public final class ActivationService: Sendable {
         let health = PoolHealth(loops: shares.count)
         let metrics = ActivationMetrics(loops: shares.count)
         self.metrics = metrics
-        var address = configuration.listen
-        do {
-            loops = try WorkerLoops(name: "activation", count: shares.count) { index, loop in
-                let worker = ActivationWorker(
+        (loops, port) = try WorkerLoops.listening(
+            name: "activation", count: shares.count, on: configuration.listen,
+            makeWorker: { index, loop in
+                ActivationWorker(
                     index: index, loop: loop, configuration: configuration, connections: shares[index], health: health,
                     metrics: metrics, logger: logger)
-                address.port = try worker.bind(address)
-                return worker
-            }
-        } catch let error as BindError {
-            throw error
-        } catch {
-            fatalError("unexpected error \(error)")
-        }
-        port = address.port
+            },
+            bind: { worker, address throws(BindError) in try worker.bind(address) })
     }
 
     public func start() {

@@ -21,7 +21,6 @@ final class ActivationWorker {
     private let pool: PostgresPool
     private let store: ChestStore
     private var server: HTTPServer!
-    private var drainTimer: LoopTimer?
     private let health: PoolHealth
     private var healthTimer: LoopTimer?
     private let metrics: ActivationMetrics
@@ -75,19 +74,12 @@ final class ActivationWorker {
 
     func drain(timeout: Duration, then done: @escaping () -> Void) {
         server.stopAccepting()
-        var finished = false
-        let finish = { [unowned self] in
-            guard !finished else { return }
-            finished = true
-            self.drainTimer?.cancel()
-            self.healthTimer?.cancel()
-            self.server.close()
-            self.pool.close()
+        loop.completeOnce(within: timeout, server.whenDrained) { [self] in
+            healthTimer?.cancel()
+            server.close()
+            pool.close()
             done()
         }
-        drainTimer = LoopTimer(loop: loop, handler: finish)
-        drainTimer?.schedule(after: timeout)
-        server.whenDrained(finish)
     }
 
     // MARK: - Requests

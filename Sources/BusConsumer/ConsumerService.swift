@@ -68,7 +68,6 @@ final class ConsumerWorker {
     private let pool: PostgresPool
     private let consumer: RegionConsumer
     private var admin: HTTPServer?
-    private var drainTimer: LoopTimer?
     private let metrics: ConsumerMetrics
     private var publishTimer: LoopTimer?
 
@@ -133,20 +132,13 @@ final class ConsumerWorker {
 
     func drain(timeout: Duration, then done: @escaping () -> Void) {
         admin?.stopAccepting()
-        var finished = false
-        let finish = { [unowned self] in
-            guard !finished else { return }
-            finished = true
-            self.drainTimer?.cancel()
-            self.publishTimer?.cancel()
-            self.consumer.close()
-            self.pool.close()
-            self.admin?.close()
+        loop.completeOnce(within: timeout, consumer.stop(then:)) { [self] in
+            publishTimer?.cancel()
+            consumer.close()
+            pool.close()
+            admin?.close()
             done()
         }
-        drainTimer = LoopTimer(loop: loop, handler: finish)
-        drainTimer?.schedule(after: timeout)
-        consumer.stop(then: finish)
     }
 }
 

@@ -6,14 +6,8 @@ enum StreamReplies {
     /// One entry: `[id, [field, value, …]]`; fields are nil for an entry deleted meanwhile.
     static func entry(_ reply: RedisReply) -> (id: String, fields: [String: String]?)? {
         guard let parts = reply.array, parts.count == 2, let id = parts[0].string else { return nil }
-        guard let flat = parts[1].array else { return (id, nil) }
-        var fields: [String: String] = [:]
-        var index = 0
-        while index + 1 < flat.count {
-            if let name = flat[index].string, let value = flat[index + 1].string { fields[name] = value }
-            index += 2
-        }
-        return (id, fields)
+        guard parts[1].array != nil else { return (id, nil) }
+        return (id, parts[1].fieldMap.compactMapValues(\.string))
     }
 
     /// XREADGROUP: `[[stream, [entry, …]], …]`, or null when BLOCK timed out.
@@ -54,13 +48,7 @@ enum StreamReplies {
     /// XINFO CONSUMERS: name, pending and idle (ms) of each consumer.
     static func consumers(_ reply: RedisReply) -> [(name: String, pending: Int, idleMs: Int)] {
         (reply.array ?? []).compactMap { row in
-            guard let flat = row.array else { return nil }
-            var values: [String: RedisReply] = [:]
-            var index = 0
-            while index + 1 < flat.count {
-                if let key = flat[index].string { values[key] = flat[index + 1] }
-                index += 2
-            }
+            let values = row.fieldMap
             guard let name = values["name"]?.string else { return nil }
             return (name, Int(values["pending"]?.integer ?? 0), Int(values["idle"]?.integer ?? 0))
         }

@@ -25,22 +25,14 @@ public final class Gateway: Sendable {
         let processTag = ChestIDGenerator.makeProcessTag()
         let metrics = GatewayMetrics(catalog: configuration.catalog, loops: configuration.threads)
         self.metrics = metrics
-        var address = configuration.listen
-        do {
-            loops = try WorkerLoops(name: "gateway", count: configuration.threads) { index, loop in
-                let worker = GatewayWorker(
+        (loops, port) = try WorkerLoops.listening(
+            name: "gateway", count: configuration.threads, on: configuration.listen,
+            makeWorker: { index, loop in
+                GatewayWorker(
                     index: index, loop: loop, configuration: configuration, processTag: processTag,
                     readiness: readiness, metrics: metrics, logger: logger)
-                // With port 0 the first loop picks a port and the others share it.
-                address.port = try worker.bind(address)
-                return worker
-            }
-        } catch let error as BindError {
-            throw error
-        } catch {
-            fatalError("unexpected error \(error)")
-        }
-        port = address.port
+            },
+            bind: { worker, address throws(BindError) in try worker.bind(address) })
     }
 
     /// Spawn requests answered so far and their latencies (for `biomebus up`'s summary).

@@ -25,7 +25,6 @@ final class GatewayWorker {
     /// For each region (by catalog index), the index of its connection in `connections`.
     private let connectionOfRegion: [Int]
     private var chestIDs: ChestIDGenerator
-    private var drainTimer: LoopTimer?
     private let metrics: GatewayMetrics
     private let readiness: RegionReadiness
     private let latency: ShardedHistogram.Shard
@@ -100,19 +99,12 @@ final class GatewayWorker {
     /// Stops accepting, waits for in-flight requests (at most `timeout`), then closes everything.
     func drain(timeout: Duration, then done: @escaping () -> Void) {
         server.stopAccepting()
-        var finished = false
-        let finish = { [unowned self] in
-            guard !finished else { return }
-            finished = true
-            self.drainTimer?.cancel()
-            self.sampler?.cancel()
-            self.server.close()
-            for connection in self.connections { connection.close() }
+        loop.completeOnce(within: timeout, server.whenDrained) { [self] in
+            sampler?.cancel()
+            server.close()
+            for connection in connections { connection.close() }
             done()
         }
-        drainTimer = LoopTimer(loop: loop, handler: finish)
-        drainTimer?.schedule(after: timeout)
-        server.whenDrained(finish)
     }
 
     // MARK: - Requests

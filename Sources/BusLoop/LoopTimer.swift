@@ -60,3 +60,31 @@ extension timeval {
         }
     }
 }
+
+extension EventLoop {
+    /// Calls `then` exactly once, on this loop: when `work` reports completion or after
+    /// `timeout`, whichever comes first (a shutdown drain bounded by a deadline).
+    public func completeOnce(
+        within timeout: Duration, _ work: (_ completion: @escaping () -> Void) -> Void, then: @escaping () -> Void
+    ) {
+        assertInLoop()
+        // The timer and the flag live in this box until the first of the two fires; the timer's
+        // handler holds the box, and the box drops the timer when done, ending the cycle.
+        final class Once {
+            var timer: LoopTimer?
+            var then: (() -> Void)?
+        }
+        let once = Once()
+        once.then = then
+        let finish = {
+            guard let then = once.then else { return }
+            once.then = nil
+            once.timer?.cancel()
+            once.timer = nil
+            then()
+        }
+        once.timer = LoopTimer(loop: self, handler: finish)
+        once.timer?.schedule(after: timeout)
+        work(finish)
+    }
+}

@@ -30,16 +30,10 @@ public enum DeadLetters {
     {
         let reply = try redis.send(RedisCommand("XRANGE", .string(StreamKey.deadLetters(biome)), "-", "+"))
         let letters = (reply.array ?? []).compactMap { raw -> DeadLetter? in
-            guard let parts = raw.array, parts.count == 2, let id = parts[0].string, let flat = parts[1].array else {
+            guard let parts = raw.array, parts.count == 2, let id = parts[0].string, parts[1].array != nil else {
                 return nil
             }
-            var fields: [String: String] = [:]
-            var index = 0
-            while index + 1 < flat.count {
-                if let name = flat[index].string, let value = flat[index + 1].string { fields[name] = value }
-                index += 2
-            }
-            return DeadLetter(id: id, all: fields)
+            return DeadLetter(id: id, all: parts[1].fieldMap.compactMapValues(\.string))
         }
         return ids.isEmpty ? letters : letters.filter { ids.contains($0.id) }
     }

@@ -97,13 +97,7 @@ public enum RegionSampler {
     /// XINFO GROUPS: a flat field/value array per group.
     static func parseGroups(_ reply: RedisReply) -> [(name: String, pending: Int, lag: Int?, consumers: Int)] {
         (reply.array ?? []).compactMap { row in
-            guard let flat = row.array else { return nil }
-            var fields: [String: RedisReply] = [:]
-            var index = 0
-            while index + 1 < flat.count {
-                if let key = flat[index].string { fields[key] = flat[index + 1] }
-                index += 2
-            }
+            let fields = row.fieldMap
             guard let name = fields["name"]?.string else { return nil }
             let lag: Int? = fields["lag"].flatMap { $0 == .null ? nil : $0.integer.map(Int.init) }
             return (name, Int(fields["pending"]?.integer ?? 0), lag, Int(fields["consumers"]?.integer ?? 0))

@@ -29,6 +29,19 @@ public indirect enum RedisReply: Sendable, Equatable {
         if case .array(let elements) = self { return elements }
         return nil
     }
+
+    /// An array of alternating names and values (XINFO rows, stream entry fields) as a
+    /// dictionary; later duplicates win.
+    public var fieldMap: [String: RedisReply] {
+        guard let flat = array else { return [:] }
+        var fields: [String: RedisReply] = [:]
+        var index = 0
+        while index + 1 < flat.count {
+            if let name = flat[index].string { fields[name] = flat[index + 1] }
+            index += 2
+        }
+        return fields
+    }
 }
 
 extension RedisReply {

@@ -1,3 +1,4 @@
+import BusHTTP
 import BusLoop
 
 #if canImport(Glibc)
@@ -24,6 +25,28 @@ public final class WorkerLoops<Worker>: @unchecked Sendable {
         }
         self.workers = workers
         self.threads = threads
+    }
+
+    /// Builds `count` loops whose workers listen on `address`: the first binds it (picking a
+    /// port when it is 0) and the others share that port through SO_REUSEPORT. Throws if it
+    /// cannot be bound. Returns the loops and the bound port.
+    public static func listening(
+        name: String, count: Int, on address: ListenAddress, makeWorker: (_ index: Int, _ loop: EventLoop) -> Worker,
+        bind: (Worker, ListenAddress) throws(BindError) -> Int
+    ) throws(BindError) -> (loops: WorkerLoops, port: Int) {
+        var address = address
+        do {
+            let loops = try WorkerLoops(name: name, count: count) { index, loop in
+                let worker = makeWorker(index, loop)
+                address.port = try bind(worker, address)
+                return worker
+            }
+            return (loops, address.port)
+        } catch let error as BindError {
+            throw error
+        } catch {
+            fatalError("only binding can fail here, not \(error)")
+        }
     }
 
     public func start() {

@@ -26,13 +26,9 @@ public struct ActivationRequest: Sendable, Equatable {
         var chestID = chestID
         if !body.isEmpty && !body.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) {
             let document: JSONValue
-            do {
-                document = try JSONParser.parse(body)
-            } catch {
-                return .failure(.malformedJSON("body is not valid JSON: \(error)"))
-            }
-            guard case .object = document else {
-                return .failure(.malformedJSON("body must be a JSON object, not \(document.kindName)"))
+            switch JSONValue.object(fromBody: body) {
+            case .success(let object): document = object
+            case .failure(let error): return .failure(error)
             }
             switch document["player_id"] {
             case nil, .null?: break

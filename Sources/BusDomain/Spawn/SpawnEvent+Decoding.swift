@@ -3,13 +3,9 @@ extension SpawnEvent {
     /// counts as absent. Errors name the offending field.
     public static func decode(body: [UInt8]) -> Result<SpawnEvent, APIError> {
         let document: JSONValue
-        do {
-            document = try JSONParser.parse(body)
-        } catch {
-            return .failure(.malformedJSON("body is not valid JSON: \(error)"))
-        }
-        guard case .object = document else {
-            return .failure(.malformedJSON("body must be a JSON object, not \(document.kindName)"))
+        switch JSONValue.object(fromBody: body) {
+        case .success(let object): document = object
+        case .failure(let error): return .failure(error)
         }
         do {
             return .success(
