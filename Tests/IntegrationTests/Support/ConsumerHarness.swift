@@ -63,7 +63,8 @@ extension RedisServer {
     }
 }
 
-/// A psql session holding `LOCK TABLE treasure_chests` for `seconds`, so every handler blocks.
+/// A psql session holding `LOCK TABLE treasure_chests IN EXCLUSIVE MODE` for `seconds`: every
+/// handler's INSERT blocks, while reads (the tests' checks) still go through.
 final class TableLock {
     private let process = Process()
 
@@ -71,14 +72,14 @@ final class TableLock {
         process.executableURL = URL(fileURLWithPath: try TestEnvironment.executable("psql"))
         process.arguments = [
             "-h", "127.0.0.1", "-p", String(database.server.port), "-U", "postgres", "-d", database.name, "-q", "-c",
-            "BEGIN; LOCK TABLE treasure_chests IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(\(seconds)); COMMIT;",
+            "BEGIN; LOCK TABLE treasure_chests IN EXCLUSIVE MODE; SELECT pg_sleep(\(seconds)); COMMIT;",
         ]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
         let held = TestEnvironment.waitUntil {
             (try? database.server.psql(
-                "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'treasure_chests' AND l.mode = 'AccessExclusiveLock' AND l.granted",
+                "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'treasure_chests' AND l.mode = 'ExclusiveLock' AND l.granted",
                 database: database.name)) == "1"
         }
         guard held else { throw FixtureError("the table lock was not taken") }
