@@ -43,6 +43,7 @@ let package = Package(
         ),
 
         .target(name: "BusDomain", dependencies: ["Yams"]),
+        .target(name: "BusDeploy", dependencies: ["BusDomain"]),
 
         .target(
             name: "BusService",
@@ -92,7 +93,7 @@ let package = Package(
             name: "biomebus",
             dependencies: [
                 "BusGateway", "BusActivation", "BusConsumer", "BusService", "BusLocalStack", "BusOps", "BusDomain",
-                "BusLoop", "BusHTTP",
+                "BusLoop", "BusHTTP", "BusDeploy",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -100,6 +101,7 @@ let package = Package(
 
         .testTarget(name: "BusLoopTests", dependencies: ["BusLoop"]),
         .testTarget(name: "BusDomainTests", dependencies: ["BusDomain"]),
+        .testTarget(name: "BusDeployTests", dependencies: ["BusDeploy", "BusDomain", "Yams"]),
         .testTarget(name: "BusHTTPTests", dependencies: ["BusHTTP"]),
         .testTarget(name: "BusRedisTests", dependencies: ["BusRedis"]),
         .testTarget(name: "BusOpsTests", dependencies: ["BusOps", "BusRedis"]),

@@ -8,7 +8,7 @@ struct BiomeBus: ParsableCommand {
         abstract: "A regional event backbone for treasure-hunt spawns: gateway, consumers, activation.",
         subcommands: [
             GatewayCommand.self, ActivationCommand.self, ConsumerCommand.self, StatusCommand.self, DLQCommand.self,
-            MigrateCommand.self, UpCommand.self,
+            MigrateCommand.self, UpCommand.self, DeployCommand.self,
         ]
     )
 }
