@@ -11,6 +11,9 @@ public struct GatewayConfiguration: Sendable {
     public var redisTimeout: Duration = .seconds(1)
     /// XADDs allowed to wait for Redis per connection; beyond it spawns get 503 at once.
     public var maxOutstandingPerConnection = 1024
+    /// Count and time every spawn (`biomebus_spawn_requests_total`, the latency histogram).
+    /// Off only to measure what metrics cost (`BIOMEBUS_REQUEST_METRICS=off`).
+    public var requestMetrics = true
     /// How often stream figures and Redis memory are sampled (gauges, memory guard).
     public var sampleInterval: Duration = .seconds(1)
     /// How long shutdown waits for in-flight requests.

@@ -33,6 +33,7 @@ final class GatewayWorker {
     /// Loop 0 samples every region each second: gauges and the memory guard.
     private var sampler: LoopTimer?
     private let sampleInterval: Duration
+    private let requestMetrics: Bool
 
     private struct CounterKey: Hashable {
         let biome: String
@@ -48,6 +49,7 @@ final class GatewayWorker {
         self.readiness = readiness
         self.latency = metrics.spawnDuration.shard(index)
         self.sampleInterval = configuration.sampleInterval
+        self.requestMetrics = configuration.requestMetrics
         self.catalog = configuration.catalog
         self.logger = logger
         self.chestIDs = ChestIDGenerator(processTag: processTag, worker: index)
@@ -183,6 +185,7 @@ final class GatewayWorker {
     /// "unknown" and "none") and status, and its latency.
     private func answerSpawn(_ responder: HTTPResponder, _ response: HTTPResponse, biome: String, started: UInt64) {
         responder.send(response)
+        guard requestMetrics else { return }
         let key = CounterKey(biome: biome, status: response.status)
         let counter: Metrics.Counter
         if let cached = requestCounters[key] {

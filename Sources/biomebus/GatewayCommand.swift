@@ -2,6 +2,7 @@ import ArgumentParser
 import BusDomain
 import BusGateway
 import BusService
+import Foundation
 
 struct GatewayCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -34,9 +35,10 @@ struct GatewayCommand: ParsableCommand {
                 ])
             let gateway: Gateway
             do {
-                gateway = try Gateway(
-                    configuration: GatewayConfiguration(catalog: catalog, listen: address, threads: threadCount),
-                    logger: logger)
+                var configuration = GatewayConfiguration(catalog: catalog, listen: address, threads: threadCount)
+                // Only for measuring what request metrics cost (docs/benchmarks.md).
+                configuration.requestMetrics = ProcessInfo.processInfo.environment["BIOMEBUS_REQUEST_METRICS"] != "off"
+                gateway = try Gateway(configuration: configuration, logger: logger)
             } catch {
                 throw CLIError("\(error)")
             }
