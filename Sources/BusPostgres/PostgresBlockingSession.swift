@@ -13,11 +13,11 @@ public final class PostgresBlockingSession {
     /// The libpq connection; owned here and finished in `close()` or deinit.
     private var connection: OpaquePointer?
 
-    /// Connects to `url` (a libpq URI or key=value string).
-    public init(url: String, connectTimeoutSeconds: Int = 5, statementTimeout: Duration = .seconds(30))
-        throws(PostgresBlockingError)
-    {
-        let separator = url.contains("?") ? "&" : (url.hasPrefix("postgres") ? "?" : " ")
+    /// Connects to `url` (a libpq URI or key=value string). Statements have no server-side
+    /// timeout unless the caller sets one (`SET LOCAL statement_timeout` inside a transaction,
+    /// which also works through a transaction-pooling pgbouncer).
+    public init(url: String, connectTimeoutSeconds: Int = 5) throws(PostgresBlockingError) {
+        let separator = url.contains("?") ? "&" : "?"
         let conninfo =
             url.hasPrefix("postgres")
             ? url + separator + "connect_timeout=\(connectTimeoutSeconds)"
@@ -33,9 +33,6 @@ public final class PostgresBlockingSession {
         }
         // Notices ("relation already exists, skipping") would go to stderr; drop them.
         PQsetNoticeProcessor(connection, { _, _ in }, nil)
-        let milliseconds = statementTimeout.components.seconds * 1000
-        try execute("SET statement_timeout = \(milliseconds)")
-        try execute("SET lock_timeout = \(milliseconds)")
     }
 
     deinit {
@@ -83,8 +80,10 @@ public final class PostgresBlockingSession {
 
     private static func trimmed(_ text: UnsafePointer<CChar>?) -> String {
         guard let text else { return "unknown error" }
-        let message = String(cString: text)
-        return String(message.reversed().drop(while: \.isWhitespace).reversed())
+        // libpq messages can span lines ("…failed: Connection refused\n\tIs the server
+        // running…"); CLI errors must stay on one line.
+        return String(cString: text).split(whereSeparator: \.isNewline)
+            .map { $0.trimmingPrefix(while: \.isWhitespace) }.filter { !$0.isEmpty }.joined(separator: "; ")
     }
 }
 

@@ -41,39 +41,50 @@ public enum Schema {
 
     /// Applies pending migrations and returns their versions. Idempotent, and safe when several
     /// processes start at once: they queue on an advisory lock, and later ones find nothing to do.
-    /// Blocking: call at startup, before any event loop runs.
+    ///
+    /// Everything happens in one transaction (Postgres DDL is transactional): the lock is
+    /// `pg_advisory_xact_lock` and the timeouts are `SET LOCAL`, so nothing outlives the
+    /// transaction and it works through a transaction-pooling pgbouncer too. Blocking: call at
+    /// startup, before any event loop runs.
     @discardableResult
-    public static func migrate(postgresURL: String, logger: Logger) throws(PostgresBlockingError) -> [Int] {
+    public static func migrate(postgresURL: String, logger: Logger, timeout: Duration = .seconds(60))
+        throws(PostgresBlockingError)
+        -> [Int]
+    {
         let session = try PostgresBlockingSession(url: postgresURL)
-        try session.execute("SELECT pg_advisory_lock($1::bigint)", [lockKey])
-        defer { _ = try? session.execute("SELECT pg_advisory_unlock($1::bigint)", [lockKey]) }
-        try session.execute(
-            """
-            CREATE TABLE IF NOT EXISTS biomebus_migrations (
-                version    integer PRIMARY KEY,
-                name       text NOT NULL,
-                applied_at timestamptz NOT NULL DEFAULT now()
-            )
-            """)
-        let done = Set(
-            try session.execute("SELECT version FROM biomebus_migrations").compactMap { $0[0].flatMap { Int($0) } })
-        var applied: [Int] = []
-        for migration in migrations where !done.contains(migration.version) {
-            try session.execute("BEGIN")
-            do {
+        let milliseconds = timeout.components.seconds * 1000
+        try session.execute("BEGIN")
+        do {
+            try session.execute("SET LOCAL statement_timeout = \(milliseconds)")
+            try session.execute("SET LOCAL lock_timeout = \(milliseconds)")
+            try session.execute("SELECT pg_advisory_xact_lock($1::bigint)", [lockKey])
+            try session.execute(
+                """
+                CREATE TABLE IF NOT EXISTS biomebus_migrations (
+                    version    integer PRIMARY KEY,
+                    name       text NOT NULL,
+                    applied_at timestamptz NOT NULL DEFAULT now()
+                )
+                """)
+            let done = Set(
+                try session.execute("SELECT version FROM biomebus_migrations").compactMap { $0[0].flatMap { Int($0) } })
+            var applied: [Int] = []
+            for migration in migrations where !done.contains(migration.version) {
                 for statement in migration.statements { try session.execute(statement) }
                 try session.execute(
                     "INSERT INTO biomebus_migrations (version, name) VALUES ($1, $2)",
                     [String(migration.version), migration.name])
-                try session.execute("COMMIT")
-            } catch {
-                _ = try? session.execute("ROLLBACK")
-                throw error
+                applied.append(migration.version)
             }
-            logger.info(
-                "migration applied", metadata: ["version": "\(migration.version)", "name": "\(migration.name)"])
-            applied.append(migration.version)
+            try session.execute("COMMIT")
+            for version in applied {
+                let name = migrations.first { $0.version == version }?.name ?? ""
+                logger.info("migration applied", metadata: ["version": "\(version)", "name": "\(name)"])
+            }
+            return applied
+        } catch {
+            _ = try? session.execute("ROLLBACK")
+            throw error
         }
-        return applied
     }
 }
