@@ -16,6 +16,9 @@ public struct ConsumerServiceConfiguration: Sendable {
     public var admin: ListenAddress?
     /// Postgres connections for the handler.
     public var poolSize = 8
+    /// Prepare statements once per connection; turn off behind a transaction-pooling
+    /// pgbouncer older than 1.21 (docs/postgres-client.md).
+    public var preparedStatements = true
     /// How long SIGTERM waits for in-flight entries before leaving them pending for others.
     public var drainTimeout: Duration = .seconds(10)
 
@@ -81,7 +84,7 @@ final class ConsumerWorker {
         poolConfiguration.maxWaiters = configuration.region.consumer.maxInFlight * 2 + 16
         poolConfiguration.leaseTimeout = .seconds(1)
         pool = PostgresPool(loop: loop, configuration: poolConfiguration)
-        let handler = PostgresChestHandler(loop: loop, pool: pool)
+        let handler = PostgresChestHandler(loop: loop, pool: pool, preparedStatements: configuration.preparedStatements)
         consumer = RegionConsumer(
             loop: loop,
             configuration: .init(

@@ -17,10 +17,13 @@ public final class PostgresChestHandler: StreamEntryHandler {
     private lazy var flushTimer = LoopTimer(loop: loop) { [unowned self] in self.flush() }
     /// Largest batch per statement.
     public var maxBatch = 256
+    /// Prepare the INSERTs once per connection (off behind a pgbouncer older than 1.21).
+    private let preparedStatements: Bool
 
-    public init(loop: EventLoop, pool: PostgresPool) {
+    public init(loop: EventLoop, pool: PostgresPool, preparedStatements: Bool = true) {
         self.loop = loop
         self.pool = pool
+        self.preparedStatements = preparedStatements
     }
 
     static let insertOneSQL = """
@@ -71,7 +74,8 @@ public final class PostgresChestHandler: StreamEntryHandler {
             PostgresArrayLiteral.of(records.map(\.streamID)),
             PostgresArrayLiteral.of(records.map { String($0.receivedAtMs) }),
         ]
-        pool.query(Self.insertBatchSQL, parameters, statementName: "insert_chests") { [self] result in
+        pool.query(Self.insertBatchSQL, parameters, statementName: preparedStatements ? "insert_chests" : nil) {
+            [self] result in
             switch result {
             case .success:
                 for item in items { item.completion(.success(())) }
@@ -89,7 +93,7 @@ public final class PostgresChestHandler: StreamEntryHandler {
             String(record.biome.value), record.chestID, record.type, record.coordinatesArrayLiteral, record.streamID,
             String(record.receivedAtMs),
         ]
-        pool.query(Self.insertOneSQL, parameters, statementName: "insert_chest") { result in
+        pool.query(Self.insertOneSQL, parameters, statementName: preparedStatements ? "insert_chest" : nil) { result in
             switch result {
             case .success: completion(.success(()))
             case .failure(let error): completion(.failure(HandlerFailure("database: \(error)")))

@@ -19,6 +19,9 @@ struct ActivationCommand: ParsableCommand {
     @Option(help: "Event loops (threads). Default: the number of cores (at most --pool-size).")
     var threads: Int?
 
+    @Flag(inversion: .prefixedNo, help: "Prepare statements once per connection (off behind pgbouncer < 1.21).")
+    var preparedStatements = true
+
     func run() throws {
         try failingCleanly {
             let url = try postgres.url()
@@ -34,6 +37,7 @@ struct ActivationCommand: ParsableCommand {
             let signals = TerminationSignal()
             var configuration = ActivationConfiguration(postgresURL: url, listen: address, threads: threadCount)
             configuration.poolSize = poolSize
+            configuration.preparedStatements = preparedStatements
             logger.info(
                 "activation starting", metadata: ["pool_size": "\(poolSize)", "threads": "\(configuration.loopCount)"])
             do {

@@ -28,6 +28,9 @@ struct ConsumerCommand: ParsableCommand {
     @Option(help: "Admin listener for /healthz, /readyz and /metrics, HOST:PORT.")
     var admin: String?
 
+    @Flag(inversion: .prefixedNo, help: "Prepare statements once per connection (off behind pgbouncer < 1.21).")
+    var preparedStatements = true
+
     func run() throws {
         try failingCleanly {
             let catalog = try regions.load()
@@ -40,6 +43,7 @@ struct ConsumerCommand: ParsableCommand {
             }
             var configuration = ConsumerServiceConfiguration(
                 region: region, biomes: selected, consumerName: consumerName, postgresURL: url)
+            configuration.preparedStatements = preparedStatements
             if let admin {
                 guard let address = ListenAddress(admin) else {
                     throw CLIError("--admin: expected HOST:PORT, got \"\(admin)\"")

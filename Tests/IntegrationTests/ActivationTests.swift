@@ -87,6 +87,16 @@ struct ActivationTests {
         #expect(try database.row(id: "s") == "activated|2|")
     }
 
+    @Test("with unnamed statements (for pgbouncer < 1.21) activation behaves the same")
+    func unnamedStatements() throws {
+        let database = try TestDatabase(on: try PostgresServer.shared())
+        try database.insertChest(id: "u-1")
+        let harness = try ActivationHarness(postgresURL: database.url) { $0.preparedStatements = false }
+        #expect(try harness.activate(chest: "u-1", ifMatch: #""1""#).status == 200)
+        #expect(try harness.activate(chest: "u-1", ifMatch: #""1""#).status == 412)
+        #expect(try harness.get("/v1/treasure/53/chests/u-1").headers["etag"] == #""2""#)
+    }
+
     @Test("the seed alias POST /treasure/{biome}/activate behaves the same")
     func alias() throws {
         let database = try TestDatabase(on: try PostgresServer.shared())
