@@ -68,6 +68,8 @@ public final class RegionConsumer {
     private var handlerRuns: [EntryKey: Int] = [:]
     private var handlerStarted: [EntryKey: UInt64] = [:]
     private var readFailures = 0
+    /// Where the next partial read starts, so that no stream is starved when slots are few.
+    private var readRotation = 0
     private var groupsReady = false
     private var random = SystemRandomNumberGenerator()
     private lazy var readRetryTimer = LoopTimer(loop: loop) { [unowned self] in self.resumeReading() }
@@ -83,7 +85,8 @@ public final class RegionConsumer {
         self.logger = logger
         let consumer = configuration.region.consumer
         machine = ConsumerStateMachine(
-            maxInFlight: consumer.maxInFlight, maxDeliveries: consumer.maxDeliveries, backoff: consumer.backoff)
+            maxInFlight: consumer.maxInFlight, maxDeliveries: consumer.maxDeliveries, backoff: consumer.backoff,
+            streams: configuration.biomes.count)
         let address = configuration.region.redis
         var readConfiguration = RedisConnectionConfiguration(
             host: address.host, port: address.port, database: address.database, password: address.password)
@@ -193,12 +196,15 @@ public final class RegionConsumer {
     }
 
     private func read(count: Int) {
+        let plan = ReadPlan(freeSlots: count, streamCount: streams.count, rotation: readRotation)
+        readRotation += plan.streams.count
         var arguments: [RedisArgument] = [
-            "XREADGROUP", "GROUP", .string(group), .string(configuration.consumerName), "COUNT", .integer(Int64(count)),
-            "BLOCK", .integer(Int64(configuration.region.consumer.blockMs)), "STREAMS",
+            "XREADGROUP", "GROUP", .string(group), .string(configuration.consumerName), "COUNT",
+            .integer(Int64(plan.countPerStream)), "BLOCK", .integer(Int64(configuration.region.consumer.blockMs)),
+            "STREAMS",
         ]
-        arguments += streams.map { .string($0) }
-        arguments += streams.map { _ in ">" }
+        arguments += plan.streams.map { .string(streams[$0]) }
+        arguments += plan.streams.map { _ in ">" }
         reads.send(RedisCommand(arguments)) { [unowned self] result in
             switch result {
             case .success(let reply):

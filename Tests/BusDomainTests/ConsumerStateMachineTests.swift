@@ -114,3 +114,48 @@ struct ConsumerStateMachineTests {
         #expect(machine.handled(key("1"), succeeded: false) == [.finished])
     }
 }
+
+@Suite("Read plans keep XREADGROUP within the free slots")
+struct ReadPlanTests {
+    @Test("COUNT applies per stream, so the total asked never exceeds the free slots")
+    func neverMoreThanFree() {
+        for streams in 1...7 {
+            for free in 0...40 {
+                let plan = ReadPlan(freeSlots: free, streamCount: streams, rotation: free * 3)
+                #expect(plan.maximum <= free)
+                #expect(free == 0 || plan.maximum > 0, "some progress whenever a slot is free")
+                #expect(Set(plan.streams).count == plan.streams.count)
+            }
+        }
+    }
+
+    @Test("few free slots: one entry from each of a rotating subset of streams")
+    func rotation() {
+        #expect(
+            ReadPlan(freeSlots: 8, streamCount: 4, rotation: 0) == ReadPlan(freeSlots: 8, streamCount: 4, rotation: 9))
+        #expect(ReadPlan(freeSlots: 8, streamCount: 4, rotation: 0).countPerStream == 2)
+        let first = ReadPlan(freeSlots: 2, streamCount: 4, rotation: 0)
+        let second = ReadPlan(freeSlots: 2, streamCount: 4, rotation: 2)
+        #expect(first.streams == [0, 1] && second.streams == [2, 3])
+        #expect(ReadPlan(freeSlots: 3, streamCount: 4, rotation: 3).streams == [3, 0, 1])
+    }
+}
+
+@Suite("Reads over several streams")
+struct MultiStreamReadTests {
+    @Test("with several streams, a read waits until one slot per stream is free")
+    func waitsForOneSlotPerStream() {
+        let key = { (id: String) in EntryKey(biome: BiomeID(1)!, id: id) }
+        var machine = ConsumerStateMachine(
+            maxInFlight: 8, maxDeliveries: 5, backoff: BackoffPolicy(), streams: 4)
+        #expect(machine.start() == [.read(count: 8)])
+        let ids = (0..<8).map { key("\($0)") }
+        _ = machine.readFinished(ids, reservedCount: 8)
+        for id in ids.prefix(3) {
+            _ = machine.handled(id, succeeded: true)
+            #expect(machine.settled(id) == [], "fewer free slots than streams: no read yet")
+        }
+        _ = machine.handled(ids[3], succeeded: true)
+        #expect(machine.settled(ids[3]) == [.read(count: 4)])
+    }
+}

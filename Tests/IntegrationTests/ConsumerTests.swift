@@ -40,6 +40,32 @@ struct ConsumerTests {
         #expect(try redis.streamLength("EVDLQ:1") == 0 && redis.streamLength("EVDLQ:2") == 0)
     }
 
+    @Test("a backlog on several streams of one region drains completely, and pending never passes the cap")
+    func backlogOnSeveralStreams() throws {
+        let redis = try RedisServer()
+        let database = try TestDatabase(on: try PostgresServer.shared())
+        let region = ConsumerHarness.region(redis: redis, biomes: [11, 12, 13, 14], maxInFlight: 8)
+        // One script per stream: 100 entries each, as the gateway writes them.
+        let fill = """
+            for i = 1, 100 do
+              redis.call('XADD', KEYS[1], '*', 'type', 'chest', 'coords', '[1,2]', 'chest_id', ARGV[1] .. i, 'ts', '1700000000000')
+            end
+            """
+        for biome in 11...14 { try redis.cli("EVAL", fill, "1", "EVSTREAM:\(biome)", "b\(biome)-") }
+        let consumer = try ConsumerHarness(region: region, postgresURL: database.url, name: "backlog")
+        _ = consumer
+        var maximum = 0
+        let drained = TestEnvironment.waitUntil(timeout: .seconds(30)) {
+            maximum = max(
+                maximum, (11...14).reduce(0) { $0 + ((try? redis.pending("EVSTREAM:\($1)", consumer: "backlog")) ?? 0) }
+            )
+            return (try? database.psql("SELECT count(*) FROM treasure_chests")) == "400"
+        }
+        #expect(drained, "rows: \((try? database.psql("SELECT count(*) FROM treasure_chests")) ?? "?")")
+        #expect(maximum <= 8, "pending across the region's streams reached \(maximum)")
+        #expect(TestEnvironment.waitUntil { (11...14).allSatisfy { (try? redis.pending("EVSTREAM:\($0)")) == 0 } })
+    }
+
     @Test(
         "an unparseable entry lands in EVDLQ after exactly max_deliveries deliveries; its neighbours are materialized")
     func poisonEntry() throws {

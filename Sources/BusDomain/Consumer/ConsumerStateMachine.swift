@@ -54,6 +54,9 @@ public struct ConsumerStateMachine: Sendable {
     public let maxInFlight: Int
     public let maxDeliveries: Int
     public let backoff: BackoffPolicy
+    /// Free slots needed before a read goes out: one per stream, so that a read covers every
+    /// stream (a read of only some streams can block on drained ones while others have work).
+    public let minimumRead: Int
 
     private var slots: [EntryKey: Slot] = [:]
     /// Slots promised to a read or claim whose reply has not come back.
@@ -65,10 +68,11 @@ public struct ConsumerStateMachine: Sendable {
     public private(set) var isStopping = false
     private var hasFinished = false
 
-    public init(maxInFlight: Int, maxDeliveries: Int, backoff: BackoffPolicy) {
+    public init(maxInFlight: Int, maxDeliveries: Int, backoff: BackoffPolicy, streams: Int = 1) {
         self.maxInFlight = maxInFlight
         self.maxDeliveries = maxDeliveries
         self.backoff = backoff
+        self.minimumRead = max(1, min(streams, maxInFlight))
     }
 
     /// Entries held now (being handled, waiting to retry, or being acknowledged).
@@ -235,7 +239,7 @@ public struct ConsumerStateMachine: Sendable {
     }
 
     private mutating func readIfPossible() -> [Action] {
-        guard !isStopping, !isReading, !isClaiming, freeSlots > 0 else { return [] }
+        guard !isStopping, !isReading, !isClaiming, freeSlots >= minimumRead else { return [] }
         isReading = true
         let count = freeSlots
         reserved += count
