@@ -165,6 +165,39 @@ struct ConsumerTests {
         #expect(try redis.streamLength("EVDLQ:4") == 0)
     }
 
+    @Test(
+        "pending ids whose entries were trimmed are dropped, not retried forever; a gone consumer that owns nothing is removed"
+    )
+    func trimmedPendingAndGoneConsumers() throws {
+        let redis = try RedisServer()
+        let database = try TestDatabase(on: try PostgresServer.shared())
+        let region = ConsumerHarness.region(redis: redis, biomes: [8], claimIdleMs: 5300)
+        // A consumer that read three entries and vanished; then the stream was trimmed under it.
+        try redis.cli("XGROUP", "CREATE", "EVSTREAM:8", "treasure", "0", "MKSTREAM")
+        for index in 0..<3 {
+            try redis.cli(
+                "XADD", "EVSTREAM:8", "*", "type", "chest", "coords", "[1,2]", "chest_id", "t-\(index)", "ts", "1")
+        }
+        try redis.cli("XREADGROUP", "GROUP", "treasure", "ghost", "COUNT", "10", "STREAMS", "EVSTREAM:8", ">")
+        try redis.cli("XTRIM", "EVSTREAM:8", "MAXLEN", "0")
+        #expect(try redis.pending("EVSTREAM:8", consumer: "ghost") == 3)
+
+        let consumer = try ConsumerHarness(region: region, postgresURL: database.url, name: "live")
+        _ = consumer
+        #expect(
+            TestEnvironment.waitUntil(timeout: .seconds(20)) { (try? redis.pending("EVSTREAM:8")) == 0 },
+            "the trimmed ids leave the pending list")
+        #expect(
+            TestEnvironment.waitUntil(timeout: .seconds(25)) {
+                guard let consumers = try? redis.cli("XINFO", "CONSUMERS", "EVSTREAM:8", "treasure") else {
+                    return false
+                }
+                return !consumers.contains("ghost")
+            }, "the gone consumer is removed from the group")
+        #expect(try database.psql("SELECT count(*) FROM treasure_chests") == "0", "nothing was handled")
+        #expect(try redis.streamLength("EVDLQ:8") == 0)
+    }
+
     @Test("SIGTERM: the consumer command drains and exits 0")
     func sigterm() throws {
         let redis = try RedisServer()
