@@ -237,20 +237,18 @@ final class GatewayWorker {
     static func apiError(for error: RedisError, region: RegionConfig, logger: Logger) -> APIError {
         switch error {
         case .unavailable:
-            .regionUnavailable(region.name, reason: "its Redis is not connected")
+            return .regionUnavailable(region.name, reason: "its Redis is not connected")
         case .timedOut:
-            .regionUnavailable(region.name, reason: "its Redis did not answer in time")
+            return .regionUnavailable(region.name, reason: "its Redis did not answer in time")
         case .disconnected:
-            .regionUnavailable(region.name, reason: "the connection to its Redis was lost")
+            return .regionUnavailable(region.name, reason: "the connection to its Redis was lost")
         case .overloaded:
-            .regionOverloaded(region.name, reason: "too many writes are waiting for its Redis")
+            return .regionOverloaded(region.name, reason: "too many writes are waiting for its Redis")
         case .server where error.isOutOfMemory:
-            .regionOverloaded(region.name, reason: "its Redis is out of memory")
+            return .regionOverloaded(region.name, reason: "its Redis is out of memory")
         case .server(let message):
-            {
-                logger.error("XADD failed", metadata: ["region": "\(region.name)", "error": "\(message)"])
-                return .internalError("Redis refused the write")
-            }()
+            logger.error("XADD failed", metadata: ["region": "\(region.name)", "error": "\(message)"])
+            return .internalError("Redis refused the write")
         }
     }
 

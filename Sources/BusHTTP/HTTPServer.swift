@@ -35,7 +35,7 @@ public final class HTTPServer {
     public typealias Handler = (HTTPRequest, HTTPResponder) -> Void
 
     public let loop: EventLoop
-    private let configuration: HTTPServerConfiguration
+    let configuration: HTTPServerConfiguration
     private let handler: Handler
     private var http: OpaquePointer?
     private var boundSocket: OpaquePointer?
@@ -200,7 +200,7 @@ public final class HTTPResponder {
 
     deinit {
         if let request {
-            server.complete(request, with: server.unansweredResponseForDeinit)
+            server.complete(request, with: server.configuration.unansweredResponse)
         }
     }
 
@@ -216,10 +216,6 @@ public final class HTTPResponder {
         self.request = nil
         server.complete(request, with: response)
     }
-}
-
-extension HTTPServer {
-    fileprivate var unansweredResponseForDeinit: HTTPResponse { configuration.unansweredResponse }
 }
 
 extension HTTPMethod {
