@@ -142,8 +142,8 @@ public final class LocalStack: @unchecked Sendable {
         }
 
         var activationListen = options.activationListen
-        if activationListen.port != 0 && !isPortFree(activationListen.port) {
-            activationListen.port = choosePort(preferred: activationListen.port + 1)
+        if activationListen.port != 0 && !LoopbackPorts.isFree(activationListen.port) {
+            activationListen.port = LoopbackPorts.choose(preferred: activationListen.port + 1)
         }
         do {
             var configuration = ActivationConfiguration(
@@ -160,7 +160,9 @@ public final class LocalStack: @unchecked Sendable {
         logger.info("activation listening", metadata: ["address": "\(activationListen)"])
 
         var listen = options.gatewayListen
-        if listen.port != 0 && !isPortFree(listen.port) { listen.port = choosePort(preferred: listen.port) }
+        if listen.port != 0 && !LoopbackPorts.isFree(listen.port) {
+            listen.port = LoopbackPorts.choose(preferred: listen.port)
+        }
         do {
             let gateway = try Gateway(
                 configuration: GatewayConfiguration(catalog: local, listen: listen, threads: options.threads),

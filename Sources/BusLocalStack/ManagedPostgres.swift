@@ -1,3 +1,4 @@
+import BusOps
 import BusPostgres
 import Foundation
 
@@ -36,7 +37,7 @@ final class ManagedPostgres {
             }
         }
         runTool = run
-        let port = choosePort(preferred: preferredPort)
+        let port = LoopbackPorts.choose(preferred: preferredPort)
         let (executable, prefix) = Self.command(asPostgres: asPostgres)
         do {
             process = try ManagedProcess(

@@ -1,4 +1,5 @@
 import BusDomain
+import BusOps
 import Foundation
 
 /// The local stack's own redis-server: `./redis.conf`, data under `<data>/redis`, loopback.
@@ -17,7 +18,7 @@ final class ManagedRedis {
         }
         let directory = dataDirectory.appendingPathComponent("redis")
         try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let port = choosePort(preferred: preferredPort)
+        let port = LoopbackPorts.choose(preferred: preferredPort)
         self.cli = cli
         self.address = RedisAddress(host: "127.0.0.1", port: port)
         do {

@@ -53,10 +53,7 @@ struct ActivationCommand: ParsableCommand {
             }
             service.start()
             logger.info("activation listening", metadata: ["address": "\(address.host):\(service.port)"])
-            let signal = signals.wait()
-            logger.info("activation shutting down", metadata: ["signal": "\(TerminationSignal.name(signal))"])
-            service.shutdown()
-            logger.info("activation stopped")
+            serveUntilSignalled("activation", signals: signals, logger: logger, shutdown: service.shutdown)
         }
     }
 }

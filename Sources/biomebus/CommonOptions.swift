@@ -1,6 +1,7 @@
 import ArgumentParser
 import BusDomain
 import BusHTTP
+import BusService
 import Foundation
 import Logging
 
@@ -50,6 +51,15 @@ extension ParsableCommand {
             throw ExitCode(2)
         }
     }
+}
+
+/// Waits for SIGINT/SIGTERM, then shuts the service down, logging each step as
+/// "<name> shutting down" and "<name> stopped".
+func serveUntilSignalled(_ name: String, signals: TerminationSignal, logger: Logger, shutdown: () -> Void) {
+    let signal = signals.wait()
+    logger.info("\(name) shutting down", metadata: ["signal": "\(TerminationSignal.name(signal))"])
+    shutdown()
+    logger.info("\(name) stopped")
 }
 
 enum Logs {

@@ -73,10 +73,7 @@ struct ConsumerCommand: ParsableCommand {
             if let port = service.adminPort, let admin = configuration.admin {
                 logger.info("admin listening", metadata: ["address": "\(admin.host):\(port)"])
             }
-            let signal = signals.wait()
-            logger.info("consumer shutting down", metadata: ["signal": "\(TerminationSignal.name(signal))"])
-            service.shutdown()
-            logger.info("consumer stopped")
+            serveUntilSignalled("consumer", signals: signals, logger: logger, shutdown: service.shutdown)
         }
     }
 

@@ -44,10 +44,7 @@ struct GatewayCommand: ParsableCommand {
             }
             gateway.start()
             logger.info("gateway listening", metadata: ["address": "\(address.host):\(gateway.port)"])
-            let signal = signals.wait()
-            logger.info("gateway shutting down", metadata: ["signal": "\(TerminationSignal.name(signal))"])
-            gateway.shutdown()
-            logger.info("gateway stopped")
+            serveUntilSignalled("gateway", signals: signals, logger: logger, shutdown: gateway.shutdown)
         }
     }
 }

@@ -1,3 +1,4 @@
+import BusOps
 import Foundation
 import Testing
 
@@ -16,21 +17,7 @@ struct GatewayCommandTests {
     }
 
     private func portIsFree(_ port: Int) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        // SO_REUSEADDR ignores TIME_WAIT leftovers of closed connections but still fails
-        // while anything listens on the port.
-        var one: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = UInt16(port).bigEndian
-        return withUnsafePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
-            }
-        }
+        LoopbackPorts.isFree(port)
     }
 
     @Test("a bad region file exits non-zero with one line naming the file and key, before binding")
