@@ -2,6 +2,7 @@ import Atomics
 import BusDomain
 import BusService
 import Metrics
+import Synchronization
 
 /// The gateway's metrics and the state its loops share: lock-free on the request path.
 final class GatewayMetrics: Sendable {
@@ -9,6 +10,10 @@ final class GatewayMetrics: Sendable {
     let spawnDuration: ShardedHistogram
     /// Per region (catalog index): spawns refused because Redis memory is above high water.
     let shedding: [ManagedAtomic<Bool>]
+    /// The sampler's latest snapshots, oldest first, for the "lag keeps growing" rule of
+    /// `/v1/regions`. Locked once a second by the sampler and per `/v1/regions`, never per spawn.
+    private let recent = Mutex<[RegionsSnapshot]>([])
+    private static let lagSamples = HealthThresholds().lagGrowthSamples
 
     init(catalog: RegionCatalog, loops: Int) {
         spawnDuration = ShardedHistogram(
@@ -22,8 +27,20 @@ final class GatewayMetrics: Sendable {
         service.counter("biomebus_spawn_requests_total", [("biome", biome), ("status", String(status))])
     }
 
+    /// Groups whose lag rose in each of the sampler's last steps: a judgement on consecutive
+    /// samples, which a fresh snapshot taken between two of them cannot make.
+    var lagBreaches: [Breach] {
+        let samples = recent.withLock { $0 }
+        guard let latest = samples.last else { return [] }
+        return SnapshotHealth.breaches(latest, history: Array(samples.dropLast())).filter {
+            if case .lagGrowing = $0 { return true }
+            return false
+        }
+    }
+
     /// Publishes one sample of every region's figures as gauges.
     func publish(_ snapshot: RegionsSnapshot) {
+        recent.withLock { $0 = Array(($0 + [snapshot]).suffix(Self.lagSamples + 1)) }
         for region in snapshot.regions {
             let regionLabel = ("region", region.name)
             service.gauge("biomebus_region_up", [regionLabel]).record(region.up ? 1 : 0)

@@ -120,8 +120,10 @@ final class GatewayWorker {
         case .found(.ready, _):
             responder.send(readinessResponse())
         case .found(.regions, _):
-            RegionSampler.snapshot(catalog, connections: regionConnections, shedding: sheddingStates) { snapshot in
-                responder.send(.json(200, snapshot.json(breaches: SnapshotHealth.breaches(snapshot))))
+            RegionSampler.snapshot(catalog, connections: regionConnections, shedding: sheddingStates) {
+                [metrics] snapshot in
+                let breaches = SnapshotHealth.breaches(snapshot) + metrics.lagBreaches
+                responder.send(.json(200, snapshot.json(breaches: breaches)))
             }
         case .found(.metrics, _):
             responder.send(.prometheus(metrics.service.render()))

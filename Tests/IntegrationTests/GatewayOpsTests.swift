@@ -45,6 +45,31 @@ struct GatewayOpsTests {
         #expect(metricsText.contains("# TYPE biomebus_spawn_duration_seconds histogram"))
     }
 
+    @Test("/v1/regions marks a group whose lag grew over the last three samples")
+    func lagGrowingIsMarked() throws {
+        let redis = try RedisServer()
+        // Samples slower than the test can post, so each sample sees one more entry.
+        let harness = try GatewayHarness(regions: [GatewayHarness.region("north", redis: redis, biomes: [4])]) {
+            $0.sampleInterval = .milliseconds(400)
+        }
+        try redis.cli("XGROUP", "CREATE", "EVSTREAM:4", "treasure", "0", "MKSTREAM")
+        for expected in 1...4 {
+            #expect(
+                try TestHTTPClient.spawn(port: harness.port, #"{"biome_id": 4, "type": "chest", "coords": [1, 2]}"#)
+                    .status == 202)
+            // Wait until the sampler has seen this lag, so consecutive samples differ.
+            let seen = TestEnvironment.waitUntil(timeout: .seconds(5)) {
+                let text = (try? TestHTTPClient.request(port: harness.port, method: "GET", path: "/metrics").text) ?? ""
+                return text.contains(#"biomebus_group_lag{region="north",biome="4",group="treasure"} \#(expected).0"#)
+            }
+            #expect(seen)
+        }
+        let regions = try TestHTTPClient.request(port: harness.port, method: "GET", path: "/v1/regions").json
+        let breaches = regions["breaches"] as? [String] ?? []
+        #expect(breaches.contains("biome 4 group treasure lag keeps growing"), "\(breaches)")
+        #expect(regions["healthy"] as? Bool == false)
+    }
+
     @Test("the memory guard sheds one region's spawns and recovers, while another region keeps getting 202")
     func memoryGuard() throws {
         let full = try RedisServer()
