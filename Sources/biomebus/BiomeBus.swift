@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Logging
 
 @main
@@ -11,4 +12,25 @@ struct BiomeBus: ParsableCommand {
             MigrateCommand.self, UpCommand.self, DeployCommand.self,
         ]
     )
+
+    /// Like ArgumentParser's own `main`, except that a bad flag is one line on stderr (the
+    /// contract's "one-line, human error"), not the error plus the usage text. `--help` and
+    /// `--version` still print in full.
+    static func main() {
+        let command: ParsableCommand
+        do {
+            command = try parseAsRoot()
+        } catch {
+            let code = exitCode(for: error)
+            guard code != .success else { exit(withError: error) }
+            FileHandle.standardError.write(Data("biomebus: \(message(for: error)) (see --help)\n".utf8))
+            Foundation.exit(2)
+        }
+        do {
+            var runnable = command
+            try runnable.run()
+        } catch {
+            exit(withError: error)
+        }
+    }
 }

@@ -49,6 +49,14 @@ struct GatewayCommandTests {
         #expect(badThreads.waitForExit() == 2)
         #expect(badThreads.stderr.contains("--threads"))
 
+        let unknownFlag = try BiomeBusProcess(["gateway", "--regions", regions.path, "--bogus"])
+        #expect(unknownFlag.waitForExit() == 2)
+        #expect(unknownFlag.stderr == "biomebus: Unknown option '--bogus' (see --help)\n")
+
+        let notANumber = try BiomeBusProcess(["gateway", "--regions", regions.path, "--threads", "many"])
+        #expect(notANumber.waitForExit() == 2)
+        #expect(notANumber.stderr.split(separator: "\n").count == 1)
+
         let empty = try regionsDirectory([:])
         let noFiles = try BiomeBusProcess(["gateway", "--regions", empty.path])
         #expect(noFiles.waitForExit() == 2)
