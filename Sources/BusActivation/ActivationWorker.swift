@@ -25,7 +25,12 @@ final class ActivationWorker {
     private var healthTimer: LoopTimer?
     private let metrics: ActivationMetrics
     private let latency: ShardedHistogram.Shard
-    private var counters: [String: Metrics.Counter] = [:]
+    private var counters: [CounterKey: Metrics.Counter] = [:]
+
+    private struct CounterKey: Hashable {
+        let route: String
+        let status: Int
+    }
 
     init(
         index: Int, loop: EventLoop, configuration: ActivationConfiguration, connections: Int, health: PoolHealth,
@@ -121,7 +126,7 @@ final class ActivationWorker {
         store.find(biome: biome, chestID: chestID) { [logger] result in
             switch result {
             case .success(let chest?):
-                responder.send(.json(200, chest.json, headers: ["ETag": chest.entityTag.description]))
+                responder.send(.json(200, bytes: chest.jsonBytes, headers: ["ETag": chest.entityTag.description]))
             case .success(nil):
                 responder.send(HTTPResponse(.chestNotFound))
             case .failure(let error):
@@ -158,7 +163,7 @@ final class ActivationWorker {
                 for chest in chests { chest.write(to: &writer) }
                 writer.endArray()
                 writer.endObject()
-                responder.send(.json(200, writer.text))
+                responder.send(.json(200, bytes: writer.bytes))
             case .failure(let error):
                 responder.send(HTTPResponse(Self.apiError(for: error, logger: logger)))
             }
@@ -177,7 +182,7 @@ final class ActivationWorker {
         store.activate(activation) { [logger] result in
             switch result {
             case .success(.activated(let chest)):
-                responder.send(.json(200, chest.json, headers: ["ETag": chest.entityTag.description]))
+                responder.send(.json(200, bytes: chest.jsonBytes, headers: ["ETag": chest.entityTag.description]))
             case .success(let outcome):
                 responder.send(HTTPResponse(outcome.error!))
             case .failure(let error):
@@ -226,7 +231,7 @@ final class Answer {
 
 extension ActivationWorker {
     func record(route: String, status: Int, seconds: Double) {
-        let key = "\(route) \(status)"
+        let key = CounterKey(route: route, status: status)
         let counter: Metrics.Counter
         if let cached = counters[key] {
             counter = cached

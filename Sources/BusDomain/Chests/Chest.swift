@@ -44,9 +44,12 @@ public struct Chest: Sendable, Equatable {
         writer.endObject()
     }
 
-    public var json: String {
+    public var json: String { String(decoding: jsonBytes, as: UTF8.self) }
+
+    /// The representation as UTF-8 bytes, ready for a response body.
+    public var jsonBytes: [UInt8] {
         var writer = JSONWriter()
         write(to: &writer)
-        return writer.text
+        return writer.bytes
     }
 }
