@@ -57,6 +57,9 @@ final class ActivationWorker {
         var poolConfiguration = PostgresPoolConfiguration(connection: connection, maxConnections: connections)
         poolConfiguration.maxWaiters = configuration.maxWaitersPerLoop
         poolConfiguration.leaseTimeout = configuration.acquireTimeout
+        // One connection kept open, so that /readyz reflects whether Postgres answers even
+        // while no request has needed it.
+        poolConfiguration.minConnections = 1
         pool = PostgresPool(loop: loop, configuration: poolConfiguration)
         store = ChestStore(pool: pool, preparedStatements: configuration.preparedStatements)
         server = HTTPServer(loop: loop, configuration: .standard) { [unowned self] request, responder in

@@ -78,11 +78,15 @@ final class ConsumerWorker {
         self.loop = loop
         var connection = PostgresConfiguration(url: configuration.postgresURL)
         connection.applicationName = "biomebus-consumer"
-        connection.queryTimeout = .seconds(3)
+        connection.queryTimeout = .milliseconds(1800)
         var poolConfiguration = PostgresPoolConfiguration(
             connection: connection, maxConnections: configuration.poolSize)
         poolConfiguration.maxWaiters = configuration.region.consumer.maxInFlight * 2 + 16
-        poolConfiguration.leaseTimeout = .seconds(1)
+        // Lease and statement timeouts sum, with the per-entry fallback after a failed batch, to
+        // less than the consumer's 5 s handler timeout, so no insert outlives its handler.
+        poolConfiguration.leaseTimeout = .milliseconds(500)
+        // One connection kept open, so that /readyz reflects whether Postgres answers.
+        poolConfiguration.minConnections = 1
         pool = PostgresPool(loop: loop, configuration: poolConfiguration)
         let handler = PostgresChestHandler(loop: loop, pool: pool, preparedStatements: configuration.preparedStatements)
         consumer = RegionConsumer(
@@ -175,6 +179,7 @@ final class ConsumerMetrics {
             ("biomebus_consumer_dead_lettered_total", statistics.deadLettered, published.deadLettered),
             ("biomebus_consumer_reclaimed_total", statistics.reclaimed, published.reclaimed),
             ("biomebus_consumer_trimmed_total", statistics.trimmed, published.trimmed),
+            ("biomebus_consumer_lost_ownership_total", statistics.lostOwnership, published.lostOwnership),
         ]
         for (name, now, before) in counts {
             service.counter(name, labels).increment(by: now - before)

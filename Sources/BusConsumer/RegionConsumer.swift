@@ -14,6 +14,8 @@ public struct ConsumerStatistics: Sendable, Equatable {
     public var trimmed = 0
     /// Gone consumers with nothing pending, removed from the group.
     public var consumersRemoved = 0
+    /// Entries another consumer had claimed meanwhile (this one had stalled): left to it.
+    public var lostOwnership = 0
     /// Total handler time, for the mean; the histogram lives in the metrics.
     public var handlerSecondsTotal = 0.0
 }
@@ -96,8 +98,9 @@ public final class RegionConsumer {
         commandConfiguration.commandTimeout = .seconds(2)
         reads = RedisConnection(loop: loop, configuration: readConfiguration)
         commands = RedisConnection(loop: loop, configuration: commandConfiguration)
-        streams = configuration.biomes.map(StreamKey.events)
-        biomeOfStream = Dictionary(uniqueKeysWithValues: configuration.biomes.map { (StreamKey.events($0), $0) })
+        var seen = Set<BiomeID>()
+        streams = configuration.biomes.filter { seen.insert($0).inserted }.map(StreamKey.events)
+        biomeOfStream = Dictionary(configuration.biomes.map { (StreamKey.events($0), $0) }) { first, _ in first }
         reads.onReadinessChange = { [unowned self] ready in
             if ready { self.resumeReading() }
         }
@@ -320,15 +323,20 @@ public final class RegionConsumer {
         timer.schedule(after: .milliseconds(Int64(delayMs.rounded())))
     }
 
-    /// XCLAIM to ourselves with min-idle 0: Redis counts the delivery (surviving a crash) and
-    /// returns the entry, or nothing if it was trimmed meanwhile.
+    /// Re-claims the entry to this consumer (`XCLAIM … 0`), so that Redis counts the delivery
+    /// (surviving a crash) and returns the entry, but only while this consumer still owns it:
+    /// if it stalled past `claim_idle_ms` and another consumer reclaimed the entry, that one
+    /// keeps it. Returns nil when owned elsewhere, no entry when it was trimmed meanwhile.
     private func claimForRetry(_ key: EntryKey) {
         statistics.retried += 1
         let command = RedisCommand(
-            "XCLAIM", .string(StreamKey.events(key.biome)), .string(group), .string(configuration.consumerName), "0",
-            .string(key.id))
+            "EVAL", .string(Self.claimIfOwnedScript), "1", .string(StreamKey.events(key.biome)), .string(group),
+            .string(key.id), .string(configuration.consumerName))
         commands.send(command) { [unowned self] result in
             switch result {
+            case .success(.null):
+                statistics.lostOwnership += 1
+                perform(machine.claimedForRetry(key, present: false))
             case .success(let reply):
                 let entry = (reply.array ?? []).compactMap(StreamReplies.entry).first { $0.id == key.id }
                 if let entry, let entryFields = entry.fields {
@@ -346,11 +354,12 @@ public final class RegionConsumer {
     }
 
     /// Copies the entry to `EVDLQ:<biome>` and acknowledges it in one script, so it is never
-    /// both dead and pending, nor lost between the two.
+    /// both dead and pending, nor lost between the two; and only while this consumer still owns
+    /// it, so an entry another consumer reclaimed (and may have handled) is not dead-lettered.
     private func deadLetter(_ key: EntryKey, deliveries: Int, error: String) {
         var arguments: [RedisArgument] = [
             "EVAL", .string(Self.deadLetterScript), "2", .string(StreamKey.deadLetters(key.biome)),
-            .string(StreamKey.events(key.biome)), .string(group), .string(key.id),
+            .string(StreamKey.events(key.biome)), .string(group), .string(key.id), .string(configuration.consumerName),
         ]
         for (name, value) in (fields[key] ?? [:]).sorted(by: { $0.key < $1.key }) {
             arguments += [.string(name), .string(value)]
@@ -358,6 +367,8 @@ public final class RegionConsumer {
         arguments += ["source_id", .string(key.id), "deliveries", .integer(Int64(deliveries)), "error", .string(error)]
         commands.send(RedisCommand(arguments)) { [unowned self] result in
             switch result {
+            case .success(.integer(0)):
+                statistics.lostOwnership += 1
             case .success:
                 statistics.deadLettered += 1
                 logger.warning(
@@ -373,9 +384,35 @@ public final class RegionConsumer {
         }
     }
 
+    /// KEYS: dead-letter stream, stream. ARGV: group, id, consumer, then the fields to copy.
     static let deadLetterScript = """
-        redis.call('XADD', KEYS[1], '*', unpack(ARGV, 3))
-        return redis.call('XACK', KEYS[2], ARGV[1], ARGV[2])
+        local owner = redis.call('XPENDING', KEYS[2], ARGV[1], ARGV[2], ARGV[2], 1)
+        if #owner == 0 or owner[1][2] ~= ARGV[3] then return 0 end
+        redis.call('XACK', KEYS[2], ARGV[1], ARGV[2])
+        redis.call('XADD', KEYS[1], '*', unpack(ARGV, 4))
+        return 1
+        """
+
+    /// KEYS: stream. ARGV: group, id, consumer.
+    static let claimIfOwnedScript = """
+        local owner = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[2], ARGV[2], 1)
+        if #owner == 0 or owner[1][2] ~= ARGV[3] then return false end
+        return redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[3], 0, ARGV[2])
+        """
+
+    /// KEYS: stream. ARGV: group, this consumer, idle limit (ms). Check and delete in one step,
+    /// so an entry delivered in between can never be dropped with its consumer.
+    static let removeGoneConsumersScript = """
+        local removed = {}
+        for _, row in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])) do
+          local f = {}
+          for i = 1, #row, 2 do f[row[i]] = row[i + 1] end
+          if f['name'] ~= ARGV[2] and f['pending'] == 0 and f['idle'] > tonumber(ARGV[3]) then
+            redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], f['name'])
+            table.insert(removed, f['name'])
+          end
+        end
+        return removed
         """
 
     private func releaseIfUnheld(_ key: EntryKey) {
@@ -477,20 +514,14 @@ public final class RegionConsumer {
     /// Consumers idle for more than twice `claim_idle_ms` with nothing pending are gone.
     private func removeGoneConsumers(_ stream: String) {
         let limit = 2 * configuration.region.consumer.claimIdleMs
-        commands.send(RedisCommand("XINFO", "CONSUMERS", .string(stream), .string(group))) { [unowned self] result in
+        let command = RedisCommand(
+            "EVAL", .string(Self.removeGoneConsumersScript), "1", .string(stream), .string(group),
+            .string(configuration.consumerName), .integer(Int64(limit)))
+        commands.send(command) { [unowned self] result in
             guard case .success(let reply) = result else { return }
-            for consumer in StreamReplies.consumers(reply)
-            where consumer.name != configuration.consumerName && consumer.pending == 0 && consumer.idleMs > limit {
-                commands.send(
-                    RedisCommand("XGROUP", "DELCONSUMER", .string(stream), .string(group), .string(consumer.name))
-                ) {
-                    [unowned self] result in
-                    if case .success = result {
-                        statistics.consumersRemoved += 1
-                        logger.info(
-                            "removed gone consumer", metadata: ["stream": "\(stream)", "consumer": "\(consumer.name)"])
-                    }
-                }
+            for name in (reply.array ?? []).compactMap(\.string) {
+                statistics.consumersRemoved += 1
+                logger.info("removed gone consumer", metadata: ["stream": "\(stream)", "consumer": "\(name)"])
             }
         }
     }

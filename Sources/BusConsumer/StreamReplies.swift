@@ -44,13 +44,4 @@ enum StreamReplies {
         }
         return counts
     }
-
-    /// XINFO CONSUMERS: name, pending and idle (ms) of each consumer.
-    static func consumers(_ reply: RedisReply) -> [(name: String, pending: Int, idleMs: Int)] {
-        (reply.array ?? []).compactMap { row in
-            let values = row.fieldMap
-            guard let name = values["name"]?.string else { return nil }
-            return (name, Int(values["pending"]?.integer ?? 0), Int(values["idle"]?.integer ?? 0))
-        }
-    }
 }

@@ -53,8 +53,6 @@ public final class RedisConnection {
     private var context: UnsafeMutablePointer<redisAsyncContext>?
     /// Callbacks hiredis will call, oldest first: replies arrive in command order.
     private var pending = Deque<Pending>()
-    /// While freeing a context, the error its pending commands fail with.
-    private var failureReason: RedisError?
     private var armedDeadline: UInt64?
     private var announcedReady: Bool?
     private var random = SystemRandomNumberGenerator()
@@ -199,13 +197,25 @@ public final class RedisConnection {
         }
     }
 
-    /// Frees the context; hiredis then fails its pending callbacks (NULL replies) in order.
+    /// Frees the context and fails every waiting command, in order, with `reason` (or
+    /// `.timedOut` for those past their deadline).
+    ///
+    /// The context is detached first (`data = nil`): called from inside one of hiredis's
+    /// callbacks, `redisAsyncFree` only marks the context and frees it after that callback
+    /// returns, calling back once per pending command and into the disconnect callback; detached,
+    /// those calls find no owner and can never reach this object, even if it is gone by then.
+    /// So the completions are failed here, from Swift, instead of through hiredis.
     private func freeContext(failing reason: RedisError) {
         guard let context else { return }
         self.context = nil
-        failureReason = reason
+        let waiting = pending
+        pending.removeAll()
+        context.pointee.data = nil
         redisAsyncFree(context)
-        failureReason = nil
+        let now = Clocks.monotonicNanoseconds()
+        for entry in waiting {
+            entry.completion(.failure(entry.deadline <= now ? .timedOut : reason))
+        }
     }
 
     private func enqueue(
@@ -266,7 +276,8 @@ public final class RedisConnection {
             }
         } else {
             let expired = entry.deadline <= Clocks.monotonicNanoseconds()
-            entry.completion(.failure(expired ? .timedOut : failureReason ?? .disconnected))
+            // hiredis frees the context itself after an I/O error: NULL replies, then disconnect.
+            entry.completion(.failure(expired ? .timedOut : .disconnected))
         }
     }
 

@@ -102,6 +102,7 @@ struct ConsumerCommand: ParsableCommand {
                     )
                 }
                 owner = region
+                guard !chosen.contains(biome) else { throw CLIError("--biome: biome \(biome) is given twice") }
                 chosen.append(biome)
             }
             return (owner!, chosen)

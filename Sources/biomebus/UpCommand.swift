@@ -75,25 +75,29 @@ struct UpCommand: ParsableCommand {
     }
 }
 
-/// Prints `LocalStack.summary` every few seconds on its own thread.
+/// Prints `LocalStack.summary` every few seconds on its own thread; `stop()` wakes the thread
+/// and waits for it, so no summary runs while the stack shuts down.
 final class SummaryPrinter: @unchecked Sendable {
-    // @unchecked Sendable: `running` is behind `lock`; the stack's summary reads atomics and Redis.
-    private let lock = NSLock()
-    private var running = true
+    // @unchecked Sendable: the semaphores are the only shared state.
+    private let wake = DispatchSemaphore(value: 0)
+    private let finished = DispatchSemaphore(value: 0)
+    private let running: Bool
 
     init(stack: LocalStack, every seconds: Double) {
-        guard seconds > 0 else { return }
+        running = seconds > 0
+        guard running else { return }
         Thread.detachNewThread { [self] in
             var previous = (spawns: 0, activations: 0, at: Date())
-            while true {
-                Thread.sleep(forTimeInterval: seconds)
-                guard lock.withLock({ running }) else { return }
+            while wake.wait(timeout: .now() + seconds) == .timedOut {
                 FileHandle.standardOutput.write(Data(("summary: " + stack.summary(since: &previous) + "\n").utf8))
             }
+            finished.signal()
         }
     }
 
     func stop() {
-        lock.withLock { running = false }
+        guard running else { return }
+        wake.signal()
+        finished.wait()
     }
 }

@@ -64,6 +64,7 @@ struct RegionConfigTests {
             ("name: a\nredis: redis://h\nbiomes: [1]\nconsumer: {backoff: {speed: 1}}\n", "consumer.backoff.speed"),
             ("name: a\nredis: redis://h\nbiomes: [1]\nconsumer: {claim_idle_ms: 13000}\n", "consumer.claim_idle_ms"),
             ("name: a\nredis: redis://h\nbiomes: [1]\nconsumer: {group: \"a b\"}\n", "consumer.group"),
+            ("name: a\nredis: redis://h\nbiomes: [1]\nconsumer: {block_ms: 60000}\n", "consumer.block_ms"),
         ])
     func mistakes(_ yaml: String, _ key: String) {
         do {

@@ -216,9 +216,10 @@ struct ActivationOutageTests {
         let database = try TestDatabase(on: server)
         try database.insertChest(id: "c-9")
         let harness = try ActivationHarness(postgresURL: database.url)
-        #expect(try harness.get("/v1/treasure/53/chests/c-9").status == 200)
 
         try server.stop()
+        // Readiness notices without any request having to fail first (a connection is kept open).
+        #expect(TestEnvironment.waitUntil(timeout: .seconds(5)) { (try? harness.get("/readyz"))?.status == 503 })
         let clock = ContinuousClock()
         let start = clock.now
         let down = try harness.get("/v1/treasure/53/chests/c-9")

@@ -198,6 +198,23 @@ struct ConsumerTests {
         #expect(try redis.streamLength("EVDLQ:8") == 0)
     }
 
+    @Test("the consumer command rejects a biome given twice or biomes of two regions, in one line")
+    func badBiomeSelection() throws {
+        let directory = try TestEnvironment.makeTemporaryDirectory(prefix: "biomebus-biomes")
+        try "name: north\nredis: redis://127.0.0.1:1/0\nbiomes: [1, 2]\n".write(
+            to: directory.appendingPathComponent("north.yaml"), atomically: true, encoding: .utf8)
+        try "name: south\nredis: redis://127.0.0.1:1/0\nbiomes: [3]\n".write(
+            to: directory.appendingPathComponent("south.yaml"), atomically: true, encoding: .utf8)
+        for (biomes, message) in [(["1", "1"], "given twice"), (["1", "3"], "run one consumer per region")] {
+            let child = try BiomeBusProcess(
+                ["consumer", "--regions", directory.path, "--postgres", "postgresql://x@127.0.0.1:1/x", "--biome"]
+                    + biomes)
+            #expect(child.waitForExit() == 2)
+            #expect(child.stderr.contains(message), "\(child.stderr)")
+            #expect(child.stderr.split(separator: "\n").count == 1)
+        }
+    }
+
     @Test("SIGTERM: the consumer command drains and exits 0")
     func sigterm() throws {
         let redis = try RedisServer()

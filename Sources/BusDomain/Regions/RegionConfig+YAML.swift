@@ -168,6 +168,14 @@ private struct YAMLReader {
             }
             consumer.backoff = policy
         }
+        // A consumer blocked in XREADGROUP looks idle to Redis for up to block_ms: it must not
+        // look gone (idle beyond claim_idle_ms) while it waits.
+        guard consumer.blockMs < consumer.claimIdleMs else {
+            throw error(
+                "consumer.block_ms",
+                "must be less than claim_idle_ms (\(consumer.claimIdleMs)), got \(consumer.blockMs)",
+                map["block_ms"])
+        }
         // A retry waiting out its backoff, or a handler still running, must not look dead.
         let minimumIdle = consumer.backoff.maxMs + ConsumerConfig.handlerTimeoutMs
         guard consumer.claimIdleMs > minimumIdle else {
