@@ -62,7 +62,7 @@ public final class HTTPServer {
             http,
             { request, argument in
                 let server = Unmanaged<HTTPServer>.fromOpaque(argument!).takeUnretainedValue()
-                server.receive(request!)
+                withExtendedLifetime(server) { server.receive(request!) }
             }, Unmanaged.passUnretained(self).toOpaque())
     }
 

@@ -21,8 +21,10 @@ public final class LoopTimer {
         event = event_new(
             loop.base, -1, 0,
             { _, _, arg in
+                // Held for the whole call: a handler may drop the last other reference to its
+                // own timer (a one-shot deadline cleaning up after itself).
                 let timer = Unmanaged<LoopTimer>.fromOpaque(arg!).takeUnretainedValue()
-                timer.handler()
+                withExtendedLifetime(timer) { timer.handler() }
             }, Unmanaged.passUnretained(self).toOpaque())
     }
 

@@ -447,7 +447,9 @@ private func withCStringArray<R>(_ strings: [String?], _ body: (UnsafePointer<Un
 
 private let postgresSocketReady: @convention(c) (Int32, Int16, UnsafeMutableRawPointer?) -> Void = { _, what, arg in
     guard let arg else { return }
-    Unmanaged<PostgresConnection>.fromOpaque(arg).takeUnretainedValue().socketReady(what)
+    // Held for the whole call: a completion run from socketReady may drop the pool's reference.
+    let connection = Unmanaged<PostgresConnection>.fromOpaque(arg).takeUnretainedValue()
+    withExtendedLifetime(connection) { connection.socketReady(what) }
 }
 
 private let postgresNoticeReceived: @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<CChar>?) -> Void = {
