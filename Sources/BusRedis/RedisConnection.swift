@@ -323,8 +323,11 @@ private let redisReplied:
     @convention(c) (UnsafeMutablePointer<redisAsyncContext>?, UnsafeMutableRawPointer?, UnsafeMutableRawPointer?) ->
         Void = {
             context, reply, _ in
-            owner(UnsafePointer(context))?.received(
-                reply.map { UnsafePointer($0.assumingMemoryBound(to: redisReply.self)) })
+            guard let connection = owner(UnsafePointer(context)) else { return }
+            // Held for the whole call: a completion may drop the last other reference to it.
+            withExtendedLifetime(connection) {
+                connection.received(reply.map { UnsafePointer($0.assumingMemoryBound(to: redisReply.self)) })
+            }
         }
 
 extension Duration {
