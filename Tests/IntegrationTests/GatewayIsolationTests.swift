@@ -15,14 +15,20 @@ struct GatewayIsolationTests {
         return (value, clock.now - start)
     }
 
-    @Test("a killed region answers 503 quickly while the other keeps getting 202; it recovers by itself")
-    func killedRegion() throws {
+    /// Region north (biome 1) and region south (biome 2), each on its own Redis.
+    private func twoRegions() throws -> (north: RedisServer, south: RedisServer, harness: GatewayHarness) {
         let north = try RedisServer()
         let south = try RedisServer()
         let harness = try GatewayHarness(regions: [
             GatewayHarness.region("north", redis: north, biomes: [1]),
             GatewayHarness.region("south", redis: south, biomes: [2]),
         ])
+        return (north, south, harness)
+    }
+
+    @Test("a killed region answers 503 quickly while the other keeps getting 202; it recovers by itself")
+    func killedRegion() throws {
+        let (north, south, harness) = try twoRegions()
         let port = harness.port
         #expect(try TestHTTPClient.spawn(port: port, Self.body(1)).status == 202)
 
@@ -64,12 +70,7 @@ struct GatewayIsolationTests {
 
     @Test("a hung (SIGSTOPped) Redis gives 503 within about 1.5 s, not a hang, and recovers on SIGCONT")
     func hungRegion() throws {
-        let north = try RedisServer()
-        let south = try RedisServer()
-        let harness = try GatewayHarness(regions: [
-            GatewayHarness.region("north", redis: north, biomes: [1]),
-            GatewayHarness.region("south", redis: south, biomes: [2]),
-        ])
+        let (north, south, harness) = try twoRegions()
         let port = harness.port
         defer { north.resume() }
 

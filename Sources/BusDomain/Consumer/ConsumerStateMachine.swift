@@ -139,14 +139,7 @@ public struct ConsumerStateMachine: Sendable {
             slots[key] = slot
             return [.deadLetter(key, deliveries: slot.deliveries, error: error)]
         }
-        if isStopping {
-            // Leave it pending in Redis for another consumer rather than retrying now.
-            slots[key] = nil
-            return finishIfDrained()
-        }
-        slot.phase = .waitingToRetry
-        slots[key] = slot
-        return [.scheduleRetry(key, delayMs: backoff.delayMs(attempt: slot.deliveries, unit: unit))]
+        return retryLater(key, slot, unit: unit)
     }
 
     /// The backoff for `key` passed.
@@ -173,11 +166,18 @@ public struct ConsumerStateMachine: Sendable {
 
     /// The XCLAIM for a retry failed (Redis unreachable): wait another backoff and try again.
     public mutating func claimForRetryFailed(_ key: EntryKey, unit: Double = 0) -> [Action] {
-        guard var slot = slots[key], slot.phase == .claiming else { return [] }
-        if isStopping {
+        guard let slot = slots[key], slot.phase == .claiming else { return [] }
+        return retryLater(key, slot, unit: unit)
+    }
+
+    /// Waits out the backoff for the slot's delivery count; while stopping, lets the entry go
+    /// instead (it stays pending in Redis for another consumer).
+    private mutating func retryLater(_ key: EntryKey, _ slot: Slot, unit: Double) -> [Action] {
+        guard !isStopping else {
             slots[key] = nil
             return finishIfDrained()
         }
+        var slot = slot
         slot.phase = .waitingToRetry
         slots[key] = slot
         return [.scheduleRetry(key, delayMs: backoff.delayMs(attempt: slot.deliveries, unit: unit))]
