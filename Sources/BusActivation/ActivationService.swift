@@ -1,4 +1,3 @@
-import Atomics
 import BusDomain
 import BusHTTP
 import BusLoop
@@ -20,7 +19,7 @@ public final class ActivationService: Sendable {
     public init(configuration: ActivationConfiguration, logger: Logger) throws(BindError) {
         self.configuration = configuration
         let shares = PostgresPool.shares(total: configuration.poolSize, loops: configuration.loopCount)
-        let health = PoolHealth(loops: shares.count)
+        let health = ReadinessSignal(members: shares.count)
         let metrics = ActivationMetrics(loops: shares.count)
         self.metrics = metrics
         (loops, port) = try WorkerLoops.listening(
@@ -45,22 +44,6 @@ public final class ActivationService: Sendable {
         let drainTimeout = configuration.drainTimeout
         loops.stop { worker, done in worker.drain(timeout: drainTimeout, then: done) }
     }
-}
-
-/// Whether each loop's pool can reach Postgres, so that `/readyz` answers for the whole
-/// process rather than for the loop that happened to get the request.
-final class PoolHealth: Sendable {
-    private let healthy: [ManagedAtomic<Bool>]
-
-    init(loops: Int) {
-        healthy = (0..<loops).map { _ in ManagedAtomic(true) }
-    }
-
-    func set(_ loop: Int, healthy value: Bool) {
-        healthy[loop].store(value, ordering: .relaxed)
-    }
-
-    var allHealthy: Bool { healthy.allSatisfy { $0.load(ordering: .relaxed) } }
 }
 
 /// The activation service's metrics, shared by its loops (counters are atomics; latency is a

@@ -21,8 +21,8 @@ final class ActivationWorker {
     private let pool: PostgresPool
     private let store: ChestStore
     private var server: HTTPServer!
-    private let health: PoolHealth
-    private var healthTimer: LoopTimer?
+    private let health: ReadinessSignal
+    private var metricsTimer: LoopTimer?
     private let metrics: ActivationMetrics
     private let latency: ShardedHistogram.Shard
     private var counters: [CounterKey: Metrics.Counter] = [:]
@@ -33,7 +33,7 @@ final class ActivationWorker {
     }
 
     init(
-        index: Int, loop: EventLoop, configuration: ActivationConfiguration, connections: Int, health: PoolHealth,
+        index: Int, loop: EventLoop, configuration: ActivationConfiguration, connections: Int, health: ReadinessSignal,
         metrics: ActivationMetrics, logger: Logger
     ) {
         self.loop = loop
@@ -65,12 +65,17 @@ final class ActivationWorker {
         server = HTTPServer(loop: loop, configuration: .standard) { [unowned self] request, responder in
             self.handle(request, Answer(worker: self, responder: responder))
         }
-        healthTimer = LoopTimer(loop: loop) { [unowned self] in
-            health.set(index, healthy: pool.isHealthy)
-            metrics.publish(loop: index, pool: pool.statistics)
-            healthTimer?.schedule(after: .milliseconds(200))
+        // Readiness is published as it happens, before the request concerned is answered:
+        // every outcome of this loop's pool replaces the process's latest one.
+        pool.onOutcome = { reachable in health.record(reachable, from: index) }
+        health.onRecovery(member: index) { [pool = LoopBound(pool, loop: loop)] in
+            pool.loop.execute { pool.value.retryFailedConnectionsNow() }
         }
-        loop.execute { [pool = LoopBound(pool, loop: loop), timer = LoopBound(healthTimer, loop: loop)] in
+        metricsTimer = LoopTimer(loop: loop) { [unowned self] in
+            metrics.publish(loop: index, pool: pool.statistics)
+            metricsTimer?.schedule(after: .milliseconds(200))
+        }
+        loop.execute { [pool = LoopBound(pool, loop: loop), timer = LoopBound(metricsTimer, loop: loop)] in
             pool.value.start()
             timer.value?.schedule(after: .zero)
         }
@@ -83,7 +88,7 @@ final class ActivationWorker {
     func drain(timeout: Duration, then done: @escaping () -> Void) {
         server.stopAccepting()
         loop.completeOnce(within: timeout, server.whenDrained) { [self] in
-            healthTimer?.cancel()
+            metricsTimer?.cancel()
             server.close()
             pool.close()
             done()
@@ -109,11 +114,10 @@ final class ActivationWorker {
         case .found(.metrics, _):
             responder.send(.prometheus(metrics.service.render()))
         case .found(.ready, _):
-            let ready = health.allHealthy && pool.isHealthy
             responder.send(
-                ready
+                health.isReady
                     ? .json(200, #"{"status":"ready"}"#)
-                    : HTTPResponse(.databaseUnavailable(pool.lastError ?? "Postgres is not reachable from every loop")))
+                    : HTTPResponse(.databaseUnavailable(pool.lastError ?? "Postgres is not reachable")))
         case let other:
             responder.send(other.errorResponse(method: request.method, path: request.path)!)
         }
@@ -194,15 +198,14 @@ final class ActivationWorker {
         }
     }
 
-    /// Database trouble is 503 with Retry-After; a statement the server rejected is a bug (500).
+    /// Database trouble is 503 with Retry-After: an unreachable or saturated Postgres, and the
+    /// transient SQLSTATEs (a statement cancelled by `statement_timeout`, a lock timeout, a
+    /// deadlock, a read-only or shutting-down server). A statement the server rejected for good
+    /// is a bug (500).
     static func apiError(for error: PostgresError, logger: Logger) -> APIError {
-        switch error {
-        case .server(let sqlState, let message):
-            logger.error("statement failed", metadata: ["sqlstate": "\(sqlState)", "error": "\(message)"])
-            return .internalError("the database rejected the statement")
-        default:
-            return .databaseUnavailable("\(error)")
-        }
+        if error.isTransient { return .databaseUnavailable("\(error)") }
+        logger.error("statement failed", metadata: ["sqlstate": "\(error.sqlState ?? "")", "error": "\(error)"])
+        return .internalError("the database rejected the statement")
     }
 }
 

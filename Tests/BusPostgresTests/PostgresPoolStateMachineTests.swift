@@ -126,10 +126,33 @@ struct PostgresPoolStateMachineTests {
         _ = machine.connectionUp(connection)
         #expect(machine.connectionReconnecting(connection) == .none)
         #expect(machine.statistics.idle == 0)
-        #expect(machine.isHealthy, "reconnecting at once is not down")
+        #expect(!machine.isHealthy, "a lost link is the latest outcome")
         let (waiter, open) = waitFor(&machine)
         #expect(open == nil, "the pool is at its bound")
         #expect(machine.connectionUp(connection) == .lease(connection, to: waiter))
+        #expect(machine.isHealthy)
+    }
+
+    @Test("readiness follows the latest outcome: a failed connect, a lost link, an answered statement")
+    func healthFollowsLatestOutcome() {
+        var machine = Machine(maxConnections: 2, minConnections: 2, maxWaiters: 10)
+        let connections = machine.start()
+        _ = machine.connectionUp(connections[0])
+        _ = machine.connectionUp(connections[1])
+        #expect(machine.isHealthy)
+        // One connect failing while the other connection is up is already "not ready".
+        _ = machine.connectionReconnecting(connections[1])
+        #expect(!machine.isHealthy)
+        _ = machine.connectionFailed(connections[1])
+        #expect(!machine.isHealthy)
+        // The next statement the server answers makes the pool ready at once, before the
+        // failed connection's backoff has passed.
+        machine.statementAnswered()
+        #expect(machine.isHealthy)
+        _ = machine.connectionFailed(connections[1])
+        #expect(!machine.isHealthy)
+        _ = machine.connectionUp(connections[1])
+        #expect(machine.isHealthy)
     }
 
     @Test("a leased connection that broke is not idle on release; it rejoins when up")

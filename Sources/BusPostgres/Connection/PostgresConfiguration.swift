@@ -16,9 +16,39 @@ public struct PostgresConfiguration: Sendable, Equatable {
     /// How long a statement may run when its caller gives no timeout. On expiry the statement
     /// fails with `.timedOut` and the connection is closed and reopened.
     public var queryTimeout: Duration = .seconds(5)
+    /// Whether each session also gets server-side `statement_timeout` and `lock_timeout`
+    /// (`serverStatementTimeout`), sent in the startup packet's `options`. Without them a
+    /// statement the client gave up on keeps running on the server and can still commit.
+    /// Turn off only when something in between refuses the `options` startup parameter (an old
+    /// pgbouncer) and set the timeouts on the role instead; see docs/postgres-client.md.
+    public var serverTimeouts = true
     public var reconnectBackoff = ReconnectBackoff()
 
     public init(url: String) {
         self.url = url
+    }
+
+    /// The server-side `statement_timeout` (and `lock_timeout`): 90 % of `queryTimeout`, at
+    /// least 1 ms, so the server cancels a statement (`57014`/`55P03`, a clean error on a
+    /// connection that stays usable) and its error reaches the client before the client's own
+    /// timer fires and has to drop the connection. Nil when `serverTimeouts` is off.
+    public var serverStatementTimeout: Duration? {
+        guard serverTimeouts else { return nil }
+        let milliseconds = queryTimeout.nanoseconds / 1_000_000
+        return .milliseconds(max(1, milliseconds * 9 / 10))
+    }
+
+    /// The `options` startup parameter: the server timeouts first, then whatever `options` the
+    /// URL carries, so that a `-c statement_timeout=…` in the URL wins (Postgres applies `-c`
+    /// settings in order). Nil when there is nothing to send or the URL does not parse (the
+    /// connect then reports the URL's error).
+    func startupOptions(urlOptions: String?) -> String? {
+        var parts: [String] = []
+        if let timeout = serverStatementTimeout {
+            let milliseconds = timeout.nanoseconds / 1_000_000
+            parts.append("-c statement_timeout=\(milliseconds) -c lock_timeout=\(milliseconds)")
+        }
+        if let urlOptions, !urlOptions.isEmpty { parts.append(urlOptions) }
+        return parts.isEmpty ? nil : parts.joined(separator: " ")
     }
 }

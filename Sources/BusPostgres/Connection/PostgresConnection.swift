@@ -90,6 +90,11 @@ public final class PostgresConnection {
         self.perform(self.machine.reconnectTimerFired())
     }
 
+    /// The `options` startup parameter (server timeouts plus the URL's own options), worked
+    /// out once: parsing the URL does no I/O.
+    private lazy var startupOptions: String? = configuration.startupOptions(
+        urlOptions: Self.connectionOption("options", in: configuration.url))
+
     public init(loop: EventLoop, configuration: PostgresConfiguration) {
         self.loop = loop
         self.configuration = configuration
@@ -157,6 +162,14 @@ public final class PostgresConnection {
         }
     }
 
+    /// When the connection is waiting out its reconnect backoff, connects now instead.
+    public func reconnectNow() {
+        loop.assertInLoop()
+        guard case .waitingToReconnect = machine.state else { return }
+        reconnectTimer.cancel()
+        perform(machine.reconnectTimerFired())
+    }
+
     /// Closes the connection for good; a query in flight fails with `.unavailable`.
     public func close() {
         loop.assertInLoop()
@@ -216,10 +229,16 @@ public final class PostgresConnection {
     // MARK: - Connecting
 
     private func openLink() {
-        let keywords = ["fallback_application_name", "dbname"]
-        let values = [configuration.applicationName, configuration.url]
+        var keywords = ["fallback_application_name", "dbname"]
+        var values = [configuration.applicationName, configuration.url]
+        // After dbname, so it replaces the URL's own `options`, which it already contains.
+        if let startupOptions {
+            keywords.append("options")
+            values.append(startupOptions)
+        }
         // expand_dbname = 1: the URL in `dbname` is parsed as a full connection string, and its
-        // settings override the ones before it (so the URL's application_name wins).
+        // settings override the ones before it (so the URL's application_name wins); libpq
+        // processes the keywords in order, so the ones after dbname override the URL's.
         let started = withCStringArray(keywords) { keywords in
             withCStringArray(values) { values in PQconnectStartParams(keywords, values, 1) }
         }
@@ -425,6 +444,25 @@ public final class PostgresConnection {
 
     fileprivate func noticeReceived(_ message: String) {
         onNotice?(message.trimmingTrailingNewlines)
+    }
+
+    /// The value of `keyword` in a connection URI or key=value string, as libpq parses it
+    /// (`PQconninfoParse`: no I/O). Nil when unset or when the string does not parse.
+    static func connectionOption(_ keyword: String, in conninfo: String) -> String? {
+        // Both allocated by libpq and freed here: the options array with PQconninfoFree, the
+        // error message with PQfreemem.
+        var errorMessage: UnsafeMutablePointer<CChar>?
+        guard let options = PQconninfoParse(conninfo, &errorMessage) else {
+            if let errorMessage { PQfreemem(errorMessage) }
+            return nil
+        }
+        defer { PQconninfoFree(options) }
+        var option = options
+        while let name = option.pointee.keyword {
+            if String(cString: name) == keyword { return option.pointee.val.map { String(cString: $0) } }
+            option += 1
+        }
+        return nil
     }
 
     private static func message(of pgConnection: OpaquePointer) -> String {

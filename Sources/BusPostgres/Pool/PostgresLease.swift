@@ -57,6 +57,7 @@ public final class PostgresLease {
         // The closure holds self, so a lease dropped by its caller lives until its statement ends.
         connection.query(sql, parameters, statementName: statementName, timeout: timeout) { result in
             self.isRunning = false
+            self.pool.statementCompleted(result)
             if self.releaseWhenDone {
                 self.releaseWhenDone = false
                 self.pool.release(self.id, self.connection)

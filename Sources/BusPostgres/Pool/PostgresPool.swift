@@ -43,6 +43,12 @@ public final class PostgresPool {
     public var onNotice: ((String) -> Void)?
     /// Called on the loop when a connection attempt fails, with libpq's reason.
     public var onConnectError: ((String) -> Void)?
+    /// Called on the loop with every outcome that says whether Postgres answers, the moment it
+    /// happens and before the caller of the statement concerned hears back: true after a
+    /// connect succeeded and after every statement the server answered; false after a connect
+    /// failed or a working link was lost. For a readiness signal shared by several loops (each
+    /// new outcome replaces the last); it runs once per statement, so keep it cheap.
+    public var onOutcome: ((_ reachable: Bool) -> Void)?
 
     private var machine: PostgresPoolStateMachine
     private var connections: [ConnectionID: PostgresConnection] = [:]
@@ -76,9 +82,10 @@ public final class PostgresPool {
         return machine.statistics
     }
 
-    /// False when every connection the pool has is failing to connect. True for a pool that
-    /// has not opened any connection yet; with `minConnections` ≥ 1 this is a real readiness
-    /// signal.
+    /// The pool's latest outcome (see `PostgresPoolStateMachine.isHealthy`): false from a failed
+    /// connect or a lost link until the next connect or answered statement. True for a pool
+    /// that has not opened any connection yet; with `minConnections` ≥ 1 this is a real
+    /// readiness signal.
     public var isHealthy: Bool {
         loop.assertInLoop()
         return machine.isHealthy
@@ -162,6 +169,31 @@ public final class PostgresPool {
         return PostgresLease(pool: self, id: id, connection: connection)
     }
 
+    /// Called by the lease when one of its statements completed, before its caller hears back.
+    func statementCompleted(_ result: Result<PostgresResult, PostgresError>) {
+        switch result {
+        case .success:
+            break
+        case .failure(.server(let sqlState, _)) where !sqlState.hasPrefix("57P") && !sqlState.hasPrefix("08"):
+            // An answer, even an error, means the server is there; a shutdown or connection
+            // error does not (the link-lost event that follows says so).
+            break
+        case .failure:
+            return
+        }
+        machine.statementAnswered()
+        onOutcome?(true)
+    }
+
+    /// Connections waiting out their reconnect backoff try again now. Call it when there is
+    /// news that Postgres is back (another pool of the process just connected), so this pool
+    /// does not keep failing requests for up to a backoff's length.
+    public func retryFailedConnectionsNow() {
+        loop.assertInLoop()
+        guard !isClosed else { return }
+        for connection in connections.values { connection.reconnectNow() }
+    }
+
     /// Called exactly once per lease, by the lease.
     func release(_ id: ConnectionID, _ connection: PostgresConnection) {
         loop.assertInLoop()
@@ -198,12 +230,18 @@ public final class PostgresPool {
             guard let self else { return }
             switch event {
             case .up:
-                self.perform(self.machine.connectionUp(id))
+                let action = self.machine.connectionUp(id)
+                self.onOutcome?(true)
+                self.perform(action)
             case .reconnecting:
                 self.perform(self.machine.connectionReconnecting(id))
+                self.onOutcome?(false)
             case .connectFailed:
                 self.onConnectError?(connection.lastError ?? "connect failed")
-                self.perform(self.machine.connectionFailed(id))
+                let action = self.machine.connectionFailed(id)
+                // Published before the waiters this fails are answered.
+                self.onOutcome?(false)
+                self.perform(action)
             case .closed:
                 break
             }

@@ -94,6 +94,9 @@ public struct PostgresPoolStateMachine: Sendable {
     private var nextConnection = 0
     private var nextWaiter = 0
     private var isClosed = false
+    /// The latest outcome: true after a connect succeeded or the server answered a statement,
+    /// false after a connect failed or a working link was lost.
+    private var reachable = true
 
     public init(maxConnections: Int, minConnections: Int = 0, maxWaiters: Int) {
         precondition(maxConnections >= 1, "a pool needs at least one connection")
@@ -116,10 +119,15 @@ public struct PostgresPoolStateMachine: Sendable {
         return Statistics(connections: slots.count, idle: idle.count, inUse: inUse, waiting: waiters.count, up: up)
     }
 
-    /// False when every connection the pool has failed its last connect attempt: Postgres is
-    /// unreachable as far as the pool can tell. A pool with no connections yet counts as healthy
-    /// (it has not tried); keep `minConnections` ≥ 1 for a readiness signal that means something.
-    public var isHealthy: Bool { !isDown }
+    /// The pool's latest outcome, for readiness: true once a connect succeeded or the server
+    /// answered a statement, false as soon as a connect failed or a working link was lost (a
+    /// statement in flight then fails, so a caller that got a 503 for it never sees a ready
+    /// pool). Each new outcome replaces the last at once. A pool that has not tried yet counts
+    /// as healthy; keep `minConnections` ≥ 1 for a readiness signal that means something.
+    ///
+    /// This is not what decides whether callers wait: new requests fail fast only while every
+    /// connection is failing to connect.
+    public var isHealthy: Bool { reachable }
 
     /// The earliest waiter deadline, for the one timer that expires waiters.
     public var nextDeadline: UInt64? { waiters.lazy.map(\.deadline).min() }
@@ -161,6 +169,7 @@ public struct PostgresPoolStateMachine: Sendable {
     public mutating func connectionUp(_ connection: ConnectionID) -> Action {
         guard !isClosed, let slot = slots[connection] else { return .none }
         slots[connection]?.health = .up
+        reachable = true
         return slot.leased ? .none : becameIdle(connection)
     }
 
@@ -168,6 +177,7 @@ public struct PostgresPoolStateMachine: Sendable {
     public mutating func connectionReconnecting(_ connection: ConnectionID) -> Action {
         guard !isClosed, slots[connection] != nil else { return .none }
         slots[connection]?.health = .starting
+        reachable = false
         idle.removeAll { $0 == connection }
         return .none
     }
@@ -177,11 +187,18 @@ public struct PostgresPoolStateMachine: Sendable {
     public mutating func connectionFailed(_ connection: ConnectionID) -> Action {
         guard !isClosed, slots[connection] != nil else { return .none }
         slots[connection]?.health = .failed
+        reachable = false
         idle.removeAll { $0 == connection }
         guard isDown, !waiters.isEmpty else { return .none }
         let failed = waiters.map(\.id)
         waiters.removeAll()
         return .fail(failed, .unavailable)
+    }
+
+    /// The server answered a statement (with rows or with an error): Postgres is reachable.
+    public mutating func statementAnswered() {
+        guard !isClosed else { return }
+        reachable = true
     }
 
     /// The lease holder gave the connection back.
