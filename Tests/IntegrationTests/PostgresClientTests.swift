@@ -239,6 +239,26 @@ struct PostgresClientTests {
         #expect(harness.receivedNotices.contains { $0.contains("chest 7 opened") })
     }
 
+    @Test("sessions get statement_timeout and lock_timeout just under the client's deadline, plus the URL's options")
+    func serverSideTimeouts() async throws {
+        let harness = PostgresHarness(
+            server: try PostgresServer.shared(), maxConnections: 1,
+            urlParameters: ["options": "-c%20search_path%3Dpg_catalog"]
+        ) { $0.connection.queryTimeout = .milliseconds(500) }
+        let settings = await harness.query(
+            "SELECT current_setting('statement_timeout'), current_setting('lock_timeout'), current_setting('search_path')"
+        )
+        #expect(settings.value?.rows.first?.values == ["450ms", "450ms", "pg_catalog"])
+
+        // The server cancels the statement before the client's deadline: a transient server
+        // error on a connection that stays up, not a dropped connection.
+        let slow = await harness.query("SELECT pg_sleep(5)")
+        #expect(slow.error?.sqlState == "57014")
+        #expect(slow.error?.isTransient == true)
+        #expect(await harness.query("SELECT 1").value != nil)
+        #expect(await harness.statistics.connections == 1)
+    }
+
     @Test("a server that accepts TCP but never answers fails the connect after the connect timeout")
     func connectTimeout() async throws {
         // A listening socket nobody accepts from: the kernel completes the handshake, Postgres
@@ -283,13 +303,20 @@ struct PostgresOutageTests {
         }
         #expect(await harness.query("SELECT 1").value != nil)
 
-        // A statement in flight when the server stops ends with .connectionLost, not a hang.
-        async let sleeping = harness.timedQuery("SELECT pg_sleep(10)", timeout: .seconds(20))
+        // A statement in flight when the server stops ends with .connectionLost, not a hang,
+        // and by the time its caller hears of it the pool already reports not healthy (a
+        // service answering 503 for it must not say "ready" on /readyz).
+        async let sleeping = harness.onLoop { pool, done in
+            let clock = ContinuousClock()
+            let start = clock.now
+            pool.query("SELECT pg_sleep(10)", timeout: .seconds(20)) { done(($0, clock.now - start, pool.isHealthy)) }
+        }
         try await Task.sleep(for: .milliseconds(300))
         try server.stop()
-        let (lost, lostAfter) = await sleeping
+        let (lost, lostAfter, healthyWhenLost) = await sleeping
         #expect(lost.error == .connectionLost)
         #expect(lostAfter < .seconds(5), "the in-flight statement ended after \(lostAfter)")
+        #expect(!healthyWhenLost)
 
         // New statements fail fast once the pool has seen its connections fail.
         var failures: [PostgresError] = []
