@@ -73,6 +73,10 @@ final class GatewayWorker {
         }
         connectionOfRegion = catalog.regions.map { region in addresses.firstIndex(of: region.redis)! }
 
+        readiness.onRecovery(loop: index) {
+            [connections = LoopBound(connections, loop: loop), connectionOfRegion] region in
+            connections.loop.execute { connections.value[connectionOfRegion[region]].reconnectNow() }
+        }
         for (connectionIndex, connection) in connections.enumerated() {
             let regions = connectionOfRegion.indices.filter { connectionOfRegion[$0] == connectionIndex }
             connection.onReadinessChange = { [unowned connection] ready in

@@ -114,6 +114,15 @@ public final class RedisConnection {
         enqueue(command, on: context, timeout: timeout ?? configuration.commandTimeout, completion)
     }
 
+    /// When the connection is waiting out its reconnect backoff, connects now instead (another
+    /// connection to the same server just succeeded).
+    public func reconnectNow() {
+        loop.assertInLoop()
+        guard case .waitingToReconnect = machine.state else { return }
+        reconnectTimer.cancel()
+        perform(machine.reconnectTimerFired())
+    }
+
     /// Closes the connection for good; waiting commands fail with `.unavailable`.
     public func close() {
         loop.assertInLoop()
@@ -137,8 +146,10 @@ public final class RedisConnection {
             announce(ready: true)
         case .reconnect(let attempt, _):
             connectTimer.cancel()
-            freeContext(failing: .disconnected)
+            // Announced before the waiting commands fail, so a caller answering 503 for one of
+            // them never finds the connection still counted as ready.
             announce(ready: false)
+            freeContext(failing: .disconnected)
             reconnectTimer.schedule(after: configuration.reconnectBackoff.delay(attempt: attempt, using: &random))
         case .tearDown:
             connectTimer.cancel()

@@ -22,7 +22,7 @@ struct ActivationReadinessTests {
         for cycle in 1...2 {
             // Activations run continuously while Postgres stops, so the first 503 is the first
             // moment the service knows; the probe goes out as soon as that answer is read.
-            let stopping = Self.inBackground { try server.stop() }
+            let stopping = BackgroundJob.run { try server.stop() }
             let down = try Self.firstAnswer(status: 503, harness: harness, next: &next)
             let probeDown = try harness.get("/readyz")
             #expect(down != nil, "cycle \(cycle): no 503 while Postgres stopped")
@@ -30,7 +30,7 @@ struct ActivationReadinessTests {
             #expect(probeDown.status == 503, "cycle \(cycle): /readyz \(probeDown.status) right after a 503")
             try stopping.wait()
 
-            let starting = Self.inBackground { try server.start() }
+            let starting = BackgroundJob.run { try server.start() }
             let up = try Self.firstAnswer(status: 200, harness: harness, next: &next)
             let probeUp = try harness.get("/readyz")
             #expect(up != nil, "cycle \(cycle): no 200 after Postgres restarted")
@@ -52,16 +52,6 @@ struct ActivationReadinessTests {
         }
         return nil
     }
-
-    /// Runs `body` on its own thread; `wait()` joins it and rethrows its error.
-    private static func inBackground(_ body: @escaping @Sendable () throws -> Void) -> BackgroundJob {
-        let job = BackgroundJob()
-        Thread.detachNewThread {
-            let result = Result { try body() }
-            job.finish(result)
-        }
-        return job
-    }
 }
 
 /// One background job's outcome.
@@ -69,6 +59,13 @@ final class BackgroundJob: @unchecked Sendable {
     // @unchecked Sendable: `result` is guarded by `condition`.
     private let condition = NSCondition()
     private var result: Result<Void, any Error>?
+
+    /// Runs `body` on its own thread; `wait()` joins it and rethrows its error.
+    static func run(_ body: @escaping @Sendable () throws -> Void) -> BackgroundJob {
+        let job = BackgroundJob()
+        Thread.detachNewThread { job.finish(Result { try body() }) }
+        return job
+    }
 
     func finish(_ result: Result<Void, any Error>) {
         condition.withLock {
