@@ -18,6 +18,11 @@ public struct ActivationConfiguration: Sendable {
     /// Prepare statements once per connection (protocol-level) instead of sending them unnamed
     /// each time. Faster; turn off behind a transaction-pooling pgbouncer older than 1.21.
     public var preparedStatements = true
+    /// Give each session `statement_timeout` and `lock_timeout` just under `queryTimeout`, so a
+    /// statement the service gave up on is cancelled by the server instead of committing later.
+    /// Turn off only behind a pooler that refuses the `options` startup parameter, and set them
+    /// on the role instead (docs/postgres-client.md).
+    public var serverTimeouts = true
     /// How long shutdown waits for in-flight requests.
     public var drainTimeout: Duration = .seconds(5)
 

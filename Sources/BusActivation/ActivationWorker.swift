@@ -54,6 +54,7 @@ final class ActivationWorker {
         var connection = PostgresConfiguration(url: configuration.postgresURL)
         connection.applicationName = "biomebus-activation"
         connection.queryTimeout = configuration.queryTimeout
+        connection.serverTimeouts = configuration.serverTimeouts
         var poolConfiguration = PostgresPoolConfiguration(connection: connection, maxConnections: connections)
         poolConfiguration.maxWaiters = configuration.maxWaitersPerLoop
         poolConfiguration.leaseTimeout = configuration.acquireTimeout

@@ -19,6 +19,8 @@ public struct ConsumerServiceConfiguration: Sendable {
     /// Prepare statements once per connection; turn off behind a transaction-pooling
     /// pgbouncer older than 1.21 (docs/postgres-client.md).
     public var preparedStatements = true
+    /// Send `statement_timeout`/`lock_timeout` at connect (docs/postgres-client.md).
+    public var serverTimeouts = true
     /// How long SIGTERM waits for in-flight entries before leaving them pending for others.
     public var drainTimeout: Duration = .seconds(10)
 
@@ -79,6 +81,7 @@ final class ConsumerWorker {
         var connection = PostgresConfiguration(url: configuration.postgresURL)
         connection.applicationName = "biomebus-consumer"
         connection.queryTimeout = .milliseconds(1800)
+        connection.serverTimeouts = configuration.serverTimeouts
         var poolConfiguration = PostgresPoolConfiguration(
             connection: connection, maxConnections: configuration.poolSize)
         poolConfiguration.maxWaiters = configuration.region.consumer.maxInFlight * 2 + 16

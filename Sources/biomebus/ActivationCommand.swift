@@ -22,6 +22,11 @@ struct ActivationCommand: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Prepare statements once per connection (off behind pgbouncer < 1.21).")
     var preparedStatements = true
 
+    @Flag(
+        inversion: .prefixedNo,
+        help: "Send statement_timeout and lock_timeout at connect (off behind a pooler that refuses startup options).")
+    var serverTimeouts = true
+
     func run() throws {
         try failingCleanly {
             let url = try postgres.url()
@@ -38,6 +43,7 @@ struct ActivationCommand: ParsableCommand {
             var configuration = ActivationConfiguration(postgresURL: url, listen: address, threads: threadCount)
             configuration.poolSize = poolSize
             configuration.preparedStatements = preparedStatements
+            configuration.serverTimeouts = serverTimeouts
             logger.info(
                 "activation starting", metadata: ["pool_size": "\(poolSize)", "threads": "\(configuration.loopCount)"])
             do {

@@ -31,6 +31,11 @@ struct ConsumerCommand: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Prepare statements once per connection (off behind pgbouncer < 1.21).")
     var preparedStatements = true
 
+    @Flag(
+        inversion: .prefixedNo,
+        help: "Send statement_timeout and lock_timeout at connect (off behind a pooler that refuses startup options).")
+    var serverTimeouts = true
+
     func run() throws {
         try failingCleanly {
             let catalog = try regions.load()
@@ -44,6 +49,7 @@ struct ConsumerCommand: ParsableCommand {
             var configuration = ConsumerServiceConfiguration(
                 region: region, biomes: selected, consumerName: consumerName, postgresURL: url)
             configuration.preparedStatements = preparedStatements
+            configuration.serverTimeouts = serverTimeouts
             if let admin {
                 guard let address = ListenAddress(admin) else {
                     throw CLIError("--admin: expected HOST:PORT, got \"\(admin)\"")
