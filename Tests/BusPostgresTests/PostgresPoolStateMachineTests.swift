@@ -200,4 +200,16 @@ struct PostgresPoolStateMachineTests {
         let machine = Machine(maxConnections: 1, maxWaiters: 1)
         #expect(machine.isHealthy)
     }
+
+    @Test("a failed connection retried early counts as starting: callers wait instead of failing fast")
+    func retryingConnectionIsWaitedFor() {
+        var machine = Machine(maxConnections: 1, minConnections: 1, maxWaiters: 10)
+        let connection = machine.start()[0]
+        _ = machine.connectionFailed(connection)
+        #expect(machine.leaseRequested(deadline: 1_000) == .fail(.unavailable))
+        machine.connectionRetrying(connection)
+        let (waiter, open) = waitFor(&machine)
+        #expect(open == nil)
+        #expect(machine.connectionUp(connection) == .lease(connection, to: waiter))
+    }
 }

@@ -162,12 +162,15 @@ public final class PostgresConnection {
         }
     }
 
-    /// When the connection is waiting out its reconnect backoff, connects now instead.
-    public func reconnectNow() {
+    /// When the connection is waiting out its reconnect backoff, connects now instead; returns
+    /// whether it did.
+    @discardableResult
+    public func reconnectNow() -> Bool {
         loop.assertInLoop()
-        guard case .waitingToReconnect = machine.state else { return }
+        guard case .waitingToReconnect = machine.state else { return false }
         reconnectTimer.cancel()
         perform(machine.reconnectTimerFired())
+        return true
     }
 
     /// Closes the connection for good; a query in flight fails with `.unavailable`.

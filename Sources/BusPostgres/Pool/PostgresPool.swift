@@ -191,7 +191,11 @@ public final class PostgresPool {
     public func retryFailedConnectionsNow() {
         loop.assertInLoop()
         guard !isClosed else { return }
-        for connection in connections.values { connection.reconnectNow() }
+        for (id, connection) in connections where connection.reconnectNow() {
+            // Expected up in a moment: callers wait for it (up to their lease deadline) instead
+            // of failing fast as they do while every connection is failing.
+            machine.connectionRetrying(id)
+        }
     }
 
     /// Called exactly once per lease, by the lease.

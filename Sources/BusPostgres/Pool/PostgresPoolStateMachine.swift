@@ -195,6 +195,13 @@ public struct PostgresPoolStateMachine: Sendable {
         return .fail(failed, .unavailable)
     }
 
+    /// A failed connection is trying again now, with reason to expect success (another pool
+    /// of the process just connected): it counts as starting, so callers wait for it.
+    public mutating func connectionRetrying(_ connection: ConnectionID) {
+        guard !isClosed, slots[connection]?.health == .failed else { return }
+        slots[connection]?.health = .starting
+    }
+
     /// The server answered a statement (with rows or with an error): Postgres is reachable.
     public mutating func statementAnswered() {
         guard !isClosed else { return }
