@@ -92,6 +92,8 @@ final class ActivationWorker {
             metricsTimer?.cancel()
             server.close()
             pool.close()
+            // Breaks pool → readiness signal → recovery hook → pool.
+            pool.onOutcome = nil
             done()
         }
     }

@@ -108,7 +108,11 @@ final class GatewayWorker {
         loop.completeOnce(within: timeout, server.whenDrained) { [self] in
             sampler?.cancel()
             server.close()
-            for connection in connections { connection.close() }
+            for connection in connections {
+                connection.close()
+                // Breaks connection → readiness → recovery hook → connection.
+                connection.onReadinessChange = nil
+            }
             done()
         }
     }
