@@ -80,14 +80,13 @@ final class ConsumerWorker {
         self.loop = loop
         var connection = PostgresConfiguration(url: configuration.postgresURL)
         connection.applicationName = "biomebus-consumer"
-        connection.queryTimeout = .milliseconds(1800)
+        let budget = Self.postgresTimeouts(handlerTimeoutMs: configuration.region.consumer.handlerTimeoutMs)
+        connection.queryTimeout = budget.query
         connection.serverTimeouts = configuration.serverTimeouts
         var poolConfiguration = PostgresPoolConfiguration(
             connection: connection, maxConnections: configuration.poolSize)
         poolConfiguration.maxWaiters = configuration.region.consumer.maxInFlight * 2 + 16
-        // Lease and statement timeouts sum, with the per-entry fallback after a failed batch, to
-        // less than the consumer's 5 s handler timeout, so no insert outlives its handler.
-        poolConfiguration.leaseTimeout = .milliseconds(500)
+        poolConfiguration.leaseTimeout = budget.lease
         // One connection kept open, so that /readyz reflects whether Postgres answers.
         poolConfiguration.minConnections = 1
         pool = PostgresPool(loop: loop, configuration: poolConfiguration)
@@ -112,6 +111,16 @@ final class ConsumerWorker {
             consumer.value.start()
             timer.value?.schedule(after: .seconds(1))
         }
+    }
+
+    /// Lease and statement timeouts for a handler timeout. A handler call may take a lease and
+    /// run a statement twice (the batch, then the entry alone after the batch was refused), so
+    /// two of each must fit inside the handler timeout: 10 % + 35 %, twice, is 90 % of it, and
+    /// no insert outlives its handler (the server's own `statement_timeout` sits under the
+    /// query timeout). 5000 ms gives 500 ms and 1750 ms.
+    static func postgresTimeouts(handlerTimeoutMs: Int) -> (lease: Duration, query: Duration) {
+        let microseconds = Int64(handlerTimeoutMs) * 1000
+        return (.microseconds(max(500, microseconds / 10)), .microseconds(max(1000, microseconds * 35 / 100)))
     }
 
     func bindAdmin(_ address: ListenAddress) throws(BindError) -> Int {

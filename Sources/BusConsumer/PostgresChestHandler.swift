@@ -5,8 +5,11 @@ import BusPostgres
 /// The default handler: materializes each spawn as a chest row, idempotently.
 ///
 /// Entries handed over in the same loop iteration are written with one multi-row
-/// `INSERT … SELECT FROM unnest(…) ON CONFLICT DO NOTHING`; if that statement fails, each entry
-/// of the batch is retried on its own so that one poison entry cannot fail its neighbours.
+/// `INSERT … SELECT FROM unnest(…) ON CONFLICT DO NOTHING`; if Postgres refuses that statement
+/// for good, each entry of the batch is retried on its own so that one poison entry cannot fail
+/// its neighbours. A transient failure (`PostgresError.isTransient`: unavailable, timed out,
+/// or a SQLSTATE such as `57014` or `40P01`) hunts for nothing: every entry of the batch fails
+/// as transient, and the consumer retries it after the backoff without counting a delivery.
 /// Entries whose fields do not parse fail alone, before any batch.
 public final class PostgresChestHandler: StreamEntryHandler {
     private typealias Completion = (Result<Void, HandlerFailure>) -> Void
@@ -79,11 +82,11 @@ public final class PostgresChestHandler: StreamEntryHandler {
             switch result {
             case .success:
                 for item in items { item.completion(.success(())) }
-            case .failure(.server):
+            case .failure(let error) where error.isTransient:
+                for item in items { item.completion(.failure(Self.failure(error))) }
+            case .failure:
                 // Something in the batch was refused: find it by writing each entry alone.
                 for item in items { insertOne(item.record, item.completion) }
-            case .failure(let error):
-                for item in items { item.completion(.failure(HandlerFailure("database: \(error)"))) }
             }
         }
     }
@@ -96,9 +99,13 @@ public final class PostgresChestHandler: StreamEntryHandler {
         pool.query(Self.insertOneSQL, parameters, statementName: preparedStatements ? "insert_chest" : nil) { result in
             switch result {
             case .success: completion(.success(()))
-            case .failure(let error): completion(.failure(HandlerFailure("database: \(error)")))
+            case .failure(let error): completion(.failure(Self.failure(error)))
             }
         }
+    }
+
+    private static func failure(_ error: PostgresError) -> HandlerFailure {
+        HandlerFailure("database: \(error)", transient: error.isTransient)
     }
 }
 

@@ -30,7 +30,8 @@ public final class RegionConsumer {
         public var region: RegionConfig
         public var biomes: [BiomeID]
         public var consumerName: String
-        public var handlerTimeout: Duration = .milliseconds(ConsumerConfig.handlerTimeoutMs)
+        /// The region's `handler_timeout_ms`.
+        public var handlerTimeout: Duration
         /// How often idle entries of other consumers are looked for.
         public var reclaimInterval: Duration
         /// How long a retry after a Redis failure (read, group creation) waits at most.
@@ -40,6 +41,7 @@ public final class RegionConsumer {
             self.region = region
             self.biomes = biomes
             self.consumerName = consumerName
+            handlerTimeout = .milliseconds(region.consumer.handlerTimeoutMs)
             let half = region.consumer.claimIdleMs / 2
             reclaimInterval = .milliseconds(min(max(half, 200), 10_000))
         }
@@ -66,8 +68,18 @@ public final class RegionConsumer {
     private var fields: [EntryKey: [String: String]] = [:]
     private var retryTimers: [EntryKey: LoopTimer] = [:]
     private var handlerTimers: [EntryKey: LoopTimer] = [:]
-    /// Bumped per handler run, so a completion arriving after its timeout is ignored.
+    /// The run number of each entry's current handler call, so that a completion arriving
+    /// after its timeout (or after the entry was released and taken on again) is ignored.
     private var handlerRuns: [EntryKey: Int] = [:]
+    /// The last run number given out. One sequence for all entries, never reset: an entry
+    /// released and taken on again can never get the number of a run still out there.
+    private var lastRun = 0
+    /// Acknowledgements gathered in this loop pass, per stream, sent as one XACK each.
+    private var acksDue: [BiomeID: [EntryKey]] = [:]
+    private lazy var ackTimer = LoopTimer(loop: loop) { [unowned self] in self.flushAcknowledgements() }
+    /// Where each stream's next XAUTOCLAIM continues (its cursor), so entries behind a long
+    /// head of live pending entries are reached.
+    private var claimCursors: [String: String] = [:]
     private var handlerStarted: [EntryKey: UInt64] = [:]
     private var readFailures = 0
     /// Where the next partial read starts, so that no stream is starved when slots are few.
@@ -96,6 +108,8 @@ public final class RegionConsumer {
         readConfiguration.commandTimeout = .milliseconds(consumer.blockMs) + .seconds(2)
         var commandConfiguration = readConfiguration
         commandConfiguration.commandTimeout = .seconds(2)
+        commandConfiguration.maxOutstanding = Self.commandCap(
+            maxInFlight: consumer.maxInFlight, streams: Set(configuration.biomes).count)
         reads = RedisConnection(loop: loop, configuration: readConfiguration)
         commands = RedisConnection(loop: loop, configuration: commandConfiguration)
         var seen = Set<BiomeID>()
@@ -116,6 +130,14 @@ public final class RegionConsumer {
                     ])
             }
         }
+    }
+
+    /// The most commands the command connection can have waiting at once: per held entry one
+    /// acknowledgement, retry claim or dead letter, plus one XPENDING per entry a reclaim
+    /// brings in (at most the free slots), plus per stream one group creation, one gone-consumer
+    /// sweep and one XAUTOCLAIM. Never below the connection's default.
+    static func commandCap(maxInFlight: Int, streams: Int) -> Int {
+        max(RedisConnectionConfiguration(host: "", port: 0).maxOutstanding, 2 * maxInFlight + 3 * streams + 16)
     }
 
     /// Entries held now; never more than `max_in_flight`.
@@ -152,6 +174,7 @@ public final class RegionConsumer {
     public func close() {
         reads.close()
         commands.close()
+        ackTimer.cancel()
         for timer in retryTimers.values { timer.cancel() }
         for timer in handlerTimers.values { timer.cancel() }
         retryTimers = [:]
@@ -254,7 +277,7 @@ public final class RegionConsumer {
             case .handle(let key, let deliveries): handle(key, deliveries: deliveries)
             case .acknowledge(let key): acknowledge(key)
             case .scheduleRetry(let key, let delayMs): scheduleRetry(key, delayMs: delayMs)
-            case .claimForRetry(let key): claimForRetry(key)
+            case .claimForRetry(let key, let counts): claimForRetry(key, countsDelivery: counts)
             case .deadLetter(let key, let deliveries, let error): deadLetter(key, deliveries: deliveries, error: error)
             case .finished: finish()
             }
@@ -263,7 +286,8 @@ public final class RegionConsumer {
     }
 
     private func handle(_ key: EntryKey, deliveries: Int) {
-        let run = (handlerRuns[key] ?? 0) + 1
+        lastRun += 1
+        let run = lastRun
         handlerRuns[key] = run
         handlerStarted[key] = Clocks.monotonicNanoseconds()
         let timer = LoopTimer(loop: loop) { [unowned self] in
@@ -280,7 +304,7 @@ public final class RegionConsumer {
     private func handlerFinished(_ key: EntryKey, run: Int, result: Result<Void, HandlerFailure>) {
         loop.assertInLoop()
         guard handlerRuns[key] == run else { return }
-        handlerRuns[key] = run + 1
+        handlerRuns[key] = nil
         handlerTimers[key]?.cancel()
         handlerTimers[key] = nil
         if let started = handlerStarted.removeValue(forKey: key) {
@@ -295,21 +319,41 @@ public final class RegionConsumer {
         case .failure(let failure):
             statistics.failed += 1
             logger.debug("handler failed", metadata: ["entry": "\(key)", "error": "\(failure)"])
-            perform(machine.handled(key, succeeded: false, error: failure.description, unit: jitterUnit()))
+            perform(
+                machine.handled(
+                    key, succeeded: false, transient: failure.isTransient, error: failure.description,
+                    unit: jitterUnit()))
         }
         releaseIfUnheld(key)
     }
 
+    /// Queues the acknowledgement; everything acknowledged in this loop pass goes out as one
+    /// `XACK stream group id…` per stream at the end of the pass.
     private func acknowledge(_ key: EntryKey) {
-        commands.send(RedisCommand("XACK", .string(StreamKey.events(key.biome)), .string(group), .string(key.id))) {
-            [unowned self] result in
-            if case .failure(let error) = result {
-                logger.warning(
-                    "XACK failed; the entry stays pending and will be handled again",
-                    metadata: ["entry": "\(key)", "error": "\(error)"])
+        let first = acksDue.isEmpty
+        acksDue[key.biome, default: []].append(key)
+        if first { ackTimer.schedule(after: .zero) }
+    }
+
+    private func flushAcknowledgements() {
+        let due = acksDue
+        acksDue = [:]
+        for (biome, keys) in due {
+            let command = RedisCommand(
+                ["XACK", .string(StreamKey.events(biome)), .string(group)] + keys.map { .string($0.id) })
+            commands.send(command) { [unowned self] result in
+                if case .failure(let error) = result {
+                    logger.warning(
+                        "XACK failed; the entries stay pending and will be handled again",
+                        metadata: [
+                            "stream": "\(StreamKey.events(biome))", "count": "\(keys.count)", "error": "\(error)",
+                        ])
+                }
+                for key in keys {
+                    perform(machine.settled(key))
+                    releaseIfUnheld(key)
+                }
             }
-            perform(machine.settled(key))
-            releaseIfUnheld(key)
         }
     }
 
@@ -327,16 +371,26 @@ public final class RegionConsumer {
     /// (surviving a crash) and returns the entry, but only while this consumer still owns it:
     /// if it stalled past `claim_idle_ms` and another consumer reclaimed the entry, that one
     /// keeps it. Returns nil when owned elsewhere, no entry when it was trimmed meanwhile.
-    private func claimForRetry(_ key: EntryKey) {
+    /// `countsDelivery` false (after a transient failure): `XCLAIM … JUSTID`, which leaves the
+    /// delivery count alone; the fields are the ones already held.
+    private func claimForRetry(_ key: EntryKey, countsDelivery: Bool) {
         statistics.retried += 1
         let command = RedisCommand(
             "EVAL", .string(Self.claimIfOwnedScript), "1", .string(StreamKey.events(key.biome)), .string(group),
-            .string(key.id), .string(configuration.consumerName))
+            .string(key.id), .string(configuration.consumerName), countsDelivery ? "1" : "0")
         commands.send(command) { [unowned self] result in
             switch result {
             case .success(.null):
                 statistics.lostOwnership += 1
                 perform(machine.claimedForRetry(key, present: false))
+            case .success(let reply) where !countsDelivery:
+                // JUSTID answers ids only; a trimmed entry is left out (and dropped from the PEL).
+                if (reply.array ?? []).contains(where: { $0.string == key.id }) {
+                    perform(machine.claimedForRetry(key, present: true))
+                } else {
+                    statistics.trimmed += 1
+                    perform(machine.claimedForRetry(key, present: false))
+                }
             case .success(let reply):
                 let entry = (reply.array ?? []).compactMap(StreamReplies.entry).first { $0.id == key.id }
                 if let entry, let entryFields = entry.fields {
@@ -393,10 +447,14 @@ public final class RegionConsumer {
         return 1
         """
 
-    /// KEYS: stream. ARGV: group, id, consumer.
+    /// KEYS: stream. ARGV: group, id, consumer, "1" to count the delivery ("0": JUSTID, which
+    /// returns only the id and leaves the delivery count as it is).
     static let claimIfOwnedScript = """
         local owner = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[2], ARGV[2], 1)
         if #owner == 0 or owner[1][2] ~= ARGV[3] then return false end
+        if ARGV[4] == '0' then
+          return redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[3], 0, ARGV[2], 'JUSTID')
+        end
         return redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[3], 0, ARGV[2])
         """
 
@@ -419,6 +477,8 @@ public final class RegionConsumer {
         guard !machine.isHeld(key) else { return }
         fields[key] = nil
         handlerRuns[key] = nil
+        handlerTimers[key]?.cancel()
+        handlerTimers[key] = nil
         retryTimers[key]?.cancel()
         retryTimers[key] = nil
     }
@@ -468,22 +528,56 @@ public final class RegionConsumer {
         next(0)
     }
 
+    /// Scans the stream's pending list with XAUTOCLAIM from where the last scan stopped,
+    /// following the cursor until `limit` entries are claimed or the scan wraps to `0-0`.
+    /// XAUTOCLAIM looks at no more than 10 × COUNT pending entries per call, so a scan that
+    /// always began at `0-0` would never get past a head of entries live consumers hold.
     private func claimStream(
         _ stream: String, limit: Int, _ completion: @escaping ([(EntryKey, deliveries: Int)]) -> Void
+    ) {
+        var collected: [(EntryKey, deliveries: Int)] = []
+        var calls = 0
+        func step() {
+            let remaining = limit - collected.count
+            let cursor = claimCursors[stream] ?? "0-0"
+            // Bounded per round; the cursor carries the rest of a long scan to the next round.
+            guard remaining > 0, calls < Self.claimCallsPerRound, !machine.isStopping else {
+                return completion(collected)
+            }
+            calls += 1
+            claimOnce(stream, from: cursor, limit: remaining) { [unowned self] next, entries in
+                collected += entries
+                claimCursors[stream] = next ?? cursor
+                // nil: Redis did not answer; "0-0": the whole list was scanned.
+                guard let next, next != "0-0" else { return completion(collected) }
+                step()
+            }
+        }
+        step()
+    }
+
+    /// XAUTOCLAIM calls per stream in one reclaim round (each scans at most 10 × COUNT ids).
+    static let claimCallsPerRound = 64
+
+    /// One XAUTOCLAIM from `cursor`; the completion gets the next cursor (nil on failure) and
+    /// the claimed entries with their delivery counts.
+    private func claimOnce(
+        _ stream: String, from cursor: String, limit: Int,
+        _ completion: @escaping (String?, [(EntryKey, deliveries: Int)]) -> Void
     ) {
         let biome = biomeOfStream[stream]!
         let idle = Int64(configuration.region.consumer.claimIdleMs)
         let command = RedisCommand(
-            "XAUTOCLAIM", .string(stream), .string(group), .string(configuration.consumerName), .integer(idle), "0-0",
-            "COUNT", .integer(Int64(limit)))
+            "XAUTOCLAIM", .string(stream), .string(group), .string(configuration.consumerName), .integer(idle),
+            .string(cursor), "COUNT", .integer(Int64(limit)))
         commands.send(command) { [unowned self] result in
-            guard case .success(let reply) = result else { return completion([]) }
+            guard case .success(let reply) = result else { return completion(nil, []) }
             let reclaimed = StreamReplies.autoClaim(reply)
             // Redis 7 drops pending ids whose entry was trimmed and lists them separately.
             statistics.trimmed += reclaimed.deleted
             let present = reclaimed.entries.filter { $0.fields != nil }
             statistics.trimmed += reclaimed.entries.count - present.count
-            guard !present.isEmpty else { return completion([]) }
+            guard !present.isEmpty else { return completion(reclaimed.cursor, []) }
             // XAUTOCLAIM does not say how often each entry was delivered; XPENDING does, one
             // exact range per id (pipelined; reclaims are rare).
             deliveryCounts(stream, ids: present.map(\.id)) { [unowned self] counts in
@@ -493,7 +587,7 @@ public final class RegionConsumer {
                     // Unknown only if Redis failed to answer: assume this claim was a second delivery.
                     return (key, deliveries: counts[entry.id] ?? 2)
                 }
-                completion(entries)
+                completion(reclaimed.cursor, entries)
             }
         }
     }

@@ -18,9 +18,14 @@ public struct StreamEntry: Sendable {
 /// Why a handler failed; the message ends up in the dead-letter entry's `error` field.
 public struct HandlerFailure: Error, Sendable, Equatable, CustomStringConvertible {
     public let description: String
+    /// The failure says nothing about the entry (the database was unavailable, timed out, or
+    /// answered with a transient SQLSTATE): the entry is retried after the backoff, the retry
+    /// is not counted as a delivery, and it is never dead-lettered for it.
+    public let isTransient: Bool
 
-    public init(_ description: String) {
+    public init(_ description: String, transient: Bool = false) {
         self.description = description
+        self.isTransient = transient
     }
 }
 

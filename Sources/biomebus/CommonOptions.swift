@@ -10,13 +10,14 @@ struct RegionsOption: ParsableArguments {
     @Option(name: .long, help: "Directory of region files (*.yaml). Env: BIOMEBUS_REGIONS.")
     var regions: String?
 
-    /// Loads and validates every region file, or exits with a one-line error.
-    func load() throws -> RegionCatalog {
+    /// Loads and validates every region file, or exits with a one-line error. A command that
+    /// runs no consumer passes `.exceptConsumerTuning` (it never judges `consumer.*` values).
+    func load(validation: RegionValidation = .full) throws -> RegionCatalog {
         guard let directory = regions ?? ProcessInfo.processInfo.environment["BIOMEBUS_REGIONS"] else {
             throw CLIError("--regions is required (or set BIOMEBUS_REGIONS)")
         }
         do {
-            return try RegionCatalog.load(directory: directory)
+            return try RegionCatalog.load(directory: directory, validation: validation)
         } catch {
             throw CLIError(error.description)
         }

@@ -21,7 +21,7 @@ struct DLQCommand: ParsableCommand {
         var ids: [String] = []
 
         func resolve() throws -> (BiomeID, RegionConfig, BlockingRedisClient) {
-            let catalog = try regions.load()
+            let catalog = try regions.load(validation: .exceptConsumerTuning)
             guard let biome = BiomeID(biome) else {
                 throw CLIError("--biome: expected an integer from 0 to 2147483647, got \"\(self.biome)\"")
             }

@@ -20,7 +20,7 @@ struct GatewayCommand: ParsableCommand {
 
     func run() throws {
         try failingCleanly {
-            let catalog = try regions.load()
+            let catalog = try regions.load(validation: .exceptConsumerTuning)
             let address = try listenAddress(listen, default: "127.0.0.1:8080")
             let threadCount = threads ?? WorkerLoops<Void>.processorCount
             guard (1...256).contains(threadCount) else {

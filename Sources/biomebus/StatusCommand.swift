@@ -22,7 +22,7 @@ struct StatusCommand: ParsableCommand {
     func run() throws {
         var healthy = true
         try failingCleanly {
-            let catalog = try regions.load()
+            let catalog = try regions.load(validation: .exceptConsumerTuning)
             let probe = StatusProbe(catalog: catalog)
             defer { probe.close() }
             var history: [RegionsSnapshot] = []

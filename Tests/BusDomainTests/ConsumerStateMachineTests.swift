@@ -39,16 +39,38 @@ struct ConsumerStateMachineTests {
         _ = machine.start()
         _ = machine.readFinished([key("1")], reservedCount: 1)
         #expect(machine.handled(key("1"), succeeded: false, error: "boom") == [.scheduleRetry(key("1"), delayMs: 100)])
-        #expect(machine.retryDue(key("1")) == [.claimForRetry(key("1"))])
+        #expect(machine.retryDue(key("1")) == [.claimForRetry(key("1"), countsDelivery: true)])
         #expect(machine.claimedForRetry(key("1"), present: true) == [.handle(key("1"), deliveries: 2)])
         #expect(machine.handled(key("1"), succeeded: false, unit: 1) == [.scheduleRetry(key("1"), delayMs: 240)])
-        #expect(machine.retryDue(key("1")) == [.claimForRetry(key("1"))])
+        #expect(machine.retryDue(key("1")) == [.claimForRetry(key("1"), countsDelivery: true)])
         #expect(machine.claimedForRetry(key("1"), present: true) == [.handle(key("1"), deliveries: 3)])
         #expect(
             machine.handled(key("1"), succeeded: false, error: "bad coords")
                 == [.deadLetter(key("1"), deliveries: 3, error: "bad coords")])
         #expect(machine.held == 1, "a waiting or dead-lettering entry keeps its slot")
         #expect(machine.settled(key("1")) == [.read(count: 1)])
+    }
+
+    @Test(
+        "a transient failure retries with a growing backoff, does not count a delivery and never dead-letters")
+    func transientFailures() {
+        var machine = ConsumerStateMachine(maxInFlight: 1, maxDeliveries: 2, backoff: policy)
+        _ = machine.start()
+        _ = machine.readFinished([key("1")], reservedCount: 1)
+        #expect(machine.handled(key("1"), succeeded: false, error: "bad") == [.scheduleRetry(key("1"), delayMs: 100)])
+        #expect(machine.retryDue(key("1")) == [.claimForRetry(key("1"), countsDelivery: true)])
+        #expect(machine.claimedForRetry(key("1"), present: true) == [.handle(key("1"), deliveries: 2)])
+        // At max_deliveries: a real failure would dead-letter, a transient one retries.
+        for delay in [200.0, 400, 800] {
+            #expect(
+                machine.handled(key("1"), succeeded: false, transient: true, error: "57014")
+                    == [.scheduleRetry(key("1"), delayMs: delay)])
+            #expect(machine.retryDue(key("1")) == [.claimForRetry(key("1"), countsDelivery: false)])
+            #expect(machine.claimedForRetry(key("1"), present: true) == [.handle(key("1"), deliveries: 2)])
+        }
+        #expect(
+            machine.handled(key("1"), succeeded: false, error: "bad")
+                == [.deadLetter(key("1"), deliveries: 2, error: "bad")])
     }
 
     @Test("an entry trimmed while waiting to retry frees its slot")

@@ -62,7 +62,32 @@ struct RegionConfigTests {
                 "consumer.backoff.max_ms"
             ),
             ("name: a\nredis: redis://h\nbiomes: [1]\nconsumer: {backoff: {speed: 1}}\n", "consumer.backoff.speed"),
-            ("name: a\nredis: redis://h\nbiomes: [1]\nconsumer: {claim_idle_ms: 13000}\n", "consumer.claim_idle_ms"),
+            (
+                "name: a\nredis: redis://h\nbiomes: [1]\nconsumer: {claim_idle_ms: 13000, handler_timeout_ms: 5000}\n",
+                "consumer.claim_idle_ms"
+            ),
+            // 8000 + 5000 < 14000, but a retry can wait 8000 × 1.2: jitter counts.
+            (
+                "name: a\nredis: redis://h\nbiomes: [1]\nconsumer: {claim_idle_ms: 14000, handler_timeout_ms: 5000}\n",
+                "consumer.claim_idle_ms"
+            ),
+            // Even the derived handler timeout (never below 100 ms) cannot fit.
+            (
+                "name: a\nredis: redis://h\nbiomes: [1]\nconsumer: {claim_idle_ms: 500, block_ms: 100, backoff: {initial_ms: 100, max_ms: 400}}\n",
+                "consumer.claim_idle_ms"
+            ),
+            (
+                "name: a\nredis: redis://h\nbiomes: [1]\nconsumer: {handler_timeout_ms: 0}\n",
+                "consumer.handler_timeout_ms"
+            ),
+            (
+                "name: a\nredis: redis://h\nbiomes: [1]\nconsumer: {handler_timeout_ms: 600001}\n",
+                "consumer.handler_timeout_ms"
+            ),
+            (
+                "name: a\nredis: redis://h\nbiomes: [1]\nconsumer: {handler_timeout_ms: \"5000\"}\n",
+                "consumer.handler_timeout_ms"
+            ),
             ("name: a\nredis: redis://h\nbiomes: [1]\nconsumer: {group: \"a b\"}\n", "consumer.group"),
             ("name: a\nredis: redis://h\nbiomes: [1]\nconsumer: {block_ms: 60000}\n", "consumer.block_ms"),
         ])
@@ -74,6 +99,63 @@ struct RegionConfigTests {
             #expect(error.file == "regions/x.yaml")
             #expect(error.key == key, "\(error)")
             #expect(error.description.hasPrefix("regions/x.yaml: \(key): "))
+        }
+    }
+
+    @Test("the issue's fast-reclaim region starts: the handler timeout defaults to what claim_idle_ms leaves (820 ms)")
+    func derivedHandlerTimeout() throws {
+        let fast = try RegionConfig.parse(
+            yaml: """
+                name: a
+                redis: redis://h
+                biomes: [1]
+                consumer: {claim_idle_ms: 1500, block_ms: 200, backoff: {max_ms: 400}}
+                """, file: "a.yaml")
+        #expect(fast.consumer.handlerTimeoutMs == 1500 - 480 - 200)
+        #expect(fast.consumer.timingViolation == nil)
+        // The default stands wherever it fits; a given value is taken as given.
+        #expect(ConsumerConfig().handlerTimeoutMs == 5000)
+        let given = try RegionConfig.parse(
+            yaml: "name: a\nredis: redis://h\nbiomes: [1]\nconsumer: {claim_idle_ms: 1500, block_ms: 200, "
+                + "backoff: {max_ms: 400}, handler_timeout_ms: 300}\n",
+            file: "a.yaml")
+        #expect(given.consumer.handlerTimeoutMs == 300)
+        // Never below 100 ms: 1000 - 480 - 450 = 70.
+        #expect(
+            ConsumerConfig.derivedHandlerTimeoutMs(
+                claimIdleMs: 1000, backoff: BackoffPolicy(initialMs: 100, maxMs: 400, jitter: 0.2), blockMs: 450)
+                == 100)
+        #expect(BackoffPolicy(maxMs: 8000, jitter: 0.2).longestDelayMs == 9600)
+    }
+
+    @Test(
+        "a process that runs no consumer does not judge consumer tuning, but still refuses unknown keys and wrong types"
+    )
+    func gatewayDoesNotJudgeConsumerTuning() throws {
+        let tuning = [
+            "consumer: {claim_idle_ms: 1500, handler_timeout_ms: 5000}",
+            "consumer: {block_ms: 60000}",
+            "consumer: {max_in_flight: 0, group: \"a b\", backoff: {initial_ms: 500, max_ms: 100, jitter: 3}}",
+            "consumer: {handler_timeout_ms: 0}",
+        ]
+        for consumer in tuning {
+            let yaml = "name: a\nredis: redis://h\nbiomes: [1]\n\(consumer)\n"
+            #expect(throws: RegionConfigError.self) { try RegionConfig.parse(yaml: yaml, file: "a.yaml") }
+            let region = try RegionConfig.parse(yaml: yaml, file: "a.yaml", validation: .exceptConsumerTuning)
+            #expect(region.biomes.map(\.value) == [1])
+        }
+        for (consumer, key) in [
+            ("consumer: {speed: 1}", "consumer.speed"), ("consumer: {claim_idle_ms: fast}", "consumer.claim_idle_ms"),
+            ("consumer: {handler_timeout_ms: 1.5}", "consumer.handler_timeout_ms"),
+            ("consumer: {backoff: {jitter: high}}", "consumer.backoff.jitter"),
+        ] {
+            let yaml = "name: a\nredis: redis://h\nbiomes: [1]\n\(consumer)\n"
+            do {
+                _ = try RegionConfig.parse(yaml: yaml, file: "a.yaml", validation: .exceptConsumerTuning)
+                Issue.record("accepted \(consumer)")
+            } catch {
+                #expect(error.key == key, "\(error)")
+            }
         }
     }
 
@@ -142,6 +224,7 @@ struct RegionYAMLTests {
             yaml: "name: a\nredis: redis://:pw@h:7000/3\nbiomes: [5, 9]\n", file: "a.yaml")
         region.stream.maxlen = 123
         region.consumer.backoff.jitter = 0.5
+        region.consumer.handlerTimeoutMs = 1234
         let again = try RegionConfig.parse(yaml: region.yaml, file: "a.yaml")
         #expect(again == region)
     }

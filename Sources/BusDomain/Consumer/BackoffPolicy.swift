@@ -26,6 +26,12 @@ public struct BackoffPolicy: Sendable, Equatable {
         return max(0, base * (1 + jitter * clamped))
     }
 
+    /// The longest a retry can wait, in whole milliseconds as the consumer schedules it:
+    /// `max_ms × (1 + jitter)`.
+    public var longestDelayMs: Int {
+        Int((Double(maxMs) * (1 + jitter)).rounded())
+    }
+
     /// The delay with jitter drawn from `generator`.
     public func delayMs(attempt: Int, using generator: inout some RandomNumberGenerator) -> Double {
         delayMs(attempt: attempt, unit: Double.random(in: -1...1, using: &generator))

@@ -30,8 +30,9 @@ public struct ConsumerStateMachine: Sendable {
         case acknowledge(EntryKey)
         /// Wait `delayMs`, then report `retryDue`.
         case scheduleRetry(EntryKey, delayMs: Double)
-        /// XCLAIM the entry to this consumer again: counts the delivery in Redis and returns it.
-        case claimForRetry(EntryKey)
+        /// XCLAIM the entry to this consumer again. `countsDelivery`: Redis counts the delivery
+        /// (after a real failure); false after a transient one (`XCLAIM … JUSTID`, count kept).
+        case claimForRetry(EntryKey, countsDelivery: Bool)
         /// Write the entry to the dead-letter stream and XACK it, atomically.
         case deadLetter(EntryKey, deliveries: Int, error: String)
         /// Stopping, and nothing is being handled or written any more.
@@ -47,8 +48,20 @@ public struct ConsumerStateMachine: Sendable {
     }
 
     private struct Slot: Sendable {
+        /// Redis's delivery count: deliveries that ended in a transient failure are not counted.
         var deliveries: Int
         var phase: Phase
+        /// Failures of any kind so far (for a reclaimed entry, its earlier deliveries): the
+        /// backoff grows with these, so an outage does not turn into fast retries.
+        var failures: Int
+        /// Whether the pending retry counts as a delivery (the last failure was not transient).
+        var retryCounts = true
+
+        init(deliveries: Int, phase: Phase) {
+            self.deliveries = deliveries
+            self.phase = phase
+            self.failures = max(0, deliveries - 1)
+        }
     }
 
     public let maxInFlight: Int
@@ -127,14 +140,24 @@ public struct ConsumerStateMachine: Sendable {
     // MARK: Handling
 
     /// The handler finished the entry. On failure, `unit` (-1 … 1) jitters the retry delay.
-    public mutating func handled(_ key: EntryKey, succeeded: Bool, error: String = "", unit: Double = 0) -> [Action] {
+    ///
+    /// `transient`: the failure says nothing about the entry (the database was unavailable,
+    /// timed out, cancelled the statement, deadlocked, was read-only or shutting down). Such
+    /// a failure never dead-letters the entry and its retry does not count as a delivery, so
+    /// an entry goes to the dead-letter stream only after `maxDeliveries` deliveries that
+    /// failed for real (its own fault, or the handler timeout). The backoff still grows.
+    public mutating func handled(
+        _ key: EntryKey, succeeded: Bool, transient: Bool = false, error: String = "", unit: Double = 0
+    ) -> [Action] {
         guard var slot = slots[key], slot.phase == .handling else { return [] }
         if succeeded {
             slot.phase = .acknowledging
             slots[key] = slot
             return [.acknowledge(key)]
         }
-        if slot.deliveries >= maxDeliveries {
+        slot.failures += 1
+        slot.retryCounts = !transient
+        if !transient && slot.deliveries >= maxDeliveries {
             slot.phase = .deadLettering
             slots[key] = slot
             return [.deadLetter(key, deliveries: slot.deliveries, error: error)]
@@ -147,7 +170,7 @@ public struct ConsumerStateMachine: Sendable {
         guard var slot = slots[key], slot.phase == .waitingToRetry else { return [] }
         slot.phase = .claiming
         slots[key] = slot
-        return [.claimForRetry(key)]
+        return [.claimForRetry(key, countsDelivery: slot.retryCounts)]
     }
 
     /// The XCLAIM for a retry answered: `present` is false when the entry was trimmed from the
@@ -158,7 +181,7 @@ public struct ConsumerStateMachine: Sendable {
             slots[key] = nil
             return finishIfDrained() + readIfPossible()
         }
-        slot.deliveries += 1
+        if slot.retryCounts { slot.deliveries += 1 }
         slot.phase = .handling
         slots[key] = slot
         return [.handle(key, deliveries: slot.deliveries)]
@@ -180,7 +203,7 @@ public struct ConsumerStateMachine: Sendable {
         var slot = slot
         slot.phase = .waitingToRetry
         slots[key] = slot
-        return [.scheduleRetry(key, delayMs: backoff.delayMs(attempt: slot.deliveries, unit: unit))]
+        return [.scheduleRetry(key, delayMs: backoff.delayMs(attempt: max(slot.failures, 1), unit: unit))]
     }
 
     /// XACK (or the dead-letter step) finished; `succeeded` false when Redis did not confirm.

@@ -2,8 +2,11 @@ import Foundation
 
 extension RegionCatalog {
     /// Reads every `*.yaml` / `*.yml` file of `directory` (sorted by name) into a catalog.
-    /// Blocking file I/O: for startup and CLI commands, never on an event loop.
-    public static func load(directory: String) throws(RegionConfigError) -> RegionCatalog {
+    /// Blocking file I/O: for startup and CLI commands, never on an event loop. `validation`:
+    /// which rules apply (`.exceptConsumerTuning` for a process that runs no consumer).
+    public static func load(
+        directory: String, validation: RegionValidation = .full
+    ) throws(RegionConfigError) -> RegionCatalog {
         let names: [String]
         do {
             names = try FileManager.default.contentsOfDirectory(atPath: directory)
@@ -22,7 +25,7 @@ extension RegionCatalog {
             else {
                 throw RegionConfigError(file: path, key: "", message: "cannot read the file as UTF-8 text")
             }
-            regions.append(try RegionConfig.parse(yaml: text, file: path))
+            regions.append(try RegionConfig.parse(yaml: text, file: path, validation: validation))
         }
         return try RegionCatalog(regions: regions)
     }

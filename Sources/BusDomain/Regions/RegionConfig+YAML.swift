@@ -1,10 +1,24 @@
 import Yams
 
+/// Which rules of a region file a process applies. Every process refuses unknown keys and
+/// wrong types; only the processes that use a key judge its value (the contract's "Consumer
+/// timing": a gateway never refuses a region over `consumer.*` tuning it does not use).
+public enum RegionValidation: Sendable, Equatable {
+    /// Everything, `consumer.*` ranges and timing rules included: consumers, `up`, `deploy`.
+    case full
+    /// Everything but the values of `consumer.*` (their ranges and the rules between them):
+    /// processes that never run a consumer (gateway, status, dlq).
+    case exceptConsumerTuning
+}
+
 extension RegionConfig {
     /// Parses one region file strictly: unknown keys, wrong types and out-of-range values are
-    /// errors naming `file` and the key.
-    public static func parse(yaml text: String, file: String) throws(RegionConfigError) -> RegionConfig {
-        let reader = YAMLReader(file: file)
+    /// errors naming `file` and the key. With `.exceptConsumerTuning`, `consumer.*` values are
+    /// taken as written (types still checked) for a process that does not run consumers.
+    public static func parse(
+        yaml text: String, file: String, validation: RegionValidation = .full
+    ) throws(RegionConfigError) -> RegionConfig {
+        let reader = YAMLReader(file: file, judgesConsumer: validation == .full)
         let root: Node
         do {
             guard let node = try Yams.compose(yaml: text) else {
@@ -52,6 +66,8 @@ extension RegionConfig {
 /// Typed access to a YAML tree, producing `RegionConfigError`s that name the key and line.
 private struct YAMLReader {
     let file: String
+    /// False: `consumer.*` values are read with their types checked, but not judged.
+    let judgesConsumer: Bool
 
     func error(_ path: String, _ message: String, _ node: Node? = nil) -> RegionConfigError {
         let location = node?.mark.map { " (line \($0.line))" } ?? ""
@@ -85,23 +101,28 @@ private struct YAMLReader {
         return scalar.string
     }
 
-    func int(_ node: Node?, path: String, range: ClosedRange<Int>) throws(RegionConfigError) -> Int? {
+    /// `judged` false: only the type is checked (a key this process does not use).
+    func int(_ node: Node?, path: String, range: ClosedRange<Int>, judged: Bool = true) throws(RegionConfigError)
+        -> Int?
+    {
         guard let node else { return nil }
         guard node.hasTag(.int), let value = node.int else {
             throw error(path, "expected an integer from \(range.lowerBound) to \(range.upperBound)", node)
         }
-        guard range.contains(value) else {
+        guard !judged || range.contains(value) else {
             throw error(path, "expected an integer from \(range.lowerBound) to \(range.upperBound), got \(value)", node)
         }
         return value
     }
 
-    func double(_ node: Node?, path: String, range: ClosedRange<Double>) throws(RegionConfigError) -> Double? {
+    func double(_ node: Node?, path: String, range: ClosedRange<Double>, judged: Bool = true)
+        throws(RegionConfigError) -> Double?
+    {
         guard let node else { return nil }
         guard node.hasTag(.float) || node.hasTag(.int), let value = node.float, value.isFinite else {
             throw error(path, "expected a number from \(range.lowerBound) to \(range.upperBound)", node)
         }
-        guard range.contains(value) else {
+        guard !judged || range.contains(value) else {
             throw error(path, "expected a number from \(range.lowerBound) to \(range.upperBound), got \(value)", node)
         }
         return value
@@ -130,59 +151,61 @@ private struct YAMLReader {
     func consumer(_ node: Node) throws(RegionConfigError) -> ConsumerConfig {
         let map = try mapping(
             node, path: "consumer",
-            allowed: ["group", "max_in_flight", "block_ms", "backoff", "max_deliveries", "claim_idle_ms"])
+            allowed: [
+                "group", "max_in_flight", "block_ms", "backoff", "max_deliveries", "claim_idle_ms",
+                "handler_timeout_ms",
+            ])
+        let judged = judgesConsumer
         var consumer = ConsumerConfig()
         if let groupNode = map["group"] {
             let group = try string(groupNode, path: "consumer.group")
-            guard Identifiers.isValidChestID(group) else {
+            guard !judged || Identifiers.isValidChestID(group) else {
                 throw error(
                     "consumer.group", "expected 1 to 64 characters from [A-Za-z0-9_.:-], got \"\(group)\"", groupNode)
             }
             consumer.group = group
         }
         consumer.maxInFlight =
-            try int(map["max_in_flight"], path: "consumer.max_in_flight", range: 1...10_000) ?? consumer.maxInFlight
-        consumer.blockMs = try int(map["block_ms"], path: "consumer.block_ms", range: 1...300_000) ?? consumer.blockMs
+            try int(map["max_in_flight"], path: "consumer.max_in_flight", range: 1...10_000, judged: judged)
+            ?? consumer.maxInFlight
+        consumer.blockMs =
+            try int(map["block_ms"], path: "consumer.block_ms", range: 1...300_000, judged: judged) ?? consumer.blockMs
         consumer.maxDeliveries =
-            try int(map["max_deliveries"], path: "consumer.max_deliveries", range: 1...1000) ?? consumer.maxDeliveries
+            try int(map["max_deliveries"], path: "consumer.max_deliveries", range: 1...1000, judged: judged)
+            ?? consumer.maxDeliveries
         consumer.claimIdleMs =
-            try int(map["claim_idle_ms"], path: "consumer.claim_idle_ms", range: 1...86_400_000) ?? consumer.claimIdleMs
+            try int(map["claim_idle_ms"], path: "consumer.claim_idle_ms", range: 1...86_400_000, judged: judged)
+            ?? consumer.claimIdleMs
         if let backoffNode = map["backoff"] {
             let backoff = try mapping(
                 backoffNode, path: "consumer.backoff", allowed: ["initial_ms", "multiplier", "max_ms", "jitter"])
             var policy = consumer.backoff
             policy.initialMs =
-                try int(backoff["initial_ms"], path: "consumer.backoff.initial_ms", range: 1...3_600_000)
+                try int(
+                    backoff["initial_ms"], path: "consumer.backoff.initial_ms", range: 1...3_600_000, judged: judged)
                 ?? policy.initialMs
             policy.multiplier =
-                try double(backoff["multiplier"], path: "consumer.backoff.multiplier", range: 1.0...100.0)
+                try double(
+                    backoff["multiplier"], path: "consumer.backoff.multiplier", range: 1.0...100.0, judged: judged)
                 ?? policy.multiplier
             policy.maxMs =
-                try int(backoff["max_ms"], path: "consumer.backoff.max_ms", range: 1...86_400_000) ?? policy.maxMs
+                try int(backoff["max_ms"], path: "consumer.backoff.max_ms", range: 1...86_400_000, judged: judged)
+                ?? policy.maxMs
             policy.jitter =
-                try double(backoff["jitter"], path: "consumer.backoff.jitter", range: 0.0...1.0) ?? policy.jitter
-            guard policy.maxMs >= policy.initialMs else {
-                throw error(
-                    "consumer.backoff.max_ms", "must be at least initial_ms (\(policy.initialMs)), got \(policy.maxMs)",
-                    backoff["max_ms"])
-            }
+                try double(backoff["jitter"], path: "consumer.backoff.jitter", range: 0.0...1.0, judged: judged)
+                ?? policy.jitter
             consumer.backoff = policy
         }
-        // A consumer blocked in XREADGROUP looks idle to Redis for up to block_ms: it must not
-        // look gone (idle beyond claim_idle_ms) while it waits.
-        guard consumer.blockMs < consumer.claimIdleMs else {
-            throw error(
-                "consumer.block_ms",
-                "must be less than claim_idle_ms (\(consumer.claimIdleMs)), got \(consumer.blockMs)",
-                map["block_ms"])
-        }
-        // A retry waiting out its backoff, or a handler still running, must not look dead.
-        let minimumIdle = consumer.backoff.maxMs + ConsumerConfig.handlerTimeoutMs
-        guard consumer.claimIdleMs > minimumIdle else {
-            throw error(
-                "consumer.claim_idle_ms",
-                "must exceed backoff.max_ms + the handler timeout (\(consumer.backoff.maxMs) + \(ConsumerConfig.handlerTimeoutMs) ms), got \(consumer.claimIdleMs)",
-                map["claim_idle_ms"])
+        let givenTimeout = try int(
+            map["handler_timeout_ms"], path: "consumer.handler_timeout_ms", range: 1...600_000, judged: judged)
+        consumer.handlerTimeoutMs =
+            givenTimeout
+            ?? ConsumerConfig.derivedHandlerTimeoutMs(
+                claimIdleMs: consumer.claimIdleMs, backoff: consumer.backoff, blockMs: consumer.blockMs)
+        if judged, let violation = consumer.timingViolation {
+            let node =
+                violation.key == "consumer.backoff.max_ms" ? map["backoff"] : map[String(violation.key.dropFirst(9))]
+            throw error(violation.key, violation.message, node)
         }
         return consumer
     }
@@ -216,6 +239,7 @@ extension RegionConfig {
               backoff: { initial_ms: \(backoff.initialMs), multiplier: \(backoff.multiplier), max_ms: \(backoff.maxMs), jitter: \(backoff.jitter) }
               max_deliveries: \(consumer.maxDeliveries)
               claim_idle_ms: \(consumer.claimIdleMs)
+              handler_timeout_ms: \(consumer.handlerTimeoutMs)
 
             """
     }

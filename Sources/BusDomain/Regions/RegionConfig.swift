@@ -39,8 +39,10 @@ public struct StreamConfig: Sendable, Equatable {
 
 /// How a region's consumers read, retry and give up.
 public struct ConsumerConfig: Sendable, Equatable {
-    /// The longest a handler may take for one entry before it counts as failed.
-    public static let handlerTimeoutMs = 5000
+    /// `handler_timeout_ms` when the region file does not give it (and the timing rule allows).
+    public static let defaultHandlerTimeoutMs = 5000
+    /// The least a derived handler timeout can be.
+    public static let minimumDerivedHandlerTimeoutMs = 100
 
     public var group = "treasure"
     public var maxInFlight = 32
@@ -48,6 +50,43 @@ public struct ConsumerConfig: Sendable, Equatable {
     public var backoff = BackoffPolicy()
     public var maxDeliveries = 5
     public var claimIdleMs = 30000
+    /// The longest one handler call may run before it counts as a failed delivery.
+    public var handlerTimeoutMs = ConsumerConfig.defaultHandlerTimeoutMs
 
     public init() {}
+
+    /// The handler timeout of a region file that does not set one: the default, unless that
+    /// would break the timing rule; then what is left of `claim_idle_ms` after the longest
+    /// retry wait and one blocking read, never below 100 ms (the contract's "Consumer timing").
+    public static func derivedHandlerTimeoutMs(claimIdleMs: Int, backoff: BackoffPolicy, blockMs: Int) -> Int {
+        let longestWait = backoff.longestDelayMs
+        guard claimIdleMs <= longestWait + defaultHandlerTimeoutMs else { return defaultHandlerTimeoutMs }
+        return max(minimumDerivedHandlerTimeoutMs, claimIdleMs - longestWait - blockMs)
+    }
+
+    /// The first rule between keys this configuration breaks, as the key to blame and what is
+    /// wrong; nil when it is fit to run a consumer. Only processes that run consumers judge
+    /// this (a gateway reads `consumer.*` but never refuses a region over it).
+    public var timingViolation: (key: String, message: String)? {
+        if backoff.maxMs < backoff.initialMs {
+            return (
+                "consumer.backoff.max_ms", "must be at least initial_ms (\(backoff.initialMs)), got \(backoff.maxMs)"
+            )
+        }
+        // A consumer blocked in XREADGROUP looks idle to Redis for up to block_ms: it must not
+        // look gone (idle beyond claim_idle_ms) while it waits.
+        if blockMs >= claimIdleMs {
+            return ("consumer.block_ms", "must be less than claim_idle_ms (\(claimIdleMs)), got \(blockMs)")
+        }
+        // A retry waiting out its backoff (jitter included), or a handler still running, must
+        // not look dead: its entry would be reclaimed and handled twice at once.
+        let longestWait = backoff.longestDelayMs
+        if claimIdleMs <= longestWait + handlerTimeoutMs {
+            return (
+                "consumer.claim_idle_ms",
+                "must exceed backoff.max_ms × (1 + jitter) + handler_timeout_ms (\(longestWait) + \(handlerTimeoutMs) ms), got \(claimIdleMs)"
+            )
+        }
+        return nil
+    }
 }
