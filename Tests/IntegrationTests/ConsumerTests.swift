@@ -1,3 +1,5 @@
+import BusConsumer
+import BusDomain
 import Foundation
 import Testing
 
@@ -129,38 +131,66 @@ struct ConsumerTests {
         #expect(try redis.streamLength("EVDLQ:3") == 0)
     }
 
-    @Test("a consumer killed with SIGKILL while holding entries: a second consumer reclaims and finishes them")
+    @Test(
+        "a consumer killed with SIGKILL while holding entries: a live consumer reclaims and materializes them within claim_idle_ms plus one read cycle"
+    )
     func reclaimFromDeadConsumer() throws {
         let redis = try RedisServer()
         let database = try TestDatabase(on: try PostgresServer.shared())
-        let region = ConsumerHarness.region(
-            redis: redis, biomes: [4], maxInFlight: 16, maxDeliveries: 100, maxMs: 100, claimIdleMs: 5200)
-        let directory = try TestEnvironment.makeTemporaryDirectory(prefix: "biomebus-reclaim")
-        try ConsumerHarness.yaml(region).write(
-            to: directory.appendingPathComponent("north.yaml"), atomically: true, encoding: .utf8)
-        let gateway = try GatewayHarness(regions: [region])
+        // The issue's fast-reclaim region: the handler timeout is derived (820 ms).
+        let yaml = """
+            name: north
+            redis: redis://127.0.0.1:\(redis.port)/0
+            biomes: [4]
+            consumer:
+              max_in_flight: 16
+              max_deliveries: 100
+              block_ms: 200
+              backoff: {initial_ms: 50, max_ms: 400, jitter: 0.2}
+              claim_idle_ms: 1500
 
-        let lock = try TableLock(database: database, seconds: 3)
+            """
+        let region = try RegionConfig.parse(yaml: yaml, file: "north.yaml")
+        #expect(region.consumer.handlerTimeoutMs == 820)
+        let directory = try TestEnvironment.makeTemporaryDirectory(prefix: "biomebus-reclaim")
+        try yaml.write(to: directory.appendingPathComponent("north.yaml"), atomically: true, encoding: .utf8)
+
+        // The table is locked until the doomed consumer is gone: its inserts cannot finish.
+        let lock = try TableLock(database: database, seconds: 60)
         let doomed = try BiomeBusProcess([
             "consumer", "--regions", directory.path, "--region", "north", "--postgres", database.url, "--name",
             "doomed",
         ])
-        #expect(doomed.waitForLog("consumer starting"), "\(doomed.stderr)")
-        for index in 0..<20 { #expect(try spawn(gateway.port, biome: 4, chest: "r-\(index)") == 202) }
+        #expect(doomed.waitForLog("region up"), "\(doomed.stderr)")
+        for index in 0..<20 {
+            try redis.cli(
+                "XADD", "EVSTREAM:4", "*", "type", "chest", "coords", "[1,2]", "chest_id", "r-\(index)", "ts",
+                "1700000000000")
+        }
         #expect(
             TestEnvironment.waitUntil { (try? redis.pending("EVSTREAM:4", consumer: "doomed")) == 16 },
             "\(doomed.stderr)")
-        doomed.signal(SIGKILL)
-        #expect(doomed.waitForExit() != nil)
-
         let survivor = try ConsumerHarness(region: region, postgresURL: database.url, name: "survivor")
         _ = survivor
-        lock.waitUntilReleased()
-        #expect(
-            TestEnvironment.waitUntil(timeout: .seconds(30)) {
-                (try? database.psql("SELECT count(*) FROM treasure_chests")) == "20"
-                    && (try? redis.pending("EVSTREAM:4")) == 0
-            })
+
+        let clock = ContinuousClock()
+        let killed = clock.now
+        doomed.signal(SIGKILL)
+        #expect(doomed.waitForExit() != nil)
+        try lock.release(database: database)
+        // Its entries look dead claim_idle_ms after its last touch; the survivor looks every
+        // claim_idle_ms / 2, as soon as its blocking read (block_ms) returns. The margin covers
+        // the inserts and a loaded test machine.
+        let interval = RegionConsumer.Configuration(region: region, biomes: region.biomes, consumerName: "x")
+            .reclaimInterval
+        let bound =
+            .milliseconds(region.consumer.claimIdleMs + region.consumer.blockMs + 2000) + interval
+        let done = TestEnvironment.waitUntil(timeout: bound) {
+            (try? redis.pending("EVSTREAM:4")) == 0
+                && (try? database.psql("SELECT count(*) FROM treasure_chests")) == "20"
+        }
+        #expect(done, "not done within \(bound); after \(clock.now - killed)")
+        #expect(TestEnvironment.waitUntil { (try? database.psql("SELECT count(*) FROM treasure_chests")) == "20" })
         #expect(try redis.pending("EVSTREAM:4", consumer: "doomed") == 0)
         #expect(try redis.streamLength("EVDLQ:4") == 0)
     }

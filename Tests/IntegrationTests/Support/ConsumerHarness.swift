@@ -30,6 +30,9 @@ final class ConsumerHarness {
         region.consumer.backoff = BackoffPolicy(initialMs: initialMs, multiplier: 2, maxMs: maxMs, jitter: 0.1)
         region.consumer.claimIdleMs = claimIdleMs
         region.consumer.blockMs = 500
+        // As a region file that leaves handler_timeout_ms out would have it.
+        region.consumer.handlerTimeoutMs = ConsumerConfig.derivedHandlerTimeoutMs(
+            claimIdleMs: claimIdleMs, backoff: region.consumer.backoff, blockMs: region.consumer.blockMs)
         return region
     }
 
@@ -47,6 +50,7 @@ final class ConsumerHarness {
               backoff: {initial_ms: \(consumer.backoff.initialMs), multiplier: 2.0, max_ms: \(consumer.backoff.maxMs), jitter: 0.1}
               max_deliveries: \(consumer.maxDeliveries)
               claim_idle_ms: \(consumer.claimIdleMs)
+              handler_timeout_ms: \(consumer.handlerTimeoutMs)
 
             """
     }
@@ -86,6 +90,14 @@ final class TableLock {
     }
 
     func waitUntilReleased() {
+        process.waitUntilExit()
+    }
+
+    /// Ends the locking session now (its transaction rolls back and the lock goes).
+    func release(database: TestDatabase) throws {
+        try database.psql(
+            "SELECT count(pg_terminate_backend(l.pid)) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'treasure_chests' AND l.mode = 'ExclusiveLock' AND l.granted"
+        )
         process.waitUntilExit()
     }
 
