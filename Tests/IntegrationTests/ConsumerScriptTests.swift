@@ -42,5 +42,11 @@ struct ConsumerScriptTests {
         #expect(try redis.cli(["EVAL", script, "1", "EVSTREAM:5", "treasure", id, "survivor"]).hasPrefix(id))
         // XCLAIM counted the delivery.
         #expect(try redis.cli("XPENDING", "EVSTREAM:5", "treasure", "-", "+", "1").split(separator: "\n").last == "2")
+        // After a transient failure: the id back (JUSTID), the count left alone.
+        #expect(try redis.cli(["EVAL", script, "1", "EVSTREAM:5", "treasure", id, "survivor", "0"]) == id)
+        #expect(try redis.cli("XPENDING", "EVSTREAM:5", "treasure", "-", "+", "1").split(separator: "\n").last == "2")
+        try redis.cli("XTRIM", "EVSTREAM:5", "MAXLEN", "0")
+        #expect(try redis.cli(["EVAL", script, "1", "EVSTREAM:5", "treasure", id, "survivor", "0"]).isEmpty)
+        #expect(try redis.pending("EVSTREAM:5") == 0, "a trimmed entry leaves the pending list")
     }
 }
