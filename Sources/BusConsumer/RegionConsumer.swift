@@ -32,7 +32,10 @@ public final class RegionConsumer {
         public var consumerName: String
         /// The region's `handler_timeout_ms`.
         public var handlerTimeout: Duration
-        /// How often idle entries of other consumers are looked for.
+        /// How often idle entries of other consumers are looked for: every blocking read (but
+        /// at least twice per `claim_idle_ms`), 100 ms … 10 s. A claim that comes due waits for
+        /// the read in progress, so a dead consumer's entries are taken within `claim_idle_ms`
+        /// plus about one read cycle.
         public var reclaimInterval: Duration
         /// How long a retry after a Redis failure (read, group creation) waits at most.
         public var redisRetryBackoff = ReconnectBackoff(initial: .milliseconds(100), maximum: .seconds(5))
@@ -43,7 +46,7 @@ public final class RegionConsumer {
             self.consumerName = consumerName
             handlerTimeout = .milliseconds(region.consumer.handlerTimeoutMs)
             let half = region.consumer.claimIdleMs / 2
-            reclaimInterval = .milliseconds(min(max(half, 200), 10_000))
+            reclaimInterval = .milliseconds(min(max(min(half, region.consumer.blockMs), 100), 10_000))
         }
     }
 
