@@ -1,7 +1,8 @@
-import BusConsumer
 import BusDomain
 import Foundation
 import Testing
+
+@testable import BusConsumer
 
 #if canImport(Glibc)
     import Glibc
@@ -219,6 +220,18 @@ struct ConsumerTimingTests {
             try redis.entries("EVDLQ:13").allSatisfy { $0.fields["deliveries"] == "5" }, "every entry: 5 deliveries")
         let stats = try redis.cli("INFO", "commandstats")
         #expect(!stats.contains("cmdstat_xclaim:"), "no entry was retried: \(stats)")
+    }
+
+    @Test(
+        "the handler's Postgres lease and statement timeouts fit twice inside the handler timeout",
+        arguments: [820, 5000, 1])
+    func postgresTimeoutsFitTheHandlerTimeout(_ handlerTimeoutMs: Int) {
+        let budget = ConsumerWorker.postgresTimeouts(handlerTimeoutMs: handlerTimeoutMs)
+        if handlerTimeoutMs == 5000 { #expect(budget == (.milliseconds(500), .milliseconds(1750))) }
+        if handlerTimeoutMs >= 100 {
+            #expect((budget.lease + budget.query) * 2 < .milliseconds(handlerTimeoutMs))
+        }
+        #expect(budget.lease > .zero && budget.query >= .milliseconds(1))
     }
 
     @Test("a handler run that completes after its entry was released and taken on again is ignored")
