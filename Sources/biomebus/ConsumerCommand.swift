@@ -62,7 +62,7 @@ struct ConsumerCommand: ParsableCommand {
                 "consumer starting",
                 metadata: [
                     "region": "\(region.name)", "biomes": "\(selected.map(\.description).joined(separator: ","))",
-                    "name": "\(consumerName)",
+                    "name": "\(consumerName)", "handler_timeout_ms": "\(region.consumer.handlerTimeoutMs)",
                 ])
             do {
                 try Schema.migrate(postgresURL: url, logger: logger)
