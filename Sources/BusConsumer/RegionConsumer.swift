@@ -352,10 +352,8 @@ public final class RegionConsumer {
                             "stream": "\(StreamKey.events(biome))", "count": "\(keys.count)", "error": "\(error)",
                         ])
                 }
-                for key in keys {
-                    perform(machine.settled(key))
-                    releaseIfUnheld(key)
-                }
+                perform(machine.settled(keys))
+                for key in keys { releaseIfUnheld(key) }
             }
         }
     }

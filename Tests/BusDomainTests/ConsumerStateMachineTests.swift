@@ -24,6 +24,16 @@ struct ConsumerStateMachineTests {
         #expect(machine.settled(key("1")) == [.read(count: 1)])
     }
 
+    @Test("entries acknowledged together free their slots together: one read for all of them")
+    func settledTogether() {
+        var machine = ConsumerStateMachine(maxInFlight: 3, maxDeliveries: 5, backoff: policy)
+        _ = machine.start()
+        _ = machine.readFinished([key("1"), key("2"), key("3")], reservedCount: 3)
+        for id in ["1", "2", "3"] { #expect(machine.handled(key(id), succeeded: true) == [.acknowledge(key(id))]) }
+        #expect(machine.settled([key("1"), key("2"), key("3")]) == [.read(count: 3)])
+        #expect(machine.held == 0)
+    }
+
     @Test("more entries than asked for never exceed the cap")
     func neverOverCap() {
         var machine = ConsumerStateMachine(maxInFlight: 2, maxDeliveries: 5, backoff: policy)

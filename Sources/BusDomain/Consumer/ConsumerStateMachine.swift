@@ -210,8 +210,16 @@ public struct ConsumerStateMachine: Sendable {
     /// An unconfirmed entry is released anyway: it stays pending in Redis and is reclaimed and
     /// handled again later (the handler is idempotent), which beats holding a slot forever.
     public mutating func settled(_ key: EntryKey) -> [Action] {
-        guard let slot = slots[key], slot.phase == .acknowledging || slot.phase == .deadLettering else { return [] }
-        slots[key] = nil
+        settled([key])
+    }
+
+    /// Several entries settled at once (one XACK for all): their slots free together, so the
+    /// next read asks for all of them instead of one.
+    public mutating func settled(_ keys: [EntryKey]) -> [Action] {
+        for key in keys {
+            guard let slot = slots[key], slot.phase == .acknowledging || slot.phase == .deadLettering else { continue }
+            slots[key] = nil
+        }
         return finishIfDrained() + readIfPossible()
     }
 
