@@ -106,7 +106,8 @@ public final class RegionConsumer {
             streams: configuration.biomes.count)
         let address = configuration.region.redis
         var readConfiguration = RedisConnectionConfiguration(
-            host: address.host, port: address.port, database: address.database, password: address.password)
+            host: address.host, port: address.port, database: address.database, username: address.username,
+            password: address.password)
         // A blocking read legitimately waits block_ms; only past that is Redis unresponsive.
         readConfiguration.commandTimeout = .milliseconds(consumer.blockMs) + .seconds(2)
         var commandConfiguration = readConfiguration

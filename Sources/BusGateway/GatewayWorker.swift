@@ -65,7 +65,8 @@ final class GatewayWorker {
         let addresses = catalog.redisAddresses
         connections = addresses.map { address in
             var redis = RedisConnectionConfiguration(
-                host: address.host, port: address.port, database: address.database, password: address.password)
+                host: address.host, port: address.port, database: address.database, username: address.username,
+            password: address.password)
             redis.commandTimeout = configuration.redisTimeout
             redis.connectTimeout = configuration.redisTimeout
             redis.maxOutstanding = configuration.maxOutstandingPerConnection

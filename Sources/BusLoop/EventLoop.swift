@@ -14,6 +14,7 @@ public final class EventLoop: @unchecked Sendable {
     // @unchecked Sendable: `base` is touched from other threads only through libevent's
     // thread-safe entry points (event_active, event_base_loopbreak), enabled by
     // `evthread_use_pthreads()` before the first base exists. `tasks` is behind a Mutex.
+    // `resolver` is loop-confined (asserted in `nameResolver`).
 
     /// A human name for logs ("gateway-0").
     public let name: String
@@ -24,6 +25,20 @@ public final class EventLoop: @unchecked Sendable {
     private let tasks = Mutex<[@Sendable () -> Void]>([])
     private var wakeEvent: OpaquePointer?
     private let ownerThread = Atomic<UInt>(0)
+    private var resolver: NameResolver?
+
+    /// Where this loop's `nameResolver` finds its nameservers; set before the first lookup.
+    /// Default: `/etc/resolv.conf`, or the file in `BIOMEBUS_RESOLV_CONF`.
+    public var resolverConfiguration = NameResolver.Configuration.fromEnvironment
+
+    /// This loop's asynchronous resolver (made on first use). Only on the loop's thread.
+    public var nameResolver: NameResolver {
+        assertInLoop()
+        if let resolver { return resolver }
+        let made = NameResolver(loop: self, configuration: resolverConfiguration)
+        resolver = made
+        return made
+    }
 
     /// Creates a loop. Call from any thread; run it with `run()` on the thread that will own it.
     public init(name: String) {
@@ -50,6 +65,8 @@ public final class EventLoop: @unchecked Sendable {
     }
 
     deinit {
+        // evdns keeps events on the base: it goes first.
+        resolver?.shutDown()
         if let wakeEvent { event_free(wakeEvent) }
         event_base_free(base)
     }

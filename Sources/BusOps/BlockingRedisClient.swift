@@ -14,7 +14,8 @@ public final class BlockingRedisClient: @unchecked Sendable {
     public init(address: RedisAddress, timeout: Duration = .seconds(2)) throws(RedisError) {
         let loop = EventLoop(name: "redis-cli")
         var configuration = RedisConnectionConfiguration(
-            host: address.host, port: address.port, database: address.database, password: address.password)
+            host: address.host, port: address.port, database: address.database, username: address.username,
+            password: address.password)
         configuration.connectTimeout = timeout
         configuration.commandTimeout = timeout
         connection = RedisConnection(loop: loop, configuration: configuration)

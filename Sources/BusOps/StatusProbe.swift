@@ -49,7 +49,8 @@ public final class StatusProbe: @unchecked Sendable {
         let addresses = catalog.redisAddresses
         connections = addresses.map { address in
             var configuration = RedisConnectionConfiguration(
-                host: address.host, port: address.port, database: address.database, password: address.password)
+                host: address.host, port: address.port, database: address.database, username: address.username,
+            password: address.password)
             configuration.connectTimeout = timeout
             configuration.commandTimeout = timeout
             return RedisConnection(loop: thread.loop, configuration: configuration)

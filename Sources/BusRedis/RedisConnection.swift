@@ -4,24 +4,30 @@ import DequeModule
 
 /// Where and how to talk to one Redis server.
 public struct RedisConnectionConfiguration: Sendable, Equatable {
+    /// A host name (resolved on the loop, without blocking it) or an IP address.
     public var host: String
     public var port: Int
     public var database: Int
+    /// An ACL user (Redis 6+): the handshake sends `AUTH username password`. Nil: `AUTH password`
+    /// (the `default` user).
+    public var username: String?
     public var password: String?
     /// How long a command may wait for its reply before it fails with `.timedOut` and the
     /// connection is recycled.
     public var commandTimeout: Duration = .seconds(1)
-    /// How long connecting plus the AUTH/SELECT/PING handshake may take.
+    /// How long resolving the host name, connecting and the AUTH/SELECT/PING handshake may take
+    /// together.
     public var connectTimeout: Duration = .seconds(1)
     /// Commands allowed to wait for replies at once; more fail fast with `.overloaded` instead
     /// of growing hiredis's unbounded output buffer.
     public var maxOutstanding = 1024
     public var reconnectBackoff = ReconnectBackoff()
 
-    public init(host: String, port: Int, database: Int = 0, password: String? = nil) {
+    public init(host: String, port: Int, database: Int = 0, username: String? = nil, password: String? = nil) {
         self.host = host
         self.port = port
         self.database = database
+        self.username = username
         self.password = password
     }
 }
@@ -51,6 +57,8 @@ public final class RedisConnection {
     /// The live hiredis context, nil while disconnected. hiredis owns its memory: we free it
     /// with `redisAsyncFree` or hiredis frees it after its disconnect callback.
     private var context: UnsafeMutablePointer<redisAsyncContext>?
+    /// The host name lookup of the current connect attempt, if one is under way.
+    private var lookup: NameLookup?
     /// Callbacks hiredis will call, oldest first: replies arrive in command order.
     private var pending = Deque<Pending>()
     private var armedDeadline: UInt64?
@@ -59,7 +67,9 @@ public final class RedisConnection {
 
     private lazy var deadlineTimer = LoopTimer(loop: loop) { [unowned self] in self.checkDeadlines() }
     private lazy var connectTimer = LoopTimer(loop: loop) { [unowned self] in
-        self.lastError = "connect to \(self.endpointDescription) timed out"
+        let resolving = self.lookup?.isPending == true
+        self.lastError =
+            "connect to \(self.endpointDescription) timed out\(resolving ? " resolving \(self.configuration.host)" : "")"
         self.perform(self.machine.failed())
     }
     private lazy var reconnectTimer = LoopTimer(loop: loop) { [unowned self] in
@@ -137,7 +147,7 @@ public final class RedisConnection {
             break
         case .connect:
             connectTimer.schedule(after: configuration.connectTimeout)
-            openContext()
+            resolveAndConnect()
         case .sendHandshake:
             sendHandshake()
         case .becameReady:
@@ -146,6 +156,7 @@ public final class RedisConnection {
             announce(ready: true)
         case .reconnect(let attempt, _):
             connectTimer.cancel()
+            cancelLookup()
             // Announced before the waiting commands fail, so a caller answering 503 for one of
             // them never finds the connection still counted as ready.
             announce(ready: false)
@@ -155,6 +166,7 @@ public final class RedisConnection {
             connectTimer.cancel()
             reconnectTimer.cancel()
             deadlineTimer.cancel()
+            cancelLookup()
             freeContext(failing: .unavailable)
         }
     }
@@ -165,8 +177,33 @@ public final class RedisConnection {
         onReadinessChange?(ready)
     }
 
-    private func openContext() {
-        guard let context = redisAsyncConnect(configuration.host, Int32(configuration.port)) else {
+    /// Resolves the host on the loop's resolver, then connects to its first address.
+    ///
+    /// hiredis 0.14.1's `redisAsyncConnect` calls the blocking `getaddrinfo`, which for a host
+    /// name would freeze this loop (and every region on it) for as long as the DNS takes; given
+    /// an address it returns at once. The lookup counts against the connect timeout: the connect
+    /// timer is already running, and a lookup that never answers ends as a failed connect.
+    private func resolveAndConnect() {
+        lookup = loop.nameResolver.resolve(configuration.host, timeout: configuration.connectTimeout) {
+            [weak self] result in
+            guard let self else { return }
+            switch result {
+            case .success(let addresses):
+                self.openContext(address: addresses[0])
+            case .failure(let error):
+                self.lastError = "\(self.endpointDescription): \(error)"
+                self.perform(self.machine.failed())
+            }
+        }
+    }
+
+    private func cancelLookup() {
+        lookup?.cancel()
+        lookup = nil
+    }
+
+    private func openContext(address: String) {
+        guard let context = redisAsyncConnect(address, Int32(configuration.port)) else {
             lastError = "cannot allocate a Redis context"
             perform(machine.failed())
             return
@@ -189,7 +226,13 @@ public final class RedisConnection {
     private func sendHandshake() {
         guard let context else { return }
         var steps: [RedisCommand] = []
-        if let password = configuration.password { steps.append(RedisCommand("AUTH", .string(password))) }
+        if let password = configuration.password {
+            if let username = configuration.username {
+                steps.append(RedisCommand("AUTH", .string(username), .string(password)))
+            } else {
+                steps.append(RedisCommand("AUTH", .string(password)))
+            }
+        }
         if configuration.database != 0 { steps.append(RedisCommand("SELECT", .integer(Int64(configuration.database)))) }
         steps.append(RedisCommand("PING"))
         for (index, step) in steps.enumerated() {

@@ -1,14 +1,22 @@
 /// A region's Redis, from a `redis://[[user]:password@]host[:port][/db]` URL.
+///
+/// `user` is a Redis 6+ ACL user (the handshake sends `AUTH user password`); without one the
+/// password is the `default` user's. User and password may be percent-encoded (`%40` for `@`,
+/// `%2F` for `/`, `%25` for `%`) and are stored decoded.
 public struct RedisAddress: Sendable, Hashable, CustomStringConvertible {
     public var host: String
     public var port: Int
     public var database: Int
+    /// The ACL user, decoded; nil for the `default` user.
+    public var username: String?
+    /// The password, decoded.
     public var password: String?
 
-    public init(host: String, port: Int = 6379, database: Int = 0, password: String? = nil) {
+    public init(host: String, port: Int = 6379, database: Int = 0, username: String? = nil, password: String? = nil) {
         self.host = host
         self.port = port
         self.database = database
+        self.username = username
         self.password = password
     }
 
@@ -27,14 +35,27 @@ public struct RedisAddress: Sendable, Hashable, CustomStringConvertible {
                 database = number
             }
         }
+        var username: String?
         var password: String?
         if let at = rest.lastIndex(of: "@") {
             let userInfo = rest[..<at]
             rest = rest[rest.index(after: at)...]
             if let colon = userInfo.firstIndex(of: ":") {
-                password = String(userInfo[userInfo.index(after: colon)...])
+                let user = userInfo[..<colon]
+                guard let decodedUser = Self.percentDecoded(user) else {
+                    throw RedisAddressError("bad percent-encoding in the user name")
+                }
+                guard let decoded = Self.percentDecoded(userInfo[userInfo.index(after: colon)...]) else {
+                    throw RedisAddressError("bad percent-encoding in the password")
+                }
+                username = decodedUser.isEmpty ? nil : decodedUser
+                // A user with an empty password still authenticates (a `nopass` ACL user).
+                password = decoded.isEmpty && username == nil ? nil : decoded
             } else if !userInfo.isEmpty {
-                password = String(userInfo)
+                guard let decoded = Self.percentDecoded(userInfo) else {
+                    throw RedisAddressError("bad percent-encoding in the password")
+                }
+                password = decoded
             }
         }
         var host = rest
@@ -59,13 +80,77 @@ public struct RedisAddress: Sendable, Hashable, CustomStringConvertible {
         guard !host.isEmpty else { throw RedisAddressError("host is missing") }
         guard (1...65535).contains(port) else { throw RedisAddressError("port must be 1 to 65535") }
         self.init(
-            host: String(host), port: port, database: database, password: password?.isEmpty == true ? nil : password)
+            host: String(host), port: port, database: database, username: username,
+            password: password?.isEmpty == true && username == nil ? nil : password)
     }
 
     /// The URL without the password, for logs and status output.
     public var description: String {
         let hostPart = host.contains(":") ? "[\(host)]" : host
-        return "redis://\(password == nil ? "" : ":***@")\(hostPart):\(port)/\(database)"
+        let auth = password == nil ? "" : "\(username.map(Self.percentEncoded) ?? ""):***@"
+        return "redis://\(auth)\(hostPart):\(port)/\(database)"
+    }
+
+    /// The URL with the password, percent-encoded: what `init(url:)` reads back. Secret: for
+    /// region files only, never for logs.
+    public var urlWithPassword: String {
+        let hostPart = host.contains(":") ? "[\(host)]" : host
+        let auth = password.map { "\(username.map(Self.percentEncoded) ?? ""):\(Self.percentEncoded($0))@" } ?? ""
+        return "redis://\(auth)\(hostPart):\(port)/\(database)"
+    }
+
+    /// `url` with its password replaced by `***`: for every message that quotes a Redis URL as
+    /// given (which may not even parse). Everything between `redis://` and the last `@` is user
+    /// information; only a user name before a `:` stays.
+    public static func redacted(url: String) -> String {
+        guard let scheme = url.range(of: "://"), let at = url[scheme.upperBound...].lastIndex(of: "@") else {
+            return url
+        }
+        let userInfo = url[scheme.upperBound..<at]
+        let kept = userInfo.firstIndex(of: ":").map { userInfo[..<$0] } ?? ""
+        return String(url[..<scheme.upperBound]) + kept + ":***" + String(url[at...])
+    }
+
+    /// Decodes `%XX` escapes; nil when an escape is malformed or the bytes are not UTF-8.
+    static func percentDecoded(_ text: Substring) -> String? {
+        var bytes: [UInt8] = []
+        var iterator = text.utf8.makeIterator()
+        while let byte = iterator.next() {
+            guard byte == UInt8(ascii: "%") else {
+                bytes.append(byte)
+                continue
+            }
+            guard let high = iterator.next().flatMap(Self.hexValue), let low = iterator.next().flatMap(Self.hexValue)
+            else { return nil }
+            bytes.append(high << 4 | low)
+        }
+        return String(validating: bytes, as: UTF8.self)
+    }
+
+    private static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
+
+    /// Escapes everything but RFC 3986's unreserved characters.
+    static func percentEncoded(_ text: String) -> String {
+        var out = ""
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"),
+                UInt8(ascii: "~"):
+                out.unicodeScalars.append(Unicode.Scalar(byte))
+            default:
+                let hex = String(byte, radix: 16, uppercase: true)
+                out += "%" + (hex.count == 1 ? "0" + hex : hex)
+            }
+        }
+        return out
     }
 }
 

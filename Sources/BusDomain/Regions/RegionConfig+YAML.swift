@@ -42,7 +42,8 @@ extension RegionConfig {
             redis = try RedisAddress(url: redisURL)
         } catch {
             throw reader.error(
-                "redis", "expected redis://host:port/db, got \"\(redisURL)\": \(error.reason)", top["redis"])
+                "redis", "expected redis://host:port/db, got \"\(RedisAddress.redacted(url: redisURL))\": \(error.reason)",
+                top["redis"])
         }
         let biomes = try reader.biomes(top["biomes"])
 
@@ -223,11 +224,9 @@ extension RegionConfig {
     /// The Redis password, if any, is written as given: keep such files private.
     public var yaml: String {
         let backoff = consumer.backoff
-        let auth = redis.password.map { ":\($0)@" } ?? ""
-        let host = redis.host.contains(":") ? "[\(redis.host)]" : redis.host
         return """
             name: \(name)
-            redis: redis://\(auth)\(host):\(redis.port)/\(redis.database)
+            redis: \(redis.urlWithPassword)
             biomes: [\(biomes.map(\.description).joined(separator: ", "))]
             stream:
               maxlen: \(stream.maxlen)
