@@ -4,6 +4,7 @@ import BusDomain
 import BusGateway
 import BusHTTP
 import BusOps
+import BusPostgres
 import BusService
 import Foundation
 import Logging
@@ -118,7 +119,7 @@ public final class LocalStack: @unchecked Sendable {
             postgres = managed
             postgresURL = managed.url
             logger.info(
-                "postgres started", metadata: ["postgres": "\(managed.url)", "data": "\(managed.dataDirectory.path)"])
+                "postgres started", metadata: ["postgres": "\(PostgresURLRedaction.redacted(managed.url))", "data": "\(managed.dataDirectory.path)"])
         }
         self.postgresURL = postgresURL
         do {
@@ -247,7 +248,7 @@ public final class LocalStack: @unchecked Sendable {
               gateway:     http://\(gatewayAddress)
               activation:  http://\(activationAddress)
               redis:       \(redisAddress)
-              postgres:    \(postgresURL)
+              postgres:    \(PostgresURLRedaction.redacted(postgresURL))
 
             Post a spawn (a consumer turns it into a chest within milliseconds):
               curl -i -X POST http://\(gatewayAddress)/v1/spawn \\

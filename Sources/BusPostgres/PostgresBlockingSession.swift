@@ -27,7 +27,8 @@ public final class PostgresBlockingSession {
         }
         self.connection = connection
         guard PQstatus(connection) == CONNECTION_OK else {
-            let message = Self.trimmed(PQerrorMessage(connection))
+            // libpq quotes a connection string that does not parse: never show its passwords.
+            let message = PostgresURLRedaction.redacting(Self.trimmed(PQerrorMessage(connection)), of: conninfo)
             close()
             throw PostgresBlockingError(message: message, sqlState: nil)
         }

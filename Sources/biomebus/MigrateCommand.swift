@@ -1,4 +1,5 @@
 import ArgumentParser
+import BusPostgres
 import BusService
 import Foundation
 
@@ -35,7 +36,7 @@ struct PostgresOption: ParsableArguments {
             throw CLIError("--postgres is required (or set BIOMEBUS_POSTGRES_URL)")
         }
         guard url.hasPrefix("postgresql://") || url.hasPrefix("postgres://") else {
-            throw CLIError("--postgres: expected a URI such as postgresql://user@host:5432/db, got \"\(url)\"")
+            throw CLIError("--postgres: expected a URI such as postgresql://user@host:5432/db, got \"\(PostgresURLRedaction.redacted(url))\"")
         }
         return url
     }

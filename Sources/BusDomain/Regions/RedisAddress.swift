@@ -103,7 +103,7 @@ public struct RedisAddress: Sendable, Hashable, CustomStringConvertible {
     /// given (which may not even parse). Everything between `redis://` and the last `@` is user
     /// information; only a user name before a `:` stays.
     public static func redacted(url: String) -> String {
-        guard let scheme = url.range(of: "://"), let at = url[scheme.upperBound...].lastIndex(of: "@") else {
+        guard let scheme = url.firstRange(of: "://"), let at = url[scheme.upperBound...].lastIndex(of: "@") else {
             return url
         }
         let userInfo = url[scheme.upperBound..<at]

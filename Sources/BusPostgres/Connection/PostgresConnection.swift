@@ -59,8 +59,13 @@ public final class PostgresConnection {
     /// newline. Without a handler notices are dropped (libpq would print them to stderr).
     public var onNotice: ((String) -> Void)?
 
-    /// The most recent connection error, for readiness reports and logs.
-    public private(set) var lastError: String?
+    /// The most recent connection error, for readiness reports and logs. Passwords of the
+    /// connection string never appear in it (libpq quotes the string when it does not parse).
+    public private(set) var lastError: String? {
+        didSet {
+            if let lastError { self.lastError = PostgresURLRedaction.redacting(lastError, of: configuration.url) }
+        }
+    }
     /// Counts successful connects. A session-scoped fact (an open transaction, a prepared
     /// statement, a `SET`) holds only while this stays the same.
     public private(set) var generation = 0
@@ -78,9 +83,12 @@ public final class PostgresConnection {
     /// Statement name to SQL for the statements prepared on the current session.
     private var prepared: [String: String] = [:]
     private var random = SystemRandomNumberGenerator()
+    /// Host name lookups of the current connect attempt (finished ones are harmless here).
+    private var lookups: [NameLookup] = []
 
     private lazy var connectTimer = LoopTimer(loop: loop) { [unowned self] in
-        self.lastError = "connect timed out after \(self.configuration.connectTimeout)"
+        let resolving = self.lookups.contains(where: \.isPending) ? " resolving the host names" : ""
+        self.lastError = "connect timed out after \(self.configuration.connectTimeout)\(resolving)"
         self.perform(self.machine.connectFailed())
     }
     private lazy var queryTimer = LoopTimer(loop: loop) { [unowned self] in
@@ -231,17 +239,83 @@ public final class PostgresConnection {
 
     // MARK: - Connecting
 
+    /// Resolves the connection string's host names on the loop's resolver, then starts libpq
+    /// with their addresses as `hostaddr` (see `PostgresHostPlan`). The lookups count against
+    /// the connect timeout, which is already running; one that never answers ends as a failed
+    /// connect, retried after the backoff.
     private func openLink() {
+        lookups.removeAll()
+        guard let plan = hostPlan() else {
+            startLibpq(hosts: nil)
+            return
+        }
+        // Shared by the completions below; each runs once, on this loop.
+        var resolved: [String: [String]] = [:]
+        var failures: [String] = []
+        var remaining = plan.names.count
+        for name in plan.names {
+            let lookup = loop.nameResolver.resolve(name, timeout: configuration.connectTimeout) {
+                [weak self] result in
+                switch result {
+                case .success(let addresses): resolved[name] = addresses
+                case .failure(let error): failures.append(error.description)
+                }
+                remaining -= 1
+                guard remaining == 0, let self else { return }
+                if let hosts = plan.parameters(resolved: resolved) {
+                    self.startLibpq(hosts: hosts)
+                } else {
+                    self.lastError = failures.joined(separator: "; ")
+                    self.perform(self.machine.connectFailed())
+                }
+            }
+            lookups.append(lookup)
+        }
+    }
+
+    /// The host plan of the connection string, nil when libpq needs no lookup (or the string
+    /// does not parse: libpq then reports that itself). A string without a host uses `PGHOST`.
+    private func hostPlan() -> PostgresHostPlan? {
+        var error: UnsafeMutablePointer<CChar>?
+        guard let options = PQconninfoParse(configuration.url, &error) else {
+            if let error { PQfreemem(error) }
+            return nil
+        }
+        // The option array is ours until PQconninfoFree.
+        defer { PQconninfoFree(options) }
+        var values: [String: String] = [:]
+        var option = options
+        while let keyword = option.pointee.keyword {
+            if let value = option.pointee.val { values[String(cString: keyword)] = String(cString: value) }
+            option += 1
+        }
+        let environment = { (name: String) in getenv(name).map { String(cString: $0) } }
+        return PostgresHostPlan(
+            host: values["host"] ?? environment("PGHOST"), hostaddr: values["hostaddr"] ?? environment("PGHOSTADDR"),
+            port: values["port"] ?? environment("PGPORT"))
+    }
+
+    private func cancelLookups() {
+        for lookup in lookups { lookup.cancel() }
+        lookups.removeAll()
+    }
+
+    private func startLibpq(hosts: (host: String, hostaddr: String, port: String?)?) {
         var keywords = ["fallback_application_name", "dbname"]
-        var values = [configuration.applicationName, configuration.url]
+        var values: [String?] = [configuration.applicationName, configuration.url]
         // After dbname, so it replaces the URL's own `options`, which it already contains.
         if let startupOptions {
             keywords.append("options")
             values.append(startupOptions)
         }
+        if let hosts {
+            keywords += ["host", "hostaddr", "port"]
+            values += [hosts.host, hosts.hostaddr, hosts.port]
+        }
         // expand_dbname = 1: the URL in `dbname` is parsed as a full connection string, and its
         // settings override the ones before it (so the URL's application_name wins); libpq
-        // processes the keywords in order, so the ones after dbname override the URL's.
+        // processes the keywords in order, so the ones after dbname override the URL's (the
+        // resolved host lists too; a NULL value overrides nothing).
         let started = withCStringArray(keywords) { keywords in
             withCStringArray(values) { values in PQconnectStartParams(keywords, values, 1) }
         }
@@ -311,8 +385,9 @@ public final class PostgresConnection {
         writeEvent = write
     }
 
-    /// Frees the events, then the libpq connection (which closes the socket).
+    /// Cancels lookups, frees the events, then the libpq connection (which closes the socket).
     private func closeLink() {
+        cancelLookups()
         replaceEvents(read: nil, write: nil)
         isFlushing = false
         guard let pgConnection else { return }
