@@ -26,7 +26,8 @@ public enum NameResolutionError: Error, Sendable, Equatable, CustomStringConvert
 public final class NameLookup {
     public typealias Completion = (Result<[String], NameResolutionError>) -> Void
 
-    fileprivate let host: String
+    /// The name being looked up.
+    public let host: String
     fileprivate let loop: EventLoop
     /// libevent's request, set while evdns may still call back; never touched once the callback
     /// ran (libevent frees the request right after it).

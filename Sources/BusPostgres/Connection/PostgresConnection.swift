@@ -87,7 +87,8 @@ public final class PostgresConnection {
     private var lookups: [NameLookup] = []
 
     private lazy var connectTimer = LoopTimer(loop: loop) { [unowned self] in
-        let resolving = self.lookups.contains(where: \.isPending) ? " resolving the host names" : ""
+        let pending = self.lookups.filter(\.isPending).map(\.host)
+        let resolving = pending.isEmpty ? "" : " resolving \(pending.joined(separator: ", "))"
         self.lastError = "connect timed out after \(self.configuration.connectTimeout)\(resolving)"
         self.perform(self.machine.connectFailed())
     }

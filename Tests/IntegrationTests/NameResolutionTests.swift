@@ -1,0 +1,155 @@
+import BusLoop
+import BusPostgres
+import Foundation
+import Synchronization
+import Testing
+
+/// Runs `body` on `loop`'s thread and waits for it. For checks that poll loop-confined state.
+private func onLoop<T: Sendable>(_ loop: EventLoop, _ body: @escaping @Sendable () -> T) -> T {
+    let result = Mutex<T?>(nil)
+    let done = DispatchSemaphore(value: 0)
+    loop.execute {
+        let value = body()
+        result.withLock { $0 = value }
+        done.signal()
+    }
+    done.wait()
+    return result.withLock { $0! }
+}
+
+/// A loop on its own thread, stopped and joined on release.
+private final class RunningLoop: @unchecked Sendable {
+    // @unchecked Sendable: the loop is Sendable; `thread` is touched only in init and deinit.
+    let loop: EventLoop
+    private let thread: LoopThread
+
+    init(resolvConf: URL? = nil, setUp: (EventLoop) -> Void = { _ in }) {
+        loop = EventLoop(name: "dns-test")
+        if let resolvConf { loop.resolverConfiguration = NameResolver.Configuration(resolvConfPath: resolvConf.path) }
+        // Before the loop runs, this thread may set up its objects.
+        setUp(loop)
+        thread = LoopThread(loop: loop)
+        thread.start()
+    }
+
+    deinit {
+        loop.stop()
+        thread.join()
+    }
+}
+
+/// A lookup's outcome, written on the loop and read by the test.
+private final class Outcome: Sendable {
+    let result = Mutex<Result<[String], NameResolutionError>?>(nil)
+    let synchronous = Mutex<Bool?>(nil)
+    var value: Result<[String], NameResolutionError>? { result.withLock { $0 } }
+}
+
+@Suite("Name lookups on the loop (evdns): never blocking, always bounded")
+struct NameResolutionTests {
+    @Test("numeric addresses and /etc/hosts names answer at once, without a nameserver")
+    func immediateAnswers() throws {
+        let nameserver = try StalledNameserver()
+        let running = RunningLoop(resolvConf: nameserver.resolvConf)
+        for (host, expected) in [("127.0.0.1", ["127.0.0.1"]), ("::1", ["::1"]), ("localhost", ["127.0.0.1"])] {
+            let outcome = Outcome()
+            let loop = running.loop
+            _ = onLoop(loop) {
+                var returned = false
+                loop.nameResolver.resolve(host, timeout: .seconds(5)) { result in
+                    outcome.synchronous.withLock { $0 = !returned }
+                    outcome.result.withLock { $0 = result }
+                }
+                returned = true
+                return true
+            }
+            #expect(try outcome.value?.get() == expected, "\(host)")
+            #expect(outcome.synchronous.withLock { $0 } == true, "\(host)")
+        }
+        #expect(nameserver.queries == 0)
+    }
+
+    @Test("a nameserver that never answers ends in .timedOut while the loop keeps running")
+    func stalledLookupTimesOut() throws {
+        let nameserver = try StalledNameserver()
+        let running = RunningLoop(resolvConf: nameserver.resolvConf)
+        let loop = running.loop
+        let outcome = Outcome()
+        let ticksDuringLookup = Mutex(0)
+        _ = onLoop(loop) {
+            loop.nameResolver.resolve("redis.stalled.test", timeout: .milliseconds(600)) { result in
+                outcome.result.withLock { $0 = result }
+            }
+            return true
+        }
+        // The loop runs other work while the lookup waits on the nameserver.
+        #expect(TestEnvironment.waitUntil { nameserver.queries >= 1 })
+        let stillPending = onLoop(loop) {
+            ticksDuringLookup.withLock { $0 += 1 }
+            return outcome.value == nil
+        }
+        #expect(stillPending)
+        #expect(TestEnvironment.waitUntil { outcome.value != nil })
+        #expect(outcome.value == .failure(.timedOut(host: "redis.stalled.test", after: .milliseconds(600))))
+        #expect(ticksDuringLookup.withLock { $0 } == 1)
+    }
+
+    @Test("a cancelled lookup never calls back")
+    func cancelled() throws {
+        let nameserver = try StalledNameserver()
+        let running = RunningLoop(resolvConf: nameserver.resolvConf)
+        let loop = running.loop
+        let outcome = Outcome()
+        _ = onLoop(loop) {
+            let lookup = loop.nameResolver.resolve("db.stalled.test", timeout: .milliseconds(200)) { result in
+                outcome.result.withLock { $0 = result }
+            }
+            lookup.cancel()
+            lookup.cancel()
+            return true
+        }
+        #expect(TestEnvironment.waitUntil { nameserver.queries >= 1 })
+        // Past the lookup's timeout, polled through the loop: still nothing.
+        let clock = ContinuousClock()
+        let deadline = clock.now + .milliseconds(400)
+        TestEnvironment.waitUntil(timeout: .seconds(2)) { clock.now >= deadline && onLoop(loop) { true } }
+        #expect(outcome.value == nil)
+    }
+
+    @Test("Postgres: a host name that never resolves is a failed connect within the connect timeout")
+    func postgresStalledName() throws {
+        let nameserver = try StalledNameserver()
+        let connectionBox = Mutex<LoopBound<PostgresConnection>?>(nil)
+        let running = RunningLoop(resolvConf: nameserver.resolvConf) { loop in
+            var configuration = PostgresConfiguration(url: "postgresql://app:PgS3cret@db.stalled.test:5432/x")
+            configuration.connectTimeout = .milliseconds(500)
+            configuration.reconnectBackoff = ReconnectBackoff(initial: .seconds(30), maximum: .seconds(30))
+            let connection = PostgresConnection(loop: loop, configuration: configuration)
+            connection.start()
+            connectionBox.withLock { $0 = LoopBound(connection, loop: loop) }
+        }
+        let connection = try #require(connectionBox.withLock { $0 })
+        defer { _ = onLoop(running.loop) { connection.value.close() } }
+        #expect(TestEnvironment.waitUntil { nameserver.queries >= 1 })
+        // The loop answers while the lookup hangs.
+        #expect(onLoop(running.loop) { connection.value.lastError == nil })
+        #expect(TestEnvironment.waitUntil { onLoop(running.loop) { connection.value.lastError != nil } })
+        let error = onLoop(running.loop) { connection.value.lastError ?? "" }
+        #expect(error.contains("db.stalled.test"), "\(error)")
+        #expect(error.contains("timed out"), "\(error)")
+        #expect(!error.contains("PgS3cret"))
+    }
+
+    @Test("Postgres: localhost (from /etc/hosts) connects through hostaddr")
+    func postgresLocalhost() async throws {
+        let server = try PostgresServer.shared()
+        var connection = PostgresConfiguration(
+            url: "postgresql://postgres@localhost:\(server.port)/\(server.database)?application_name=dns-localhost")
+        connection.connectTimeout = .seconds(5)
+        let harness = PostgresHarness(
+            configuration: PostgresPoolConfiguration(connection: connection, maxConnections: 1))
+        defer { harness.shutdown() }
+        let result = await harness.query("SELECT inet_server_addr()::text AS address")
+        #expect(try result.get().first?.string("address") == "127.0.0.1/32")
+    }
+}
