@@ -66,7 +66,7 @@ final class GatewayWorker {
         connections = addresses.map { address in
             var redis = RedisConnectionConfiguration(
                 host: address.host, port: address.port, database: address.database, username: address.username,
-            password: address.password)
+                password: address.password)
             redis.commandTimeout = configuration.redisTimeout
             redis.connectTimeout = configuration.redisTimeout
             redis.maxOutstanding = configuration.maxOutstandingPerConnection

@@ -119,7 +119,11 @@ public final class LocalStack: @unchecked Sendable {
             postgres = managed
             postgresURL = managed.url
             logger.info(
-                "postgres started", metadata: ["postgres": "\(PostgresURLRedaction.redacted(managed.url))", "data": "\(managed.dataDirectory.path)"])
+                "postgres started",
+                metadata: [
+                    "postgres": "\(PostgresURLRedaction.redacted(managed.url))",
+                    "data": "\(managed.dataDirectory.path)",
+                ])
         }
         self.postgresURL = postgresURL
         do {

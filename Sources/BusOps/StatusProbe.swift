@@ -50,7 +50,7 @@ public final class StatusProbe: @unchecked Sendable {
         connections = addresses.map { address in
             var configuration = RedisConnectionConfiguration(
                 host: address.host, port: address.port, database: address.database, username: address.username,
-            password: address.password)
+                password: address.password)
             configuration.connectTimeout = timeout
             configuration.commandTimeout = timeout
             return RedisConnection(loop: thread.loop, configuration: configuration)

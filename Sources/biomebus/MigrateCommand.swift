@@ -36,7 +36,9 @@ struct PostgresOption: ParsableArguments {
             throw CLIError("--postgres is required (or set BIOMEBUS_POSTGRES_URL)")
         }
         guard url.hasPrefix("postgresql://") || url.hasPrefix("postgres://") else {
-            throw CLIError("--postgres: expected a URI such as postgresql://user@host:5432/db, got \"\(PostgresURLRedaction.redacted(url))\"")
+            throw CLIError(
+                "--postgres: expected a URI such as postgresql://user@host:5432/db, got \"\(PostgresURLRedaction.redacted(url))\""
+            )
         }
         return url
     }

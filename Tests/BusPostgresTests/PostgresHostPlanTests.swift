@@ -67,7 +67,8 @@ struct PostgresURLRedactionTests {
         let libpq = #"invalid percent-encoded token: "s3%zzcret""#
         #expect(PostgresURLRedaction.redacting(libpq, of: url) == #"invalid percent-encoded token: "***""#)
         let whole = "postgresql://app:s3cret@[::1/x"
-        let quoted = #"end of string reached when looking for matching "]" in IPv6 host address in URI: ""# + whole + "\""
+        let quoted =
+            #"end of string reached when looking for matching "]" in IPv6 host address in URI: ""# + whole + "\""
         let cleaned = PostgresURLRedaction.redacting(quoted, of: whole)
         #expect(!cleaned.contains("s3cret"))
         #expect(cleaned.contains("postgresql://app:***@[::1/x"))

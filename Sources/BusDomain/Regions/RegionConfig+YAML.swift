@@ -42,7 +42,8 @@ extension RegionConfig {
             redis = try RedisAddress(url: redisURL)
         } catch {
             throw reader.error(
-                "redis", "expected redis://host:port/db, got \"\(RedisAddress.redacted(url: redisURL))\": \(error.reason)",
+                "redis",
+                "expected redis://host:port/db, got \"\(RedisAddress.redacted(url: redisURL))\": \(error.reason)",
                 top["redis"])
         }
         let biomes = try reader.biomes(top["biomes"])

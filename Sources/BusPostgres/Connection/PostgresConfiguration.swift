@@ -3,8 +3,8 @@ import BusLoop
 /// Where and how to talk to one Postgres server, for one connection.
 public struct PostgresConfiguration: Sendable, Equatable {
     /// A libpq connection URI (`postgresql://user@host:port/db?sslmode=disable`) or a
-    /// `key=value` connection string. Give an IP address (or `hostaddr`): libpq resolves host
-    /// names synchronously inside `PQconnectStart`, which would block the loop on a slow DNS.
+    /// `key=value` connection string. Host names are resolved on the loop before libpq sees
+    /// them (see `PostgresHostPlan`); messages show it only through `PostgresURLRedaction`.
     public var url: String
     /// Sent as libpq's `fallback_application_name`: shown in `pg_stat_activity` unless the URL
     /// sets `application_name` itself.

@@ -34,7 +34,8 @@ public struct PostgresHostPlan: Sendable, Equatable {
         entries = hosts.enumerated().map { index, name in
             Entry(
                 host: name, port: ports.count > 1 ? ports[index] : nil,
-                needsLookup: !(name.isEmpty || name.hasPrefix("/") || name.hasPrefix("@")
+                needsLookup:
+                    !(name.isEmpty || name.hasPrefix("/") || name.hasPrefix("@")
                     || NameResolver.isNumericAddress(name)))
         }
         guard entries.contains(where: \.needsLookup) else { return nil }
