@@ -175,6 +175,9 @@ public final class NameResolver {
         default:
             configurationProblem = "cannot read \(configuration.resolvConfPath) (evdns error \(status))"
         }
+        // glibc does not randomize the case of the name it asks for; some resolvers answer such
+        // queries with the case folded, which evdns would then reject as a mismatch.
+        _ = evdns_base_set_option(made, "randomize-case:", "0")
         dnsBase = made
         return made
     }
