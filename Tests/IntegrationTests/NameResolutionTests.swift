@@ -129,7 +129,7 @@ struct NameResolutionTests {
             connectionBox.withLock { $0 = LoopBound(connection, loop: loop) }
         }
         let connection = try #require(connectionBox.withLock { $0 })
-        defer { _ = onLoop(running.loop) { connection.value.close() } }
+        defer { onLoop(running.loop) { connection.value.close() } }
         #expect(TestEnvironment.waitUntil { nameserver.queries >= 1 })
         // The loop answers while the lookup hangs.
         #expect(onLoop(running.loop) { connection.value.lastError == nil })
@@ -138,6 +138,25 @@ struct NameResolutionTests {
         #expect(error.contains("db.stalled.test"), "\(error)")
         #expect(error.contains("timed out"), "\(error)")
         #expect(!error.contains("PgS3cret"))
+    }
+
+    @Test("Postgres: lastError (what /readyz shows) never quotes a password, even from libpq's parser")
+    func postgresErrorsAreRedacted() throws {
+        let connectionBox = Mutex<LoopBound<PostgresConnection>?>(nil)
+        let running = RunningLoop { loop in
+            // libpq's own message quotes the bad token: the password.
+            var configuration = PostgresConfiguration(url: "postgresql://app:Pg%zzS3cret@127.0.0.1:1/x")
+            configuration.reconnectBackoff = ReconnectBackoff(initial: .seconds(30), maximum: .seconds(30))
+            let connection = PostgresConnection(loop: loop, configuration: configuration)
+            connection.start()
+            connectionBox.withLock { $0 = LoopBound(connection, loop: loop) }
+        }
+        let connection = try #require(connectionBox.withLock { $0 })
+        defer { onLoop(running.loop) { connection.value.close() } }
+        #expect(TestEnvironment.waitUntil { onLoop(running.loop) { connection.value.lastError != nil } })
+        let error = onLoop(running.loop) { connection.value.lastError ?? "" }
+        #expect(error.contains("percent-encoded"), "\(error)")
+        #expect(!error.contains("S3cret"), "\(error)")
     }
 
     @Test("Postgres: localhost (from /etc/hosts) connects through hostaddr")
