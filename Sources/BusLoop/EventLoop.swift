@@ -65,9 +65,10 @@ public final class EventLoop: @unchecked Sendable {
     }
 
     deinit {
-        // evdns keeps events on the base: it goes first.
-        resolver?.shutDown()
+        // The wake event goes first: its argument is this loop, and the resolver's shutdown may
+        // run the base once more. The resolver goes before the base, which its events live on.
         if let wakeEvent { event_free(wakeEvent) }
+        resolver?.shutDown(base: base)
         event_base_free(base)
     }
 

@@ -28,7 +28,11 @@ public final class NameLookup {
 
     /// The name being looked up.
     public let host: String
-    fileprivate let loop: EventLoop
+    /// Unowned: a cancelled lookup may outlive its owner until evdns calls back, and must not
+    /// keep the loop (whose deinit delivers those last callbacks) alive. Owners hold the loop.
+    fileprivate unowned let loop: EventLoop
+    /// The resolver whose count of outstanding evdns callbacks includes this lookup, if any.
+    fileprivate weak var resolver: NameResolver?
     /// libevent's request, set while evdns may still call back; never touched once the callback
     /// ran (libevent frees the request right after it).
     fileprivate var request: OpaquePointer?
@@ -104,6 +108,8 @@ public final class NameResolver {
     private var dnsBase: OpaquePointer?
     /// Why the resolv.conf could not be used, if it could not (lookups then say so).
     private var configurationProblem: String?
+    /// evdns callbacks still to come (a retained `NameLookup` each), cancelled lookups included.
+    fileprivate var awaitingCallbacks = 0
 
     init(loop: EventLoop, configuration: Configuration) {
         self.loop = loop
@@ -150,6 +156,8 @@ public final class NameResolver {
         // releases it. When libevent answers at once (hosts file, an error) it has called back
         // before returning NULL.
         let context = Unmanaged.passRetained(lookup).toOpaque()
+        lookup.resolver = self
+        awaitingCallbacks += 1
         let request = evdns_getaddrinfo(dnsBase, host, nil, &hints, nameResolved, context)
         if lookup.isPending, let request { lookup.request = request }
         return lookup
@@ -182,12 +190,20 @@ public final class NameResolver {
         return made
     }
 
-    /// Frees the evdns base; the owning loop calls this before freeing its own base.
+    /// Frees the evdns base; the owning loop calls this from its deinit, with its base (no
+    /// longer running, and with no events of other owners left: they all hold the loop).
     ///
-    /// Lookups still pending are dropped without their completions (their retained
-    /// `NameLookup`s leak, which only happens while the process shuts a loop down).
-    func shutDown() {
+    /// A lookup cancelled just before the loop stopped still has evdns's `EVUTIL_EAI_CANCEL`
+    /// callback queued (deferred on the base); a few non-blocking passes deliver those, so the
+    /// retained `NameLookup`s and evdns's request records are freed rather than leaked. Only
+    /// then is the evdns base freed: those callbacks still use it.
+    func shutDown(base: OpaquePointer) {
         guard let dnsBase else { return }
+        var passes = 0
+        while awaitingCallbacks > 0 && passes < 8 {
+            event_base_loop(base, EVLOOP_NONBLOCK)
+            passes += 1
+        }
         self.dnsBase = nil
         evdns_base_free(dnsBase, 0)
     }
@@ -210,6 +226,8 @@ private let nameResolved: @convention(c) (Int32, UnsafeMutablePointer<addrinfo>?
     guard let arg else { return }
     let lookup = Unmanaged<NameLookup>.fromOpaque(arg).takeRetainedValue()
     lookup.request = nil
+    lookup.resolver?.awaitingCallbacks -= 1
+    lookup.resolver = nil
     guard lookup.isPending else { return }
     if status != 0 {
         lookup.finish(.failure(.failed(host: lookup.host, reason: String(cString: evutil_gai_strerror(status)))))

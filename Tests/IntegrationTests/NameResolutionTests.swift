@@ -116,6 +116,35 @@ struct NameResolutionTests {
         #expect(outcome.value == nil)
     }
 
+    @Test("a lookup cancelled as its loop stops is released with the loop, not leaked")
+    func cancelledAtShutdownIsReleased() throws {
+        final class WeakReference: @unchecked Sendable {
+            // @unchecked Sendable: written on the loop, read after the loop's thread has ended.
+            weak var lookup: NameLookup?
+            weak var loop: EventLoop?
+        }
+        let nameserver = try StalledNameserver()
+        let reference = WeakReference()
+        do {
+            let running = RunningLoop(resolvConf: nameserver.resolvConf)
+            let loop = running.loop
+            reference.loop = loop
+            onLoop(loop) {
+                let lookup = loop.nameResolver.resolve("gone.stalled.test", timeout: .seconds(5)) { _ in }
+                reference.lookup = lookup
+                // Cancel and stop in one callback: evdns's cancel answer is still queued when
+                // the loop stops.
+                lookup.cancel()
+                loop.stop()
+            }
+        }
+        // Compared outside #expect: describing a leaked lookup would read its unowned loop.
+        let loopReleased = reference.loop == nil
+        let lookupReleased = reference.lookup == nil
+        #expect(loopReleased)
+        #expect(lookupReleased)
+    }
+
     @Test("Postgres: a host name that never resolves is a failed connect within the connect timeout")
     func postgresStalledName() throws {
         let nameserver = try StalledNameserver()
