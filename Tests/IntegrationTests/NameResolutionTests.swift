@@ -63,7 +63,8 @@ struct NameResolutionTests {
                 returned = true
                 return true
             }
-            #expect(try outcome.value?.get() == expected, "\(host)")
+            // A hosts file may also list ::1 for localhost; IPv4 comes first.
+            #expect(try outcome.value?.get().prefix(1) == expected[...], "\(host)")
             #expect(outcome.synchronous.withLock { $0 } == true, "\(host)")
         }
         #expect(nameserver.queries == 0)
