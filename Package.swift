@@ -60,7 +60,9 @@ let package = Package(
             dependencies: [
                 "BusLoop", "BusHTTP", "BusRedis", "BusDomain", "BusService", "BusOps",
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            // The OpenAPI document, compiled in (no resource bundle to ship): GET /openapi.json.
+            resources: [.embedInCode("Resources/openapi.json")]
         ),
 
         .target(
@@ -70,7 +72,8 @@ let package = Package(
                 .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            resources: [.embedInCode("Resources/openapi.json")]
         ),
         .target(
             name: "BusConsumer",

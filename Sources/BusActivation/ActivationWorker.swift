@@ -10,6 +10,7 @@ enum ActivationRoute: String, Sendable {
     case chest, list, activate
     case activateAlias = "activate_alias"
     case health, ready, metrics
+    case openAPI = "openapi"
 }
 
 /// One loop's share of the activation service: an HTTP listener and a Postgres pool holding
@@ -49,6 +50,7 @@ final class ActivationWorker {
         router.add(.get, "/healthz", .health)
         router.add(.get, "/readyz", .ready)
         router.add(.get, "/metrics", .metrics)
+        router.add(.get, "/openapi.json", .openAPI)
         self.router = router
 
         var connection = PostgresConfiguration(url: configuration.postgresURL)
@@ -116,6 +118,8 @@ final class ActivationWorker {
             responder.send(.json(200, #"{"status":"ok"}"#))
         case .found(.metrics, _):
             responder.send(.prometheus(metrics.service.render()))
+        case .found(.openAPI, _):
+            responder.send(.json(200, bytes: ActivationService.openAPIDocument))
         case .found(.ready, _):
             responder.send(
                 health.isReady

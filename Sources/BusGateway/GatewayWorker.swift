@@ -9,7 +9,7 @@ import Metrics
 
 /// The routes of the gateway.
 enum GatewayRoute: Sendable {
-    case spawn, health, ready, regions, metrics
+    case spawn, health, ready, regions, metrics, openAPI
 }
 
 /// One loop's share of the gateway: an HTTP listener and one Redis connection per distinct
@@ -60,6 +60,7 @@ final class GatewayWorker {
         router.add(.get, "/readyz", .ready)
         router.add(.get, "/v1/regions", .regions)
         router.add(.get, "/metrics", .metrics)
+        router.add(.get, "/openapi.json", .openAPI)
         self.router = router
 
         let addresses = catalog.redisAddresses
@@ -136,6 +137,8 @@ final class GatewayWorker {
             }
         case .found(.metrics, _):
             responder.send(.prometheus(metrics.service.render()))
+        case .found(.openAPI, _):
+            responder.send(.json(200, bytes: Gateway.openAPIDocument))
         case let other:
             responder.send(other.errorResponse(method: request.method, path: request.path)!)
         }

@@ -1,4 +1,5 @@
-/// The request methods the server distinguishes; `rawValue` is the method's token.
+/// The request methods the server distinguishes; `rawValue` is the method's token (a
+/// description for `unrecognized`).
 public enum HTTPMethod: String, Sendable, Hashable, CaseIterable {
     case get = "GET"
     case head = "HEAD"
@@ -9,4 +10,8 @@ public enum HTTPMethod: String, Sendable, Hashable, CaseIterable {
     case trace = "TRACE"
     case connect = "CONNECT"
     case patch = "PATCH"
+    /// Any method libevent does not know (`QUERY`, `PROPFIND`, …). No route takes it, so the
+    /// router answers it like any other wrong method: 405 with `Allow`, as the contract asks,
+    /// rather than libevent's own HTML 501.
+    case unrecognized = "an unrecognized method"
 }

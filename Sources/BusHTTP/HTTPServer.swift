@@ -153,11 +153,26 @@ public final class HTTPServer {
             let output = evhttp_request_get_output_buffer(request)
             response.body.withUnsafeBytes { _ = evbuffer_add(output, $0.baseAddress, $0.count) }
         }
+        if Self.leftBodyUnread(request) { evhttp_add_header(headers, "Connection", "close") }
         evhttp_send_reply(request, Int32(response.status), HTTPResponse.reasonPhrase(response.status), nil)
         if inFlight == 0, let drained {
             self.drained = nil
             drained()
         }
+    }
+
+    /// True when the client sent a body that libevent did not read: it reads none after HEAD,
+    /// TRACE or a method it does not know, and would parse those bytes as the next request on
+    /// the connection (answering the client's next request with a 400 of its own). Such a
+    /// connection is closed after the reply instead.
+    private static func leftBodyUnread(_ request: OpaquePointer) -> Bool {
+        let command = evhttp_request_get_command(request).rawValue
+        guard [HTTPMethod.head, .trace, .unrecognized].contains(where: { UInt32($0.evhttpFlag) == command })
+        else { return false }
+        let headers = evhttp_request_get_input_headers(request)
+        if evhttp_find_header(headers, "Transfer-Encoding") != nil { return true }
+        guard let length = evhttp_find_header(headers, "Content-Length") else { return false }
+        return Int(String(cString: length)) != 0
     }
 
     private static func copyRequest(_ request: OpaquePointer, bodyLength: Int) -> HTTPRequest {
@@ -231,6 +246,9 @@ extension HTTPMethod {
             case .trace: EVHTTP_REQ_TRACE
             case .connect: EVHTTP_REQ_CONNECT
             case .patch: EVHTTP_REQ_PATCH
+            // EVHTTP_REQ_UNKNOWN_ (http-internal.h, libevent 2.1): the type libevent gives a
+            // method it does not know. Allowing it lets such requests reach the handler.
+            case .unrecognized: evhttp_cmd_type(rawValue: 1 << 15)
             }
         return UInt16(command.rawValue)
     }

@@ -1,0 +1,91 @@
+import Foundation
+import Testing
+
+@Suite("OpenAPI: each service serves its document and has every route it declares")
+struct OpenAPITests {
+    /// The document as committed, `Sources/<module>/Resources/openapi.json`.
+    static func committedDocument(_ module: String) throws -> Data {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        return try Data(contentsOf: root.appendingPathComponent("Sources/\(module)/Resources/openapi.json"))
+    }
+
+    /// Sends every operation of `document` with the examples' ids and no body: each must reach
+    /// its route (no `not_found` 404, no 405), so the document names no route the service lacks.
+    static func expectEveryOperationRouted(_ document: Data, port: Int) throws {
+        let root = try #require(try JSONSerialization.jsonObject(with: document) as? [String: Any])
+        let paths = try #require(root["paths"] as? [String: [String: Any]])
+        #expect(!paths.isEmpty)
+        for (template, item) in paths {
+            let path = template.replacingOccurrences(of: "{biome_id}", with: "53")
+                .replacingOccurrences(of: "{chest_id}", with: "c-9")
+            for method in ["get", "post", "put", "delete", "patch"] where item[method] != nil {
+                let response = try TestHTTPClient.request(port: port, method: method.uppercased(), path: path)
+                #expect(response.status != 405, "\(method) \(template)")
+                #expect(response.errorCode != "not_found", "\(method) \(template)")
+            }
+        }
+    }
+
+    @Test("the gateway serves Resources/openapi.json byte for byte, and routes every operation in it")
+    func gatewayDocument() throws {
+        let redis = try RedisServer()
+        let harness = try GatewayHarness(regions: [GatewayHarness.region("emerald", redis: redis, biomes: [53])])
+        let served = try TestHTTPClient.request(port: harness.port, method: "GET", path: "/openapi.json")
+        #expect(served.status == 200)
+        #expect(served.headers["content-type"] == "application/json")
+        let committed = try Self.committedDocument("BusGateway")
+        #expect(Data(served.body) == committed)
+        try Self.expectEveryOperationRouted(committed, port: harness.port)
+    }
+
+    @Test("the activation service serves Resources/openapi.json byte for byte, and routes every operation in it")
+    func activationDocument() throws {
+        let database = try TestDatabase(on: try PostgresServer.shared())
+        let harness = try ActivationHarness(postgresURL: database.url)
+        let served = try harness.get("/openapi.json")
+        #expect(served.status == 200)
+        #expect(served.headers["content-type"] == "application/json")
+        let committed = try Self.committedDocument("BusActivation")
+        #expect(Data(served.body) == committed)
+        try Self.expectEveryOperationRouted(committed, port: harness.port)
+    }
+
+    // Found by schemathesis (scripts/check-api): libevent answered a method it does not know
+    // with its own HTML 501, not the contract's JSON 405 with Allow.
+    @Test("a method libevent does not know gets the JSON 405 with Allow")
+    func unrecognizedMethod() throws {
+        let redis = try RedisServer()
+        let harness = try GatewayHarness(regions: [GatewayHarness.region("emerald", redis: redis, biomes: [53])])
+        for method in ["QUERY", "PROPFIND"] {
+            let response = try TestHTTPClient.request(port: harness.port, method: method, path: "/v1/spawn")
+            #expect(response.status == 405, "\(method)")
+            #expect(response.headers["allow"] == "POST")
+            #expect(response.headers["content-type"] == "application/json")
+            #expect(response.errorCode == "method_not_allowed")
+        }
+    }
+
+    // Found by schemathesis: libevent reads no body after HEAD, TRACE or an unknown method, and
+    // parses a body sent with one as the next request, so the client's next request on that
+    // keep-alive connection got libevent's HTML 400, or was dropped with the connection. The
+    // reply now says `Connection: close`, so a client does not reuse the connection.
+    @Test(
+        "a body sent with a method that takes none: one reply, which announces the close",
+        arguments: [
+            "TRACE", "QUERY", "HEAD",
+        ])
+    func unreadBodyClosesConnection(method: String) throws {
+        let redis = try RedisServer()
+        let harness = try GatewayHarness(regions: [GatewayHarness.region("emerald", redis: redis, biomes: [53])])
+        let received = try RawHTTP.exchange(
+            port: harness.port,
+            "\(method) /healthz HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhello"
+                + "GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        let statusLines = received.components(separatedBy: "\r\n").filter { $0.hasPrefix("HTTP/1.1 ") }
+        #expect(statusLines.count == 1, "\(received)")
+        let head = received.components(separatedBy: "\r\n\r\n")[0].lowercased()
+        #expect(head.components(separatedBy: "\r\n").contains("connection: close"), "\(received)")
+        #expect(statusLines.first == (method == "HEAD" ? "HTTP/1.1 200 OK" : "HTTP/1.1 405 Method Not Allowed"))
+    }
+}
