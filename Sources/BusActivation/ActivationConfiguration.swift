@@ -1,4 +1,5 @@
 import BusHTTP
+import BusService
 
 /// Everything an activation service process needs to run.
 public struct ActivationConfiguration: Sendable {
@@ -25,6 +26,8 @@ public struct ActivationConfiguration: Sendable {
     public var serverTimeouts = true
     /// How long shutdown waits for in-flight requests.
     public var drainTimeout: Duration = .seconds(5)
+    /// HTTP limits (request timeout, connection cap) shared by every loop's listener.
+    public var http = HTTPServerConfiguration.standard
 
     public init(postgresURL: String, listen: ListenAddress, threads: Int) {
         self.postgresURL = postgresURL

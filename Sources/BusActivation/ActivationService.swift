@@ -20,7 +20,7 @@ public final class ActivationService: Sendable {
         self.configuration = configuration
         let shares = PostgresPool.shares(total: configuration.poolSize, loops: configuration.loopCount)
         let health = ReadinessSignal(members: shares.count)
-        let metrics = ActivationMetrics(loops: shares.count)
+        let metrics = ActivationMetrics(loops: shares.count, http: configuration.http.counters)
         self.metrics = metrics
         (loops, port) = try WorkerLoops.listening(
             name: "activation", count: shares.count, on: configuration.listen,
@@ -52,23 +52,27 @@ final class ActivationMetrics: Sendable {
     let service: ServiceMetrics
     let duration: ShardedHistogram
 
-    init(loops: Int) {
+    init(loops: Int, http: HTTPServerCounters) {
         duration = ShardedHistogram(
             name: "biomebus_activation_request_duration_seconds",
             help: "Time from receiving an activation API request to answering it.",
             buckets: ShardedHistogram.latencyBuckets, shards: loops)
-        service = ServiceMetrics(histograms: [duration])
+        service = ServiceMetrics(histograms: [duration], http: http)
     }
 
     func requests(route: String, status: Int) -> Metrics.Counter {
-        service.counter("biomebus_activation_requests_total", [("route", route), ("status", String(status))])
+        service.counter(
+            "biomebus_activation_requests_total", help: "Activation API requests answered, by route and HTTP status.",
+            [("route", route), ("status", String(status))])
     }
 
     /// One loop's pool, as gauges labelled by loop (pool figures are readable on their loop only).
     func publish(loop: Int, pool: PostgresPool.Statistics) {
         let labels = [("loop", String(loop))]
-        service.gauge("biomebus_postgres_pool_connections", labels + [("state", "in_use")]).record(pool.inUse)
-        service.gauge("biomebus_postgres_pool_connections", labels + [("state", "idle")]).record(pool.idle)
-        service.gauge("biomebus_postgres_pool_waiting", labels).record(pool.waiting)
+        service.gauge(
+            "biomebus_postgres_pool_connections", help: SharedMetricHelp.poolConnections, labels + [("state", "in_use")]).record(pool.inUse)
+        service.gauge(
+            "biomebus_postgres_pool_connections", help: SharedMetricHelp.poolConnections, labels + [("state", "idle")]).record(pool.idle)
+        service.gauge("biomebus_postgres_pool_waiting", help: SharedMetricHelp.poolWaiting, labels).record(pool.waiting)
     }
 }

@@ -65,7 +65,7 @@ final class ActivationWorker {
         poolConfiguration.minConnections = 1
         pool = PostgresPool(loop: loop, configuration: poolConfiguration)
         store = ChestStore(pool: pool, preparedStatements: configuration.preparedStatements)
-        server = HTTPServer(loop: loop, configuration: .standard) { [unowned self] request, responder in
+        server = HTTPServer(loop: loop, configuration: configuration.http) { [unowned self] request, responder in
             self.handle(request, Answer(worker: self, responder: responder))
         }
         // Readiness is published as it happens, before the request concerned is answered:

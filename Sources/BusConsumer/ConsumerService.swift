@@ -23,6 +23,8 @@ public struct ConsumerServiceConfiguration: Sendable {
     public var serverTimeouts = true
     /// How long SIGTERM waits for in-flight entries before leaving them pending for others.
     public var drainTimeout: Duration = .seconds(10)
+    /// HTTP limits of the admin listener.
+    public var http = HTTPServerConfiguration.standard
 
     public init(region: RegionConfig, biomes: [BiomeID], consumerName: String, postgresURL: String) {
         self.region = region
@@ -46,7 +48,7 @@ public final class ConsumerService: Sendable {
         do {
             loops = try WorkerLoops(name: "consumer-\(configuration.region.name)", count: 1) { _, loop in
                 let worker = ConsumerWorker(loop: loop, configuration: configuration, logger: logger)
-                if let admin = configuration.admin { adminPort = try worker.bindAdmin(admin) }
+                if let admin = configuration.admin { adminPort = try worker.bindAdmin(admin, http: configuration.http) }
                 return worker
             }
         } catch let error as BindError {
@@ -96,7 +98,7 @@ final class ConsumerWorker {
             configuration: .init(
                 region: configuration.region, biomes: configuration.biomes, consumerName: configuration.consumerName),
             handler: handler, logger: logger)
-        metrics = ConsumerMetrics(region: configuration.region.name)
+        metrics = ConsumerMetrics(region: configuration.region.name, http: configuration.http.counters)
         consumer.onHandlerDuration = { [shard = metrics.handlerDuration.shard(0)] in shard.record(seconds: $0) }
         publishTimer = LoopTimer(loop: loop) { [unowned self] in
             metrics.publish(consumer.statistics, inFlight: consumer.inFlight, pool: pool.statistics)
@@ -123,12 +125,12 @@ final class ConsumerWorker {
         return (.microseconds(max(500, microseconds / 10)), .microseconds(max(1000, microseconds * 35 / 100)))
     }
 
-    func bindAdmin(_ address: ListenAddress) throws(BindError) -> Int {
+    func bindAdmin(_ address: ListenAddress, http: HTTPServerConfiguration) throws(BindError) -> Int {
         var router = Router<AdminRoute>()
         router.add(.get, "/healthz", .health)
         router.add(.get, "/readyz", .ready)
         router.add(.get, "/metrics", .metrics)
-        let server = HTTPServer(loop: loop, configuration: .standard) { [unowned self] request, responder in
+        let server = HTTPServer(loop: loop, configuration: http) { [unowned self] request, responder in
             switch router.match(request.method, path: request.path) {
             case .found(.health, _):
                 responder.send(.json(200, #"{"status":"ok"}"#))
@@ -146,6 +148,7 @@ final class ConsumerWorker {
             }
         }
         admin = server
+        try address.ensureNoListener()
         return try server.bind(address)
     }
 
@@ -173,32 +176,46 @@ final class ConsumerMetrics {
     private let region: String
     private var published = ConsumerStatistics()
 
-    init(region: String) {
+    init(region: String, http: HTTPServerCounters) {
         self.region = region
         handlerDuration = ShardedHistogram(
             name: "biomebus_consumer_handler_duration_seconds", help: "Time the handler took per entry.",
             labels: [("region", region)], buckets: ShardedHistogram.latencyBuckets, shards: 1)
-        service = ServiceMetrics(histograms: [handlerDuration])
+        service = ServiceMetrics(histograms: [handlerDuration], http: http)
     }
 
     func publish(_ statistics: ConsumerStatistics, inFlight: Int, pool: PostgresPool.Statistics) {
         let labels = [("region", region)]
-        service.gauge("biomebus_consumer_in_flight", labels).record(inFlight)
-        let counts: [(String, Int, Int)] = [
-            ("biomebus_consumer_handled_total", statistics.handled, published.handled),
-            ("biomebus_consumer_failed_total", statistics.failed, published.failed),
-            ("biomebus_consumer_retried_total", statistics.retried, published.retried),
-            ("biomebus_consumer_dead_lettered_total", statistics.deadLettered, published.deadLettered),
-            ("biomebus_consumer_reclaimed_total", statistics.reclaimed, published.reclaimed),
-            ("biomebus_consumer_trimmed_total", statistics.trimmed, published.trimmed),
-            ("biomebus_consumer_lost_ownership_total", statistics.lostOwnership, published.lostOwnership),
+        service.gauge("biomebus_consumer_in_flight", help: "Entries being handled now.", labels).record(inFlight)
+        let counts: [(String, String, Int, Int)] = [
+            ("biomebus_consumer_handled_total", "Entries handled and acknowledged.", statistics.handled, published.handled),
+            ("biomebus_consumer_failed_total", "Handler calls that failed.", statistics.failed, published.failed),
+            ("biomebus_consumer_retried_total", "Entries scheduled for another delivery.", statistics.retried, published.retried),
+            (
+                "biomebus_consumer_dead_lettered_total", "Entries moved to the dead-letter stream.",
+                statistics.deadLettered, published.deadLettered
+            ),
+            (
+                "biomebus_consumer_reclaimed_total", "Entries reclaimed from consumers that stopped.",
+                statistics.reclaimed, published.reclaimed
+            ),
+            (
+                "biomebus_consumer_trimmed_total", "Pending entries found trimmed from the stream and acknowledged.",
+                statistics.trimmed, published.trimmed
+            ),
+            (
+                "biomebus_consumer_lost_ownership_total", "Entries another consumer claimed while this one held them.",
+                statistics.lostOwnership, published.lostOwnership
+            ),
         ]
-        for (name, now, before) in counts {
-            service.counter(name, labels).increment(by: now - before)
+        for (name, help, now, before) in counts {
+            service.counter(name, help: help, labels).increment(by: now - before)
         }
         published = statistics
-        service.gauge("biomebus_postgres_pool_connections", labels + [("state", "in_use")]).record(pool.inUse)
-        service.gauge("biomebus_postgres_pool_connections", labels + [("state", "idle")]).record(pool.idle)
-        service.gauge("biomebus_postgres_pool_waiting", labels).record(pool.waiting)
+        service.gauge(
+            "biomebus_postgres_pool_connections", help: SharedMetricHelp.poolConnections, labels + [("state", "in_use")]).record(pool.inUse)
+        service.gauge(
+            "biomebus_postgres_pool_connections", help: SharedMetricHelp.poolConnections, labels + [("state", "idle")]).record(pool.idle)
+        service.gauge("biomebus_postgres_pool_waiting", help: SharedMetricHelp.poolWaiting, labels).record(pool.waiting)
     }
 }

@@ -23,7 +23,8 @@ public final class Gateway: Sendable {
         let readiness = RegionReadiness(catalog: configuration.catalog, loops: configuration.threads, logger: logger)
         self.readiness = readiness
         let processTag = ChestIDGenerator.makeProcessTag()
-        let metrics = GatewayMetrics(catalog: configuration.catalog, loops: configuration.threads)
+        let metrics = GatewayMetrics(
+            catalog: configuration.catalog, loops: configuration.threads, http: configuration.http.counters)
         self.metrics = metrics
         (loops, port) = try WorkerLoops.listening(
             name: "gateway", count: configuration.threads, on: configuration.listen,

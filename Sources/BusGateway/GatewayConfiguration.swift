@@ -1,5 +1,6 @@
 import BusDomain
 import BusHTTP
+import BusService
 
 /// Everything a gateway process needs to run.
 public struct GatewayConfiguration: Sendable {
@@ -18,6 +19,8 @@ public struct GatewayConfiguration: Sendable {
     public var sampleInterval: Duration = .seconds(1)
     /// How long shutdown waits for in-flight requests.
     public var drainTimeout: Duration = .seconds(5)
+    /// HTTP limits (request timeout, connection cap) shared by every loop's listener.
+    public var http = HTTPServerConfiguration.standard
 
     public init(catalog: RegionCatalog, listen: ListenAddress, threads: Int) {
         self.catalog = catalog

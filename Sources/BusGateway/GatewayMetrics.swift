@@ -1,5 +1,6 @@
 import Atomics
 import BusDomain
+import BusHTTP
 import BusService
 import Metrics
 import Synchronization
@@ -15,16 +16,18 @@ final class GatewayMetrics: Sendable {
     private let recent = Mutex<[RegionsSnapshot]>([])
     private static let lagSamples = HealthThresholds().lagGrowthSamples
 
-    init(catalog: RegionCatalog, loops: Int) {
+    init(catalog: RegionCatalog, loops: Int, http: HTTPServerCounters) {
         spawnDuration = ShardedHistogram(
             name: "biomebus_spawn_duration_seconds", help: "Time from receiving a spawn to answering it.",
             buckets: ShardedHistogram.latencyBuckets, shards: loops)
-        service = ServiceMetrics(histograms: [spawnDuration])
+        service = ServiceMetrics(histograms: [spawnDuration], http: http)
         shedding = catalog.regions.map { _ in ManagedAtomic(false) }
     }
 
     func spawnRequests(biome: String, status: Int) -> Metrics.Counter {
-        service.counter("biomebus_spawn_requests_total", [("biome", biome), ("status", String(status))])
+        service.counter(
+            "biomebus_spawn_requests_total", help: "Spawn requests answered, by biome and HTTP status.",
+            [("biome", biome), ("status", String(status))])
     }
 
     /// Groups whose lag rose in each of the sampler's last steps: a judgement on consecutive
@@ -43,26 +46,43 @@ final class GatewayMetrics: Sendable {
         recent.withLock { $0 = Array(($0 + [snapshot]).suffix(Self.lagSamples + 1)) }
         for region in snapshot.regions {
             let regionLabel = ("region", region.name)
-            service.gauge("biomebus_region_up", [regionLabel]).record(region.up ? 1 : 0)
-            service.gauge("biomebus_region_shedding", [regionLabel]).record(region.shedding ? 1 : 0)
+            service.gauge("biomebus_region_up", help: "1 when the region's Redis answers, else 0.", [regionLabel]).record(region.up ? 1 : 0)
+            service.gauge(
+                "biomebus_region_shedding", help: "1 while the region refuses spawns above its memory high-water mark.",
+                [regionLabel]
+            ).record(region.shedding ? 1 : 0)
             if let used = region.usedMemory {
-                service.gauge("biomebus_region_redis_used_memory_bytes", [regionLabel]).record(used)
+                service.gauge(
+                    "biomebus_region_redis_used_memory_bytes", help: "Memory the region's Redis uses.", [regionLabel]
+                ).record(used)
             }
             if let max = region.maxMemory {
-                service.gauge("biomebus_region_redis_max_memory_bytes", [regionLabel]).record(max)
+                service.gauge(
+                    "biomebus_region_redis_max_memory_bytes", help: "The region's Redis maxmemory (0: no limit).",
+                    [regionLabel]
+                ).record(max)
             }
             guard region.up else { continue }
             for biome in region.biomes {
                 let labels = [regionLabel, ("biome", String(biome.biome.value))]
-                service.gauge("biomebus_stream_length", labels).record(biome.length)
-                service.gauge("biomebus_stream_maxlen", labels).record(biome.maxlen)
-                service.gauge("biomebus_dead_letters", labels).record(biome.deadLetters)
+                service.gauge("biomebus_stream_length", help: "Entries in the biome's stream.", labels).record(biome.length)
+                service.gauge("biomebus_stream_maxlen", help: "The stream's approximate MAXLEN cap.", labels).record(biome.maxlen)
+                service.gauge(
+                    "biomebus_dead_letters", help: "Entries in the biome's dead-letter stream.", labels).record(biome.deadLetters)
                 for group in biome.groups {
                     let groupLabels = labels + [("group", group.name)]
-                    service.gauge("biomebus_group_pending", groupLabels).record(group.pending)
-                    service.gauge("biomebus_group_consumers", groupLabels).record(group.consumers)
-                    if let lag = group.lag { service.gauge("biomebus_group_lag", groupLabels).record(lag) }
-                    service.gauge("biomebus_group_oldest_pending_age_seconds", groupLabels)
+                    service.gauge(
+                        "biomebus_group_pending", help: "Entries delivered to the group and not acknowledged yet.",
+                        groupLabels).record(group.pending)
+                    service.gauge(
+                        "biomebus_group_consumers", help: "Consumers registered in the group.", groupLabels).record(group.consumers)
+                    if let lag = group.lag { service.gauge(
+                            "biomebus_group_lag", help: "Entries in the stream not yet delivered to the group.",
+                            groupLabels).record(lag) }
+                    service.gauge(
+                        "biomebus_group_oldest_pending_age_seconds",
+                        help: "Age of the group's oldest unacknowledged entry (0 when none).", groupLabels
+                    )
                         .record(Double(group.oldestPendingAgeMs ?? 0) / 1000)
                 }
             }

@@ -87,7 +87,7 @@ final class GatewayWorker {
                 }
             }
         }
-        server = HTTPServer(loop: loop, configuration: .standard) { [unowned self] request, responder in
+        server = HTTPServer(loop: loop, configuration: configuration.http) { [unowned self] request, responder in
             self.handle(request, responder)
         }
         // Connecting is asynchronous: the first attempt starts when the loop runs.

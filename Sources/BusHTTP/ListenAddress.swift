@@ -64,3 +64,31 @@ extension ListenAddress {
         return (storage, first.pointee.ai_addrlen)
     }
 }
+
+extension ListenAddress {
+    /// Throws when some socket already listens on this address.
+    ///
+    /// Services bind with SO_REUSEPORT so that their own loops share the port, which would also
+    /// let a second process join the port silently and take half the connections. A socket
+    /// bound without SO_REUSEPORT cannot share the port with any listener, so binding one for a
+    /// moment tells whether the address is taken. SO_REUSEADDR keeps connections of an earlier
+    /// run (TIME_WAIT) from counting. Call once per service, before its own loops bind; a
+    /// second process starting in the same instant can still slip past.
+    public func ensureNoListener() throws(BindError) {
+        guard port != 0 else { return }
+        var (storage, length) = try resolve()
+        let fd = socket(Int32(storage.ss_family), Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw BindError(address: self, reason: String(cString: strerror(errno))) }
+        defer { close(fd) }
+        var on: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, socklen_t(MemoryLayout<Int32>.size))
+        let result = withUnsafePointer(to: &storage) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(fd, $0, length) }
+        }
+        guard result != 0 else { return }
+        let reason =
+            errno == EADDRINUSE
+            ? "another process is already listening there" : String(cString: strerror(errno))
+        throw BindError(address: self, reason: reason)
+    }
+}

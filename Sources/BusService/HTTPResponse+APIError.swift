@@ -13,12 +13,54 @@ extension HTTPResponse {
 }
 
 extension HTTPServerConfiguration {
-    /// The server limits every BiomeBus service uses, with contract-shaped 413 and 500 bodies.
+    /// The server limits every BiomeBus service uses, with contract-shaped error bodies.
     public static var standard: HTTPServerConfiguration {
+        HTTPServerConfiguration().withStandardResponses()
+    }
+
+    /// `standard` with the limits operators may set through the environment:
+    /// `BIOMEBUS_MAX_CONNECTIONS` (connections per service, at least 1) and
+    /// `BIOMEBUS_REQUEST_TIMEOUT_MS` (1 … 600000). Throws a one-line message naming the variable.
+    public static func standard(environment: [String: String]) throws(HTTPLimitError) -> HTTPServerConfiguration {
         var configuration = HTTPServerConfiguration()
-        configuration.bodyTooLargeResponse = HTTPResponse(.payloadTooLarge(limit: configuration.maxBodySize))
+        if let text = environment["BIOMEBUS_MAX_CONNECTIONS"] {
+            guard let value = Int(text), value >= 1 else {
+                throw HTTPLimitError("BIOMEBUS_MAX_CONNECTIONS: expected an integer of at least 1, got \"\(text)\"")
+            }
+            configuration.maxConnections = value
+        }
+        if let text = environment["BIOMEBUS_REQUEST_TIMEOUT_MS"] {
+            guard let value = Int(text), (1...600_000).contains(value) else {
+                throw HTTPLimitError("BIOMEBUS_REQUEST_TIMEOUT_MS: expected an integer 1 … 600000, got \"\(text)\"")
+            }
+            configuration.requestTimeout = .milliseconds(value)
+        }
+        return configuration.withStandardResponses()
+    }
+
+    /// The 413, 500, 503 (connection cap) and 408 (request timeout) bodies of the contract.
+    private func withStandardResponses() -> HTTPServerConfiguration {
+        var configuration = self
+        configuration.bodyTooLargeResponse = HTTPResponse(.payloadTooLarge(limit: maxBodySize))
         configuration.unansweredResponse = HTTPResponse(.internalError("the request was not answered"))
+        configuration.connectionLimitResponse = HTTPResponse(
+            APIError(
+                status: 503, code: "too_many_connections",
+                message: "the server has \(maxConnections) connections open; retry later", retryAfter: 1))
+        configuration.requestTimeoutResponse = HTTPResponse(
+            APIError(
+                status: 408, code: "request_timeout",
+                message: "the request did not arrive complete within \(requestTimeout)"))
         return configuration
+    }
+}
+
+/// A bad HTTP limit in the environment.
+public struct HTTPLimitError: Error, CustomStringConvertible {
+    public let description: String
+
+    init(_ description: String) {
+        self.description = description
     }
 }
 

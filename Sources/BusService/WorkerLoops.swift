@@ -29,11 +29,13 @@ public final class WorkerLoops<Worker>: @unchecked Sendable {
 
     /// Builds `count` loops whose workers listen on `address`: the first binds it (picking a
     /// port when it is 0) and the others share that port through SO_REUSEPORT. Throws if it
-    /// cannot be bound. Returns the loops and the bound port.
+    /// cannot be bound, or if another process already listens there (SO_REUSEPORT would
+    /// otherwise share the port with it silently). Returns the loops and the bound port.
     public static func listening(
         name: String, count: Int, on address: ListenAddress, makeWorker: (_ index: Int, _ loop: EventLoop) -> Worker,
         bind: (Worker, ListenAddress) throws(BindError) -> Int
     ) throws(BindError) -> (loops: WorkerLoops, port: Int) {
+        try address.ensureNoListener()
         var address = address
         do {
             let loops = try WorkerLoops(name: name, count: count) { index, loop in

@@ -44,6 +44,7 @@ struct ActivationCommand: ParsableCommand {
             configuration.poolSize = poolSize
             configuration.preparedStatements = preparedStatements
             configuration.serverTimeouts = serverTimeouts
+            configuration.http = try httpLimits()
             logger.info(
                 "activation starting", metadata: ["pool_size": "\(poolSize)", "threads": "\(configuration.loopCount)"])
             do {

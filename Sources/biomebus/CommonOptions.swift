@@ -33,6 +33,16 @@ func listenAddress(_ flag: String?, default fallback: String) throws -> ListenAd
     return address
 }
 
+/// The HTTP limits of a service's listeners, with `BIOMEBUS_MAX_CONNECTIONS` and
+/// `BIOMEBUS_REQUEST_TIMEOUT_MS` applied.
+func httpLimits() throws -> HTTPServerConfiguration {
+    do {
+        return try HTTPServerConfiguration.standard(environment: ProcessInfo.processInfo.environment)
+    } catch {
+        throw CLIError(error.description)
+    }
+}
+
 /// A human, one-line reason to exit non-zero before anything is bound.
 struct CLIError: Error, CustomStringConvertible {
     let description: String

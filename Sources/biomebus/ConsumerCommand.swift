@@ -50,6 +50,7 @@ struct ConsumerCommand: ParsableCommand {
                 region: region, biomes: selected, consumerName: consumerName, postgresURL: url)
             configuration.preparedStatements = preparedStatements
             configuration.serverTimeouts = serverTimeouts
+            configuration.http = try httpLimits()
             if let admin {
                 guard let address = ListenAddress(admin) else {
                     throw CLIError("--admin: expected HOST:PORT, got \"\(admin)\"")

@@ -26,6 +26,7 @@ struct GatewayCommand: ParsableCommand {
             guard (1...256).contains(threadCount) else {
                 throw CLIError("--threads: expected 1 to 256, got \(threadCount)")
             }
+            let http = try httpLimits()
             let logger = Logs.logger("gateway")
             let signals = TerminationSignal()
             logger.info(
@@ -37,6 +38,7 @@ struct GatewayCommand: ParsableCommand {
             do {
                 var configuration = GatewayConfiguration(catalog: catalog, listen: address, threads: threadCount)
                 // Only for measuring what request metrics cost (docs/benchmarks.md).
+                configuration.http = http
                 configuration.requestMetrics = ProcessInfo.processInfo.environment["BIOMEBUS_REQUEST_METRICS"] != "off"
                 gateway = try Gateway(configuration: configuration, logger: logger)
             } catch {

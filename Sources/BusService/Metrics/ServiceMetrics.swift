@@ -1,4 +1,5 @@
 import Atomics
+import BusHTTP
 import Metrics
 import Prometheus
 
@@ -14,27 +15,43 @@ public final class ServiceMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
     public let factory: PrometheusMetricsFactory
     private let histograms: [ShardedHistogram]
+    private let http: HTTPServerCounters?
 
-    public init(histograms: [ShardedHistogram] = []) {
+    /// `http`, when given, is the service's HTTP servers' counters, exported with the rest.
+    public init(histograms: [ShardedHistogram] = [], http: HTTPServerCounters? = nil) {
         registry = PrometheusCollectorRegistry()
         factory = PrometheusMetricsFactory(registry: registry)
         self.histograms = histograms
+        self.http = http
     }
 
-    public func counter(_ name: String, _ dimensions: [(String, String)] = []) -> Metrics.Counter {
-        Metrics.Counter(label: name, dimensions: dimensions, factory: factory)
+    /// The counter `name` with these labels. `help` is its one-line `# HELP` text: every call
+    /// for one name must pass the same text (the registry traps on a mismatch).
+    public func counter(_ name: String, help: String, _ dimensions: [(String, String)] = []) -> Metrics.Counter {
+        // Made through the registry, not the swift-metrics factory, which has no way to pass help.
+        let handler = registry.makeCounter(name: name, labels: dimensions, help: help)
+        return Metrics.Counter(label: name, dimensions: dimensions, handler: handler, factory: factory)
     }
 
-    public func gauge(_ name: String, _ dimensions: [(String, String)] = []) -> Metrics.Gauge {
-        Metrics.Gauge(label: name, dimensions: dimensions, factory: factory)
+    /// The gauge `name` with these labels; `help` as for `counter`.
+    public func gauge(_ name: String, help: String, _ dimensions: [(String, String)] = []) -> Metrics.Recorder {
+        let handler = registry.makeGauge(name: name, labels: dimensions, help: help)
+        return Metrics.Recorder(label: name, dimensions: dimensions, aggregate: false, handler: handler, factory: factory)
     }
 
     /// The Prometheus text exposition of everything registered.
     public func render() -> [UInt8] {
         var buffer = registry.emitToBuffer()
         for histogram in histograms { histogram.emit(into: &buffer) }
+        if let http { buffer.append(contentsOf: http.prometheusText().utf8) }
         return buffer
     }
+}
+
+/// Help texts of metrics that more than one service exports.
+public enum SharedMetricHelp {
+    public static let poolConnections = "Postgres connections of the pool, by state (in_use or idle)."
+    public static let poolWaiting = "Requests waiting for a Postgres connection of the pool."
 }
 
 /// A Prometheus histogram whose observations are recorded without locks: one shard of atomic

@@ -1,0 +1,42 @@
+import Synchronization
+
+/// Figures shared by every `HTTPServer` of one service (one per loop): the open connections
+/// that the connection cap is checked against, requests in flight, and what the limits refused.
+///
+/// Atomics, so that any loop updates them without a lock and a scrape reads them from anywhere.
+public final class HTTPServerCounters: Sendable {
+    let openConnections = Atomic<Int>(0)
+    let inFlight = Atomic<Int>(0)
+    let refused = Atomic<Int>(0)
+    let timedOut = Atomic<Int>(0)
+
+    public init() {}
+
+    /// Connections open now, including ones being refused.
+    public var connections: Int { openConnections.load(ordering: .relaxed) }
+    /// Requests received whose reply has not been written yet.
+    public var requestsInFlight: Int { inFlight.load(ordering: .relaxed) }
+    /// Connections closed at once because the connection cap was reached.
+    public var refusedConnections: Int { refused.load(ordering: .relaxed) }
+    /// Connections closed because a request did not arrive complete within the request timeout.
+    public var requestTimeouts: Int { timedOut.load(ordering: .relaxed) }
+
+    /// The figures in the Prometheus text format, each with `# HELP` and `# TYPE`.
+    public func prometheusText() -> String {
+        """
+        # HELP biomebus_http_connections HTTP connections open now.
+        # TYPE biomebus_http_connections gauge
+        biomebus_http_connections \(connections)
+        # HELP biomebus_http_requests_in_flight HTTP requests received whose reply is not written yet.
+        # TYPE biomebus_http_requests_in_flight gauge
+        biomebus_http_requests_in_flight \(requestsInFlight)
+        # HELP biomebus_http_connections_refused_total Connections closed at once because the connection cap was reached.
+        # TYPE biomebus_http_connections_refused_total counter
+        biomebus_http_connections_refused_total \(refusedConnections)
+        # HELP biomebus_http_request_timeouts_total Connections closed because a request did not arrive complete in time.
+        # TYPE biomebus_http_request_timeouts_total counter
+        biomebus_http_request_timeouts_total \(requestTimeouts)
+
+        """
+    }
+}
