@@ -1,0 +1,146 @@
+import BusHTTP
+import BusLoop
+import Foundation
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// An `HTTPServer` on its own loop thread, listening on a free loopback port.
+final class ServerHarness: @unchecked Sendable {
+    // @unchecked Sendable: `server` and `held` are touched only on the loop (via `onLoop`).
+    let loop = EventLoop(name: "http-test")
+    private let thread: LoopThread
+    private(set) var server: HTTPServer!
+    private(set) var port = 0
+    let counters: HTTPServerCounters
+    /// Responders the handler kept instead of answering (when `hold` is true).
+    var held: [HTTPResponder] = []
+
+    /// `hold`: keep every responder in `held`; else answer 200 "ok" at once.
+    init(configuration: HTTPServerConfiguration = .init(), hold: Bool = false) throws {
+        counters = configuration.counters
+        thread = LoopThread(loop: loop)
+        var server: HTTPServer!
+        server = HTTPServer(loop: loop, configuration: configuration) { [unowned self] _, responder in
+            if hold {
+                self.held.append(responder)
+            } else {
+                responder.send(HTTPResponse(status: 200, body: Array("ok".utf8)))
+            }
+        }
+        self.server = server
+        port = try server.bind(ListenAddress(host: "127.0.0.1", port: 0))
+        thread.start()
+    }
+
+    /// Runs `body` on the loop and waits for it.
+    func onLoop<T: Sendable>(_ body: @escaping @Sendable () -> T) -> T {
+        let result = Mutex<T?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        loop.execute {
+            result.withLock { $0 = body() }
+            done.signal()
+        }
+        done.wait()
+        return result.withLock { $0! }
+    }
+
+    func stop() {
+        loop.execute { [self] in
+            held = []
+            server.close()
+            loop.stop()
+        }
+        thread.join()
+    }
+}
+
+/// A plain blocking TCP client that sends exactly what it is told.
+final class RawClient {
+    let fd: Int32
+
+    init(port: Int, timeout: Int = 10) throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var tv = timeval(tv_sec: timeout, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = UInt16(port).bigEndian
+        let result = withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard result == 0 else {
+            close(fd)
+            throw ClientError("connect failed: errno \(errno)")
+        }
+    }
+
+    deinit { close(fd) }
+
+    /// False when the peer is gone (EPIPE / ECONNRESET).
+    @discardableResult
+    func send(_ text: String) -> Bool {
+        let bytes = Array(text.utf8)
+        return bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } == bytes.count
+    }
+
+    /// Reads one response: head, then `Content-Length` bytes of body. Throws on EOF or an error
+    /// before the response is complete.
+    func readResponse() throws -> (status: Int, headers: String, body: [UInt8]) {
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            if let split = received.firstRange(of: [13, 10, 13, 10]) {
+                let head = String(decoding: received[..<split.lowerBound], as: UTF8.self)
+                let length =
+                    head.split(separator: "\r\n").first { $0.lowercased().hasPrefix("content-length:") }
+                    .flatMap { Int($0.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)) } ?? 0
+                let bodyStart = split.upperBound
+                if received.count - bodyStart >= length {
+                    let status = Int(head.split(separator: " ")[1]) ?? 0
+                    return (status, head, Array(received[bodyStart..<bodyStart + length]))
+                }
+            }
+            let count = read(fd, &buffer, buffer.count)
+            if count > 0 {
+                received.append(contentsOf: buffer[0..<count])
+            } else if count == 0 {
+                throw ClientError("connection closed after \(received.count) bytes")
+            } else if errno != EINTR {
+                throw ClientError("read failed: errno \(errno) after \(received.count) bytes")
+            }
+        }
+    }
+
+    /// True once the server closed the connection (EOF or reset); reads and drops what it sent.
+    func isClosedByPeer() -> Bool {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = recv(fd, &buffer, buffer.count, Int32(MSG_DONTWAIT))
+            if count > 0 { continue }
+            if count == 0 { return true }
+            return errno == ECONNRESET || errno == EPIPE
+        }
+    }
+}
+
+struct ClientError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Polls `condition` every 10 ms until it holds; false after `timeout`.
+func eventually(timeout: Duration = .seconds(10), _ condition: () -> Bool) -> Bool {
+    let clock = ContinuousClock()
+    let deadline = clock.now + timeout
+    while clock.now < deadline {
+        if condition() { return true }
+        Thread.sleep(forTimeInterval: 0.01)
+    }
+    return condition()
+}
