@@ -1,0 +1,80 @@
+import BusConsumer
+import BusHTTP
+import Foundation
+import Logging
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// `promtool check metrics` on each service's live /metrics: every metric has HELP and TYPE and
+/// follows Prometheus's naming rules.
+@Suite("promtool check metrics on every service")
+struct MetricsLintTests {
+    /// promtool's complaints about `exposition`, or "" when it is clean.
+    private func promtool(_ exposition: String) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try TestEnvironment.executable("promtool"))
+        process.arguments = ["check", "metrics"]
+        let input = Pipe()
+        let output = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        input.fileHandleForWriting.write(Data(exposition.utf8))
+        try input.fileHandleForWriting.close()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return process.terminationStatus == 0 ? "" : "exit \(process.terminationStatus): \(text)"
+    }
+
+    private func metrics(_ port: Int) throws -> String {
+        try TestHTTPClient.request(port: port, method: "GET", path: "/metrics").text
+    }
+
+    @Test("gateway /metrics is clean, with region, stream and HTTP figures present")
+    func gateway() throws {
+        let redis = try RedisServer()
+        let harness = try GatewayHarness(regions: [GatewayHarness.region("north", redis: redis, biomes: [53])])
+        #expect(try TestHTTPClient.spawn(port: harness.port, #"{"biome_id": 53, "type": "chest", "coords": [1, 2]}"#)
+            .status == 202)
+        var text = ""
+        // The sampler publishes stream and group gauges once a second.
+        #expect(TestEnvironment.waitUntil { text = (try? metrics(harness.port)) ?? ""; return text.contains("biomebus_stream_length{") })
+        #expect(text.contains("# HELP biomebus_spawn_requests_total "))
+        #expect(text.contains("# HELP biomebus_http_connections "))
+        #expect(try promtool(text) == "", "\(text)")
+    }
+
+    @Test("activation /metrics is clean")
+    func activation() throws {
+        let database = try TestDatabase(on: try PostgresServer.shared())
+        try database.insertChest(id: "m-1")
+        let harness = try ActivationHarness(postgresURL: database.url)
+        #expect(try harness.activate(chest: "m-1", ifMatch: #""1""#).status == 200)
+        var text = ""
+        #expect(TestEnvironment.waitUntil { text = (try? metrics(harness.port)) ?? ""; return text.contains("biomebus_postgres_pool_waiting{") })
+        #expect(text.contains("# HELP biomebus_activation_requests_total "))
+        #expect(try promtool(text) == "", "\(text)")
+    }
+
+    @Test("consumer admin /metrics is clean")
+    func consumer() throws {
+        let redis = try RedisServer()
+        let database = try TestDatabase(on: try PostgresServer.shared())
+        let region = ConsumerHarness.region(redis: redis, biomes: [7])
+        var configuration = ConsumerServiceConfiguration(
+            region: region, biomes: region.biomes, consumerName: "lint", postgresURL: database.url)
+        configuration.admin = ListenAddress(host: "127.0.0.1", port: 0)
+        let service = try ConsumerService(
+            configuration: configuration, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
+        service.start()
+        defer { service.shutdown() }
+        let port = try #require(service.adminPort)
+        var text = ""
+        #expect(TestEnvironment.waitUntil { text = (try? metrics(port)) ?? ""; return text.contains("biomebus_consumer_handled_total{") })
+        #expect(try promtool(text) == "", "\(text)")
+    }
+}
