@@ -84,23 +84,81 @@ struct GatewayCommandTests {
         #expect(portIsFree(port))
     }
 
-    @Test("SIGINT while a request waits on a hung Redis still exits 0 within the drain timeout")
-    func sigintWithRequestInFlight() throws {
+    @Test("SIGTERM while many spawns wait on a stalled Redis: every client gets its whole answer, exit 0")
+    func sigtermWithRequestsInFlight() throws {
         let redis = try RedisServer()
         let regions = try regionsDirectory(["a.yaml": "name: north\nredis: \(redis.url)\nbiomes: [1]\n"])
         let port = TestEnvironment.freePort()
         let child = try BiomeBusProcess([
-            "gateway", "--regions", regions.path, "--listen", "127.0.0.1:\(port)", "--threads", "1",
+            "gateway", "--regions", regions.path, "--listen", "127.0.0.1:\(port)", "--threads", "2",
         ])
         #expect(child.waitForLog("region up"), "\(child.stderr)")
         redis.pause()
         defer { redis.resume() }
-        let inFlight = TestEnvironment.concurrently(1, width: 1) { _ in
-            try TestHTTPClient.spawn(port: port, #"{"biome_id": 1, "type": "chest", "coords": [1, 2]}"#).status
+        let clients = 32
+        let answers = ResultsBox<TestHTTPResponse>(count: clients)
+        let group = DispatchGroup()
+        for index in 0..<clients {
+            group.enter()
+            Thread.detachNewThread {
+                answers.set(
+                    index,
+                    Result {
+                        try TestHTTPClient.spawn(port: port, #"{"biome_id": 1, "type": "chest", "coords": [1, 2]}"#)
+                    })
+                group.leave()
+            }
         }
-        child.signal(SIGINT)
+        // Every spawn has reached the gateway and waits on Redis (the scrape counts itself).
+        let allWaiting = TestEnvironment.waitUntil {
+            let text = (try? TestHTTPClient.request(port: port, method: "GET", path: "/metrics").text) ?? ""
+            return text.contains("biomebus_http_requests_in_flight \(clients + 1)\n")
+        }
+        #expect(allWaiting)
+        child.signal(SIGTERM)
+        // The replies all come at once when Redis answers again: the drain must write them all
+        // before it closes the connections.
+        #expect(child.waitForLog("gateway shutting down"), "\(child.stderr)")
+        redis.resume()
+        group.wait()
         #expect(child.waitForExit() == 0)
-        // The in-flight spawn got an answer (503 from the Redis timeout), not a dropped socket.
-        #expect((try? inFlight[0].get()) == 503)
+        for (index, answer) in answers.values.enumerated() {
+            switch answer {
+            case .success(let response):
+                #expect([202, 503].contains(response.status), "client \(index): \(response.status)")
+                let length = Int(response.headers["content-length"] ?? "")
+                #expect(length != nil && response.body.count == length, "client \(index): a cut body")
+                #expect((try? JSONSerialization.jsonObject(with: Data(response.body))) != nil, "client \(index)")
+            case .failure(let error):
+                Issue.record("client \(index) lost its answer: \(error)")
+            }
+        }
+    }
+
+    @Test("a second gateway on a port another one listens on exits non-zero with one line, before serving")
+    func secondGatewayRefused() throws {
+        let redis = try RedisServer()
+        let regions = try regionsDirectory(["a.yaml": "name: north\nredis: \(redis.url)\nbiomes: [1]\n"])
+        let port = TestEnvironment.freePort()
+        let first = try BiomeBusProcess([
+            "gateway", "--regions", regions.path, "--listen", "127.0.0.1:\(port)", "--threads", "2",
+        ])
+        #expect(first.waitForLog("gateway listening"), "\(first.stderr)")
+        let second = try BiomeBusProcess([
+            "gateway", "--regions", regions.path, "--listen", "127.0.0.1:\(port)", "--threads", "2",
+        ])
+        #expect(second.waitForExit() == 2)
+        let lines = second.stderr.split(separator: "\n").filter { !$0.contains("gateway starting") }
+        #expect(lines.count == 1, "\(second.stderr)")
+        #expect(
+            lines.first?.contains("cannot listen on 127.0.0.1:\(port): another process is already listening there")
+                == true, "\(second.stderr)")
+        #expect(!second.stderr.contains("gateway listening"))
+        // The first keeps every connection.
+        for _ in 0..<8 {
+            #expect(try TestHTTPClient.request(port: port, method: "GET", path: "/healthz").status == 200)
+        }
+        first.signal(SIGTERM)
+        #expect(first.waitForExit() == 0)
     }
 }

@@ -102,7 +102,7 @@ enum TestEnvironment {
     }
 }
 
-private final class ResultsBox<T: Sendable>: @unchecked Sendable {
+final class ResultsBox<T: Sendable>: @unchecked Sendable {
     private let lock = NSLock()
     private var storage: [Result<T, any Error>?]
 
