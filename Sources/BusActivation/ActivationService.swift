@@ -70,9 +70,11 @@ final class ActivationMetrics: Sendable {
     func publish(loop: Int, pool: PostgresPool.Statistics) {
         let labels = [("loop", String(loop))]
         service.gauge(
-            "biomebus_postgres_pool_connections", help: SharedMetricHelp.poolConnections, labels + [("state", "in_use")]).record(pool.inUse)
+            "biomebus_postgres_pool_connections", help: SharedMetricHelp.poolConnections, labels + [("state", "in_use")]
+        ).record(pool.inUse)
         service.gauge(
-            "biomebus_postgres_pool_connections", help: SharedMetricHelp.poolConnections, labels + [("state", "idle")]).record(pool.idle)
+            "biomebus_postgres_pool_connections", help: SharedMetricHelp.poolConnections, labels + [("state", "idle")]
+        ).record(pool.idle)
         service.gauge("biomebus_postgres_pool_waiting", help: SharedMetricHelp.poolWaiting, labels).record(pool.waiting)
     }
 }

@@ -188,9 +188,15 @@ final class ConsumerMetrics {
         let labels = [("region", region)]
         service.gauge("biomebus_consumer_in_flight", help: "Entries being handled now.", labels).record(inFlight)
         let counts: [(String, String, Int, Int)] = [
-            ("biomebus_consumer_handled_total", "Entries handled and acknowledged.", statistics.handled, published.handled),
+            (
+                "biomebus_consumer_handled_total", "Entries handled and acknowledged.", statistics.handled,
+                published.handled
+            ),
             ("biomebus_consumer_failed_total", "Handler calls that failed.", statistics.failed, published.failed),
-            ("biomebus_consumer_retried_total", "Entries scheduled for another delivery.", statistics.retried, published.retried),
+            (
+                "biomebus_consumer_retried_total", "Entries scheduled for another delivery.", statistics.retried,
+                published.retried
+            ),
             (
                 "biomebus_consumer_dead_lettered_total", "Entries moved to the dead-letter stream.",
                 statistics.deadLettered, published.deadLettered
@@ -213,9 +219,11 @@ final class ConsumerMetrics {
         }
         published = statistics
         service.gauge(
-            "biomebus_postgres_pool_connections", help: SharedMetricHelp.poolConnections, labels + [("state", "in_use")]).record(pool.inUse)
+            "biomebus_postgres_pool_connections", help: SharedMetricHelp.poolConnections, labels + [("state", "in_use")]
+        ).record(pool.inUse)
         service.gauge(
-            "biomebus_postgres_pool_connections", help: SharedMetricHelp.poolConnections, labels + [("state", "idle")]).record(pool.idle)
+            "biomebus_postgres_pool_connections", help: SharedMetricHelp.poolConnections, labels + [("state", "idle")]
+        ).record(pool.idle)
         service.gauge("biomebus_postgres_pool_waiting", help: SharedMetricHelp.poolWaiting, labels).record(pool.waiting)
     }
 }

@@ -41,48 +41,51 @@ final class GatewayMetrics: Sendable {
         }
     }
 
+    /// The one-line `# HELP` of each gauge `publish` sets.
+    private static let gaugeHelp: [String: String] = [
+        "biomebus_region_up": "1 when the region's Redis answers, else 0.",
+        "biomebus_region_shedding": "1 while the region refuses spawns above its memory high-water mark.",
+        "biomebus_region_redis_used_memory_bytes": "Memory the region's Redis uses.",
+        "biomebus_region_redis_max_memory_bytes": "The region's Redis maxmemory (0: no limit).",
+        "biomebus_stream_length": "Entries in the biome's stream.",
+        "biomebus_stream_maxlen": "The stream's approximate MAXLEN cap.",
+        "biomebus_dead_letters": "Entries in the biome's dead-letter stream.",
+        "biomebus_group_pending": "Entries delivered to the group and not acknowledged yet.",
+        "biomebus_group_consumers": "Consumers registered in the group.",
+        "biomebus_group_lag": "Entries in the stream not yet delivered to the group.",
+        "biomebus_group_oldest_pending_age_seconds": "Age of the group's oldest unacknowledged entry (0 when none).",
+    ]
+
+    private func gauge(_ name: String, _ labels: [(String, String)]) -> Metrics.Recorder {
+        assert(Self.gaugeHelp[name] != nil, "\(name) has no help text")
+        return service.gauge(name, help: Self.gaugeHelp[name] ?? "", labels)
+    }
+
     /// Publishes one sample of every region's figures as gauges.
     func publish(_ snapshot: RegionsSnapshot) {
         recent.withLock { $0 = Array(($0 + [snapshot]).suffix(Self.lagSamples + 1)) }
         for region in snapshot.regions {
             let regionLabel = ("region", region.name)
-            service.gauge("biomebus_region_up", help: "1 when the region's Redis answers, else 0.", [regionLabel]).record(region.up ? 1 : 0)
-            service.gauge(
-                "biomebus_region_shedding", help: "1 while the region refuses spawns above its memory high-water mark.",
-                [regionLabel]
-            ).record(region.shedding ? 1 : 0)
+            gauge("biomebus_region_up", [regionLabel]).record(region.up ? 1 : 0)
+            gauge("biomebus_region_shedding", [regionLabel]).record(region.shedding ? 1 : 0)
             if let used = region.usedMemory {
-                service.gauge(
-                    "biomebus_region_redis_used_memory_bytes", help: "Memory the region's Redis uses.", [regionLabel]
-                ).record(used)
+                gauge("biomebus_region_redis_used_memory_bytes", [regionLabel]).record(used)
             }
             if let max = region.maxMemory {
-                service.gauge(
-                    "biomebus_region_redis_max_memory_bytes", help: "The region's Redis maxmemory (0: no limit).",
-                    [regionLabel]
-                ).record(max)
+                gauge("biomebus_region_redis_max_memory_bytes", [regionLabel]).record(max)
             }
             guard region.up else { continue }
             for biome in region.biomes {
                 let labels = [regionLabel, ("biome", String(biome.biome.value))]
-                service.gauge("biomebus_stream_length", help: "Entries in the biome's stream.", labels).record(biome.length)
-                service.gauge("biomebus_stream_maxlen", help: "The stream's approximate MAXLEN cap.", labels).record(biome.maxlen)
-                service.gauge(
-                    "biomebus_dead_letters", help: "Entries in the biome's dead-letter stream.", labels).record(biome.deadLetters)
+                gauge("biomebus_stream_length", labels).record(biome.length)
+                gauge("biomebus_stream_maxlen", labels).record(biome.maxlen)
+                gauge("biomebus_dead_letters", labels).record(biome.deadLetters)
                 for group in biome.groups {
                     let groupLabels = labels + [("group", group.name)]
-                    service.gauge(
-                        "biomebus_group_pending", help: "Entries delivered to the group and not acknowledged yet.",
-                        groupLabels).record(group.pending)
-                    service.gauge(
-                        "biomebus_group_consumers", help: "Consumers registered in the group.", groupLabels).record(group.consumers)
-                    if let lag = group.lag { service.gauge(
-                            "biomebus_group_lag", help: "Entries in the stream not yet delivered to the group.",
-                            groupLabels).record(lag) }
-                    service.gauge(
-                        "biomebus_group_oldest_pending_age_seconds",
-                        help: "Age of the group's oldest unacknowledged entry (0 when none).", groupLabels
-                    )
+                    gauge("biomebus_group_pending", groupLabels).record(group.pending)
+                    gauge("biomebus_group_consumers", groupLabels).record(group.consumers)
+                    if let lag = group.lag { gauge("biomebus_group_lag", groupLabels).record(lag) }
+                    gauge("biomebus_group_oldest_pending_age_seconds", groupLabels)
                         .record(Double(group.oldestPendingAgeMs ?? 0) / 1000)
                 }
             }

@@ -30,19 +30,27 @@ struct MetricsLintTests {
         return process.terminationStatus == 0 ? "" : "exit \(process.terminationStatus): \(text)"
     }
 
-    private func metrics(_ port: Int) throws -> String {
-        try TestHTTPClient.request(port: port, method: "GET", path: "/metrics").text
+    /// Scrapes /metrics until it contains `marker` (published gauges appear within a second);
+    /// the last scrape either way.
+    private func scrape(_ port: Int, until marker: String) -> String {
+        var text = ""
+        _ = TestEnvironment.waitUntil {
+            text = (try? TestHTTPClient.request(port: port, method: "GET", path: "/metrics").text) ?? ""
+            return text.contains(marker)
+        }
+        return text
     }
 
     @Test("gateway /metrics is clean, with region, stream and HTTP figures present")
     func gateway() throws {
         let redis = try RedisServer()
         let harness = try GatewayHarness(regions: [GatewayHarness.region("north", redis: redis, biomes: [53])])
-        #expect(try TestHTTPClient.spawn(port: harness.port, #"{"biome_id": 53, "type": "chest", "coords": [1, 2]}"#)
-            .status == 202)
-        var text = ""
+        #expect(
+            try TestHTTPClient.spawn(port: harness.port, #"{"biome_id": 53, "type": "chest", "coords": [1, 2]}"#)
+                .status == 202)
         // The sampler publishes stream and group gauges once a second.
-        #expect(TestEnvironment.waitUntil { text = (try? metrics(harness.port)) ?? ""; return text.contains("biomebus_stream_length{") })
+        let text = scrape(harness.port, until: "biomebus_stream_length{")
+        #expect(text.contains("biomebus_stream_length{"))
         #expect(text.contains("# HELP biomebus_spawn_requests_total "))
         #expect(text.contains("# HELP biomebus_http_connections "))
         #expect(try promtool(text) == "", "\(text)")
@@ -54,8 +62,8 @@ struct MetricsLintTests {
         try database.insertChest(id: "m-1")
         let harness = try ActivationHarness(postgresURL: database.url)
         #expect(try harness.activate(chest: "m-1", ifMatch: #""1""#).status == 200)
-        var text = ""
-        #expect(TestEnvironment.waitUntil { text = (try? metrics(harness.port)) ?? ""; return text.contains("biomebus_postgres_pool_waiting{") })
+        let text = scrape(harness.port, until: "biomebus_postgres_pool_waiting{")
+        #expect(text.contains("biomebus_postgres_pool_waiting{"))
         #expect(text.contains("# HELP biomebus_activation_requests_total "))
         #expect(try promtool(text) == "", "\(text)")
     }
@@ -73,8 +81,8 @@ struct MetricsLintTests {
         service.start()
         defer { service.shutdown() }
         let port = try #require(service.adminPort)
-        var text = ""
-        #expect(TestEnvironment.waitUntil { text = (try? metrics(port)) ?? ""; return text.contains("biomebus_consumer_handled_total{") })
+        let text = scrape(port, until: "biomebus_consumer_handled_total{")
+        #expect(text.contains("biomebus_consumer_handled_total{"))
         #expect(try promtool(text) == "", "\(text)")
     }
 }

@@ -36,7 +36,8 @@ public final class ServiceMetrics: Sendable {
     /// The gauge `name` with these labels; `help` as for `counter`.
     public func gauge(_ name: String, help: String, _ dimensions: [(String, String)] = []) -> Metrics.Recorder {
         let handler = registry.makeGauge(name: name, labels: dimensions, help: help)
-        return Metrics.Recorder(label: name, dimensions: dimensions, aggregate: false, handler: handler, factory: factory)
+        return Metrics.Recorder(
+            label: name, dimensions: dimensions, aggregate: false, handler: handler, factory: factory)
     }
 
     /// The Prometheus text exposition of everything registered.
