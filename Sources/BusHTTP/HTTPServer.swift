@@ -171,6 +171,7 @@ public final class HTTPServer {
     public func stopAccepting() {
         loop.assertInLoop()
         acceptRetry?.cancel()
+        pausedListener = nil
         if let http, let boundSocket {
             evhttp_del_accept_socket(http, boundSocket)
             self.boundSocket = nil
@@ -330,6 +331,7 @@ public final class HTTPServer {
     /// stop accepting until a connection closes or 100 ms passed, rather than spin.
     fileprivate func acceptFailed(_ listener: OpaquePointer) {
         loop.assertInLoop()
+        configuration.counters.acceptFailures.add(1, ordering: .relaxed)
         guard pausedListener == nil else { return }
         evconnlistener_disable(listener)
         pausedListener = listener

@@ -9,6 +9,7 @@ public final class HTTPServerCounters: Sendable {
     let inFlight = Atomic<Int>(0)
     let refused = Atomic<Int>(0)
     let timedOut = Atomic<Int>(0)
+    let acceptFailures = Atomic<Int>(0)
 
     public init() {}
 
@@ -20,6 +21,8 @@ public final class HTTPServerCounters: Sendable {
     public var refusedConnections: Int { refused.load(ordering: .relaxed) }
     /// Connections closed because a request did not arrive complete within the request timeout.
     public var requestTimeouts: Int { timedOut.load(ordering: .relaxed) }
+    /// accept() calls that failed for want of descriptors or memory (each pauses accepting).
+    public var acceptErrors: Int { acceptFailures.load(ordering: .relaxed) }
 
     /// The figures in the Prometheus text format, each with `# HELP` and `# TYPE`.
     public func prometheusText() -> String {
@@ -36,6 +39,9 @@ public final class HTTPServerCounters: Sendable {
         # HELP biomebus_http_request_timeouts_total Connections closed because a request did not arrive complete in time.
         # TYPE biomebus_http_request_timeouts_total counter
         biomebus_http_request_timeouts_total \(requestTimeouts)
+        # HELP biomebus_http_accept_errors_total Failed accepts (descriptor limit); each pauses accepting briefly.
+        # TYPE biomebus_http_accept_errors_total counter
+        biomebus_http_accept_errors_total \(acceptErrors)
 
         """
     }

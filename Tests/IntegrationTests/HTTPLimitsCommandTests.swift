@@ -1,0 +1,143 @@
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+@Suite("HTTP limits of a service process: connection cap and the descriptor limit")
+struct HTTPLimitsCommandTests {
+    private func regions(redisPort: Int) throws -> URL {
+        let directory = try TestEnvironment.makeTemporaryDirectory(prefix: "biomebus-regions")
+        try "name: north\nredis: redis://127.0.0.1:\(redisPort)/0\nbiomes: [1]\n".write(
+            to: directory.appendingPathComponent("a.yaml"), atomically: true, encoding: .utf8)
+        return directory
+    }
+
+    /// A blocking loopback connection, or nil when connect fails.
+    private func connectTo(_ port: Int) -> Int32? {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var tv = timeval(tv_sec: 5, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = UInt16(port).bigEndian
+        let result = withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        if result == 0 { return fd }
+        close(fd)
+        return nil
+    }
+
+    /// Everything the peer sends until it closes.
+    private func readAll(_ fd: Int32) -> String {
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = read(fd, &buffer, buffer.count)
+            if count <= 0 { break }
+            received.append(contentsOf: buffer[0..<count])
+        }
+        return String(decoding: received, as: UTF8.self)
+    }
+
+    /// User plus system CPU time of `pid`, in clock ticks.
+    private func cpuTicks(_ pid: Int32) -> Int {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        else { return 0 }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        return (Int(fields[11]) ?? 0) + (Int(fields[12]) ?? 0)
+    }
+
+    @Test("BIOMEBUS_MAX_CONNECTIONS: the connection past the cap gets 503 too_many_connections and is closed")
+    func capFromEnvironment() throws {
+        let redis = try RedisServer()
+        let port = TestEnvironment.freePort()
+        let child = try BiomeBusProcess(
+            ["gateway", "--regions", try regions(redisPort: redis.port).path, "--listen", "127.0.0.1:\(port)"],
+            environment: ["BIOMEBUS_MAX_CONNECTIONS": "3"])
+        #expect(child.waitForLog("gateway listening"), "\(child.stderr)")
+        let held = (0..<3).compactMap { _ in connectTo(port) }
+        defer { for fd in held { close(fd) } }
+        #expect(held.count == 3)
+        // Until the gateway has accepted the three, a new connection may still be one of the
+        // first three (and is served); after that, every new one is refused.
+        var refused = ""
+        let wasRefused = TestEnvironment.waitUntil {
+            guard let fd = connectTo(port) else { return false }
+            defer { close(fd) }
+            _ = "GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n".withCString {
+                send(fd, $0, strlen($0), Int32(MSG_NOSIGNAL))
+            }
+            refused = readAll(fd)
+            return refused.hasPrefix("HTTP/1.1 503 ")
+        }
+        #expect(wasRefused, "\(refused)")
+        #expect(refused.contains(#""code":"too_many_connections""#), "\(refused)")
+        #expect(refused.contains("Retry-After: 1"))
+        // The three held connections are served.
+        for fd in held {
+            _ = "GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n".withCString {
+                send(fd, $0, strlen($0), Int32(MSG_NOSIGNAL))
+            }
+            #expect(readAll(fd).hasPrefix("HTTP/1.1 200 "))
+        }
+
+        let bad = try BiomeBusProcess(
+            ["gateway", "--regions", try regions(redisPort: redis.port).path, "--listen", "127.0.0.1:0"],
+            environment: ["BIOMEBUS_MAX_CONNECTIONS": "0"])
+        #expect(bad.waitForExit() == 2)
+        #expect(bad.stderr.contains("BIOMEBUS_MAX_CONNECTIONS: expected an integer of at least 1"), "\(bad.stderr)")
+    }
+
+    @Test("at the descriptor limit the gateway pauses accepting instead of spinning, and serves again after")
+    func descriptorLimit() throws {
+        let redis = try RedisServer()
+        let port = TestEnvironment.freePort()
+        let regions = try regions(redisPort: redis.port)
+        // A cap above the descriptor limit, so that accept() itself fails with EMFILE.
+        let child = Process()
+        child.executableURL = URL(fileURLWithPath: "/bin/sh")
+        child.arguments = [
+            "-c",
+            "ulimit -n 32; exec \"$0\" gateway --regions \"$1\" --listen 127.0.0.1:\(port) --threads 1",
+            BiomeBusProcess.executablePath, regions.path,
+        ]
+        var environment = ProcessInfo.processInfo.environment
+        environment["BIOMEBUS_MAX_CONNECTIONS"] = "1000"
+        child.environment = environment
+        child.standardError = FileHandle.nullDevice
+        try child.run()
+        defer {
+            child.terminate()
+            child.waitUntilExit()
+        }
+        #expect(
+            TestEnvironment.waitUntil {
+                (try? TestHTTPClient.request(port: port, method: "GET", path: "/healthz").status) == 200
+            })
+
+        // More connections than descriptors: the kernel completes them all (backlog), the
+        // gateway can accept only some.
+        let clients = (0..<48).compactMap { _ in connectTo(port) }
+        #expect(clients.count == 48)
+        // One second at the limit. A loop that keeps retrying accept() burns that second of CPU;
+        // a paused one wakes ten times. 30 ticks (0.3 s at 100 Hz) leaves room for a busy machine.
+        let before = cpuTicks(child.processIdentifier)
+        Thread.sleep(forTimeInterval: 1)
+        let spent = cpuTicks(child.processIdentifier) - before
+        #expect(spent < 30, "the gateway spent \(spent) ticks in one second at the descriptor limit")
+        for fd in clients { close(fd) }
+
+        let metrics = try TestHTTPClient.request(port: port, method: "GET", path: "/metrics").text
+        let errors = metrics.split(separator: "\n").first { $0.hasPrefix("biomebus_http_accept_errors_total ") }
+            .flatMap { Int($0.split(separator: " ")[1]) }
+        #expect(errors.map { $0 >= 1 && $0 < 200 } == true, "\(metrics)")
+        #expect(try TestHTTPClient.request(port: port, method: "GET", path: "/healthz").status == 200)
+    }
+}
