@@ -11,10 +11,14 @@ import CLibEvent
 public final class SignalWatcher {
     private var events: [OpaquePointer] = []
     private let handler: (Int32) -> Void
+    /// Held so that the loop's base outlives the events: an owner that releases the loop before
+    /// the watcher (stored properties go in declaration order) would free the base under them.
+    private let loop: EventLoop
 
     /// Watches `signals` on `loop`; `handler` runs on the loop's thread with the signal number.
     public init(loop: EventLoop, signals: [Int32], handler: @escaping (Int32) -> Void) {
         self.handler = handler
+        self.loop = loop
         for number in signals {
             // Unretained self as the argument: deinit frees the events before self goes away.
             let event = event_new(
