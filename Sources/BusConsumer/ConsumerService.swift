@@ -45,6 +45,8 @@ public final class ConsumerService: Sendable {
     public init(configuration: ConsumerServiceConfiguration, logger: Logger) throws(BindError) {
         self.configuration = configuration
         var adminPort: Int?
+        // Before the worker exists: a worker dropped unstarted trips its pool's close check.
+        try configuration.admin?.ensureNoListener()
         do {
             loops = try WorkerLoops(name: "consumer-\(configuration.region.name)", count: 1) { _, loop in
                 let worker = ConsumerWorker(loop: loop, configuration: configuration, logger: logger)
@@ -148,7 +150,6 @@ final class ConsumerWorker {
             }
         }
         admin = server
-        try address.ensureNoListener()
         return try server.bind(address)
     }
 

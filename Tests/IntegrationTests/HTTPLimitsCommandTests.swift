@@ -1,4 +1,8 @@
+import BusActivation
+import BusConsumer
+import BusHTTP
 import Foundation
+import Logging
 import Testing
 
 #if canImport(Glibc)
@@ -154,5 +158,38 @@ struct HTTPLimitsCommandTests {
             .flatMap { Int($0.split(separator: " ")[1]) }
         #expect(errors.map { $0 >= 1 && $0 < 200 } == true, "\(metrics)")
         #expect(try TestHTTPClient.request(port: port, method: "GET", path: "/healthz").status == 200)
+    }
+
+    @Test("activation and a consumer's admin listener refuse an address another process listens on")
+    func otherServicesRefuseATakenPort() throws {
+        // A plain listener without SO_REUSEPORT, standing for "another process".
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                _ = Glibc.bind(fd, $0, length)
+                _ = getsockname(fd, $0, &length)
+            }
+        }
+        listen(fd, 16)
+        let taken = ListenAddress(host: "127.0.0.1", port: Int(UInt16(bigEndian: address.sin_port)))
+        let logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
+
+        let database = try TestDatabase(on: try PostgresServer.shared())
+        #expect(throws: BindError.self) {
+            _ = try ActivationService(
+                configuration: ActivationConfiguration(postgresURL: database.url, listen: taken, threads: 2),
+                logger: logger)
+        }
+        let redis = try RedisServer()
+        let region = ConsumerHarness.region(redis: redis, biomes: [7])
+        var consumer = ConsumerServiceConfiguration(
+            region: region, biomes: region.biomes, consumerName: "taken", postgresURL: database.url)
+        consumer.admin = taken
+        #expect(throws: BindError.self) { _ = try ConsumerService(configuration: consumer, logger: logger) }
     }
 }
