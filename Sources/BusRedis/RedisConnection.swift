@@ -47,6 +47,14 @@ public final class RedisConnection {
         let deadline: UInt64
     }
 
+    /// A command sent while a first connect attempt is under way; it goes out once the
+    /// connection is ready, or fails with the attempt (bounded by the connect timeout).
+    private struct Held {
+        let command: RedisCommand
+        let completion: Completion
+        let deadline: UInt64
+    }
+
     public let loop: EventLoop
     public let configuration: RedisConnectionConfiguration
 
@@ -61,6 +69,7 @@ public final class RedisConnection {
     private var lookup: NameLookup?
     /// Callbacks hiredis will call, oldest first: replies arrive in command order.
     private var pending = Deque<Pending>()
+    private var held = Deque<Held>()
     private var armedDeadline: UInt64?
     private var announcedReady: Bool?
     private var random = SystemRandomNumberGenerator()
@@ -99,8 +108,8 @@ public final class RedisConnection {
     /// The state, for diagnostics.
     public var state: RedisConnectionStateMachine.State { machine.state }
 
-    /// Commands waiting for their replies.
-    public var outstanding: Int { pending.count }
+    /// Commands waiting for their replies, or for the connection to come up.
+    public var outstanding: Int { pending.count + held.count }
 
     public var endpointDescription: String { "\(configuration.host):\(configuration.port)" }
 
@@ -113,15 +122,19 @@ public final class RedisConnection {
     /// Sends `command`; `completion` gets the reply, or why there is none.
     public func send(_ command: RedisCommand, timeout: Duration? = nil, _ completion: @escaping Completion) {
         loop.assertInLoop()
-        guard machine.isReady, let context else {
-            completion(.failure(.unavailable))
-            return
-        }
-        guard pending.count < configuration.maxOutstanding else {
+        guard outstanding < configuration.maxOutstanding else {
             completion(.failure(.overloaded))
             return
         }
-        enqueue(command, on: context, timeout: timeout ?? configuration.commandTimeout, completion)
+        let timeout = timeout ?? configuration.commandTimeout
+        if machine.isReady, let context {
+            enqueue(command, on: context, timeout: timeout, completion)
+        } else if machine.holdsCommands {
+            let deadline = Clocks.monotonicNanoseconds() &+ timeout.nanoseconds
+            held.append(Held(command: command, completion: completion, deadline: deadline))
+        } else {
+            completion(.failure(.unavailable))
+        }
     }
 
     /// When the connection is waiting out its reconnect backoff, connects now instead (another
@@ -130,7 +143,7 @@ public final class RedisConnection {
         loop.assertInLoop()
         guard case .waitingToReconnect = machine.state else { return }
         reconnectTimer.cancel()
-        perform(machine.reconnectTimerFired())
+        perform(machine.retryNow())
     }
 
     /// Closes the connection for good; waiting commands fail with `.unavailable`.
@@ -154,6 +167,7 @@ public final class RedisConnection {
             connectTimer.cancel()
             lastError = nil
             announce(ready: true)
+            releaseHeld()
         case .reconnect(let attempt, _):
             connectTimer.cancel()
             cancelLookup()
@@ -161,6 +175,7 @@ public final class RedisConnection {
             // them never finds the connection still counted as ready.
             announce(ready: false)
             freeContext(failing: .disconnected)
+            failHeld()
             reconnectTimer.schedule(after: configuration.reconnectBackoff.delay(attempt: attempt, using: &random))
         case .tearDown:
             connectTimer.cancel()
@@ -168,7 +183,29 @@ public final class RedisConnection {
             deadlineTimer.cancel()
             cancelLookup()
             freeContext(failing: .unavailable)
+            failHeld()
         }
+    }
+
+    /// Sends the commands held during the connect attempt, each with what is left of its time.
+    private func releaseHeld() {
+        let now = Clocks.monotonicNanoseconds()
+        while let entry = held.popFirst() {
+            guard entry.deadline > now else {
+                entry.completion(.failure(.timedOut))
+                continue
+            }
+            guard machine.isReady, let context else {
+                // A completion above may have closed the connection.
+                entry.completion(.failure(.unavailable))
+                continue
+            }
+            enqueue(entry.command, on: context, timeout: .nanoseconds(Int64(entry.deadline - now)), entry.completion)
+        }
+    }
+
+    private func failHeld() {
+        while let entry = held.popFirst() { entry.completion(.failure(.unavailable)) }
     }
 
     private func announce(ready: Bool) {

@@ -35,6 +35,16 @@ public struct RedisConnectionStateMachine: Sendable {
 
     public var isReady: Bool { state == .ready }
 
+    /// True during a first attempt to connect (at start, after a working connection was lost,
+    /// or after `retryNow()`): commands wait for it instead of failing, since it usually
+    /// succeeds within milliseconds. Later attempts follow failures, so commands fail fast.
+    public var holdsCommands: Bool {
+        switch state {
+        case .connecting(attempt: 1), .handshaking(attempt: 1): true
+        default: false
+        }
+    }
+
     public mutating func start() -> Action {
         guard case .idle = state else { return .none }
         state = .connecting(attempt: 1)
@@ -70,6 +80,14 @@ public struct RedisConnectionStateMachine: Sendable {
     public mutating func reconnectTimerFired() -> Action {
         guard case .waitingToReconnect(let attempt) = state else { return .none }
         state = .connecting(attempt: attempt)
+        return .connect
+    }
+
+    /// Connects at once, as a first attempt, instead of waiting out the backoff (another
+    /// connection to the same server just succeeded).
+    public mutating func retryNow() -> Action {
+        guard case .waitingToReconnect = state else { return .none }
+        state = .connecting(attempt: 1)
         return .connect
     }
 

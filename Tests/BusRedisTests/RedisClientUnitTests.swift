@@ -38,6 +38,35 @@ struct RedisClientUnitTests {
         #expect(machine.close() == .none)
     }
 
+    @Test("commands wait only for a first connect attempt; retryNow starts one")
+    func holdingCommands() {
+        var machine = RedisConnectionStateMachine()
+        #expect(!machine.holdsCommands)
+        _ = machine.start()
+        #expect(machine.holdsCommands)
+        _ = machine.connected()
+        #expect(machine.holdsCommands)
+        // After a failed attempt the next ones fail fast: the server is likely down.
+        _ = machine.failed()
+        #expect(!machine.holdsCommands)
+        _ = machine.reconnectTimerFired()
+        #expect(machine.state == .connecting(attempt: 2))
+        #expect(!machine.holdsCommands)
+        _ = machine.failed()
+        // Another connection saw the server come back: a first attempt again, at once.
+        #expect(machine.retryNow() == .connect)
+        #expect(machine.state == .connecting(attempt: 1))
+        #expect(machine.holdsCommands)
+        #expect(machine.retryNow() == .none)
+        _ = machine.connected()
+        _ = machine.handshakeSucceeded()
+        #expect(!machine.holdsCommands)
+        // A lost working connection: its first reconnect attempt holds commands again.
+        _ = machine.failed()
+        _ = machine.reconnectTimerFired()
+        #expect(machine.holdsCommands)
+    }
+
     @Test("late events in the wrong state are ignored")
     func staleEvents() {
         var machine = RedisConnectionStateMachine()
