@@ -29,15 +29,20 @@ public final class ServiceMetrics: Sendable {
     /// for one name must pass the same text (the registry traps on a mismatch).
     public func counter(_ name: String, help: String, _ dimensions: [(String, String)] = []) -> Metrics.Counter {
         // Made through the registry, not the swift-metrics factory, which has no way to pass help.
-        let handler = registry.makeCounter(name: name, labels: dimensions, help: help)
+        let handler = registry.makeCounter(descriptor: Self.descriptor(name, help), labels: dimensions)
         return Metrics.Counter(label: name, dimensions: dimensions, handler: handler, factory: factory)
     }
 
     /// The gauge `name` with these labels; `help` as for `counter`.
     public func gauge(_ name: String, help: String, _ dimensions: [(String, String)] = []) -> Metrics.Recorder {
-        let handler = registry.makeGauge(name: name, labels: dimensions, help: help)
+        let handler = registry.makeGauge(descriptor: Self.descriptor(name, help), labels: dimensions)
         return Metrics.Recorder(
             label: name, dimensions: dimensions, aggregate: false, handler: handler, factory: factory)
+    }
+
+    /// `name` is already the full metric name, so it goes whole into `metricName`.
+    private static func descriptor(_ name: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(metricName: name, unitName: "", helpText: help)
     }
 
     /// The Prometheus text exposition of everything registered.
