@@ -109,6 +109,7 @@ let package = Package(
         .testTarget(name: "BusRedisTests", dependencies: ["BusRedis"]),
         .testTarget(name: "BusOpsTests", dependencies: ["BusOps", "BusRedis"]),
         .testTarget(name: "BusPostgresTests", dependencies: ["BusPostgres"]),
+        .testTarget(name: "BusConsumerTests", dependencies: ["BusConsumer", "BusDomain"]),
         .testTarget(
             name: "IntegrationTests",
             dependencies: [

@@ -1,16 +1,18 @@
+import BusDomain
+
 /// A spawn entry read back from its stream, checked before it is materialized.
-public struct SpawnRecord: Sendable, Equatable {
-    public var biome: BiomeID
-    public var chestID: String
-    public var type: String
-    public var coordinates: [Double]
+struct SpawnRecord: Sendable, Equatable {
+    var biome: BiomeID
+    var chestID: String
+    var type: String
+    var coordinates: [Double]
     /// The entry id, stored as the chest's `stream_id`.
-    public var streamID: String
+    var streamID: String
     /// The gateway's receive time (Unix ms).
-    public var receivedAtMs: Int64
+    var receivedAtMs: Int64
 
     /// Parses the fields the gateway wrote; the error says which field is wrong.
-    public init(biome: BiomeID, streamID: String, fields: [String: String]) throws(SpawnRecordError) {
+    init(biome: BiomeID, streamID: String, fields: [String: String]) throws(SpawnRecordError) {
         guard let type = fields["type"], Identifiers.isValidType(type) else {
             throw SpawnRecordError("bad or missing type")
         }
@@ -40,15 +42,15 @@ public struct SpawnRecord: Sendable, Equatable {
     }
 
     /// The coordinates as a Postgres array literal: `{1.5,2,3.25}`.
-    public var coordinatesArrayLiteral: String {
+    var coordinatesArrayLiteral: String {
         "{" + coordinates.map(JSONWriter.compactNumber).joined(separator: ",") + "}"
     }
 }
 
-public struct SpawnRecordError: Error, Sendable, Equatable, CustomStringConvertible {
-    public let description: String
+struct SpawnRecordError: Error, Sendable, Equatable, CustomStringConvertible {
+    let description: String
 
-    public init(_ description: String) {
+    init(_ description: String) {
         self.description = description
     }
 }

@@ -1,6 +1,7 @@
+import BusDomain
 import Testing
 
-@testable import BusDomain
+@testable import BusConsumer
 
 @Suite("Consumer delivery decisions")
 struct ConsumerStateMachineTests {

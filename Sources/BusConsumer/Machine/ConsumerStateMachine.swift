@@ -1,15 +1,4 @@
-/// One stream entry as a consumer tracks it: its biome's stream and its entry id.
-public struct EntryKey: Sendable, Hashable, CustomStringConvertible {
-    public let biome: BiomeID
-    public let id: String
-
-    public init(biome: BiomeID, id: String) {
-        self.biome = biome
-        self.id = id
-    }
-
-    public var description: String { "\(StreamKey.events(biome))/\(id)" }
-}
+import BusDomain
 
 /// The bookkeeping of one consumer process, free of I/O: which entries it holds, what each is
 /// waiting for, and when to read more.
@@ -18,8 +7,8 @@ public struct EntryKey: Sendable, Hashable, CustomStringConvertible {
 /// (a read or a claim reserves slots before it is sent) until it is acknowledged, dead-lettered
 /// or released. So the group's pending count for this consumer never exceeds `maxInFlight`,
 /// and a full process sends no read at all until a slot frees.
-public struct ConsumerStateMachine: Sendable {
-    public enum Action: Sendable, Equatable {
+struct ConsumerStateMachine: Sendable {
+    enum Action: Sendable, Equatable {
         /// Send one XREADGROUP for up to `count` new entries.
         case read(count: Int)
         /// Reclaim up to `count` entries left idle by other consumers (XAUTOCLAIM).
@@ -64,12 +53,12 @@ public struct ConsumerStateMachine: Sendable {
         }
     }
 
-    public let maxInFlight: Int
-    public let maxDeliveries: Int
-    public let backoff: BackoffPolicy
+    let maxInFlight: Int
+    let maxDeliveries: Int
+    let backoff: BackoffPolicy
     /// Free slots needed before a read goes out: one per stream, so that a read covers every
     /// stream (a read of only some streams can block on drained ones while others have work).
-    public let minimumRead: Int
+    let minimumRead: Int
 
     private var slots: [EntryKey: Slot] = [:]
     /// Slots promised to a read or claim whose reply has not come back.
@@ -78,10 +67,10 @@ public struct ConsumerStateMachine: Sendable {
     private var isClaiming = false
     /// A reclaim came due while a (blocking) read held the free slots: it goes next.
     private var claimWanted = false
-    public private(set) var isStopping = false
+    private(set) var isStopping = false
     private var hasFinished = false
 
-    public init(maxInFlight: Int, maxDeliveries: Int, backoff: BackoffPolicy, streams: Int = 1) {
+    init(maxInFlight: Int, maxDeliveries: Int, backoff: BackoffPolicy, streams: Int = 1) {
         self.maxInFlight = maxInFlight
         self.maxDeliveries = maxDeliveries
         self.backoff = backoff
@@ -89,12 +78,12 @@ public struct ConsumerStateMachine: Sendable {
     }
 
     /// Entries held now (being handled, waiting to retry, or being acknowledged).
-    public var held: Int { slots.count }
+    var held: Int { slots.count }
     /// Slots neither held nor promised.
-    public var freeSlots: Int { maxInFlight - slots.count - reserved }
-    public var heldKeys: [EntryKey] { Array(slots.keys) }
+    var freeSlots: Int { maxInFlight - slots.count - reserved }
+    var heldKeys: [EntryKey] { Array(slots.keys) }
 
-    public mutating func start() -> [Action] {
+    mutating func start() -> [Action] {
         readIfPossible()
     }
 
@@ -102,27 +91,27 @@ public struct ConsumerStateMachine: Sendable {
 
     /// The read sent by `.read(count:)` came back with `entries` (new deliveries, count 1).
     /// While stopping, entries are not taken on: they stay pending in Redis for others.
-    public mutating func readFinished(_ entries: [EntryKey], reservedCount: Int) -> [Action] {
+    mutating func readFinished(_ entries: [EntryKey], reservedCount: Int) -> [Action] {
         isReading = false
         return accept(entries.map { ($0, 1) }, reservedCount: reservedCount) + nextRequest() + finishIfDrained()
     }
 
     /// The read failed (timeout, connection, missing group); the caller retries with `readIfIdle`
     /// after its own backoff.
-    public mutating func readFailed(reservedCount: Int) -> [Action] {
+    mutating func readFailed(reservedCount: Int) -> [Action] {
         isReading = false
         reserved -= reservedCount
         return (claimWanted ? claimIfPossible() : []) + finishIfDrained()
     }
 
     /// Read if nothing is being read and a slot is free (after a failure, or once Redis is back).
-    public mutating func readIfIdle() -> [Action] {
+    mutating func readIfIdle() -> [Action] {
         readIfPossible()
     }
 
     /// Time to look for entries idle on dead consumers. A blocking read holds every free slot
     /// while it waits, so the claim goes out when that read returns, before the next read.
-    public mutating func claimDue() -> [Action] {
+    mutating func claimDue() -> [Action] {
         guard !isStopping, !isClaiming else { return [] }
         guard !isReading else {
             claimWanted = true
@@ -132,7 +121,7 @@ public struct ConsumerStateMachine: Sendable {
     }
 
     /// Reclaimed entries arrived, with their delivery counts (already counting this delivery).
-    public mutating func claimed(_ entries: [(EntryKey, deliveries: Int)], reservedCount: Int) -> [Action] {
+    mutating func claimed(_ entries: [(EntryKey, deliveries: Int)], reservedCount: Int) -> [Action] {
         isClaiming = false
         return accept(entries, reservedCount: reservedCount) + readIfPossible() + finishIfDrained()
     }
@@ -146,7 +135,7 @@ public struct ConsumerStateMachine: Sendable {
     /// a failure never dead-letters the entry and its retry does not count as a delivery, so
     /// an entry goes to the dead-letter stream only after `maxDeliveries` deliveries that
     /// failed for real (its own fault, or the handler timeout). The backoff still grows.
-    public mutating func handled(
+    mutating func handled(
         _ key: EntryKey, succeeded: Bool, transient: Bool = false, error: String = "", unit: Double = 0
     ) -> [Action] {
         guard var slot = slots[key], slot.phase == .handling else { return [] }
@@ -166,7 +155,7 @@ public struct ConsumerStateMachine: Sendable {
     }
 
     /// The backoff for `key` passed.
-    public mutating func retryDue(_ key: EntryKey) -> [Action] {
+    mutating func retryDue(_ key: EntryKey) -> [Action] {
         guard var slot = slots[key], slot.phase == .waitingToRetry else { return [] }
         slot.phase = .claiming
         slots[key] = slot
@@ -175,7 +164,7 @@ public struct ConsumerStateMachine: Sendable {
 
     /// The XCLAIM for a retry answered: `present` is false when the entry was trimmed from the
     /// stream meanwhile (Redis then drops it from the pending list).
-    public mutating func claimedForRetry(_ key: EntryKey, present: Bool) -> [Action] {
+    mutating func claimedForRetry(_ key: EntryKey, present: Bool) -> [Action] {
         guard var slot = slots[key], slot.phase == .claiming else { return [] }
         guard present, !isStopping else {
             slots[key] = nil
@@ -188,7 +177,7 @@ public struct ConsumerStateMachine: Sendable {
     }
 
     /// The XCLAIM for a retry failed (Redis unreachable): wait another backoff and try again.
-    public mutating func claimForRetryFailed(_ key: EntryKey, unit: Double = 0) -> [Action] {
+    mutating func claimForRetryFailed(_ key: EntryKey, unit: Double = 0) -> [Action] {
         guard let slot = slots[key], slot.phase == .claiming else { return [] }
         return retryLater(key, slot, unit: unit)
     }
@@ -209,13 +198,13 @@ public struct ConsumerStateMachine: Sendable {
     /// XACK (or the dead-letter step) finished; `succeeded` false when Redis did not confirm.
     /// An unconfirmed entry is released anyway: it stays pending in Redis and is reclaimed and
     /// handled again later (the handler is idempotent), which beats holding a slot forever.
-    public mutating func settled(_ key: EntryKey) -> [Action] {
+    mutating func settled(_ key: EntryKey) -> [Action] {
         settled([key])
     }
 
     /// Several entries settled at once (one XACK for all): their slots free together, so the
     /// next read asks for all of them instead of one.
-    public mutating func settled(_ keys: [EntryKey]) -> [Action] {
+    mutating func settled(_ keys: [EntryKey]) -> [Action] {
         for key in keys {
             guard let slot = slots[key], slot.phase == .acknowledging || slot.phase == .deadLettering else { continue }
             slots[key] = nil
@@ -227,7 +216,7 @@ public struct ConsumerStateMachine: Sendable {
 
     /// Stop reading; entries waiting to retry are released (left pending for others); the rest
     /// finish. `.finished` comes once nothing is being handled or written.
-    public mutating func stop() -> [Action] {
+    mutating func stop() -> [Action] {
         guard !isStopping else { return [] }
         isStopping = true
         for (key, slot) in slots where slot.phase == .waitingToRetry {
@@ -237,7 +226,7 @@ public struct ConsumerStateMachine: Sendable {
     }
 
     /// False for keys released by `stop()`: the caller cancels their retry timers.
-    public func isHeld(_ key: EntryKey) -> Bool { slots[key] != nil }
+    func isHeld(_ key: EntryKey) -> Bool { slots[key] != nil }
 
     // MARK: Private
 

@@ -1,3 +1,5 @@
+import BusDomain
+
 /// Which streams one XREADGROUP asks, and for how many entries each.
 ///
 /// `COUNT` applies to every stream of an XREADGROUP, so a read over `n` streams can deliver up
@@ -5,15 +7,15 @@
 /// To keep the cap, a read never asks for more than the free slots: `⌊free / n⌋` from each
 /// stream, or, when fewer slots than streams are free, one entry from each of `free` streams,
 /// rotating which ones so that none is starved.
-public struct ReadPlan: Sendable, Equatable {
+struct ReadPlan: Sendable, Equatable {
     /// Indexes into the consumer's streams.
-    public let streams: [Int]
-    public let countPerStream: Int
+    let streams: [Int]
+    let countPerStream: Int
 
     /// The most entries this read can deliver.
-    public var maximum: Int { streams.count * countPerStream }
+    var maximum: Int { streams.count * countPerStream }
 
-    public init(freeSlots: Int, streamCount: Int, rotation: Int) {
+    init(freeSlots: Int, streamCount: Int, rotation: Int) {
         guard freeSlots > 0, streamCount > 0 else {
             self.streams = []
             self.countPerStream = 0
