@@ -71,12 +71,6 @@ public final class RegionConsumer {
     private var fields: [EntryKey: [String: String]] = [:]
     private var retryTimers: [EntryKey: LoopTimer] = [:]
     private var handlerTimers: [EntryKey: LoopTimer] = [:]
-    /// The run number of each entry's current handler call, so that a completion arriving
-    /// after its timeout (or after the entry was released and taken on again) is ignored.
-    private var handlerRuns: [EntryKey: Int] = [:]
-    /// The last run number given out. One sequence for all entries, never reset: an entry
-    /// released and taken on again can never get the number of a run still out there.
-    private var lastRun = 0
     /// Acknowledgements gathered in this loop pass, per stream, sent as one XACK each.
     private var acksDue: [BiomeID: [EntryKey]] = [:]
     private lazy var ackTimer = LoopTimer(loop: loop) { [unowned self] in self.flushAcknowledgements() }
@@ -278,7 +272,7 @@ public final class RegionConsumer {
             switch action {
             case .read(let count): read(count: count)
             case .claim(let count): claim(count: count)
-            case .handle(let key, let deliveries): handle(key, deliveries: deliveries)
+            case .handle(let key, let deliveries, let run): handle(key, deliveries: deliveries, run: run)
             case .acknowledge(let key): acknowledge(key)
             case .scheduleRetry(let key, let delayMs): scheduleRetry(key, delayMs: delayMs)
             case .claimForRetry(let key, let counts): claimForRetry(key, countsDelivery: counts)
@@ -289,10 +283,7 @@ public final class RegionConsumer {
         onProgress?(self)
     }
 
-    private func handle(_ key: EntryKey, deliveries: Int) {
-        lastRun += 1
-        let run = lastRun
-        handlerRuns[key] = run
+    private func handle(_ key: EntryKey, deliveries: Int, run: Int) {
         handlerStarted[key] = Clocks.monotonicNanoseconds()
         let timer = LoopTimer(loop: loop) { [unowned self] in
             self.handlerFinished(key, run: run, result: .failure(HandlerFailure("handler timed out")))
@@ -307,8 +298,8 @@ public final class RegionConsumer {
 
     private func handlerFinished(_ key: EntryKey, run: Int, result: Result<Void, HandlerFailure>) {
         loop.assertInLoop()
-        guard handlerRuns[key] == run else { return }
-        handlerRuns[key] = nil
+        // A completion after its timeout (or after the entry was released) is ignored.
+        guard machine.isCurrent(key, run: run) else { return }
         handlerTimers[key]?.cancel()
         handlerTimers[key] = nil
         if let started = handlerStarted.removeValue(forKey: key) {
@@ -319,13 +310,13 @@ public final class RegionConsumer {
         switch result {
         case .success:
             statistics.handled += 1
-            perform(machine.handled(key, succeeded: true))
+            perform(machine.handled(key, run: run, succeeded: true))
         case .failure(let failure):
             statistics.failed += 1
             logger.debug("handler failed", metadata: ["entry": "\(key)", "error": "\(failure)"])
             perform(
                 machine.handled(
-                    key, succeeded: false, transient: failure.isTransient, error: failure.description,
+                    key, run: run, succeeded: false, transient: failure.isTransient, error: failure.description,
                     unit: jitterUnit()))
         }
         releaseIfUnheld(key)
@@ -478,7 +469,6 @@ public final class RegionConsumer {
     private func releaseIfUnheld(_ key: EntryKey) {
         guard !machine.isHeld(key) else { return }
         fields[key] = nil
-        handlerRuns[key] = nil
         handlerTimers[key]?.cancel()
         handlerTimers[key] = nil
         retryTimers[key]?.cancel()

@@ -7,14 +7,22 @@ import BusDomain
 /// (a read or a claim reserves slots before it is sent) until it is acknowledged, dead-lettered
 /// or released. So the group's pending count for this consumer never exceeds `maxInFlight`,
 /// and a full process sends no read at all until a slot frees.
+///
+/// Events that cannot happen in the current state are bugs of the caller and fail loudly, in
+/// two grades: a reply to a read or claim that is not out would corrupt the slot accounting,
+/// and so the cap, so it traps (`preconditionFailure`, release builds too); an event about one
+/// entry in the wrong phase only asserts (debug builds) and is ignored. Late events that can
+/// legitimately happen (a handler completing after its timeout, a second `stop()`, a claim
+/// coming due while one is out) are ignored silently.
 struct ConsumerStateMachine: Sendable {
     enum Action: Sendable, Equatable {
         /// Send one XREADGROUP for up to `count` new entries.
         case read(count: Int)
         /// Reclaim up to `count` entries left idle by other consumers (XAUTOCLAIM).
         case claim(count: Int)
-        /// Run the handler on the entry (delivery number `deliveries`).
-        case handle(EntryKey, deliveries: Int)
+        /// Run the handler on the entry (delivery number `deliveries`); its completion (or
+        /// timeout) is reported as `handled(key, run: run, …)`.
+        case handle(EntryKey, deliveries: Int, run: Int)
         /// XACK the entry.
         case acknowledge(EntryKey)
         /// Wait `delayMs`, then report `retryDue`.
@@ -28,10 +36,29 @@ struct ConsumerStateMachine: Sendable {
         case finished
     }
 
-    private enum Phase: Sendable, Equatable {
-        case handling
-        case waitingToRetry
+    /// The one read or claim the process has out at a time.
+    enum Request: Sendable, Equatable {
+        case idle
+        /// A read is out; `claimWanted`: a reclaim came due while the (blocking) read held the
+        /// free slots, so the claim goes out when the read returns, before the next read.
+        case reading(claimWanted: Bool)
         case claiming
+    }
+
+    enum State: Sendable, Equatable {
+        case running(Request)
+        /// No new reads or claims; a request still out is waited for (a wanted claim is dropped).
+        case stopping(Request)
+        /// Stopped, nothing held and nothing out; `.finished` was emitted on entering it.
+        case finished
+    }
+
+    /// Where one held entry is.
+    enum Phase: Sendable, Equatable {
+        /// The handler call numbered `run` is out.
+        case handling(run: Int)
+        case waitingToRetry
+        case claimingForRetry
         case acknowledging
         case deadLettering
     }
@@ -60,15 +87,13 @@ struct ConsumerStateMachine: Sendable {
     /// stream (a read of only some streams can block on drained ones while others have work).
     let minimumRead: Int
 
+    private(set) var state: State = .running(.idle)
     private var slots: [EntryKey: Slot] = [:]
     /// Slots promised to a read or claim whose reply has not come back.
     private var reserved = 0
-    private var isReading = false
-    private var isClaiming = false
-    /// A reclaim came due while a (blocking) read held the free slots: it goes next.
-    private var claimWanted = false
-    private(set) var isStopping = false
-    private var hasFinished = false
+    /// The last handler run number given out. One sequence for all entries, never reset: an
+    /// entry released and taken on again can never get the number of a run still out there.
+    private var lastRun = 0
 
     init(maxInFlight: Int, maxDeliveries: Int, backoff: BackoffPolicy, streams: Int = 1) {
         self.maxInFlight = maxInFlight
@@ -82,6 +107,18 @@ struct ConsumerStateMachine: Sendable {
     /// Slots neither held nor promised.
     var freeSlots: Int { maxInFlight - slots.count - reserved }
     var heldKeys: [EntryKey] { Array(slots.keys) }
+    /// True from `stop()` on.
+    var isStopping: Bool {
+        if case .running = state { return false }
+        return true
+    }
+
+    /// The phase of a held entry; nil when not held.
+    func phase(of key: EntryKey) -> Phase? { slots[key]?.phase }
+
+    /// Whether `run` is the handler call out for `key` now: false for a completion that came
+    /// after its timeout, or after the entry was released (and perhaps taken on again).
+    func isCurrent(_ key: EntryKey, run: Int) -> Bool { slots[key]?.phase == .handling(run: run) }
 
     mutating func start() -> [Action] {
         readIfPossible()
@@ -92,14 +129,18 @@ struct ConsumerStateMachine: Sendable {
     /// The read sent by `.read(count:)` came back with `entries` (new deliveries, count 1).
     /// While stopping, entries are not taken on: they stay pending in Redis for others.
     mutating func readFinished(_ entries: [EntryKey], reservedCount: Int) -> [Action] {
-        isReading = false
-        return accept(entries.map { ($0, 1) }, reservedCount: reservedCount) + nextRequest() + finishIfDrained()
+        guard case .reading(let claimWanted) = request else { invalidRequestEvent("readFinished") }
+        request = .idle
+        let accepted = accept(entries.map { ($0, 1) }, reservedCount: reservedCount)
+        // A wanted claim goes first, else the next read.
+        return accepted + (claimWanted ? claimIfPossible() : []) + readIfPossible() + finishIfDrained()
     }
 
-    /// The read failed (timeout, connection, missing group); the caller retries with `readIfIdle`
-    /// after its own backoff.
+    /// The read failed (timeout, connection, missing group, or closed by `stop()`); the caller
+    /// retries with `readIfIdle` after its own backoff.
     mutating func readFailed(reservedCount: Int) -> [Action] {
-        isReading = false
+        guard case .reading(let claimWanted) = request else { invalidRequestEvent("readFailed") }
+        request = .idle
         reserved -= reservedCount
         return (claimWanted ? claimIfPossible() : []) + finishIfDrained()
     }
@@ -112,23 +153,28 @@ struct ConsumerStateMachine: Sendable {
     /// Time to look for entries idle on dead consumers. A blocking read holds every free slot
     /// while it waits, so the claim goes out when that read returns, before the next read.
     mutating func claimDue() -> [Action] {
-        guard !isStopping, !isClaiming else { return [] }
-        guard !isReading else {
-            claimWanted = true
+        switch state {
+        case .running(.idle):
+            return claimIfPossible()
+        case .running(.reading):
+            state = .running(.reading(claimWanted: true))
+            return []
+        case .running(.claiming), .stopping, .finished:
             return []
         }
-        return claimIfPossible()
     }
 
     /// Reclaimed entries arrived, with their delivery counts (already counting this delivery).
     mutating func claimed(_ entries: [(EntryKey, deliveries: Int)], reservedCount: Int) -> [Action] {
-        isClaiming = false
+        guard request == .claiming else { invalidRequestEvent("claimed") }
+        request = .idle
         return accept(entries, reservedCount: reservedCount) + readIfPossible() + finishIfDrained()
     }
 
     // MARK: Handling
 
-    /// The handler finished the entry. On failure, `unit` (-1 … 1) jitters the retry delay.
+    /// The handler call `run` finished the entry. On failure, `unit` (-1 … 1) jitters the retry
+    /// delay. A run that is not the one out for the entry (see `isCurrent`) is ignored.
     ///
     /// `transient`: the failure says nothing about the entry (the database was unavailable,
     /// timed out, cancelled the statement, deadlocked, was read-only or shutting down). Such
@@ -136,9 +182,13 @@ struct ConsumerStateMachine: Sendable {
     /// an entry goes to the dead-letter stream only after `maxDeliveries` deliveries that
     /// failed for real (its own fault, or the handler timeout). The backoff still grows.
     mutating func handled(
-        _ key: EntryKey, succeeded: Bool, transient: Bool = false, error: String = "", unit: Double = 0
+        _ key: EntryKey, run: Int, succeeded: Bool, transient: Bool = false, error: String = "", unit: Double = 0
     ) -> [Action] {
-        guard var slot = slots[key], slot.phase == .handling else { return [] }
+        guard var slot = slots[key], slot.phase == .handling(run: run) else {
+            // A run given out earlier is a late completion (after its timeout): legal, ignored.
+            guard run >= 1 && run <= lastRun else { return invalidEntryEvent("handled(run: \(run))", key) }
+            return []
+        }
         if succeeded {
             slot.phase = .acknowledging
             slots[key] = slot
@@ -156,8 +206,8 @@ struct ConsumerStateMachine: Sendable {
 
     /// The backoff for `key` passed.
     mutating func retryDue(_ key: EntryKey) -> [Action] {
-        guard var slot = slots[key], slot.phase == .waitingToRetry else { return [] }
-        slot.phase = .claiming
+        guard var slot = slots[key], slot.phase == .waitingToRetry else { return invalidEntryEvent("retryDue", key) }
+        slot.phase = .claimingForRetry
         slots[key] = slot
         return [.claimForRetry(key, countsDelivery: slot.retryCounts)]
     }
@@ -165,20 +215,25 @@ struct ConsumerStateMachine: Sendable {
     /// The XCLAIM for a retry answered: `present` is false when the entry was trimmed from the
     /// stream meanwhile (Redis then drops it from the pending list).
     mutating func claimedForRetry(_ key: EntryKey, present: Bool) -> [Action] {
-        guard var slot = slots[key], slot.phase == .claiming else { return [] }
+        guard var slot = slots[key], slot.phase == .claimingForRetry else {
+            return invalidEntryEvent("claimedForRetry", key)
+        }
         guard present, !isStopping else {
             slots[key] = nil
             return finishIfDrained() + readIfPossible()
         }
         if slot.retryCounts { slot.deliveries += 1 }
-        slot.phase = .handling
+        let run = nextRun()
+        slot.phase = .handling(run: run)
         slots[key] = slot
-        return [.handle(key, deliveries: slot.deliveries)]
+        return [.handle(key, deliveries: slot.deliveries, run: run)]
     }
 
     /// The XCLAIM for a retry failed (Redis unreachable): wait another backoff and try again.
     mutating func claimForRetryFailed(_ key: EntryKey, unit: Double = 0) -> [Action] {
-        guard let slot = slots[key], slot.phase == .claiming else { return [] }
+        guard let slot = slots[key], slot.phase == .claimingForRetry else {
+            return invalidEntryEvent("claimForRetryFailed", key)
+        }
         return retryLater(key, slot, unit: unit)
     }
 
@@ -206,7 +261,10 @@ struct ConsumerStateMachine: Sendable {
     /// next read asks for all of them instead of one.
     mutating func settled(_ keys: [EntryKey]) -> [Action] {
         for key in keys {
-            guard let slot = slots[key], slot.phase == .acknowledging || slot.phase == .deadLettering else { continue }
+            guard let slot = slots[key], slot.phase == .acknowledging || slot.phase == .deadLettering else {
+                _ = invalidEntryEvent("settled", key)
+                continue
+            }
             slots[key] = nil
         }
         return finishIfDrained() + readIfPossible()
@@ -215,10 +273,10 @@ struct ConsumerStateMachine: Sendable {
     // MARK: Stopping
 
     /// Stop reading; entries waiting to retry are released (left pending for others); the rest
-    /// finish. `.finished` comes once nothing is being handled or written.
+    /// finish. `.finished` comes once nothing is being handled or written, exactly once.
     mutating func stop() -> [Action] {
-        guard !isStopping else { return [] }
-        isStopping = true
+        guard case .running(let request) = state else { return [] }
+        state = .stopping(request == .claiming ? .claiming : request == .idle ? .idle : .reading(claimWanted: false))
         for (key, slot) in slots where slot.phase == .waitingToRetry {
             slots[key] = nil
         }
@@ -230,6 +288,28 @@ struct ConsumerStateMachine: Sendable {
 
     // MARK: Private
 
+    /// The request of the running or stopping process (`.idle` once finished).
+    private var request: Request {
+        get {
+            switch state {
+            case .running(let request), .stopping(let request): request
+            case .finished: .idle
+            }
+        }
+        set {
+            switch state {
+            case .running: state = .running(newValue)
+            case .stopping: state = .stopping(newValue)
+            case .finished: preconditionFailure("Invalid state: a request in \(state)")
+            }
+        }
+    }
+
+    private mutating func nextRun() -> Int {
+        lastRun += 1
+        return lastRun
+    }
+
     private mutating func accept(_ entries: [(EntryKey, deliveries: Int)], reservedCount: Int) -> [Action] {
         reserved -= reservedCount
         guard !isStopping else { return [] }
@@ -238,37 +318,45 @@ struct ConsumerStateMachine: Sendable {
             guard slots[key] == nil else { continue }
             // Never exceed the cap, even if Redis returned more than was asked for.
             guard slots.count + reserved < maxInFlight else { break }
-            slots[key] = Slot(deliveries: deliveries, phase: .handling)
-            actions.append(.handle(key, deliveries: deliveries))
+            let run = nextRun()
+            slots[key] = Slot(deliveries: deliveries, phase: .handling(run: run))
+            actions.append(.handle(key, deliveries: deliveries, run: run))
         }
         return actions
     }
 
-    /// After a read: a wanted claim goes first, else the next read.
-    private mutating func nextRequest() -> [Action] {
-        claimWanted ? claimIfPossible() + readIfPossible() : readIfPossible()
-    }
-
     private mutating func claimIfPossible() -> [Action] {
-        claimWanted = false
-        guard !isStopping, !isClaiming, freeSlots > 0 else { return [] }
-        isClaiming = true
+        guard state == .running(.idle), freeSlots > 0 else { return [] }
         let count = freeSlots
+        state = .running(.claiming)
         reserved += count
         return [.claim(count: count)]
     }
 
     private mutating func readIfPossible() -> [Action] {
-        guard !isStopping, !isReading, !isClaiming, freeSlots >= minimumRead else { return [] }
-        isReading = true
+        guard state == .running(.idle), freeSlots >= minimumRead else { return [] }
         let count = freeSlots
+        state = .running(.reading(claimWanted: false))
         reserved += count
         return [.read(count: count)]
     }
 
     private mutating func finishIfDrained() -> [Action] {
-        guard isStopping, !hasFinished, slots.isEmpty, reserved == 0, !isReading else { return [] }
-        hasFinished = true
+        guard state == .stopping(.idle), slots.isEmpty, reserved == 0 else { return [] }
+        state = .finished
         return [.finished]
+    }
+
+    /// A reply to a read or claim that is not out: the slot accounting (and so the cap) would
+    /// be wrong from here on, so this traps in every build.
+    private func invalidRequestEvent(_ event: String) -> Never {
+        preconditionFailure("Invalid state: \(event) in \(state)")
+    }
+
+    /// An event about an entry that is not held, or not in the phase the event belongs to:
+    /// loud in debug builds, ignored in release (the entry's own accounting is untouched).
+    private func invalidEntryEvent(_ event: String, _ key: EntryKey) -> [Action] {
+        assertionFailure("Invalid state: \(event) for \(key) in \(slots[key].map { "\($0.phase)" } ?? "no slot")")
+        return []
     }
 }
