@@ -101,6 +101,13 @@ struct ConsumerStateMachineTransitionTests {
         #expect(machine.isStopping)
     }
 
+    @Test("readIfIdle reads only when running, idle and with free slots", arguments: MachineStart.allCases)
+    func readIfIdle(_ start: MachineStart) {
+        var machine = start.make()
+        #expect(machine.readIfIdle() == (start == .runningIdle ? [.read(count: 2)] : []))
+        #expect(machine.state == (start == .runningIdle ? .running(.reading(claimWanted: false)) : start.state))
+    }
+
     @Test(
         "the reply to the request out: a wanted claim goes before the next read; stopping finishes once it is back",
         arguments: [
