@@ -120,3 +120,13 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// Developer tools, declared only when BIOMEBUS_DEV_TARGETS=1 so that `swift build` and `swift test`
+// never compile them: libFuzzer targets (scripts/fuzz builds them with -sanitize=fuzzer into
+// .build-fuzz; libFuzzer supplies `main`) and the JSON parser benchmark (bench/json).
+if Context.environment["BIOMEBUS_DEV_TARGETS"] == "1" {
+    for fuzzer in ["FuzzJSONParser", "FuzzSpawnDecoding", "FuzzIfMatch", "FuzzRegionYAML"] {
+        package.targets.append(.executableTarget(name: fuzzer, dependencies: ["BusDomain"], path: "fuzz/\(fuzzer)"))
+    }
+    package.targets.append(.executableTarget(name: "JSONParseBench", dependencies: ["BusDomain"], path: "bench/JSONParseBench"))
+}
