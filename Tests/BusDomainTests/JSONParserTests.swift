@@ -71,4 +71,41 @@ struct JSONParserTests {
         writer.endObject()
         #expect(writer.text == #"{"s":"a\"b\\c\n\u0001","n":[2,1.5,-0.25,1e+21],"i":7}"#)
     }
+
+    /// `{"k0":0,"k1":0,...}` with `count` distinct keys, then `extra` appended as members.
+    private func wideObject(count: Int, extra: [String] = []) -> String {
+        let members = (0..<count).map { "\"k\($0)\":0" } + extra.map { "\"\($0)\":1" }
+        return "{" + members.joined(separator: ",") + "}"
+    }
+
+    @Test(
+        "duplicate keys are rejected at every size, on both sides of the hash-set threshold",
+        arguments: [1, 2, 4, 15, 16, 17, 40, 2300])
+    func duplicatesAtAnySize(count: Int) throws {
+        let distinct = try parse(wideObject(count: count))
+        guard case .object(let members) = distinct else {
+            Issue.record("not an object")
+            return
+        }
+        #expect(members.count == count)
+        // A repeat of the first, the middle and the last key, each right after all the others.
+        for repeated in Set([0, count / 2, count - 1]) {
+            #expect(throws: JSONParser.SyntaxError.self, "key k\(repeated) of \(count)") {
+                try parse(wideObject(count: count, extra: ["k\(repeated)"]))
+            }
+        }
+        // A duplicate inside the first members, with many distinct keys after it.
+        #expect(throws: JSONParser.SyntaxError.self) {
+            try parse(#"{"a":1,"a":2,"# + wideObject(count: count).dropFirst())
+        }
+    }
+
+    @Test("canonically equivalent keys count as duplicates in small and large objects alike")
+    func equivalentKeys() {
+        for count in [0, 100] {
+            #expect(throws: JSONParser.SyntaxError.self) {
+                try parse(wideObject(count: count, extra: ["\u{e9}", "e\u{301}"]))
+            }
+        }
+    }
 }
