@@ -128,5 +128,6 @@ if Context.environment["BIOMEBUS_DEV_TARGETS"] == "1" {
     for fuzzer in ["FuzzJSONParser", "FuzzSpawnDecoding", "FuzzIfMatch", "FuzzRegionYAML"] {
         package.targets.append(.executableTarget(name: fuzzer, dependencies: ["BusDomain"], path: "fuzz/\(fuzzer)"))
     }
-    package.targets.append(.executableTarget(name: "JSONParseBench", dependencies: ["BusDomain"], path: "bench/JSONParseBench"))
+    package.targets.append(
+        .executableTarget(name: "JSONParseBench", dependencies: ["BusDomain"], path: "bench/JSONParseBench"))
 }
