@@ -434,9 +434,14 @@ public final class HTTPServer {
             node = field.pointee.next.tqe_next
         }
         let input = evhttp_request_get_input_buffer(request)
-        let body = [UInt8](unsafeUninitializedCapacity: bodyLength) { buffer, count in
-            count = bodyLength == 0 ? 0 : max(0, evbuffer_copyout(input, buffer.baseAddress, bodyLength))
-        }
+        // No unsafeUninitializedCapacity for an empty body: with capacity 0 it writes the count
+        // into the process-wide empty-array singleton, a data race between loops (ThreadSanitizer).
+        let body =
+            bodyLength == 0
+            ? []
+            : [UInt8](unsafeUninitializedCapacity: bodyLength) { buffer, count in
+                count = max(0, evbuffer_copyout(input, buffer.baseAddress, bodyLength))
+            }
         return HTTPRequest(method: method ?? .get, path: path, query: query, headers: headers, body: body)
     }
 }
