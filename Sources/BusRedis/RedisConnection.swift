@@ -72,7 +72,13 @@ public final class RedisConnection {
     private var held = Deque<Held>()
     private var armedDeadline: UInt64?
     private var announcedReady: Bool?
-    private var random = SystemRandomNumberGenerator()
+    /// The system generator keeps no state, so each use gets a fresh one. A stored (zero-size)
+    /// property would make `&random` of every instance access one shared address, which
+    /// ThreadSanitizer reports as a race between loops.
+    private var random: SystemRandomNumberGenerator {
+        get { SystemRandomNumberGenerator() }
+        set {}  // nothing to keep
+    }
 
     private lazy var deadlineTimer = LoopTimer(loop: loop) { [unowned self] in self.checkDeadlines() }
     private lazy var connectTimer = LoopTimer(loop: loop) { [unowned self] in
