@@ -6,6 +6,7 @@ import PackageDescription
 //   I/O:         BusLoop (event loops, timers, signals) -> BusHTTP, BusRedis, BusPostgres
 //   Domain:      BusDomain (regions, spawn validation, keys, backoff; pure Swift, no I/O)
 //   Services:    BusService (shared plumbing) -> BusGateway, BusActivation, BusConsumer, BusOps, BusActivation
+//   Support:     BusTesting (child processes, own Postgres/Redis servers, plain HTTP client; BusPostgres)
 //   Local stack: BusLocalStack (runs its own servers plus every service in one process)
 //   Command:     biomebus
 let package = Package(
@@ -83,11 +84,16 @@ let package = Package(
             ]
         ),
 
+        // Child processes, our own Postgres and Redis servers, a plain HTTP client, loopback
+        // ports: shared by `biomebus up` and the integration tests.
+        .target(name: "BusTesting", dependencies: ["BusPostgres"]),
+
         .target(
             name: "BusLocalStack",
             dependencies: [
                 "BusGateway", "BusActivation", "BusConsumer", "BusService", "BusDomain", "BusHTTP", "BusPostgres",
                 "BusOps",
+                "BusTesting",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -115,6 +121,7 @@ let package = Package(
             dependencies: [
                 "BusGateway", "BusActivation", "BusConsumer", "BusService", "BusDomain", "BusLoop", "BusRedis",
                 "BusHTTP", "BusPostgres", "BusOps", .product(name: "Logging", package: "swift-log"),
+                "BusTesting",
             ]
         ),
     ],

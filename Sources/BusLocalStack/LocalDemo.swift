@@ -1,5 +1,5 @@
 import BusDomain
-import BusOps
+import BusTesting
 import Foundation
 
 /// `biomebus up --demo`: simulated players against the running stack. Servers spawn chests,
@@ -41,7 +41,7 @@ public enum LocalDemo {
         let biomeOfChest = (0..<chests).map { biomes[$0 % biomes.count].value }
 
         // 1. Game servers spawn the chests.
-        let spawned = parallel(chests, width: 16) { index -> Bool in
+        let spawned = Concurrently.run(chests, width: 16) { index -> Bool in
             let body =
                 #"{"biome_id": \#(biomeOfChest[index]), "type": "chest", "coords": [\#(index), 2.5], "chest_id": "\#(ids[index])"}"#
             let response = try? PlainHTTPClient.request(
@@ -58,7 +58,7 @@ public enum LocalDemo {
         while Date() < deadline {
             let pending = (0..<chests).filter { spawned[$0] && !readable[$0] }
             if pending.isEmpty { break }
-            let found = parallel(pending.count, width: 8) { position -> Bool in
+            let found = Concurrently.run(pending.count, width: 8) { position -> Bool in
                 let index = pending[position]
                 let path = "/v1/treasure/\(biomeOfChest[index])/chests/\(ids[index])"
                 return (try? PlainHTTPClient.request(port: activationPort, method: "GET", path: path))?.status == 200
@@ -73,7 +73,7 @@ public enum LocalDemo {
             let raced = index % 4 == 0
             let players = raced ? racers : 1
             let path = "/v1/treasure/\(biomeOfChest[index])/chests/\(ids[index])/activate"
-            let statuses = parallel(players, width: players) { player -> Int in
+            let statuses = Concurrently.run(players, width: players) { player -> Int in
                 let body = Array(#"{"player_id": "player-\#(player)"}"#.utf8)
                 let response = try? PlainHTTPClient.request(
                     port: activationPort, method: "POST", path: path,
@@ -90,40 +90,5 @@ public enum LocalDemo {
             }
         }
         return report
-    }
-
-    /// Runs `count` jobs on `width` threads at once; results in job order.
-    private static func parallel<T: Sendable>(_ count: Int, width: Int, _ job: @escaping @Sendable (Int) -> T) -> [T] {
-        let results = Results<T>(count: count)
-        let group = DispatchGroup()
-        for worker in 0..<max(1, min(width, count)) {
-            group.enter()
-            Thread.detachNewThread {
-                var index = worker
-                while index < count {
-                    results.set(index, job(index))
-                    index += width
-                }
-                group.leave()
-            }
-        }
-        group.wait()
-        return results.values
-    }
-
-    private final class Results<T: Sendable>: @unchecked Sendable {
-        // @unchecked Sendable: every access holds `lock`.
-        private let lock = NSLock()
-        private var storage: [T?]
-
-        init(count: Int) {
-            storage = Array(repeating: nil, count: count)
-        }
-
-        func set(_ index: Int, _ value: T) {
-            lock.withLock { storage[index] = value }
-        }
-
-        var values: [T] { lock.withLock { storage.map { $0! } } }
     }
 }

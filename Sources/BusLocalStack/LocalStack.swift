@@ -6,6 +6,7 @@ import BusHTTP
 import BusOps
 import BusPostgres
 import BusService
+import BusTesting
 import Foundation
 import Logging
 
@@ -32,8 +33,8 @@ public final class LocalStack: @unchecked Sendable {
     }
 
     private let logger: Logger
-    private var redis: ManagedRedis?
-    private var postgres: ManagedPostgres?
+    private var redis: RedisServerProcess?
+    private var postgres: PostgresCluster?
     private var gateway: Gateway?
     private var activation: ActivationService?
     private var consumers: [ConsumerService] = []
@@ -82,10 +83,9 @@ public final class LocalStack: @unchecked Sendable {
                 throw LocalStackError("--redis: expected redis://host:port/db: \(error.reason)")
             }
         } else {
-            let managed = try ManagedRedis(
-                configFile: options.redisConfigFile, dataDirectory: dataDirectory, preferredPort: 6379)
+            let managed = try Self.startRedis(configFile: options.redisConfigFile, dataDirectory: dataDirectory)
             redis = managed
-            address = managed.address
+            address = RedisAddress(host: "127.0.0.1", port: managed.port)
             logger.info("redis started", metadata: ["redis": "\(address)", "data": "\(dataDirectory.path)/redis"])
         }
         redisAddress = address
@@ -115,14 +115,14 @@ public final class LocalStack: @unchecked Sendable {
         if let url = options.postgresURL {
             postgresURL = url
         } else {
-            let managed = try ManagedPostgres(dataDirectory: dataDirectory, preferredPort: 5432)
+            let managed = try Self.startPostgres(dataDirectory: dataDirectory)
             postgres = managed
             postgresURL = managed.url
             logger.info(
                 "postgres started",
                 metadata: [
                     "postgres": "\(PostgresURLRedaction.redacted(managed.url))",
-                    "data": "\(managed.dataDirectory.path)",
+                    "data": "\(managed.directory.path)",
                 ])
         }
         self.postgresURL = postgresURL
@@ -181,6 +181,42 @@ public final class LocalStack: @unchecked Sendable {
         gatewayAddress = listen
         logger.info("gateway listening", metadata: ["address": "\(listen)"])
         probe = StatusProbe(catalog: local)
+    }
+
+    /// The stack's own redis-server: `./redis.conf`, data under `<data>/redis`, loopback,
+    /// on 6379 or the first free port after it.
+    private static func startRedis(configFile: String, dataDirectory: URL) throws(LocalStackError)
+        -> RedisServerProcess
+    {
+        guard ProcessTools.find("redis-server") != nil, ProcessTools.find("redis-cli") != nil else {
+            throw LocalStackError("redis-server or redis-cli not found; run scripts/bootstrap (or pass --redis URL)")
+        }
+        guard FileManager.default.fileExists(atPath: configFile) else {
+            throw LocalStackError("\(configFile) not found; run from the repository root (or pass --redis URL)")
+        }
+        do {
+            return try RedisServerProcess(
+                configFile: configFile, directory: dataDirectory.appendingPathComponent("redis"),
+                port: LoopbackPorts.choose(preferred: 6379), persistent: true)
+        } catch {
+            throw LocalStackError(error.description)
+        }
+    }
+
+    /// The stack's own Postgres: a persistent cluster under `<data>/postgres`, on 5432 or the
+    /// first free port after it, with a `biomebus` database.
+    private static func startPostgres(dataDirectory: URL) throws(LocalStackError) -> PostgresCluster {
+        guard PostgresCluster.binaries() != nil else {
+            throw LocalStackError(
+                "PostgreSQL not found under /usr/lib/postgresql; run scripts/bootstrap (or pass --postgres URL)")
+        }
+        do {
+            return try PostgresCluster(
+                directory: dataDirectory.appendingPathComponent("postgres"),
+                port: LoopbackPorts.choose(preferred: 5432), database: "biomebus", ephemeral: false)
+        } catch {
+            throw LocalStackError(error.description)
+        }
     }
 
     /// Runs the demo players against the running stack.
@@ -270,5 +306,14 @@ public final class LocalStack: @unchecked Sendable {
             Ctrl-C stops everything.
 
             """
+    }
+}
+
+/// A reason the local stack cannot start, in one human line.
+public struct LocalStackError: Error, CustomStringConvertible {
+    public let description: String
+
+    init(_ description: String) {
+        self.description = description
     }
 }

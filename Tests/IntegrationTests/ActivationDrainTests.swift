@@ -1,3 +1,4 @@
+import BusTesting
 import Foundation
 import Testing
 
@@ -9,14 +10,14 @@ import Testing
 struct ActivationDrainTests {
     @Test("shutdown while activations wait on a row lock: every client gets its whole answer")
     func shutdownWithRequestsInFlight() throws {
-        let server = try PostgresServer.shared()
+        let server = try PostgresCluster.shared()
         let database = try TestDatabase(on: server)
         try database.insertChest(id: "d-1")
         let harness = try ActivationHarness(postgresURL: database.url, poolSize: 8)
 
         // Another session holds the chest's row for a while, so the activations queue behind it.
         let locker = Process()
-        locker.executableURL = URL(fileURLWithPath: try TestEnvironment.executable("psql"))
+        locker.executableURL = URL(fileURLWithPath: try ProcessTools.executable("psql"))
         locker.arguments = [
             "-h", "127.0.0.1", "-p", "\(server.port)", "-U", "postgres", "-d", database.name, "-q", "-c",
             "BEGIN; SELECT 1 FROM treasure_chests WHERE chest_id = 'd-1' FOR UPDATE; SELECT pg_sleep(1.5); COMMIT;",
@@ -25,7 +26,7 @@ struct ActivationDrainTests {
         try locker.run()
         defer { locker.waitUntilExit() }
         #expect(
-            TestEnvironment.waitUntil {
+            Polling.waitUntil {
                 let sleeping = try? database.psql(
                     "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'BEGIN; SELECT 1 FROM treasure_chests%' AND state = 'active'"
                 )
@@ -34,30 +35,22 @@ struct ActivationDrainTests {
 
         let port = harness.port
         let clients = 6
-        let answers = ResultsBox<TestHTTPResponse>(count: clients)
-        let group = DispatchGroup()
-        for index in 0..<clients {
-            group.enter()
-            Thread.detachNewThread {
-                answers.set(
-                    index,
-                    Result {
-                        try TestHTTPClient.request(
-                            port: port, method: "POST", path: "/v1/treasure/53/chests/d-1/activate",
-                            headers: ["If-Match": #""1""#])
-                    })
-                group.leave()
+        let requests = Concurrently.start(clients, width: clients) { _ in
+            Result {
+                try PlainHTTPClient.request(
+                    port: port, method: "POST", path: "/v1/treasure/53/chests/d-1/activate",
+                    headers: ["If-Match": #""1""#])
             }
         }
-        let allWaiting = TestEnvironment.waitUntil {
+        let allWaiting = Polling.waitUntil {
             let text = (try? harness.get("/metrics").text) ?? ""
             return text.contains("biomebus_http_requests_in_flight \(clients + 1)\n")
         }
         #expect(allWaiting)
         harness.service.shutdown()
-        group.wait()
+        let answers = requests.wait()
         var winners = 0
-        for (index, answer) in answers.values.enumerated() {
+        for (index, answer) in answers.enumerated() {
             switch answer {
             case .success(let response):
                 if response.status == 200 { winners += 1 }

@@ -1,3 +1,4 @@
+import BusTesting
 import Foundation
 import Testing
 
@@ -7,7 +8,7 @@ import Testing
 struct ActivationReadinessTests {
     @Test("Postgres stopped: the first 503 is followed at once by /readyz 503; restarted: the first 200 by /readyz 200")
     func readinessFollowsServedAnswers() throws {
-        let server = try PostgresServer()
+        let server = try PostgresCluster.forTest()
         let database = try TestDatabase(on: server)
         try database.psql(
             """
@@ -22,7 +23,7 @@ struct ActivationReadinessTests {
         for cycle in 1...2 {
             // Activations run continuously while Postgres stops, so the first 503 is the first
             // moment the service knows; the probe goes out as soon as that answer is read.
-            let stopping = BackgroundJob.run { try server.stop() }
+            let stopping = BackgroundJob.run { server.stop() }
             let down = try Self.firstAnswer(status: 503, harness: harness, next: &next)
             let probeDown = try harness.get("/readyz")
             #expect(down != nil, "cycle \(cycle): no 503 while Postgres stopped")
@@ -42,7 +43,7 @@ struct ActivationReadinessTests {
     /// Activates chests until one answer has `status`; nil after 30 s. A chest is retried
     /// while it gets 503 and left behind once it got anything else.
     private static func firstAnswer(status: Int, harness: ActivationHarness, next: inout Int) throws
-        -> TestHTTPResponse?
+        -> PlainHTTPResponse?
     {
         let deadline = ContinuousClock.now + .seconds(30)
         while ContinuousClock.now < deadline {

@@ -1,3 +1,4 @@
+import BusTesting
 import Foundation
 import Testing
 
@@ -9,7 +10,7 @@ import Testing
 struct ActivationTests {
     @Test("reads: 200 with a strong ETag, 404, and 400 for malformed ids")
     func reads() throws {
-        let database = try TestDatabase(on: try PostgresServer.shared())
+        let database = try TestDatabase(on: try PostgresCluster.shared())
         try database.insertChest(id: "c-9")
         let harness = try ActivationHarness(postgresURL: database.url)
 
@@ -31,7 +32,7 @@ struct ActivationTests {
 
     @Test("the status-code table of activation, each case checked against the row")
     func statusTable() throws {
-        let database = try TestDatabase(on: try PostgresServer.shared())
+        let database = try TestDatabase(on: try PostgresCluster.shared())
         for id in ["a", "b", "w", "s"] { try database.insertChest(id: id) }
         let harness = try ActivationHarness(postgresURL: database.url)
 
@@ -89,7 +90,7 @@ struct ActivationTests {
 
     @Test("with unnamed statements (for pgbouncer < 1.21) activation behaves the same")
     func unnamedStatements() throws {
-        let database = try TestDatabase(on: try PostgresServer.shared())
+        let database = try TestDatabase(on: try PostgresCluster.shared())
         try database.insertChest(id: "u-1")
         let harness = try ActivationHarness(postgresURL: database.url) { $0.preparedStatements = false }
         #expect(try harness.activate(chest: "u-1", ifMatch: #""1""#).status == 200)
@@ -99,11 +100,11 @@ struct ActivationTests {
 
     @Test("the seed alias POST /treasure/{biome}/activate behaves the same")
     func alias() throws {
-        let database = try TestDatabase(on: try PostgresServer.shared())
+        let database = try TestDatabase(on: try PostgresCluster.shared())
         try database.insertChest(id: "c-9")
         let harness = try ActivationHarness(postgresURL: database.url)
-        func alias(_ body: String, _ tag: String?) throws -> TestHTTPResponse {
-            try TestHTTPClient.request(
+        func alias(_ body: String, _ tag: String?) throws -> PlainHTTPResponse {
+            try PlainHTTPClient.request(
                 port: harness.port, method: "POST", path: "/treasure/53/activate",
                 headers: tag.map { ["If-Match": $0] } ?? [:], body: Array(body.utf8))
         }
@@ -118,7 +119,7 @@ struct ActivationTests {
 
     @Test("listing by state with a limit")
     func listing() throws {
-        let database = try TestDatabase(on: try PostgresServer.shared())
+        let database = try TestDatabase(on: try PostgresCluster.shared())
         for index in 0..<5 { try database.insertChest(id: "c-\(index)") }
         try database.insertChest(biome: 54, id: "other")
         let harness = try ActivationHarness(postgresURL: database.url)
@@ -139,12 +140,12 @@ struct ActivationTests {
 
     @Test("40 concurrent activations with the same tag: exactly one 200, 39 × 412, version 2")
     func raceForOneChest() throws {
-        let database = try TestDatabase(on: try PostgresServer.shared())
+        let database = try TestDatabase(on: try PostgresCluster.shared())
         try database.insertChest(id: "prize")
         let harness = try ActivationHarness(postgresURL: database.url, poolSize: 8)
         let port = harness.port
-        let results = TestEnvironment.concurrently(40, width: 40) { index in
-            try TestHTTPClient.request(
+        let results = Concurrently.results(40, width: 40) { index in
+            try PlainHTTPClient.request(
                 port: port, method: "POST", path: "/v1/treasure/53/chests/prize/activate",
                 headers: ["If-Match": #""1""#], body: Array(#"{"player_id": "p-\#(index)"}"#.utf8)
             ).status
@@ -158,7 +159,7 @@ struct ActivationTests {
 
     @Test("2,000 requests from 64 clients with --pool-size 4: Postgres never sees more than 4 connections")
     func poolBound() throws {
-        let database = try TestDatabase(on: try PostgresServer.shared())
+        let database = try TestDatabase(on: try PostgresCluster.shared())
         try database.psql(
             "INSERT INTO treasure_chests (biome_id, chest_id, type, coords) SELECT 53, 'p-' || n, 'chest', '{1,2}' FROM generate_series(0, 999) n"
         )
@@ -177,13 +178,13 @@ struct ActivationTests {
             }
         }
         watcher.start()
-        let results = TestEnvironment.concurrently(2000, width: 64) { index in
+        let results = Concurrently.results(2000, width: 64) { index in
             index % 2 == 0
-                ? try TestHTTPClient.request(
+                ? try PlainHTTPClient.request(
                     port: port, method: "POST", path: "/v1/treasure/53/chests/p-\(index / 2)/activate",
                     headers: ["If-Match": #""1""#]
                 ).status
-                : try TestHTTPClient.request(port: port, method: "GET", path: "/v1/treasure/53/chests/p-\(index / 2)")
+                : try PlainHTTPClient.request(port: port, method: "GET", path: "/v1/treasure/53/chests/p-\(index / 2)")
                     .status
         }
         stop.max(1)
@@ -212,14 +213,14 @@ final class Observed: @unchecked Sendable {
 struct ActivationOutageTests {
     @Test("Postgres stopped: 503 within 3 s and /readyz 503; started again: 200 without a restart")
     func outageAndRecovery() throws {
-        let server = try PostgresServer()
+        let server = try PostgresCluster.forTest()
         let database = try TestDatabase(on: server)
         try database.insertChest(id: "c-9")
         let harness = try ActivationHarness(postgresURL: database.url)
 
-        try server.stop()
+        server.stop()
         // Readiness notices without any request having to fail first (a connection is kept open).
-        #expect(TestEnvironment.waitUntil(timeout: .seconds(5)) { (try? harness.get("/readyz"))?.status == 503 })
+        #expect(Polling.waitUntil(timeout: .seconds(5)) { (try? harness.get("/readyz"))?.status == 503 })
         let clock = ContinuousClock()
         let start = clock.now
         let down = try harness.get("/v1/treasure/53/chests/c-9")
@@ -229,11 +230,11 @@ struct ActivationOutageTests {
         #expect(down.headers["retry-after"] != nil)
         #expect(elapsed < .seconds(3), "503 after \(elapsed)")
         #expect(try harness.activate(chest: "c-9", ifMatch: #""1""#).status == 503)
-        #expect(TestEnvironment.waitUntil(timeout: .seconds(5)) { (try? harness.get("/readyz"))?.status == 503 })
+        #expect(Polling.waitUntil(timeout: .seconds(5)) { (try? harness.get("/readyz"))?.status == 503 })
 
         try server.start()
         // Every loop's pool reconnects by itself (backoff up to 5 s); readiness covers them all.
-        #expect(TestEnvironment.waitUntil(timeout: .seconds(15)) { (try? harness.get("/readyz"))?.status == 200 })
+        #expect(Polling.waitUntil(timeout: .seconds(15)) { (try? harness.get("/readyz"))?.status == 200 })
         #expect(try harness.get("/v1/treasure/53/chests/c-9").status == 200)
         #expect(try harness.activate(chest: "c-9", ifMatch: #""1""#).status == 200)
     }

@@ -1,4 +1,5 @@
 import BusPostgres
+import BusTesting
 import Foundation
 import Testing
 
@@ -8,7 +9,7 @@ import Testing
 struct ActivationTimeoutTests {
     @Test("an activation stuck behind a row lock is cancelled by the server: 503 + Retry-After, never committed later")
     func lockedRowIsCancelledServerSide() throws {
-        let database = try TestDatabase(on: try PostgresServer.shared())
+        let database = try TestDatabase(on: try PostgresCluster.shared())
         try database.insertChest(id: "locked")
         let harness = try ActivationHarness(postgresURL: database.url, poolSize: 1, threads: 1) {
             $0.queryTimeout = .seconds(1)
@@ -29,7 +30,7 @@ struct ActivationTimeoutTests {
         try holder.execute("COMMIT")
         // Had the UPDATE been left running, it would take the lock now and commit: wait until
         // no statement of the service runs, then the chest must still be unactivated.
-        #expect(TestEnvironment.waitUntil { (try? Self.activeStatements(database)) == 0 })
+        #expect(Polling.waitUntil { (try? Self.activeStatements(database)) == 0 })
         #expect(try database.row(id: "locked") == "spawned|1|")
         // The connection survived the cancellation and serves the retry.
         #expect(try harness.activate(chest: "locked", ifMatch: #""1""#).status == 200)
@@ -38,7 +39,7 @@ struct ActivationTimeoutTests {
 
     @Test("a read-only server (25006) is 503 with Retry-After, not 500, and the URL's own options still apply")
     func readOnlyServerIs503() throws {
-        let database = try TestDatabase(on: try PostgresServer.shared())
+        let database = try TestDatabase(on: try PostgresCluster.shared())
         try database.insertChest(id: "ro")
         // As on a standby or a primary put in read-only mode during a failover.
         let url = database.url + "?options=-c%20default_transaction_read_only%3Don"
@@ -54,7 +55,7 @@ struct ActivationTimeoutTests {
 
     @Test("the pool connection terminated by the server (57P01) mid-statement is 503, not 500")
     func terminatedBackendIs503() throws {
-        let database = try TestDatabase(on: try PostgresServer.shared())
+        let database = try TestDatabase(on: try PostgresCluster.shared())
         try database.insertChest(id: "term")
         // A long deadline, so only the termination ends the statement.
         let harness = try ActivationHarness(postgresURL: database.url, poolSize: 1, threads: 1) {
@@ -65,15 +66,15 @@ struct ActivationTimeoutTests {
         try holder.execute("SELECT 1 FROM treasure_chests WHERE biome_id = 53 AND chest_id = 'term' FOR UPDATE")
 
         let port = harness.port
-        let answers = TestEnvironment.concurrently(2, width: 2) { job -> Int in
+        let answers = Concurrently.results(2, width: 2) { job -> Int in
             if job == 0 {
-                return try TestHTTPClient.request(
+                return try PlainHTTPClient.request(
                     port: port, method: "POST", path: "/v1/treasure/53/chests/term/activate",
                     headers: ["If-Match": #""1""#]
                 ).status
             }
             // Once the activation waits for the lock, end its backend as an administrator would.
-            let waiting = TestEnvironment.waitUntil { (try? Self.activeStatements(database)) == 1 }
+            let waiting = Polling.waitUntil { (try? Self.activeStatements(database)) == 1 }
             guard waiting else { throw FixtureError("the activation never waited for the lock") }
             return Int(
                 try database.psql(
@@ -89,7 +90,7 @@ struct ActivationTimeoutTests {
         #expect(try database.row(id: "term") == "spawned|1|")
         // The pool reconnects by itself.
         #expect(
-            TestEnvironment.waitUntil { (try? harness.activate(chest: "term", ifMatch: #""1""#))?.status == 200 })
+            Polling.waitUntil { (try? harness.activate(chest: "term", ifMatch: #""1""#))?.status == 200 })
     }
 
     /// Statements of the activation service running on the server right now.

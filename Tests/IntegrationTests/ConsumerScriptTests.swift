@@ -1,3 +1,4 @@
+import BusTesting
 import Foundation
 import Testing
 
@@ -6,7 +7,7 @@ import Testing
 @Suite("Consumer scripts respect entry ownership")
 struct ConsumerScriptTests {
     /// An entry delivered to `owner`, plus its id.
-    private func pendingEntry(on redis: RedisServer, owner: String) throws -> String {
+    private func pendingEntry(on redis: RedisServerProcess, owner: String) throws -> String {
         try redis.cli("XGROUP", "CREATE", "EVSTREAM:5", "treasure", "0", "MKSTREAM")
         let id = try redis.cli(
             "XADD", "EVSTREAM:5", "*", "type", "chest", "coords", "[1,2]", "chest_id", "o-1", "ts", "1")
@@ -16,7 +17,7 @@ struct ConsumerScriptTests {
 
     @Test("a stalled consumer does not dead-letter an entry another consumer has reclaimed")
     func deadLetterOnlyWhenOwned() throws {
-        let redis = try RedisServer()
+        let redis = try RedisServerProcess.temporary()
         let id = try pendingEntry(on: redis, owner: "survivor")
         let script = RegionConsumer.deadLetterScript
         let stalled = try redis.cli(
@@ -34,7 +35,7 @@ struct ConsumerScriptTests {
 
     @Test("a retry re-claims only an entry this consumer still owns")
     func retryOnlyWhenOwned() throws {
-        let redis = try RedisServer()
+        let redis = try RedisServerProcess.temporary()
         let id = try pendingEntry(on: redis, owner: "survivor")
         let script = RegionConsumer.claimIfOwnedScript
         #expect(try redis.cli(["EVAL", script, "1", "EVSTREAM:5", "treasure", id, "stalled"]).isEmpty)

@@ -1,5 +1,6 @@
 import BusConsumer
 import BusDomain
+import BusTesting
 import Foundation
 import Testing
 
@@ -10,15 +11,15 @@ import Testing
 @Suite("Consumers: groups, in-flight cap, retries, dead letters, reclaim")
 struct ConsumerTests {
     private func spawn(_ port: Int, biome: Int, chest: String, x: Int = 1) throws -> Int {
-        try TestHTTPClient.spawn(
+        try PlainHTTPClient.spawn(
             port: port, #"{"biome_id": \#(biome), "type": "chest", "coords": [\#(x), 2.5], "chest_id": "\#(chest)"}"#
         ).status
     }
 
     @Test("100 spawns plus a duplicate: 100 chests at version 1, nothing pending, nothing dead")
     func hundredSpawns() throws {
-        let redis = try RedisServer()
-        let database = try TestDatabase(on: try PostgresServer.shared())
+        let redis = try RedisServerProcess.temporary()
+        let database = try TestDatabase(on: try PostgresCluster.shared())
         let region = ConsumerHarness.region(redis: redis, biomes: [1, 2])
         let gateway = try GatewayHarness(regions: [region])
         let consumer = try ConsumerHarness(region: region, postgresURL: database.url)
@@ -28,7 +29,7 @@ struct ConsumerTests {
         }
         #expect(try spawn(gateway.port, biome: 2, chest: "c-5", x: 999) == 202, "a second entry for chest c-5")
 
-        let done = TestEnvironment.waitUntil(timeout: .seconds(20)) {
+        let done = Polling.waitUntil(timeout: .seconds(20)) {
             (try? database.psql("SELECT count(*) FROM treasure_chests")) == "100"
                 && (try? redis.pending("EVSTREAM:1")) == 0 && (try? redis.pending("EVSTREAM:2")) == 0
         }
@@ -44,8 +45,8 @@ struct ConsumerTests {
 
     @Test("a backlog on several streams of one region drains completely, and pending never passes the cap")
     func backlogOnSeveralStreams() throws {
-        let redis = try RedisServer()
-        let database = try TestDatabase(on: try PostgresServer.shared())
+        let redis = try RedisServerProcess.temporary()
+        let database = try TestDatabase(on: try PostgresCluster.shared())
         let region = ConsumerHarness.region(redis: redis, biomes: [11, 12, 13, 14], maxInFlight: 8)
         // One script per stream: 100 entries each, as the gateway writes them.
         let fill = """
@@ -57,7 +58,7 @@ struct ConsumerTests {
         let consumer = try ConsumerHarness(region: region, postgresURL: database.url, name: "backlog")
         _ = consumer
         var maximum = 0
-        let drained = TestEnvironment.waitUntil(timeout: .seconds(30)) {
+        let drained = Polling.waitUntil(timeout: .seconds(30)) {
             maximum = max(
                 maximum, (11...14).reduce(0) { $0 + ((try? redis.pending("EVSTREAM:\($1)", consumer: "backlog")) ?? 0) }
             )
@@ -65,14 +66,14 @@ struct ConsumerTests {
         }
         #expect(drained, "rows: \((try? database.psql("SELECT count(*) FROM treasure_chests")) ?? "?")")
         #expect(maximum <= 8, "pending across the region's streams reached \(maximum)")
-        #expect(TestEnvironment.waitUntil { (11...14).allSatisfy { (try? redis.pending("EVSTREAM:\($0)")) == 0 } })
+        #expect(Polling.waitUntil { (11...14).allSatisfy { (try? redis.pending("EVSTREAM:\($0)")) == 0 } })
     }
 
     @Test(
         "an unparseable entry lands in EVDLQ after exactly max_deliveries deliveries; its neighbours are materialized")
     func poisonEntry() throws {
-        let redis = try RedisServer()
-        let database = try TestDatabase(on: try PostgresServer.shared())
+        let redis = try RedisServerProcess.temporary()
+        let database = try TestDatabase(on: try PostgresCluster.shared())
         let region = ConsumerHarness.region(redis: redis, biomes: [7], maxDeliveries: 3)
         let consumer = try ConsumerHarness(region: region, postgresURL: database.url)
         _ = consumer
@@ -83,26 +84,26 @@ struct ConsumerTests {
         try redis.cli(
             "XADD", "EVSTREAM:7", "*", "type", "chest", "coords", "[3,4]", "chest_id", "after", "ts", "1700000000000")
 
-        #expect(TestEnvironment.waitUntil(timeout: .seconds(15)) { (try? redis.streamLength("EVDLQ:7")) == 1 })
+        #expect(Polling.waitUntil(timeout: .seconds(15)) { (try? redis.streamLength("EVDLQ:7")) == 1 })
         let dead = try #require(try redis.entries("EVDLQ:7").first)
         #expect(dead.fields["source_id"] == poisonID)
         #expect(dead.fields["deliveries"] == "3")
         #expect(dead.fields["error"]?.contains("coords") == true)
         #expect(dead.fields["chest_id"] == "bad" && dead.fields["coords"] == "not-json")
         #expect(
-            TestEnvironment.waitUntil {
+            Polling.waitUntil {
                 (try? database.psql("SELECT string_agg(chest_id, ',' ORDER BY chest_id) FROM treasure_chests"))
                     == "after,before"
             })
-        #expect(TestEnvironment.waitUntil { (try? redis.pending("EVSTREAM:7")) == 0 })
+        #expect(Polling.waitUntil { (try? redis.pending("EVSTREAM:7")) == 0 })
     }
 
     @Test(
         "stuck handlers (a locked table): pending for the process never exceeds max_in_flight; released, all is processed"
     )
     func stuckHandlersRespectTheCap() throws {
-        let redis = try RedisServer()
-        let database = try TestDatabase(on: try PostgresServer.shared())
+        let redis = try RedisServerProcess.temporary()
+        let database = try TestDatabase(on: try PostgresCluster.shared())
         let region = ConsumerHarness.region(redis: redis, biomes: [3], maxInFlight: 8, maxDeliveries: 100)
         let gateway = try GatewayHarness(regions: [region])
         let consumer = try ConsumerHarness(region: region, postgresURL: database.url, name: "capped")
@@ -124,7 +125,7 @@ struct ConsumerTests {
 
         lock.waitUntilReleased()
         #expect(
-            TestEnvironment.waitUntil(timeout: .seconds(30)) {
+            Polling.waitUntil(timeout: .seconds(30)) {
                 (try? database.psql("SELECT count(*) FROM treasure_chests")) == "60"
                     && (try? redis.pending("EVSTREAM:3")) == 0
             })
@@ -135,8 +136,8 @@ struct ConsumerTests {
         "a consumer killed with SIGKILL while holding entries: a live consumer reclaims and materializes them within claim_idle_ms plus one read cycle"
     )
     func reclaimFromDeadConsumer() throws {
-        let redis = try RedisServer()
-        let database = try TestDatabase(on: try PostgresServer.shared())
+        let redis = try RedisServerProcess.temporary()
+        let database = try TestDatabase(on: try PostgresCluster.shared())
         // The issue's fast-reclaim region: the handler timeout is derived (820 ms).
         let yaml = """
             name: north
@@ -152,7 +153,7 @@ struct ConsumerTests {
             """
         let region = try RegionConfig.parse(yaml: yaml, file: "north.yaml")
         #expect(region.consumer.handlerTimeoutMs == 820)
-        let directory = try TestEnvironment.makeTemporaryDirectory(prefix: "biomebus-reclaim")
+        let directory = try ProcessTools.makeTemporaryDirectory(prefix: "biomebus-reclaim")
         try yaml.write(to: directory.appendingPathComponent("north.yaml"), atomically: true, encoding: .utf8)
 
         // The table is locked until the doomed consumer is gone: its inserts cannot finish.
@@ -168,7 +169,7 @@ struct ConsumerTests {
                 "1700000000000")
         }
         #expect(
-            TestEnvironment.waitUntil { (try? redis.pending("EVSTREAM:4", consumer: "doomed")) == 16 },
+            Polling.waitUntil { (try? redis.pending("EVSTREAM:4", consumer: "doomed")) == 16 },
             "\(doomed.stderr)")
         let survivor = try ConsumerHarness(region: region, postgresURL: database.url, name: "survivor")
         _ = survivor
@@ -185,12 +186,12 @@ struct ConsumerTests {
             .reclaimInterval
         let bound =
             .milliseconds(region.consumer.claimIdleMs + region.consumer.blockMs + 2000) + interval
-        let done = TestEnvironment.waitUntil(timeout: bound) {
+        let done = Polling.waitUntil(timeout: bound) {
             (try? redis.pending("EVSTREAM:4")) == 0
                 && (try? database.psql("SELECT count(*) FROM treasure_chests")) == "20"
         }
         #expect(done, "not done within \(bound); after \(clock.now - killed)")
-        #expect(TestEnvironment.waitUntil { (try? database.psql("SELECT count(*) FROM treasure_chests")) == "20" })
+        #expect(Polling.waitUntil { (try? database.psql("SELECT count(*) FROM treasure_chests")) == "20" })
         #expect(try redis.pending("EVSTREAM:4", consumer: "doomed") == 0)
         #expect(try redis.streamLength("EVDLQ:4") == 0)
     }
@@ -199,8 +200,8 @@ struct ConsumerTests {
         "pending ids whose entries were trimmed are dropped, not retried forever; a gone consumer that owns nothing is removed"
     )
     func trimmedPendingAndGoneConsumers() throws {
-        let redis = try RedisServer()
-        let database = try TestDatabase(on: try PostgresServer.shared())
+        let redis = try RedisServerProcess.temporary()
+        let database = try TestDatabase(on: try PostgresCluster.shared())
         let region = ConsumerHarness.region(redis: redis, biomes: [8], claimIdleMs: 5300)
         // A consumer that read three entries and vanished; then the stream was trimmed under it.
         try redis.cli("XGROUP", "CREATE", "EVSTREAM:8", "treasure", "0", "MKSTREAM")
@@ -215,10 +216,10 @@ struct ConsumerTests {
         let consumer = try ConsumerHarness(region: region, postgresURL: database.url, name: "live")
         _ = consumer
         #expect(
-            TestEnvironment.waitUntil(timeout: .seconds(20)) { (try? redis.pending("EVSTREAM:8")) == 0 },
+            Polling.waitUntil(timeout: .seconds(20)) { (try? redis.pending("EVSTREAM:8")) == 0 },
             "the trimmed ids leave the pending list")
         #expect(
-            TestEnvironment.waitUntil(timeout: .seconds(25)) {
+            Polling.waitUntil(timeout: .seconds(25)) {
                 guard let consumers = try? redis.cli("XINFO", "CONSUMERS", "EVSTREAM:8", "treasure") else {
                     return false
                 }
@@ -230,7 +231,7 @@ struct ConsumerTests {
 
     @Test("the consumer command rejects a biome given twice or biomes of two regions, in one line")
     func badBiomeSelection() throws {
-        let directory = try TestEnvironment.makeTemporaryDirectory(prefix: "biomebus-biomes")
+        let directory = try ProcessTools.makeTemporaryDirectory(prefix: "biomebus-biomes")
         try "name: north\nredis: redis://127.0.0.1:1/0\nbiomes: [1, 2]\n".write(
             to: directory.appendingPathComponent("north.yaml"), atomically: true, encoding: .utf8)
         try "name: south\nredis: redis://127.0.0.1:1/0\nbiomes: [3]\n".write(
@@ -247,26 +248,26 @@ struct ConsumerTests {
 
     @Test("SIGTERM: the consumer command drains and exits 0")
     func sigterm() throws {
-        let redis = try RedisServer()
-        let database = try TestDatabase(on: try PostgresServer.shared())
+        let redis = try RedisServerProcess.temporary()
+        let database = try TestDatabase(on: try PostgresCluster.shared())
         let region = ConsumerHarness.region(redis: redis, biomes: [5])
-        let directory = try TestEnvironment.makeTemporaryDirectory(prefix: "biomebus-sigterm")
+        let directory = try ProcessTools.makeTemporaryDirectory(prefix: "biomebus-sigterm")
         try ConsumerHarness.yaml(region).write(
             to: directory.appendingPathComponent("north.yaml"), atomically: true, encoding: .utf8)
-        let adminPort = TestEnvironment.freePort()
+        let adminPort = LoopbackPorts.freePort()
         let child = try BiomeBusProcess([
             "consumer", "--regions", directory.path, "--biome", "5", "--postgres", database.url, "--name", "graceful",
             "--admin", "127.0.0.1:\(adminPort)",
         ])
         #expect(child.waitForLog("region up"), "\(child.stderr)")
         #expect(
-            TestEnvironment.waitUntil {
-                (try? TestHTTPClient.request(port: adminPort, method: "GET", path: "/readyz"))?.status == 200
+            Polling.waitUntil {
+                (try? PlainHTTPClient.request(port: adminPort, method: "GET", path: "/readyz"))?.status == 200
             })
         try redis.cli(
             "XADD", "EVSTREAM:5", "*", "type", "chest", "coords", "[1,2]", "chest_id", "t-1", "ts", "1700000000000")
-        #expect(TestEnvironment.waitUntil { (try? database.psql("SELECT count(*) FROM treasure_chests")) == "1" })
-        let metrics = try TestHTTPClient.request(port: adminPort, method: "GET", path: "/metrics").text
+        #expect(Polling.waitUntil { (try? database.psql("SELECT count(*) FROM treasure_chests")) == "1" })
+        let metrics = try PlainHTTPClient.request(port: adminPort, method: "GET", path: "/metrics").text
         #expect(metrics.contains(#"biomebus_consumer_handled_total{region="north"} 1"#), "\(metrics)")
         #expect(metrics.contains(#"biomebus_consumer_in_flight{region="north"} 0"#))
         #expect(metrics.contains("biomebus_consumer_handler_duration_seconds_count{region=\"north\"} 1"))
@@ -281,27 +282,27 @@ struct ConsumerTests {
 struct ConsumerOutageTests {
     @Test("Postgres down for a while: nothing lost, nothing dead-lettered (its failures are transient)")
     func postgresOutage() throws {
-        let redis = try RedisServer()
-        let server = try PostgresServer()
+        let redis = try RedisServerProcess.temporary()
+        let server = try PostgresCluster.forTest()
         let database = try TestDatabase(on: server)
         // Two deliveries would be spent in well under a second if an outage counted.
         let region = ConsumerHarness.region(redis: redis, biomes: [6], maxDeliveries: 2, initialMs: 50, maxMs: 500)
         let gateway = try GatewayHarness(regions: [region])
         let consumer = try ConsumerHarness(region: region, postgresURL: database.url)
         _ = consumer
-        try server.stop()
+        server.stop()
         for index in 0..<30 {
-            let status = try TestHTTPClient.spawn(
+            let status = try PlainHTTPClient.spawn(
                 port: gateway.port, #"{"biome_id": 6, "type": "chest", "coords": [1, 2], "chest_id": "o-\#(index)"}"#
             ).status
             #expect(status == 202)
         }
         // Long enough for several failed deliveries of every entry.
-        #expect(TestEnvironment.waitUntil(timeout: .seconds(10)) { ((try? redis.pending("EVSTREAM:6")) ?? 0) == 30 })
+        #expect(Polling.waitUntil(timeout: .seconds(10)) { ((try? redis.pending("EVSTREAM:6")) ?? 0) == 30 })
         Thread.sleep(forTimeInterval: 1.5)
         try server.start()
         #expect(
-            TestEnvironment.waitUntil(timeout: .seconds(30)) {
+            Polling.waitUntil(timeout: .seconds(30)) {
                 (try? database.psql("SELECT count(*) FROM treasure_chests")) == "30"
                     && (try? redis.pending("EVSTREAM:6")) == 0
             })

@@ -1,3 +1,4 @@
+import BusTesting
 import Foundation
 import Testing
 
@@ -5,8 +6,8 @@ import Testing
 struct DLQCommandTests {
     @Test("list shows dead letters with their error; replay moves them back into the stream, once")
     func listAndReplay() throws {
-        let redis = try RedisServer()
-        let directory = try TestEnvironment.makeTemporaryDirectory(prefix: "biomebus-dlq")
+        let redis = try RedisServerProcess.temporary()
+        let directory = try ProcessTools.makeTemporaryDirectory(prefix: "biomebus-dlq")
         try "name: north\nredis: \(redis.url)\nbiomes: [9]\n".write(
             to: directory.appendingPathComponent("north.yaml"), atomically: true, encoding: .utf8)
         for index in 0..<3 {

@@ -1,4 +1,4 @@
-import BusOps
+import BusTesting
 import Foundation
 import Testing
 
@@ -9,7 +9,7 @@ import Testing
 @Suite("biomebus gateway: the command's life cycle")
 struct GatewayCommandTests {
     private func regionsDirectory(_ files: [String: String]) throws -> URL {
-        let directory = try TestEnvironment.makeTemporaryDirectory(prefix: "biomebus-regions")
+        let directory = try ProcessTools.makeTemporaryDirectory(prefix: "biomebus-regions")
         for (name, text) in files {
             try text.write(to: directory.appendingPathComponent(name), atomically: true, encoding: .utf8)
         }
@@ -25,7 +25,7 @@ struct GatewayCommandTests {
         let regions = try regionsDirectory([
             "north.yaml": "name: north\nredis: redis://127.0.0.1:1/0\nbiomes: [1]\nstream: {maxlen: -5}\n"
         ])
-        let port = TestEnvironment.freePort()
+        let port = LoopbackPorts.freePort()
         let child = try BiomeBusProcess(["gateway", "--regions", regions.path, "--listen", "127.0.0.1:\(port)"])
         #expect(child.waitForExit() == 2)
         let lines = child.stderr.split(separator: "\n")
@@ -65,16 +65,16 @@ struct GatewayCommandTests {
 
     @Test("env fallbacks, lifecycle lines, and SIGTERM drains and exits 0")
     func lifecycleAndSigterm() throws {
-        let redis = try RedisServer()
+        let redis = try RedisServerProcess.temporary()
         let regions = try regionsDirectory(["a.yaml": "name: north\nredis: \(redis.url)\nbiomes: [1]\n"])
-        let port = TestEnvironment.freePort()
+        let port = LoopbackPorts.freePort()
         let child = try BiomeBusProcess(
             ["gateway", "--threads", "2"],
             environment: ["BIOMEBUS_REGIONS": regions.path, "BIOMEBUS_LISTEN": "127.0.0.1:\(port)"])
         #expect(child.waitForLog("gateway listening"), "\(child.stderr)")
         #expect(child.waitForLog("region up"), "\(child.stderr)")
         #expect(child.stderr.contains("address=127.0.0.1:\(port)"))
-        let response = try TestHTTPClient.spawn(port: port, #"{"biome_id": 1, "type": "chest", "coords": [1, 2]}"#)
+        let response = try PlainHTTPClient.spawn(port: port, #"{"biome_id": 1, "type": "chest", "coords": [1, 2]}"#)
         #expect(response.status == 202)
 
         child.signal(SIGTERM)
@@ -86,9 +86,9 @@ struct GatewayCommandTests {
 
     @Test("SIGTERM while many spawns wait on a stalled Redis: every client gets its whole answer, exit 0")
     func sigtermWithRequestsInFlight() throws {
-        let redis = try RedisServer()
+        let redis = try RedisServerProcess.temporary()
         let regions = try regionsDirectory(["a.yaml": "name: north\nredis: \(redis.url)\nbiomes: [1]\n"])
-        let port = TestEnvironment.freePort()
+        let port = LoopbackPorts.freePort()
         let child = try BiomeBusProcess([
             "gateway", "--regions", regions.path, "--listen", "127.0.0.1:\(port)", "--threads", "2",
         ])
@@ -96,22 +96,12 @@ struct GatewayCommandTests {
         redis.pause()
         defer { redis.resume() }
         let clients = 32
-        let answers = ResultsBox<TestHTTPResponse>(count: clients)
-        let group = DispatchGroup()
-        for index in 0..<clients {
-            group.enter()
-            Thread.detachNewThread {
-                answers.set(
-                    index,
-                    Result {
-                        try TestHTTPClient.spawn(port: port, #"{"biome_id": 1, "type": "chest", "coords": [1, 2]}"#)
-                    })
-                group.leave()
-            }
+        let requests = Concurrently.start(clients, width: clients) { _ in
+            Result { try PlainHTTPClient.spawn(port: port, #"{"biome_id": 1, "type": "chest", "coords": [1, 2]}"#) }
         }
         // Every spawn has reached the gateway and waits on Redis (the scrape counts itself).
-        let allWaiting = TestEnvironment.waitUntil {
-            let text = (try? TestHTTPClient.request(port: port, method: "GET", path: "/metrics").text) ?? ""
+        let allWaiting = Polling.waitUntil {
+            let text = (try? PlainHTTPClient.request(port: port, method: "GET", path: "/metrics").text) ?? ""
             return text.contains("biomebus_http_requests_in_flight \(clients + 1)\n")
         }
         #expect(allWaiting)
@@ -120,9 +110,9 @@ struct GatewayCommandTests {
         // before it closes the connections.
         #expect(child.waitForLog("gateway shutting down"), "\(child.stderr)")
         redis.resume()
-        group.wait()
+        let answers = requests.wait()
         #expect(child.waitForExit() == 0)
-        for (index, answer) in answers.values.enumerated() {
+        for (index, answer) in answers.enumerated() {
             switch answer {
             case .success(let response):
                 #expect([202, 503].contains(response.status), "client \(index): \(response.status)")
@@ -137,9 +127,9 @@ struct GatewayCommandTests {
 
     @Test("a second gateway on a port another one listens on exits non-zero with one line, before serving")
     func secondGatewayRefused() throws {
-        let redis = try RedisServer()
+        let redis = try RedisServerProcess.temporary()
         let regions = try regionsDirectory(["a.yaml": "name: north\nredis: \(redis.url)\nbiomes: [1]\n"])
-        let port = TestEnvironment.freePort()
+        let port = LoopbackPorts.freePort()
         let first = try BiomeBusProcess([
             "gateway", "--regions", regions.path, "--listen", "127.0.0.1:\(port)", "--threads", "2",
         ])
@@ -156,7 +146,7 @@ struct GatewayCommandTests {
         #expect(!second.stderr.contains("gateway listening"))
         // The first keeps every connection.
         for _ in 0..<8 {
-            #expect(try TestHTTPClient.request(port: port, method: "GET", path: "/healthz").status == 200)
+            #expect(try PlainHTTPClient.request(port: port, method: "GET", path: "/healthz").status == 200)
         }
         first.signal(SIGTERM)
         #expect(first.waitForExit() == 0)

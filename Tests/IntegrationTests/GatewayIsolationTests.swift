@@ -1,3 +1,4 @@
+import BusTesting
 import Foundation
 import Testing
 
@@ -16,9 +17,10 @@ struct GatewayIsolationTests {
     }
 
     /// Region north (biome 1) and region south (biome 2), each on its own Redis.
-    private func twoRegions() throws -> (north: RedisServer, south: RedisServer, harness: GatewayHarness) {
-        let north = try RedisServer()
-        let south = try RedisServer()
+    private func twoRegions() throws -> (north: RedisServerProcess, south: RedisServerProcess, harness: GatewayHarness)
+    {
+        let north = try RedisServerProcess.temporary()
+        let south = try RedisServerProcess.temporary()
         let harness = try GatewayHarness(regions: [
             GatewayHarness.region("north", redis: north, biomes: [1]),
             GatewayHarness.region("south", redis: south, biomes: [2]),
@@ -30,14 +32,14 @@ struct GatewayIsolationTests {
     func killedRegion() throws {
         let (north, south, harness) = try twoRegions()
         let port = harness.port
-        #expect(try TestHTTPClient.spawn(port: port, Self.body(1)).status == 202)
+        #expect(try PlainHTTPClient.spawn(port: port, Self.body(1)).status == 202)
 
         north.kill()
         let (down, elapsed) = try timed {
-            var response = try TestHTTPClient.spawn(port: port, Self.body(1))
+            var response = try PlainHTTPClient.spawn(port: port, Self.body(1))
             // The first spawn after the kill may still see the old connection; within 2 s the
             // region must answer 503.
-            while response.status == 202 { response = try TestHTTPClient.spawn(port: port, Self.body(1)) }
+            while response.status == 202 { response = try PlainHTTPClient.spawn(port: port, Self.body(1)) }
             return response
         }
         #expect(down.status == 503)
@@ -46,25 +48,25 @@ struct GatewayIsolationTests {
         #expect(elapsed < .seconds(2), "503 after \(elapsed)")
 
         for _ in 0..<20 {
-            let (healthy, took) = try timed { try TestHTTPClient.spawn(port: port, Self.body(2)) }
+            let (healthy, took) = try timed { try PlainHTTPClient.spawn(port: port, Self.body(2)) }
             #expect(healthy.status == 202)
             #expect(took < .milliseconds(500), "healthy region took \(took)")
         }
         #expect(try south.streamLength("EVSTREAM:2") == 20)
 
-        let readiness = try TestHTTPClient.request(port: port, method: "GET", path: "/readyz")
+        let readiness = try PlainHTTPClient.request(port: port, method: "GET", path: "/readyz")
         #expect(readiness.status == 503)
         let names = (readiness.json["regions"] as? [[String: Any]])?.compactMap { $0["name"] as? String }
         #expect(names == ["north"])
 
         try north.start()
-        let recovered = TestEnvironment.waitUntil(timeout: .seconds(10)) {
-            (try? TestHTTPClient.spawn(port: port, Self.body(1)))?.status == 202
+        let recovered = Polling.waitUntil(timeout: .seconds(10)) {
+            (try? PlainHTTPClient.spawn(port: port, Self.body(1)))?.status == 202
         }
         #expect(recovered, "spawns for the restarted region must succeed again without a gateway restart")
         #expect(
-            TestEnvironment.waitUntil {
-                (try? TestHTTPClient.request(port: port, method: "GET", path: "/readyz"))?.status == 200
+            Polling.waitUntil {
+                (try? PlainHTTPClient.request(port: port, method: "GET", path: "/readyz"))?.status == 200
             })
     }
 
@@ -75,30 +77,30 @@ struct GatewayIsolationTests {
         defer { north.resume() }
 
         north.pause()
-        let (hung, elapsed) = try timed { try TestHTTPClient.spawn(port: port, Self.body(1)) }
+        let (hung, elapsed) = try timed { try PlainHTTPClient.spawn(port: port, Self.body(1)) }
         #expect(hung.status == 503)
         #expect(hung.errorCode == "region_unavailable")
         #expect(hung.headers["retry-after"] == "1")
         #expect(elapsed < .milliseconds(2000), "503 after \(elapsed)")
 
         // While the region is hung, its spawns fail fast and the other region is untouched.
-        let (again, fast) = try timed { try TestHTTPClient.spawn(port: port, Self.body(1)) }
+        let (again, fast) = try timed { try PlainHTTPClient.spawn(port: port, Self.body(1)) }
         #expect(again.status == 503)
         #expect(fast < .milliseconds(1500))
-        let (healthy, took) = try timed { try TestHTTPClient.spawn(port: port, Self.body(2)) }
+        let (healthy, took) = try timed { try PlainHTTPClient.spawn(port: port, Self.body(2)) }
         #expect(healthy.status == 202)
         #expect(took < .milliseconds(500))
 
         north.resume()
         #expect(
-            TestEnvironment.waitUntil(timeout: .seconds(10)) {
-                (try? TestHTTPClient.spawn(port: port, Self.body(1)))?.status == 202
+            Polling.waitUntil(timeout: .seconds(10)) {
+                (try? PlainHTTPClient.spawn(port: port, Self.body(1)))?.status == 202
             })
     }
 
     @Test("past the cap of outstanding commands, spawns get 503 region_overloaded at once")
     func outstandingCap() throws {
-        let redis = try RedisServer()
+        let redis = try RedisServerProcess.temporary()
         let harness = try GatewayHarness(
             regions: [GatewayHarness.region("north", redis: redis, biomes: [1])], threads: 1
         ) {
@@ -108,8 +110,8 @@ struct GatewayIsolationTests {
         let port = harness.port
         redis.pause()
         defer { redis.resume() }
-        let results = TestEnvironment.concurrently(12, width: 12) { _ in
-            try TestHTTPClient.spawn(port: port, Self.body(1))
+        let results = Concurrently.results(12, width: 12) { _ in
+            try PlainHTTPClient.spawn(port: port, Self.body(1))
         }
         let statuses = results.compactMap { try? $0.get() }
         #expect(statuses.count == 12)
@@ -119,16 +121,16 @@ struct GatewayIsolationTests {
 
     @Test("Redis's OOM refusal maps to 503 region_overloaded and clears when memory frees up")
     func outOfMemory() throws {
-        let redis = try RedisServer()
+        let redis = try RedisServerProcess.temporary()
         let harness = try GatewayHarness(regions: [GatewayHarness.region("north", redis: redis, biomes: [1])])
         try redis.cli("CONFIG", "SET", "maxmemory-policy", "noeviction")
         try redis.cli("CONFIG", "SET", "maxmemory", "1")
-        let full = try TestHTTPClient.spawn(port: harness.port, Self.body(1))
+        let full = try PlainHTTPClient.spawn(port: harness.port, Self.body(1))
         #expect(full.status == 503)
         #expect(full.errorCode == "region_overloaded")
         #expect(full.headers["retry-after"] != nil)
         try redis.cli("CONFIG", "SET", "maxmemory", "0")
-        #expect(try TestHTTPClient.spawn(port: harness.port, Self.body(1)).status == 202)
+        #expect(try PlainHTTPClient.spawn(port: harness.port, Self.body(1)).status == 202)
         #expect(try redis.streamLength("EVSTREAM:1") == 1)
     }
 }

@@ -1,3 +1,4 @@
+import BusTesting
 import Foundation
 import Testing
 
@@ -16,16 +17,16 @@ struct GatewayOpsTests {
 
     @Test("after N spawns the same depth shows in /v1/regions and in /metrics")
     func depthEverywhere() throws {
-        let redis = try RedisServer()
+        let redis = try RedisServerProcess.temporary()
         let harness = try GatewayHarness(regions: [GatewayHarness.region("north", redis: redis, biomes: [53, 7])]) {
             $0.sampleInterval = .milliseconds(100)
         }
         for index in 0..<17 {
-            let response = try TestHTTPClient.spawn(
+            let response = try PlainHTTPClient.spawn(
                 port: harness.port, #"{"biome_id": 53, "type": "chest", "coords": [\#(index), 2]}"#)
             #expect(response.status == 202)
         }
-        let regions = try TestHTTPClient.request(port: harness.port, method: "GET", path: "/v1/regions")
+        let regions = try PlainHTTPClient.request(port: harness.port, method: "GET", path: "/v1/regions")
         #expect(regions.status == 200)
         let region = try #require((regions.json["regions"] as? [[String: Any]])?.first)
         let biomes = try #require(region["biomes"] as? [[String: Any]])
@@ -33,8 +34,8 @@ struct GatewayOpsTests {
         #expect(biomes.first { $0["biome_id"] as? Int == 7 }?["length"] as? Int == 0)
 
         var metricsText = ""
-        let published = TestEnvironment.waitUntil(timeout: .seconds(5)) {
-            metricsText = (try? TestHTTPClient.request(port: harness.port, method: "GET", path: "/metrics").text) ?? ""
+        let published = Polling.waitUntil(timeout: .seconds(5)) {
+            metricsText = (try? PlainHTTPClient.request(port: harness.port, method: "GET", path: "/metrics").text) ?? ""
             return sample(metricsText, "biomebus_stream_length", ["biome": "53"]) == 17
         }
         #expect(published, "\(metricsText)")
@@ -47,7 +48,7 @@ struct GatewayOpsTests {
 
     @Test("/v1/regions marks a group whose lag grew over the last three samples")
     func lagGrowingIsMarked() throws {
-        let redis = try RedisServer()
+        let redis = try RedisServerProcess.temporary()
         // Samples slower than the test can post, so each sample sees one more entry.
         let harness = try GatewayHarness(regions: [GatewayHarness.region("north", redis: redis, biomes: [4])]) {
             $0.sampleInterval = .milliseconds(400)
@@ -55,16 +56,17 @@ struct GatewayOpsTests {
         try redis.cli("XGROUP", "CREATE", "EVSTREAM:4", "treasure", "0", "MKSTREAM")
         for expected in 1...4 {
             #expect(
-                try TestHTTPClient.spawn(port: harness.port, #"{"biome_id": 4, "type": "chest", "coords": [1, 2]}"#)
+                try PlainHTTPClient.spawn(port: harness.port, #"{"biome_id": 4, "type": "chest", "coords": [1, 2]}"#)
                     .status == 202)
             // Wait until the sampler has seen this lag, so consecutive samples differ.
-            let seen = TestEnvironment.waitUntil(timeout: .seconds(5)) {
-                let text = (try? TestHTTPClient.request(port: harness.port, method: "GET", path: "/metrics").text) ?? ""
+            let seen = Polling.waitUntil(timeout: .seconds(5)) {
+                let text =
+                    (try? PlainHTTPClient.request(port: harness.port, method: "GET", path: "/metrics").text) ?? ""
                 return text.contains(#"biomebus_group_lag{region="north",biome="4",group="treasure"} \#(expected).0"#)
             }
             #expect(seen)
         }
-        let regions = try TestHTTPClient.request(port: harness.port, method: "GET", path: "/v1/regions").json
+        let regions = try PlainHTTPClient.request(port: harness.port, method: "GET", path: "/v1/regions").json
         let breaches = regions["breaches"] as? [String] ?? []
         #expect(breaches.contains("biome 4 group treasure lag keeps growing"), "\(breaches)")
         #expect(regions["healthy"] as? Bool == false)
@@ -72,8 +74,8 @@ struct GatewayOpsTests {
 
     @Test("the memory guard sheds one region's spawns and recovers, while another region keeps getting 202")
     func memoryGuard() throws {
-        let full = try RedisServer()
-        let fine = try RedisServer()
+        let full = try RedisServerProcess.temporary()
+        let fine = try RedisServerProcess.temporary()
         let harness = try GatewayHarness(regions: [
             GatewayHarness.region("full", redis: full, biomes: [1]),
             GatewayHarness.region("fine", redis: fine, biomes: [2]),
@@ -88,23 +90,23 @@ struct GatewayOpsTests {
                 try full.cli("INFO", "memory").split(separator: "\r\n").first { $0.hasPrefix("used_memory:") }?
                     .dropFirst(12) ?? ""))
         try full.cli("CONFIG", "SET", "maxmemory", String(used + used / 20))
-        let shed = TestEnvironment.waitUntil(timeout: .seconds(5)) {
-            (try? TestHTTPClient.spawn(port: port, #"{"biome_id": 1, "type": "chest", "coords": [1, 2]}"#))?.errorCode
+        let shed = Polling.waitUntil(timeout: .seconds(5)) {
+            (try? PlainHTTPClient.spawn(port: port, #"{"biome_id": 1, "type": "chest", "coords": [1, 2]}"#))?.errorCode
                 == "region_overloaded"
         }
         #expect(shed)
-        let refused = try TestHTTPClient.spawn(port: port, #"{"biome_id": 1, "type": "chest", "coords": [1, 2]}"#)
+        let refused = try PlainHTTPClient.spawn(port: port, #"{"biome_id": 1, "type": "chest", "coords": [1, 2]}"#)
         #expect(refused.status == 503)
         #expect(refused.headers["retry-after"] != nil)
         #expect(
-            try TestHTTPClient.spawn(port: port, #"{"biome_id": 2, "type": "chest", "coords": [1, 2]}"#).status == 202)
-        let regions = try TestHTTPClient.request(port: port, method: "GET", path: "/v1/regions").json
+            try PlainHTTPClient.spawn(port: port, #"{"biome_id": 2, "type": "chest", "coords": [1, 2]}"#).status == 202)
+        let regions = try PlainHTTPClient.request(port: port, method: "GET", path: "/v1/regions").json
         let states = (regions["regions"] as? [[String: Any]])?.map { $0["state"] as? String }
         #expect(states == ["shedding", "up"])
 
         try full.cli("CONFIG", "SET", "maxmemory", "0")
-        let recovered = TestEnvironment.waitUntil(timeout: .seconds(5)) {
-            (try? TestHTTPClient.spawn(port: port, #"{"biome_id": 1, "type": "chest", "coords": [1, 2]}"#))?.status
+        let recovered = Polling.waitUntil(timeout: .seconds(5)) {
+            (try? PlainHTTPClient.spawn(port: port, #"{"biome_id": 1, "type": "chest", "coords": [1, 2]}"#))?.status
                 == 202
         }
         #expect(recovered)

@@ -1,4 +1,5 @@
 import BusDomain
+import BusTesting
 import Foundation
 import Testing
 
@@ -6,11 +7,11 @@ import Testing
 struct GatewaySpawnTests {
     @Test("a spawn lands with the contract's fields and answers 202 after the XADD")
     func spawnLandsWithContractFields() throws {
-        let redis = try RedisServer()
+        let redis = try RedisServerProcess.temporary()
         let harness = try GatewayHarness(regions: [GatewayHarness.region("emerald", redis: redis, biomes: [53])])
         let before = Int64(Date().timeIntervalSince1970 * 1000)
 
-        let response = try TestHTTPClient.spawn(
+        let response = try PlainHTTPClient.spawn(
             port: harness.port, #"{"biome_id": 53, "type": "chest", "coords": [1.5, 2.0, 3.25], "chest_id": "c-9"}"#)
         let after = Int64(Date().timeIntervalSince1970 * 1000)
 
@@ -32,11 +33,11 @@ struct GatewaySpawnTests {
 
     @Test("biomes 7, 10, 53 and 123456 land in their own decimal keys")
     func biomesLandInOwnKeys() throws {
-        let redis = try RedisServer()
+        let redis = try RedisServerProcess.temporary()
         let harness = try GatewayHarness(
             regions: [GatewayHarness.region("emerald", redis: redis, biomes: [7, 10, 53, 123456, 0, 2_147_483_647])])
         for biome in [7, 10, 53, 123456, 0, 2_147_483_647] {
-            let response = try TestHTTPClient.spawn(
+            let response = try PlainHTTPClient.spawn(
                 port: harness.port, #"{"biome_id": \#(biome), "type": "chest", "coords": [1, 2]}"#)
             #expect(response.status == 202, "biome \(biome): \(response.text)")
             #expect(response.json["stream"] as? String == "EVSTREAM:\(biome)")
@@ -51,11 +52,11 @@ struct GatewaySpawnTests {
 
     @Test("a spawn without chest_id gets a unique generated one")
     func generatedChestIDs() throws {
-        let redis = try RedisServer()
+        let redis = try RedisServerProcess.temporary()
         let harness = try GatewayHarness(regions: [GatewayHarness.region("emerald", redis: redis, biomes: [1])])
         var ids: Set<String> = []
         for _ in 0..<20 {
-            let response = try TestHTTPClient.spawn(
+            let response = try PlainHTTPClient.spawn(
                 port: harness.port, #"{"biome_id": 1, "type": "chest", "coords": [1, 2]}"#)
             #expect(response.status == 202)
             let id = try #require(response.json["chest_id"] as? String)
@@ -69,13 +70,13 @@ struct GatewaySpawnTests {
 
     @Test("MAXLEN ~ trimming holds the stream near its cap after thousands of spawns")
     func maxlenTrimming() throws {
-        let redis = try RedisServer()
+        let redis = try RedisServerProcess.temporary()
         let harness = try GatewayHarness(regions: [
             GatewayHarness.region("emerald", redis: redis, biomes: [5], maxlen: 200)
         ])
         let port = harness.port
-        let results = TestEnvironment.concurrently(3000, width: 16) { _ in
-            try TestHTTPClient.spawn(port: port, #"{"biome_id": 5, "type": "chest", "coords": [1, 2]}"#).status
+        let results = Concurrently.results(3000, width: 16) { _ in
+            try PlainHTTPClient.spawn(port: port, #"{"biome_id": 5, "type": "chest", "coords": [1, 2]}"#).status
         }
         #expect(results.allSatisfy { (try? $0.get()) == 202 })
         let length = try redis.streamLength("EVSTREAM:5")
@@ -90,12 +91,12 @@ struct GatewaySpawnTests {
 
     @Test("3,000 concurrent spawns give 3,000 distinct entries, none lost")
     func concurrentSpawnsAllLand() throws {
-        let redis = try RedisServer()
+        let redis = try RedisServerProcess.temporary()
         let harness = try GatewayHarness(
             regions: [GatewayHarness.region("emerald", redis: redis, biomes: [1, 2, 3], maxlen: 100_000)])
         let port = harness.port
-        let results = TestEnvironment.concurrently(3000, width: 64) { index in
-            let response = try TestHTTPClient.spawn(
+        let results = Concurrently.results(3000, width: 64) { index in
+            let response = try PlainHTTPClient.spawn(
                 port: port,
                 #"{"biome_id": \#(index % 3 + 1), "type": "chest", "coords": [\#(index), 2], "chest_id": "c-\#(index)"}"#
             )

@@ -1,3 +1,4 @@
+import BusTesting
 import Foundation
 import Testing
 
@@ -83,9 +84,9 @@ struct GatewayValidationTests {
 
     @Test("every malformed body gets 400 with a code and a message naming the field", arguments: badBodies)
     func malformedBodies(_ bad: BadBody) throws {
-        let redis = try RedisServer()
+        let redis = try RedisServerProcess.temporary()
         let harness = try GatewayHarness(regions: [GatewayHarness.region("emerald", redis: redis, biomes: [53])])
-        let response = try TestHTTPClient.request(
+        let response = try PlainHTTPClient.request(
             port: harness.port, method: "POST", path: "/v1/spawn", headers: ["Content-Type": "application/json"],
             body: bad.body)
         #expect(response.status == 400)
@@ -97,54 +98,54 @@ struct GatewayValidationTests {
 
     @Test("unknown fields are ignored")
     func unknownFieldsIgnored() throws {
-        let redis = try RedisServer()
+        let redis = try RedisServerProcess.temporary()
         let harness = try GatewayHarness(regions: [GatewayHarness.region("emerald", redis: redis, biomes: [53])])
-        let response = try TestHTTPClient.spawn(
+        let response = try PlainHTTPClient.spawn(
             port: harness.port, #"{"biome_id": 53, "type": "chest", "coords": [1, 2], "rarity": {"tier": [1]}}"#)
         #expect(response.status == 202)
     }
 
     @Test("unknown biome 404, wrong method 405 with Allow, big body 413, not JSON 415, unknown path 404")
     func otherClientErrors() throws {
-        let redis = try RedisServer()
+        let redis = try RedisServerProcess.temporary()
         let harness = try GatewayHarness(regions: [GatewayHarness.region("emerald", redis: redis, biomes: [53])])
         let port = harness.port
 
-        let unknown = try TestHTTPClient.spawn(port: port, #"{"biome_id": 54, "type": "chest", "coords": [1, 2]}"#)
+        let unknown = try PlainHTTPClient.spawn(port: port, #"{"biome_id": 54, "type": "chest", "coords": [1, 2]}"#)
         #expect(unknown.status == 404)
         #expect(unknown.errorCode == "unknown_biome")
 
         for method in ["GET", "PUT", "DELETE", "PATCH"] {
-            let wrong = try TestHTTPClient.request(port: port, method: method, path: "/v1/spawn")
+            let wrong = try PlainHTTPClient.request(port: port, method: method, path: "/v1/spawn")
             #expect(wrong.status == 405, "\(method)")
             #expect(wrong.headers["allow"] == "POST")
             #expect(wrong.errorCode == "method_not_allowed")
         }
 
         let padding = String(repeating: "x", count: 17 * 1024)
-        let large = try TestHTTPClient.spawn(
+        let large = try PlainHTTPClient.spawn(
             port: port, #"{"biome_id": 53, "type": "chest", "coords": [1, 2], "pad": "\#(padding)"}"#)
         #expect(large.status == 413)
         #expect(large.errorCode == "payload_too_large")
 
-        let huge = try TestHTTPClient.spawn(port: port, String(repeating: " ", count: 2 * 1024 * 1024))
+        let huge = try PlainHTTPClient.spawn(port: port, String(repeating: " ", count: 2 * 1024 * 1024))
         #expect(huge.status == 413)
 
-        let text = try TestHTTPClient.spawn(
+        let text = try PlainHTTPClient.spawn(
             port: port, #"{"biome_id": 53, "type": "chest", "coords": [1, 2]}"#, contentType: "text/plain")
         #expect(text.status == 415)
         #expect(text.errorCode == "unsupported_media_type")
 
-        let noType = try TestHTTPClient.request(
+        let noType = try PlainHTTPClient.request(
             port: port, method: "POST", path: "/v1/spawn", body: Array(#"{"biome_id": 53}"#.utf8))
         #expect(noType.status == 415)
 
-        let charset = try TestHTTPClient.spawn(
+        let charset = try PlainHTTPClient.spawn(
             port: port, #"{"biome_id": 53, "type": "chest", "coords": [1, 2]}"#,
             contentType: "application/json; charset=utf-8")
         #expect(charset.status == 202)
 
-        let missing = try TestHTTPClient.request(port: port, method: "GET", path: "/v1/nothing")
+        let missing = try PlainHTTPClient.request(port: port, method: "GET", path: "/v1/nothing")
         #expect(missing.status == 404)
         #expect(missing.errorCode == "not_found")
 

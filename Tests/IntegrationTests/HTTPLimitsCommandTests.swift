@@ -1,6 +1,7 @@
 import BusActivation
 import BusConsumer
 import BusHTTP
+import BusTesting
 import Foundation
 import Logging
 import Testing
@@ -12,7 +13,7 @@ import Testing
 @Suite("HTTP limits of a service process: connection cap and the descriptor limit")
 struct HTTPLimitsCommandTests {
     private func regions(redisPort: Int) throws -> URL {
-        let directory = try TestEnvironment.makeTemporaryDirectory(prefix: "biomebus-regions")
+        let directory = try ProcessTools.makeTemporaryDirectory(prefix: "biomebus-regions")
         try "name: north\nredis: redis://127.0.0.1:\(redisPort)/0\nbiomes: [1]\n".write(
             to: directory.appendingPathComponent("a.yaml"), atomically: true, encoding: .utf8)
         return directory
@@ -82,8 +83,8 @@ struct HTTPLimitsCommandTests {
 
     @Test("BIOMEBUS_MAX_CONNECTIONS: the connection past the cap gets 503 too_many_connections and is closed")
     func capFromEnvironment() throws {
-        let redis = try RedisServer()
-        let port = TestEnvironment.freePort()
+        let redis = try RedisServerProcess.temporary()
+        let port = LoopbackPorts.freePort()
         let child = try BiomeBusProcess(
             ["gateway", "--regions", try regions(redisPort: redis.port).path, "--listen", "127.0.0.1:\(port)"],
             environment: ["BIOMEBUS_MAX_CONNECTIONS": "3"])
@@ -111,31 +112,25 @@ struct HTTPLimitsCommandTests {
 
     @Test("at the descriptor limit the gateway pauses accepting instead of spinning, and serves again after")
     func descriptorLimit() throws {
-        let redis = try RedisServer()
-        let port = TestEnvironment.freePort()
+        let redis = try RedisServerProcess.temporary()
+        let port = LoopbackPorts.freePort()
         let regions = try regions(redisPort: redis.port)
         // A cap above the descriptor limit, so that accept() itself fails with EMFILE.
-        let child = Process()
-        child.executableURL = URL(fileURLWithPath: "/bin/sh")
-        child.arguments = [
-            "-c",
-            "ulimit -n 32; exec \"$0\" gateway --regions \"$1\" --listen 127.0.0.1:\(port) --threads 1",
-            BiomeBusProcess.executablePath, regions.path,
-        ]
         var environment = ProcessInfo.processInfo.environment
         environment["BIOMEBUS_MAX_CONNECTIONS"] = "1000"
-        child.environment = environment
-        let log = try TestEnvironment.makeTemporaryDirectory(prefix: "biomebus-emfile").appendingPathComponent("stderr")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
-        child.standardError = try FileHandle(forWritingTo: log)
-        try child.run()
-        defer {
-            child.terminate()
-            child.waitUntilExit()
-        }
+        let log = try ProcessTools.makeTemporaryDirectory(prefix: "biomebus-emfile").appendingPathComponent("stderr")
+        let child = try ChildProcess(
+            name: "biomebus", executable: "/bin/sh",
+            arguments: [
+                "-c",
+                "ulimit -n 32; exec \"$0\" gateway --regions \"$1\" --listen 127.0.0.1:\(port) --threads 1",
+                BiomeBusProcess.executablePath, regions.path,
+            ],
+            logFile: log, environment: environment)
+        defer { child.stop() }
         #expect(
-            TestEnvironment.waitUntil {
-                (try? TestHTTPClient.request(port: port, method: "GET", path: "/healthz").status) == 200
+            Polling.waitUntil {
+                (try? PlainHTTPClient.request(port: port, method: "GET", path: "/healthz").status) == 200
             })
 
         // More connections than descriptors: the kernel completes them all (backlog), the
@@ -145,19 +140,19 @@ struct HTTPLimitsCommandTests {
         // Two seconds at the limit. A loop that keeps retrying accept() burns them on CPU, and
         // libevent logs each failed retry; a paused one wakes every 100 ms. 50 ticks (0.5 s at
         // 100 Hz) leaves room for a busy machine.
-        let before = cpuTicks(child.processIdentifier)
+        let before = cpuTicks(child.pid)
         Thread.sleep(forTimeInterval: 2)
-        let spent = cpuTicks(child.processIdentifier) - before
+        let spent = cpuTicks(child.pid) - before
         #expect(spent < 50, "the gateway spent \(spent) ticks in two seconds at the descriptor limit")
         let retries = (try? String(contentsOf: log, encoding: .utf8))?.components(separatedBy: "Error from accept()")
         #expect((retries?.count ?? 1) - 1 == 0, "libevent retried accept() in a loop")
         for fd in clients { close(fd) }
 
-        let metrics = try TestHTTPClient.request(port: port, method: "GET", path: "/metrics").text
+        let metrics = try PlainHTTPClient.request(port: port, method: "GET", path: "/metrics").text
         let errors = metrics.split(separator: "\n").first { $0.hasPrefix("biomebus_http_accept_errors_total ") }
             .flatMap { Int($0.split(separator: " ")[1]) }
         #expect(errors.map { $0 >= 1 && $0 < 200 } == true, "\(metrics)")
-        #expect(try TestHTTPClient.request(port: port, method: "GET", path: "/healthz").status == 200)
+        #expect(try PlainHTTPClient.request(port: port, method: "GET", path: "/healthz").status == 200)
     }
 
     @Test("activation and a consumer's admin listener refuse an address another process listens on")
@@ -179,13 +174,13 @@ struct HTTPLimitsCommandTests {
         let taken = ListenAddress(host: "127.0.0.1", port: Int(UInt16(bigEndian: address.sin_port)))
         let logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
 
-        let database = try TestDatabase(on: try PostgresServer.shared())
+        let database = try TestDatabase(on: try PostgresCluster.shared())
         #expect(throws: BindError.self) {
             _ = try ActivationService(
                 configuration: ActivationConfiguration(postgresURL: database.url, listen: taken, threads: 2),
                 logger: logger)
         }
-        let redis = try RedisServer()
+        let redis = try RedisServerProcess.temporary()
         let region = ConsumerHarness.region(redis: redis, biomes: [7])
         var consumer = ConsumerServiceConfiguration(
             region: region, biomes: region.biomes, consumerName: "taken", postgresURL: database.url)

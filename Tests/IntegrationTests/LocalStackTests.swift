@@ -1,3 +1,4 @@
+import BusTesting
 import Foundation
 import Testing
 
@@ -9,30 +10,30 @@ import Testing
 struct LocalStackTests {
     @Test("start, post a spawn, see the chest, activate it; Ctrl-C stops every child and frees the ports")
     func endToEnd() throws {
-        let data = try TestEnvironment.makeTemporaryDirectory(prefix: "biomebus-up")
+        let data = try ProcessTools.makeTemporaryDirectory(prefix: "biomebus-up")
         defer { try? FileManager.default.removeItem(at: data) }
-        let gatewayPort = TestEnvironment.freePort()
-        let activationPort = TestEnvironment.freePort()
+        let gatewayPort = LoopbackPorts.freePort()
+        let activationPort = LoopbackPorts.freePort()
         let stack = try BiomeBusProcess([
             "up", "--data-dir", data.path, "--listen", "127.0.0.1:\(gatewayPort)", "--activation-listen",
             "127.0.0.1:\(activationPort)", "--summary-every", "0",
         ])
-        let up = TestEnvironment.waitUntil(timeout: .seconds(90)) {
+        let up = Polling.waitUntil(timeout: .seconds(90)) {
             (try? String(contentsOf: stack.stdoutFile, encoding: .utf8))?.contains("BiomeBus is up") == true
         }
         try #require(up, "stderr: \(stack.stderr)")
         let welcome = try String(contentsOf: stack.stdoutFile, encoding: .utf8)
         #expect(welcome.contains("http://127.0.0.1:\(gatewayPort)"))
 
-        let spawn = try TestHTTPClient.spawn(
+        let spawn = try PlainHTTPClient.spawn(
             port: gatewayPort, #"{"biome_id": 53, "type": "chest", "coords": [1.5, 2.0, 3.25], "chest_id": "e2e-1"}"#)
         #expect(spawn.status == 202)
         #expect(
-            TestEnvironment.waitUntil(timeout: .seconds(10)) {
-                (try? TestHTTPClient.request(port: activationPort, method: "GET", path: "/v1/treasure/53/chests/e2e-1"))?
+            Polling.waitUntil(timeout: .seconds(10)) {
+                (try? PlainHTTPClient.request(port: activationPort, method: "GET", path: "/v1/treasure/53/chests/e2e-1"))?
                     .headers["etag"] == #""1""#
             })
-        let opened = try TestHTTPClient.request(
+        let opened = try PlainHTTPClient.request(
             port: activationPort, method: "POST", path: "/v1/treasure/53/chests/e2e-1/activate",
             headers: ["If-Match": #""1""#, "Content-Type": "application/json"],
             body: Array(#"{"player_id": "p-1"}"#.utf8))
@@ -40,15 +41,15 @@ struct LocalStackTests {
         #expect(opened.json["activated_by"] as? String == "p-1")
 
         // The servers it started, found by their data directory.
-        let children = try TestEnvironment.run("/usr/bin/pgrep", ["-f", data.path]).split(separator: "\n")
+        let children = try ProcessTools.run("/usr/bin/pgrep", ["-f", data.path]).split(separator: "\n")
         #expect(children.count >= 2, "redis-server and postgres run under \(data.path)")
 
         stack.signal(SIGINT)
         #expect(stack.waitForExit(timeout: .seconds(60)) == 0, "\(stack.stderr)")
-        let left = (try? TestEnvironment.run("/usr/bin/pgrep", ["-f", data.path])) ?? ""
+        let left = (try? ProcessTools.run("/usr/bin/pgrep", ["-f", data.path])) ?? ""
         #expect(left.isEmpty, "still running: \(left)")
         for port in [gatewayPort, activationPort] {
-            #expect((try? TestHTTPClient.request(port: port, method: "GET", path: "/healthz", timeout: 1)) == nil)
+            #expect((try? PlainHTTPClient.request(port: port, method: "GET", path: "/healthz", timeout: 1)) == nil)
         }
         #expect(stack.stderr.contains("local stack stopped"))
     }

@@ -1,5 +1,6 @@
 import BusConsumer
 import BusHTTP
+import BusTesting
 import Foundation
 import Logging
 import Testing
@@ -15,7 +16,7 @@ struct MetricsLintTests {
     /// promtool's complaints about `exposition`, or "" when it is clean.
     private func promtool(_ exposition: String) throws -> String {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: try TestEnvironment.executable("promtool"))
+        process.executableURL = URL(fileURLWithPath: try ProcessTools.executable("promtool"))
         process.arguments = ["check", "metrics"]
         let input = Pipe()
         let output = Pipe()
@@ -34,8 +35,8 @@ struct MetricsLintTests {
     /// the last scrape either way.
     private func scrape(_ port: Int, until marker: String) -> String {
         var text = ""
-        _ = TestEnvironment.waitUntil {
-            text = (try? TestHTTPClient.request(port: port, method: "GET", path: "/metrics").text) ?? ""
+        _ = Polling.waitUntil {
+            text = (try? PlainHTTPClient.request(port: port, method: "GET", path: "/metrics").text) ?? ""
             return text.contains(marker)
         }
         return text
@@ -43,10 +44,10 @@ struct MetricsLintTests {
 
     @Test("gateway /metrics is clean, with region, stream and HTTP figures present")
     func gateway() throws {
-        let redis = try RedisServer()
+        let redis = try RedisServerProcess.temporary()
         let harness = try GatewayHarness(regions: [GatewayHarness.region("north", redis: redis, biomes: [53])])
         #expect(
-            try TestHTTPClient.spawn(port: harness.port, #"{"biome_id": 53, "type": "chest", "coords": [1, 2]}"#)
+            try PlainHTTPClient.spawn(port: harness.port, #"{"biome_id": 53, "type": "chest", "coords": [1, 2]}"#)
                 .status == 202)
         // The sampler publishes stream and group gauges once a second.
         let text = scrape(harness.port, until: "biomebus_stream_length{")
@@ -58,7 +59,7 @@ struct MetricsLintTests {
 
     @Test("activation /metrics is clean")
     func activation() throws {
-        let database = try TestDatabase(on: try PostgresServer.shared())
+        let database = try TestDatabase(on: try PostgresCluster.shared())
         try database.insertChest(id: "m-1")
         let harness = try ActivationHarness(postgresURL: database.url)
         #expect(try harness.activate(chest: "m-1", ifMatch: #""1""#).status == 200)
@@ -70,8 +71,8 @@ struct MetricsLintTests {
 
     @Test("consumer admin /metrics is clean")
     func consumer() throws {
-        let redis = try RedisServer()
-        let database = try TestDatabase(on: try PostgresServer.shared())
+        let redis = try RedisServerProcess.temporary()
+        let database = try TestDatabase(on: try PostgresCluster.shared())
         let region = ConsumerHarness.region(redis: redis, biomes: [7])
         var configuration = ConsumerServiceConfiguration(
             region: region, biomes: region.biomes, consumerName: "lint", postgresURL: database.url)

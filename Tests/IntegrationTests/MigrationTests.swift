@@ -1,4 +1,5 @@
 import BusService
+import BusTesting
 import Foundation
 import Logging
 import Testing
@@ -7,11 +8,11 @@ import Testing
 struct MigrationTests {
     @Test("several migrators at once: one applies, the others find nothing to do; running again changes nothing")
     func concurrentMigrators() throws {
-        let server = try PostgresServer.shared()
+        let server = try PostgresCluster.shared()
         let name = "m_" + UUID().uuidString.prefix(8).lowercased()
         try server.psql("CREATE DATABASE \(name)", database: "postgres")
         let url = "postgresql://postgres@127.0.0.1:\(server.port)/\(name)"
-        let results = TestEnvironment.concurrently(6, width: 6) { _ in
+        let results = Concurrently.results(6, width: 6) { _ in
             try Schema.migrate(postgresURL: url, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
         }
         let applied = results.compactMap { try? $0.get() }
@@ -27,7 +28,7 @@ struct MigrationTests {
 
     @Test("biomebus migrate: idempotent, and a clear one-line error when Postgres is unreachable")
     func command() throws {
-        let server = try PostgresServer.shared()
+        let server = try PostgresCluster.shared()
         let name = "c_" + UUID().uuidString.prefix(8).lowercased()
         try server.psql("CREATE DATABASE \(name)", database: "postgres")
         let url = "postgresql://postgres@127.0.0.1:\(server.port)/\(name)"
@@ -36,7 +37,7 @@ struct MigrationTests {
             #expect(run.waitForExit() == 0, "\(run.stderr)")
         }
         let unreachable = try BiomeBusProcess([
-            "migrate", "--postgres", "postgresql://postgres@127.0.0.1:\(TestEnvironment.freePort())/x",
+            "migrate", "--postgres", "postgresql://postgres@127.0.0.1:\(LoopbackPorts.freePort())/x",
         ])
         #expect(unreachable.waitForExit() == 2)
         #expect(unreachable.stderr.split(separator: "\n").count == 1, "\(unreachable.stderr)")

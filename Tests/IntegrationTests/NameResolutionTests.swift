@@ -1,5 +1,6 @@
 import BusLoop
 import BusPostgres
+import BusTesting
 import Foundation
 import Synchronization
 import Testing
@@ -84,13 +85,13 @@ struct NameResolutionTests {
             return true
         }
         // The loop runs other work while the lookup waits on the nameserver.
-        #expect(TestEnvironment.waitUntil { nameserver.queries >= 1 })
+        #expect(Polling.waitUntil { nameserver.queries >= 1 })
         let stillPending = onLoop(loop) {
             ticksDuringLookup.withLock { $0 += 1 }
             return outcome.value == nil
         }
         #expect(stillPending)
-        #expect(TestEnvironment.waitUntil { outcome.value != nil })
+        #expect(Polling.waitUntil { outcome.value != nil })
         #expect(outcome.value == .failure(.timedOut(host: "redis.stalled.test", after: .milliseconds(600))))
         #expect(ticksDuringLookup.withLock { $0 } == 1)
     }
@@ -109,11 +110,11 @@ struct NameResolutionTests {
             lookup.cancel()
             return true
         }
-        #expect(TestEnvironment.waitUntil { nameserver.queries >= 1 })
+        #expect(Polling.waitUntil { nameserver.queries >= 1 })
         // Past the lookup's timeout, polled through the loop: still nothing.
         let clock = ContinuousClock()
         let deadline = clock.now + .milliseconds(400)
-        TestEnvironment.waitUntil(timeout: .seconds(2)) { clock.now >= deadline && onLoop(loop) { true } }
+        Polling.waitUntil(timeout: .seconds(2)) { clock.now >= deadline && onLoop(loop) { true } }
         #expect(outcome.value == nil)
     }
 
@@ -160,10 +161,10 @@ struct NameResolutionTests {
         }
         let connection = try #require(connectionBox.withLock { $0 })
         defer { onLoop(running.loop) { connection.value.close() } }
-        #expect(TestEnvironment.waitUntil { nameserver.queries >= 1 })
+        #expect(Polling.waitUntil { nameserver.queries >= 1 })
         // The loop answers while the lookup hangs.
         #expect(onLoop(running.loop) { connection.value.lastError == nil })
-        #expect(TestEnvironment.waitUntil { onLoop(running.loop) { connection.value.lastError != nil } })
+        #expect(Polling.waitUntil { onLoop(running.loop) { connection.value.lastError != nil } })
         let error = onLoop(running.loop) { connection.value.lastError ?? "" }
         #expect(error.contains("db.stalled.test"), "\(error)")
         #expect(error.contains("timed out"), "\(error)")
@@ -183,7 +184,7 @@ struct NameResolutionTests {
         }
         let connection = try #require(connectionBox.withLock { $0 })
         defer { onLoop(running.loop) { connection.value.close() } }
-        #expect(TestEnvironment.waitUntil { onLoop(running.loop) { connection.value.lastError != nil } })
+        #expect(Polling.waitUntil { onLoop(running.loop) { connection.value.lastError != nil } })
         let error = onLoop(running.loop) { connection.value.lastError ?? "" }
         #expect(error.contains("percent-encoded"), "\(error)")
         #expect(!error.contains("S3cret"), "\(error)")
@@ -191,7 +192,7 @@ struct NameResolutionTests {
 
     @Test("Postgres: localhost (from /etc/hosts) connects through hostaddr")
     func postgresLocalhost() async throws {
-        let server = try PostgresServer.shared()
+        let server = try PostgresCluster.shared()
         var connection = PostgresConfiguration(
             url: "postgresql://postgres@localhost:\(server.port)/\(server.database)?application_name=dns-localhost")
         connection.connectTimeout = .seconds(5)

@@ -1,3 +1,4 @@
+import BusTesting
 import Foundation
 import Testing
 
@@ -20,7 +21,7 @@ struct OpenAPITests {
             let path = template.replacingOccurrences(of: "{biome_id}", with: "53")
                 .replacingOccurrences(of: "{chest_id}", with: "c-9")
             for method in ["get", "post", "put", "delete", "patch"] where item[method] != nil {
-                let response = try TestHTTPClient.request(port: port, method: method.uppercased(), path: path)
+                let response = try PlainHTTPClient.request(port: port, method: method.uppercased(), path: path)
                 #expect(response.status != 405, "\(method) \(template)")
                 #expect(response.errorCode != "not_found", "\(method) \(template)")
             }
@@ -29,9 +30,9 @@ struct OpenAPITests {
 
     @Test("the gateway serves Resources/openapi.json byte for byte, and routes every operation in it")
     func gatewayDocument() throws {
-        let redis = try RedisServer()
+        let redis = try RedisServerProcess.temporary()
         let harness = try GatewayHarness(regions: [GatewayHarness.region("emerald", redis: redis, biomes: [53])])
-        let served = try TestHTTPClient.request(port: harness.port, method: "GET", path: "/openapi.json")
+        let served = try PlainHTTPClient.request(port: harness.port, method: "GET", path: "/openapi.json")
         #expect(served.status == 200)
         #expect(served.headers["content-type"] == "application/json")
         let committed = try Self.committedDocument("BusGateway")
@@ -41,7 +42,7 @@ struct OpenAPITests {
 
     @Test("the activation service serves Resources/openapi.json byte for byte, and routes every operation in it")
     func activationDocument() throws {
-        let database = try TestDatabase(on: try PostgresServer.shared())
+        let database = try TestDatabase(on: try PostgresCluster.shared())
         let harness = try ActivationHarness(postgresURL: database.url)
         let served = try harness.get("/openapi.json")
         #expect(served.status == 200)
@@ -55,10 +56,10 @@ struct OpenAPITests {
     // with its own HTML 501, not the contract's JSON 405 with Allow.
     @Test("a method libevent does not know gets the JSON 405 with Allow")
     func unrecognizedMethod() throws {
-        let redis = try RedisServer()
+        let redis = try RedisServerProcess.temporary()
         let harness = try GatewayHarness(regions: [GatewayHarness.region("emerald", redis: redis, biomes: [53])])
         for method in ["QUERY", "PROPFIND"] {
-            let response = try TestHTTPClient.request(port: harness.port, method: method, path: "/v1/spawn")
+            let response = try PlainHTTPClient.request(port: harness.port, method: method, path: "/v1/spawn")
             #expect(response.status == 405, "\(method)")
             #expect(response.headers["allow"] == "POST")
             #expect(response.headers["content-type"] == "application/json")
@@ -76,9 +77,9 @@ struct OpenAPITests {
             "TRACE", "QUERY", "HEAD",
         ])
     func unreadBodyClosesConnection(method: String) throws {
-        let redis = try RedisServer()
+        let redis = try RedisServerProcess.temporary()
         let harness = try GatewayHarness(regions: [GatewayHarness.region("emerald", redis: redis, biomes: [53])])
-        let received = try RawHTTP.exchange(
+        let received = try PlainHTTPClient.exchange(
             port: harness.port,
             "\(method) /healthz HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhello"
                 + "GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")

@@ -1,5 +1,6 @@
 import BusLoop
 import BusPostgres
+import BusTesting
 import Foundation
 import Testing
 
@@ -17,7 +18,7 @@ struct PostgresClientTests {
 
     @Test("parameters go in as text, NULLs and quotes intact; typed accessors decode the row")
     func parametersAndDecoding() async throws {
-        let server = try PostgresServer.shared()
+        let server = try PostgresCluster.shared()
         let harness = PostgresHarness(server: server)
         let table = Self.uniqueTable("chests")
         try server.psql(
@@ -51,7 +52,7 @@ struct PostgresClientTests {
 
     @Test("server errors carry their SQLSTATE and leave the connection usable")
     func serverErrors() async throws {
-        let server = try PostgresServer.shared()
+        let server = try PostgresCluster.shared()
         let harness = PostgresHarness(server: server, maxConnections: 1)
 
         let missing = await harness.query("SELECT * FROM no_such_table_\(UUID().uuidString.prefix(8))")
@@ -72,7 +73,7 @@ struct PostgresClientTests {
 
     @Test("a statement past its timeout fails with .timedOut quickly, and the pool recovers")
     func queryTimeout() async throws {
-        let server = try PostgresServer.shared()
+        let server = try PostgresCluster.shared()
         let harness = PostgresHarness(server: server, maxConnections: 1)
         #expect(await harness.query("SELECT 1").value != nil)
 
@@ -88,7 +89,7 @@ struct PostgresClientTests {
 
     @Test("with client_connection_check_interval in the URL the server ends a timed-out statement soon")
     func abandonedStatementEndsServerSide() async throws {
-        let server = try PostgresServer.shared()
+        let server = try PostgresCluster.shared()
         let harness = PostgresHarness(
             server: server, maxConnections: 1,
             urlParameters: ["options": "-c%20client_connection_check_interval%3D100"])
@@ -99,12 +100,12 @@ struct PostgresClientTests {
         #expect(await harness.query("SELECT pg_sleep(5)", timeout: .milliseconds(300)).error == .timedOut)
         let sleeping =
             "SELECT count(*) FROM pg_stat_activity WHERE application_name = '\(name)' AND query LIKE '%pg_sleep(5)'"
-        #expect(TestEnvironment.waitUntil(timeout: .seconds(3)) { (try? server.psql(sleeping)) == "0" })
+        #expect(Polling.waitUntil(timeout: .seconds(3)) { (try? server.psql(sleeping)) == "0" })
     }
 
     @Test("200 statements through a pool of 4 never hold more than 4 sessions")
     func poolBound() async throws {
-        let server = try PostgresServer.shared()
+        let server = try PostgresCluster.shared()
         let harness = PostgresHarness(server: server, maxConnections: 4) { $0.leaseTimeout = .seconds(20) }
         let name = harness.applicationName
         // Each statement counts the pool's sessions while it runs, so the whole run is sampled.
@@ -125,14 +126,14 @@ struct PostgresClientTests {
 
     @Test("waiters past the lease deadline get .poolExhausted while every connection is busy")
     func waitersExpire() async throws {
-        let server = try PostgresServer.shared()
+        let server = try PostgresCluster.shared()
         let harness = PostgresHarness(server: server, maxConnections: 2) {
             $0.minConnections = 2
             $0.leaseTimeout = .milliseconds(300)
             $0.maxWaiters = 3
         }
         let name = harness.applicationName
-        #expect(await TestEnvironment.waitUntilAsync { await harness.statistics.up == 2 })
+        #expect(await Polling.waitUntilAsync { await harness.statistics.up == 2 })
         let results = await harness.queries(6, timeout: .seconds(5)) { index in
             index < 2 ? ("SELECT pg_sleep(2)", []) : ("SELECT 1", [])
         }
@@ -153,7 +154,7 @@ struct PostgresClientTests {
 
     @Test("a lease runs a transaction on one session; a lease dropped inside one is rolled back")
     func leasesAndTransactions() async throws {
-        let server = try PostgresServer.shared()
+        let server = try PostgresCluster.shared()
         let harness = PostgresHarness(server: server, maxConnections: 1)
         let table = Self.uniqueTable("tx")
         try server.psql("CREATE TABLE \(table) (id int PRIMARY KEY)")
@@ -216,7 +217,7 @@ struct PostgresClientTests {
 
     @Test("named statements are prepared once per connection, then reused")
     func preparedStatements() async throws {
-        let server = try PostgresServer.shared()
+        let server = try PostgresCluster.shared()
         let harness = PostgresHarness(server: server, maxConnections: 1)
         for value in 1...3 {
             let result = await harness.query(
@@ -232,7 +233,7 @@ struct PostgresClientTests {
 
     @Test("server notices reach the notice handler, not stderr")
     func notices() async throws {
-        let server = try PostgresServer.shared()
+        let server = try PostgresCluster.shared()
         let harness = PostgresHarness(server: server, maxConnections: 1)
         let result = await harness.query("DO $$ BEGIN RAISE NOTICE 'chest % opened', 7; END $$")
         #expect(result.value != nil, "\(result)")
@@ -242,7 +243,7 @@ struct PostgresClientTests {
     @Test("sessions get statement_timeout and lock_timeout just under the client's deadline, plus the URL's options")
     func serverSideTimeouts() async throws {
         let harness = PostgresHarness(
-            server: try PostgresServer.shared(), maxConnections: 1,
+            server: try PostgresCluster.shared(), maxConnections: 1,
             urlParameters: ["options": "-c%20search_path%3Dpg_catalog"]
         ) { $0.connection.queryTimeout = .milliseconds(500) }
         let settings = await harness.query(
@@ -295,7 +296,7 @@ struct PostgresClientTests {
 struct PostgresOutageTests {
     @Test("with Postgres stopped statements fail fast; after a restart the same pool works again")
     func stopAndStart() async throws {
-        let server = try PostgresServer()
+        let server = try PostgresCluster.forTest()
         defer { server.shutdown() }
         let harness = PostgresHarness(server: server, maxConnections: 2) {
             $0.minConnections = 1
@@ -312,7 +313,7 @@ struct PostgresOutageTests {
             pool.query("SELECT pg_sleep(10)", timeout: .seconds(20)) { done(($0, clock.now - start, pool.isHealthy)) }
         }
         try await Task.sleep(for: .milliseconds(300))
-        try server.stop()
+        server.stop()
         let (lost, lostAfter, healthyWhenLost) = await sleeping
         #expect(lost.error == .connectionLost)
         #expect(lostAfter < .seconds(5), "the in-flight statement ended after \(lostAfter)")

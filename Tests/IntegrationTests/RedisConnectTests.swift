@@ -1,5 +1,6 @@
 import BusLoop
 import BusRedis
+import BusTesting
 import Foundation
 import Synchronization
 import Testing
@@ -45,7 +46,7 @@ struct RedisConnectTests {
 
     @Test("a command sent during the first connect attempt waits for it and is answered")
     func heldUntilReady() throws {
-        let redis = try RedisServer()
+        let redis = try RedisServerProcess.temporary()
         guard case .success(let reply) = pingRightAfterStart(port: redis.port) else {
             Issue.record("PING sent while connecting failed instead of waiting for the connection")
             return
@@ -55,7 +56,7 @@ struct RedisConnectTests {
 
     @Test("a command held for a connect that fails gets .unavailable, not a hang")
     func heldThenRefused() {
-        let result = pingRightAfterStart(port: TestEnvironment.freePort())
+        let result = pingRightAfterStart(port: LoopbackPorts.freePort())
         #expect(throws: RedisError.unavailable) { try result.get() }
     }
 }

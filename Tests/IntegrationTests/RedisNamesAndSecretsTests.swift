@@ -1,4 +1,5 @@
 import BusDomain
+import BusTesting
 import Foundation
 import Testing
 
@@ -11,7 +12,7 @@ struct RedisNamesAndSecretsTests {
     }
 
     private func regionsDirectory(_ files: [String: String]) throws -> URL {
-        let directory = try TestEnvironment.makeTemporaryDirectory(prefix: "biomebus-regions")
+        let directory = try ProcessTools.makeTemporaryDirectory(prefix: "biomebus-regions")
         for (name, text) in files {
             try text.write(to: directory.appendingPathComponent(name), atomically: true, encoding: .utf8)
         }
@@ -20,13 +21,13 @@ struct RedisNamesAndSecretsTests {
 
     @Test("a region whose Redis name never resolves leaves the other region on the same loop at 202")
     func stalledNameDoesNotBlockTheLoop() throws {
-        let redis = try RedisServer()
+        let redis = try RedisServerProcess.temporary()
         let nameserver = try StalledNameserver()
         let regions = try regionsDirectory([
             "north.yaml": "name: north\nredis: \(redis.url)\nbiomes: [1]\n",
             "south.yaml": "name: south\nredis: redis://:SouthS3cret@redis.stalled.test:6379/0\nbiomes: [2]\n",
         ])
-        let port = TestEnvironment.freePort()
+        let port = LoopbackPorts.freePort()
         // One loop: both regions' connections live on it.
         let child = try BiomeBusProcess(
             ["gateway", "--regions", regions.path, "--listen", "127.0.0.1:\(port)", "--threads", "1"],
@@ -35,7 +36,7 @@ struct RedisNamesAndSecretsTests {
 
         // The south lookup (an A and an AAAA question) goes to the silent nameserver; glibc's
         // getaddrinfo would never ask it.
-        #expect(TestEnvironment.waitUntil { nameserver.queries >= 2 })
+        #expect(Polling.waitUntil { nameserver.queries >= 2 })
         let firstAttempt = 2
         // Spawn to north until south's lookup has timed out (1 s) and a retry asked again: a
         // blocked loop would hold a spawn for the rest of that second.
@@ -44,7 +45,7 @@ struct RedisNamesAndSecretsTests {
         var spawns = 0
         while spawns < 10 || (nameserver.queries <= firstAttempt && clock.now < giveUp) {
             let start = clock.now
-            let response = try TestHTTPClient.spawn(port: port, Self.body(1))
+            let response = try PlainHTTPClient.spawn(port: port, Self.body(1))
             let took = clock.now - start
             #expect(response.status == 202)
             #expect(took < .milliseconds(500), "spawn \(spawns) took \(took) while south was resolving")
@@ -53,10 +54,10 @@ struct RedisNamesAndSecretsTests {
         #expect(nameserver.queries > firstAttempt, "no second lookup after \(spawns) spawns")
         #expect(try redis.streamLength("EVSTREAM:1") == spawns)
 
-        let south = try TestHTTPClient.spawn(port: port, Self.body(2))
+        let south = try PlainHTTPClient.spawn(port: port, Self.body(2))
         #expect(south.status == 503)
         #expect(south.errorCode == "region_unavailable")
-        let readiness = try TestHTTPClient.request(port: port, method: "GET", path: "/readyz")
+        let readiness = try PlainHTTPClient.request(port: port, method: "GET", path: "/readyz")
         #expect(readiness.status == 503)
         #expect(readiness.text.contains("redis.stalled.test"), "\(readiness.text)")
         #expect(readiness.text.contains("timed out"), "\(readiness.text)")
@@ -68,7 +69,7 @@ struct RedisNamesAndSecretsTests {
 
     @Test("ACL users by URL, a percent-encoded password, and localhost from /etc/hosts")
     func aclUsersAndLocalhost() throws {
-        let redis = try RedisServer()
+        let redis = try RedisServerProcess.temporary()
         try redis.cli("ACL", "SETUSER", "alice", "on", ">s3cret", "~*", "+@all")
         try redis.cli("ACL", "SETUSER", "bob", "on", ">p@ss/w%rd:", "~*", "+@all")
         // With a password on the default user, only a working AUTH gets a region ready.
@@ -81,8 +82,8 @@ struct RedisNamesAndSecretsTests {
                 name: "south", redis: try RedisAddress(url: "redis://bob:p%40ss%2Fw%25rd%3A@127.0.0.1:\(redis.port)/0"),
                 biomes: [BiomeID(2)!]),
         ])
-        #expect(try TestHTTPClient.spawn(port: harness.port, Self.body(1)).status == 202)
-        #expect(try TestHTTPClient.spawn(port: harness.port, Self.body(2)).status == 202)
+        #expect(try PlainHTTPClient.spawn(port: harness.port, Self.body(1)).status == 202)
+        #expect(try PlainHTTPClient.spawn(port: harness.port, Self.body(2)).status == 202)
         let authed = ["-a", "DefaultS3cret", "--no-auth-warning"]
         #expect(try redis.cli(authed + ["XLEN", "EVSTREAM:1"]) == "1")
         #expect(try redis.cli(authed + ["XLEN", "EVSTREAM:2"]) == "1")
@@ -93,7 +94,7 @@ struct RedisNamesAndSecretsTests {
 
     @Test("startup errors never print a Postgres or Redis password")
     func startupErrorsAreRedacted() throws {
-        let closed = TestEnvironment.freePort()
+        let closed = LoopbackPorts.freePort()
         let postgresURLs = [
             // libpq quotes the bad token, i.e. the password, in its own message.
             "postgresql://app:Pg%zzS3cret@127.0.0.1:\(closed)/x",

@@ -1,10 +1,11 @@
+import BusTesting
 import Foundation
 import Testing
 
 @Suite("biomebus status")
 struct StatusCommandTests {
     private func regionsDirectory(_ files: [String: String]) throws -> URL {
-        let directory = try TestEnvironment.makeTemporaryDirectory(prefix: "biomebus-status")
+        let directory = try ProcessTools.makeTemporaryDirectory(prefix: "biomebus-status")
         for (name, text) in files {
             try text.write(to: directory.appendingPathComponent(name), atomically: true, encoding: .utf8)
         }
@@ -13,11 +14,11 @@ struct StatusCommandTests {
 
     @Test("after N spawns the depth shows in status --json and the table, and a healthy system exits 0")
     func depthAndHealthy() throws {
-        let redis = try RedisServer()
+        let redis = try RedisServerProcess.temporary()
         let harness = try GatewayHarness(regions: [GatewayHarness.region("north", redis: redis, biomes: [53])])
         for _ in 0..<12 {
             #expect(
-                try TestHTTPClient.spawn(port: harness.port, #"{"biome_id": 53, "type": "chest", "coords": [1, 2]}"#)
+                try PlainHTTPClient.spawn(port: harness.port, #"{"biome_id": 53, "type": "chest", "coords": [1, 2]}"#)
                     .status == 202)
         }
         let regions = try regionsDirectory(["north.yaml": "name: north\nredis: \(redis.url)\nbiomes: [53]\n"])
@@ -32,7 +33,7 @@ struct StatusCommandTests {
         #expect(document["healthy"] as? Bool == true)
 
         // The gateway's /v1/regions prints the same snapshot.
-        let fromGateway = try TestHTTPClient.request(port: harness.port, method: "GET", path: "/v1/regions").json
+        let fromGateway = try PlainHTTPClient.request(port: harness.port, method: "GET", path: "/v1/regions").json
         let gatewayBiome = ((fromGateway["regions"] as? [[String: Any]])?.first?["biomes"] as? [[String: Any]])?.first
         #expect(gatewayBiome?["length"] as? Int == 12)
 
@@ -46,8 +47,8 @@ struct StatusCommandTests {
 
     @Test("a region that is down, or a stream past 60 % of maxlen, marks its row and exits 1")
     func unhealthy() throws {
-        let redis = try RedisServer()
-        let deadPort = TestEnvironment.freePort()
+        let redis = try RedisServerProcess.temporary()
+        let deadPort = LoopbackPorts.freePort()
         let regions = try regionsDirectory([
             "a.yaml": "name: alive\nredis: \(redis.url)\nbiomes: [1]\nstream: {maxlen: 10}\n",
             "b.yaml": "name: dead\nredis: redis://127.0.0.1:\(deadPort)/0\nbiomes: [2]\n",

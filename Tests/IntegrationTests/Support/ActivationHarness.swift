@@ -1,15 +1,16 @@
 import BusActivation
 import BusHTTP
 import BusService
+import BusTesting
 import Foundation
 import Logging
 
 /// A fresh database on a Postgres server, migrated to the current schema.
 struct TestDatabase {
-    let server: PostgresServer
+    let server: PostgresCluster
     let name: String
 
-    init(on server: PostgresServer) throws {
+    init(on server: PostgresCluster) throws {
         self.server = server
         name = "t_" + UUID().uuidString.prefix(12).lowercased().replacingOccurrences(of: "-", with: "")
         try server.psql("CREATE DATABASE \(name)", database: "postgres")
@@ -55,8 +56,8 @@ final class ActivationHarness {
         service = try ActivationService(
             configuration: configuration, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
         service.start()
-        let ready = TestEnvironment.waitUntil {
-            (try? TestHTTPClient.request(port: service.port, method: "GET", path: "/readyz"))?.status == 200
+        let ready = Polling.waitUntil {
+            (try? PlainHTTPClient.request(port: service.port, method: "GET", path: "/readyz"))?.status == 200
         }
         guard ready else { throw FixtureError("activation service never became ready") }
     }
@@ -65,16 +66,16 @@ final class ActivationHarness {
         service.shutdown()
     }
 
-    func activate(biome: Int = 53, chest: String, ifMatch: String?, body: String? = nil) throws -> TestHTTPResponse {
+    func activate(biome: Int = 53, chest: String, ifMatch: String?, body: String? = nil) throws -> PlainHTTPResponse {
         var headers: [String: String] = [:]
         if let ifMatch { headers["If-Match"] = ifMatch }
         if body != nil { headers["Content-Type"] = "application/json" }
-        return try TestHTTPClient.request(
+        return try PlainHTTPClient.request(
             port: port, method: "POST", path: "/v1/treasure/\(biome)/chests/\(chest)/activate", headers: headers,
             body: body.map { Array($0.utf8) })
     }
 
-    func get(_ path: String) throws -> TestHTTPResponse {
-        try TestHTTPClient.request(port: port, method: "GET", path: path)
+    func get(_ path: String) throws -> PlainHTTPResponse {
+        try PlainHTTPClient.request(port: port, method: "GET", path: path)
     }
 }

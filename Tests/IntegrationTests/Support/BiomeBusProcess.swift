@@ -1,3 +1,4 @@
+import BusTesting
 import Foundation
 
 #if canImport(Glibc)
@@ -6,7 +7,8 @@ import Foundation
 
 /// The built `biomebus` executable run as a child process, its stderr captured to a file.
 final class BiomeBusProcess: @unchecked Sendable {
-    let process = Process()
+    // @unchecked Sendable: every member is immutable; `ChildProcess` is Sendable.
+    let child: ChildProcess
     let logFile: URL
     let stdoutFile: URL
     private let directory: URL
@@ -27,28 +29,19 @@ final class BiomeBusProcess: @unchecked Sendable {
         .deletingLastPathComponent().deletingLastPathComponent()
 
     init(_ arguments: [String], environment: [String: String] = [:]) throws {
-        directory = try TestEnvironment.makeTemporaryDirectory(prefix: "biomebus-cli")
+        directory = try ProcessTools.makeTemporaryDirectory(prefix: "biomebus-cli")
         logFile = directory.appendingPathComponent("stderr.log")
         stdoutFile = directory.appendingPathComponent("stdout.log")
-        FileManager.default.createFile(atPath: logFile.path, contents: nil)
-        FileManager.default.createFile(atPath: stdoutFile.path, contents: nil)
-        process.executableURL = URL(fileURLWithPath: Self.executablePath)
-        process.currentDirectoryURL = Self.packageRoot
-        process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         for key in env.keys where key.hasPrefix("BIOMEBUS_") { env[key] = nil }
         env.merge(environment) { $1 }
-        process.environment = env
-        process.standardError = try FileHandle(forWritingTo: logFile)
-        process.standardOutput = try FileHandle(forWritingTo: stdoutFile)
-        try process.run()
+        child = try ChildProcess(
+            name: "biomebus", executable: Self.executablePath, arguments: arguments, logFile: stdoutFile,
+            errorLogFile: logFile, environment: env, currentDirectory: Self.packageRoot)
     }
 
     deinit {
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
+        child.stop(signal: SIGKILL)
         try? FileManager.default.removeItem(at: directory)
     }
 
@@ -56,17 +49,16 @@ final class BiomeBusProcess: @unchecked Sendable {
 
     /// Polls stderr until it contains `text`.
     func waitForLog(_ text: String, timeout: Duration = .seconds(20)) -> Bool {
-        TestEnvironment.waitUntil(timeout: timeout) { stderr.contains(text) }
+        Polling.waitUntil(timeout: timeout) { stderr.contains(text) }
     }
 
     func signal(_ number: Int32) {
-        kill(process.processIdentifier, number)
+        child.signal(number)
     }
 
     /// The exit status, or nil if the process is still running after `timeout`.
     func waitForExit(timeout: Duration = .seconds(15)) -> Int32? {
-        guard TestEnvironment.waitUntil(timeout: timeout, { !process.isRunning }) else { return nil }
-        process.waitUntilExit()
-        return process.terminationStatus
+        guard child.waitForExit(timeout) else { return nil }
+        return child.terminationStatus
     }
 }

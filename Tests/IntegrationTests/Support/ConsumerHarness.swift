@@ -1,5 +1,6 @@
 import BusConsumer
 import BusDomain
+import BusTesting
 import Foundation
 import Logging
 
@@ -21,7 +22,8 @@ final class ConsumerHarness {
 
     /// A region on `redis` with fast retries, for tests.
     static func region(
-        _ name: String = "north", redis: RedisServer, biomes: [Int64], maxInFlight: Int = 32, maxDeliveries: Int = 5,
+        _ name: String = "north", redis: RedisServerProcess, biomes: [Int64], maxInFlight: Int = 32,
+        maxDeliveries: Int = 5,
         initialMs: Int = 20, maxMs: Int = 200, claimIdleMs: Int = 6000
     ) -> RegionConfig {
         var region = GatewayHarness.region(name, redis: redis, biomes: biomes, maxlen: 100_000)
@@ -56,24 +58,13 @@ final class ConsumerHarness {
     }
 }
 
-extension RedisServer {
-    /// The group's pending count, for one consumer or for all.
-    func pending(_ stream: String, group: String = "treasure", consumer: String? = nil) throws -> Int {
-        if let consumer {
-            let lines = try cli("XPENDING", stream, group, "-", "+", "10000", consumer).split(separator: "\n")
-            return lines.count / 4
-        }
-        return Int(try cli("XPENDING", stream, group).split(separator: "\n").first ?? "0") ?? 0
-    }
-}
-
 /// A psql session holding `LOCK TABLE treasure_chests IN EXCLUSIVE MODE` for `seconds`: every
 /// handler's INSERT blocks, while reads (the tests' checks) still go through.
 final class TableLock {
     private let process = Process()
 
     init(database: TestDatabase, seconds: Double) throws {
-        process.executableURL = URL(fileURLWithPath: try TestEnvironment.executable("psql"))
+        process.executableURL = URL(fileURLWithPath: try ProcessTools.executable("psql"))
         process.arguments = [
             "-h", "127.0.0.1", "-p", String(database.server.port), "-U", "postgres", "-d", database.name, "-q", "-c",
             "BEGIN; LOCK TABLE treasure_chests IN EXCLUSIVE MODE; SELECT pg_sleep(\(seconds)); COMMIT;",
@@ -81,7 +72,7 @@ final class TableLock {
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
-        let held = TestEnvironment.waitUntil {
+        let held = Polling.waitUntil {
             (try? database.server.psql(
                 "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'treasure_chests' AND l.mode = 'ExclusiveLock' AND l.granted",
                 database: database.name)) == "1"

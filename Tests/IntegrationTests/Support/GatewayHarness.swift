@@ -1,6 +1,7 @@
 import BusDomain
 import BusGateway
 import BusHTTP
+import BusTesting
 import Logging
 
 /// An in-process gateway on a free port, serving the given regions; shut down on release.
@@ -17,8 +18,8 @@ final class GatewayHarness {
         gateway = try Gateway(
             configuration: configuration, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
         gateway.start()
-        let ready = TestEnvironment.waitUntil {
-            (try? TestHTTPClient.request(port: gateway.port, method: "GET", path: "/readyz"))?.status == 200
+        let ready = Polling.waitUntil {
+            (try? PlainHTTPClient.request(port: gateway.port, method: "GET", path: "/readyz"))?.status == 200
         }
         guard ready else { throw FixtureError("gateway never became ready") }
     }
@@ -28,7 +29,7 @@ final class GatewayHarness {
     }
 
     /// A region on `redis` with `biomes`; other settings default.
-    static func region(_ name: String, redis: RedisServer, biomes: [Int64], maxlen: Int = 5000) -> RegionConfig {
+    static func region(_ name: String, redis: RedisServerProcess, biomes: [Int64], maxlen: Int = 5000) -> RegionConfig {
         RegionConfig(
             name: name, redis: RedisAddress(host: "127.0.0.1", port: redis.port), biomes: biomes.map { BiomeID($0)! },
             stream: StreamConfig(maxlen: maxlen))

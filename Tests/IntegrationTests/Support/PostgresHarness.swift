@@ -1,5 +1,6 @@
 import BusLoop
 import BusPostgres
+import BusTesting
 import Foundation
 import Synchronization
 
@@ -30,12 +31,12 @@ final class PostgresHarness: @unchecked Sendable {
     /// pg_stat_activity), extra URL query parameters (already percent-encoded), fast
     /// reconnects, and `configure` applied.
     convenience init(
-        server: PostgresServer, maxConnections: Int = 4, urlParameters: [String: String] = [:],
+        server: PostgresCluster, maxConnections: Int = 4, urlParameters: [String: String] = [:],
         configure: (inout PostgresPoolConfiguration) -> Void = { _ in }
     ) {
         let applicationName = "biomebus-test-\(UUID().uuidString.prefix(8).lowercased())"
         let parameters = urlParameters.merging(["application_name": applicationName]) { _, ours in ours }
-        var connection = PostgresConfiguration(url: server.url(parameters))
+        var connection = PostgresConfiguration(url: server.url(parameters: parameters))
         connection.reconnectBackoff = ReconnectBackoff(initial: .milliseconds(50), maximum: .milliseconds(300))
         // Generous defaults: a loaded 2-core machine can take a while to fork a backend. Tests
         // of the deadlines themselves set their own.
@@ -163,18 +164,5 @@ extension Result {
     var error: Failure? {
         if case .failure(let error) = self { return error }
         return nil
-    }
-}
-
-extension TestEnvironment {
-    /// Polls an async `condition` every 20 ms until it holds; false after `timeout`.
-    static func waitUntilAsync(timeout: Duration = .seconds(10), _ condition: () async -> Bool) async -> Bool {
-        let clock = ContinuousClock()
-        let deadline = clock.now + timeout
-        while clock.now < deadline {
-            if await condition() { return true }
-            try? await Task.sleep(for: .milliseconds(20))
-        }
-        return await condition()
     }
 }

@@ -1,3 +1,4 @@
+import BusTesting
 import Foundation
 
 #if canImport(Glibc)
@@ -34,7 +35,7 @@ final class StalledNameserver: @unchecked Sendable {
             throw FixtureError("cannot bind a UDP socket")
         }
         port = Int(UInt16(bigEndian: address.sin_port))
-        directory = try TestEnvironment.makeTemporaryDirectory(prefix: "biomebus-dns")
+        directory = try ProcessTools.makeTemporaryDirectory(prefix: "biomebus-dns")
         resolvConf = directory.appendingPathComponent("resolv.conf")
         try "nameserver 127.0.0.1:\(port)\n".write(to: resolvConf, atomically: true, encoding: .utf8)
     }

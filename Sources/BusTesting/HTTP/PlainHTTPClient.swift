@@ -27,37 +27,42 @@ public struct PlainHTTPResponse: Sendable {
 /// connection, any bytes as the body, no retries. For tools (`up --demo`) and tests, which
 /// must see exactly what a server answers; never for a service's event loop.
 public enum PlainHTTPClient {
-    public struct Failure: Error, CustomStringConvertible {
-        public let description: String
-    }
-
     public static func request(
         port: Int, method: String, path: String, headers: [String: String] = [:], body: [UInt8]? = nil,
         timeout: TimeInterval = 10
-    ) throws(Failure) -> PlainHTTPResponse {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw Failure(description: "socket failed") }
+    ) throws(FixtureError) -> PlainHTTPResponse {
+        let fd = try LoopbackPorts.connect(port: port, timeout: Int(timeout))
         defer { close(fd) }
-        var tv = timeval(tv_sec: Int(timeout), tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = UInt16(port).bigEndian
-        let connected = withUnsafePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        guard connected == 0 else { throw Failure(description: "connect to port \(port) failed: errno \(errno)") }
-
         var head = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n"
         for (name, value) in headers { head += "\(name): \(value)\r\n" }
         if let body { head += "Content-Length: \(body.count)\r\n" }
         head += "\r\n"
         try writeAll(fd, Array(head.utf8) + (body ?? []))
+        return try parse(try readAll(fd, lenient: false))
+    }
 
+    /// POST /v1/spawn with a JSON body.
+    public static func spawn(port: Int, _ json: String, contentType: String = "application/json")
+        throws(FixtureError) -> PlainHTTPResponse
+    {
+        try request(
+            port: port, method: "POST", path: "/v1/spawn", headers: ["Content-Type": contentType],
+            body: Array(json.utf8))
+    }
+
+    /// Writes `text` as it is and returns everything the server sends until it closes the
+    /// connection (or `timeout` seconds pass without a byte). For requests `request` cannot
+    /// express: pipelined requests, a body where the method takes none.
+    public static func exchange(port: Int, _ text: String, timeout: Int = 10) throws(FixtureError) -> String {
+        let fd = try LoopbackPorts.connect(port: port, timeout: timeout)
+        defer { close(fd) }
+        try writeAll(fd, Array(text.utf8))
+        return String(decoding: try readAll(fd, lenient: true), as: UTF8.self)
+    }
+
+    /// Reads until the server closes. `lenient` keeps what arrived when a read fails (a
+    /// timeout, a reset); otherwise only a reset after some bytes is taken as the end.
+    private static func readAll(_ fd: Int32, lenient: Bool) throws(FixtureError) -> [UInt8] {
         var received: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65536)
         while true {
@@ -65,17 +70,16 @@ public enum PlainHTTPClient {
             if count > 0 {
                 received.append(contentsOf: buffer[0..<count])
             } else if count == 0 {
-                break
+                return received
             } else {
                 if errno == EINTR { continue }
-                if errno == ECONNRESET && !received.isEmpty { break }
-                throw Failure(description: "read failed: errno \(errno) after \(received.count) bytes")
+                if lenient || (errno == ECONNRESET && !received.isEmpty) { return received }
+                throw FixtureError("read failed: errno \(errno) after \(received.count) bytes")
             }
         }
-        return try parse(received)
     }
 
-    private static func writeAll(_ fd: Int32, _ bytes: [UInt8]) throws(Failure) {
+    private static func writeAll(_ fd: Int32, _ bytes: [UInt8]) throws(FixtureError) {
         var offset = 0
         while offset < bytes.count {
             let written = bytes[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
@@ -83,22 +87,21 @@ public enum PlainHTTPClient {
                 if errno == EINTR { continue }
                 // The server may answer (413) and close before reading a large body.
                 if errno == EPIPE || errno == ECONNRESET { return }
-                throw Failure(description: "write failed: errno \(errno)")
+                throw FixtureError("write failed: errno \(errno)")
             }
             offset += written
         }
     }
 
-    private static func parse(_ bytes: [UInt8]) throws(Failure) -> PlainHTTPResponse {
+    private static func parse(_ bytes: [UInt8]) throws(FixtureError) -> PlainHTTPResponse {
         let separator: [UInt8] = [13, 10, 13, 10]
         guard let split = bytes.indices.first(where: { bytes[$0...].starts(with: separator) }) else {
-            throw Failure(
-                description: "no complete HTTP response: \(String(decoding: bytes.prefix(200), as: UTF8.self))")
+            throw FixtureError("no complete HTTP response: \(String(decoding: bytes.prefix(200), as: UTF8.self))")
         }
         let head = String(decoding: bytes[..<split], as: UTF8.self).components(separatedBy: "\r\n")
         let statusParts = head[0].split(separator: " ")
         guard statusParts.count >= 2, let status = Int(statusParts[1]) else {
-            throw Failure(description: "bad status line \(head[0])")
+            throw FixtureError("bad status line \(head[0])")
         }
         var headers: [String: String] = [:]
         for line in head.dropFirst() {
