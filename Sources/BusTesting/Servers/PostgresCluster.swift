@@ -198,7 +198,10 @@ public final class PostgresCluster: @unchecked Sendable {
         let parent = directory.deletingLastPathComponent()
         let runuser = try ProcessTools.executable("runuser")
         if mayMove, (try? ProcessTools.run(runuser, ["-u", "postgres", "--", "test", "-x", parent.path])) == nil {
-            let tag = String(UInt64(bitPattern: Int64(parent.path.hashValue)) % 1_000_000_007, radix: 36)
+            // FNV-1a, not `hashValue`: Swift seeds that per process, so the same checkout would
+            // get a new (empty) cluster on every run.
+            let hash = parent.path.utf8.reduce(UInt64(0xcbf2_9ce4_8422_2325)) { ($0 ^ UInt64($1)) &* 0x100_0000_01b3 }
+            let tag = String(hash % 1_000_000_007, radix: 36)
             directory = URL(fileURLWithPath: "/var/lib/biomebus/postgres-\(tag)")
             try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         }
