@@ -111,7 +111,7 @@ let package = Package(
         .testTarget(name: "BusLoopTests", dependencies: ["BusLoop"]),
         .testTarget(name: "BusDomainTests", dependencies: ["BusDomain"]),
         .testTarget(name: "BusDeployTests", dependencies: ["BusDeploy", "BusDomain", "Yams"]),
-        .testTarget(name: "BusHTTPTests", dependencies: ["BusHTTP", "BusLoop"]),
+        .testTarget(name: "BusHTTPTests", dependencies: ["BusHTTP", "BusLoop", "BusTesting"]),
         .testTarget(name: "BusRedisTests", dependencies: ["BusRedis"]),
         .testTarget(name: "BusOpsTests", dependencies: ["BusOps", "BusRedis"]),
         .testTarget(name: "BusPostgresTests", dependencies: ["BusPostgres"]),

@@ -1,4 +1,5 @@
 import BusHTTP
+import BusTesting
 import Foundation
 import Synchronization
 import Testing
@@ -25,14 +26,14 @@ struct HTTPServerLimitsTests {
                     let client = try RawClient(port: harness.port)
                     client.send("GET /x HTTP/1.1\r\nHost: t\r\n\r\n")
                     let response = try client.readResponse()
-                    guard response.status == 200 else { throw ClientError("status \(response.status)") }
+                    guard response.status == 200 else { throw FixtureError("status \(response.status)") }
                     return response.body.count
                 }
                 results.withLock { $0.append(result) }
                 group.leave()
             }
         }
-        #expect(eventually { harness.counters.requestsInFlight == clients })
+        #expect(Polling.waitUntil { harness.counters.requestsInFlight == clients })
         let closed = DispatchSemaphore(value: 0)
         harness.onLoop { [harness] in
             harness.server.stopAccepting()
@@ -78,7 +79,7 @@ struct HTTPServerLimitsTests {
         }
         #expect(closed, "the server kept reading a request that dripped for 10 s")
         #expect(harness.counters.requestTimeouts == 1)
-        #expect(eventually { harness.counters.connections == 0 })
+        #expect(Polling.waitUntil { harness.counters.connections == 0 })
 
         // A prompt request on a fresh connection is still served, and keep-alive requests each
         // get their own deadline.
@@ -98,11 +99,11 @@ struct HTTPServerLimitsTests {
         defer { harness.stop() }
 
         var open = try (0..<3).map { _ in try RawClient(port: harness.port) }
-        #expect(eventually { harness.counters.connections == 3 })
+        #expect(Polling.waitUntil { harness.counters.connections == 3 })
         let extra = try RawClient(port: harness.port)
         let refused = try extra.readResponse()
         #expect(refused.status == 503)
-        #expect(eventually { extra.isClosedByPeer() })
+        #expect(Polling.waitUntil { extra.isClosedByPeer() })
         #expect(harness.counters.refusedConnections == 1)
 
         for client in open {
@@ -110,7 +111,7 @@ struct HTTPServerLimitsTests {
             #expect(try client.readResponse().status == 200)
         }
         open.removeLast(2)
-        #expect(eventually { harness.counters.connections == 1 })
+        #expect(Polling.waitUntil { harness.counters.connections == 1 })
         let later = try (0..<2).map { _ in try RawClient(port: harness.port) }
         for client in later + open {
             client.send("GET /ok HTTP/1.1\r\nHost: t\r\n\r\n")

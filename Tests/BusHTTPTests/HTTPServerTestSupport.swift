@@ -1,5 +1,6 @@
 import BusHTTP
 import BusLoop
+import BusTesting
 import Foundation
 import Synchronization
 
@@ -62,22 +63,7 @@ final class RawClient {
     let fd: Int32
 
     init(port: Int, timeout: Int = 10) throws {
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var tv = timeval(tv_sec: timeout, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = UInt16(port).bigEndian
-        let result = withUnsafePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        guard result == 0 else {
-            close(fd)
-            throw ClientError("connect failed: errno \(errno)")
-        }
+        fd = try LoopbackPorts.connect(port: port, timeout: timeout)
     }
 
     deinit { close(fd) }
@@ -110,9 +96,9 @@ final class RawClient {
             if count > 0 {
                 received.append(contentsOf: buffer[0..<count])
             } else if count == 0 {
-                throw ClientError("connection closed after \(received.count) bytes")
+                throw FixtureError("connection closed after \(received.count) bytes")
             } else if errno != EINTR {
-                throw ClientError("read failed: errno \(errno) after \(received.count) bytes")
+                throw FixtureError("read failed: errno \(errno) after \(received.count) bytes")
             }
         }
     }
@@ -127,20 +113,4 @@ final class RawClient {
             return errno == ECONNRESET || errno == EPIPE
         }
     }
-}
-
-struct ClientError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
-}
-
-/// Polls `condition` every 10 ms until it holds; false after `timeout`.
-func eventually(timeout: Duration = .seconds(10), _ condition: () -> Bool) -> Bool {
-    let clock = ContinuousClock()
-    let deadline = clock.now + timeout
-    while clock.now < deadline {
-        if condition() { return true }
-        Thread.sleep(forTimeInterval: 0.01)
-    }
-    return condition()
 }

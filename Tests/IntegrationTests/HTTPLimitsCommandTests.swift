@@ -19,25 +19,6 @@ struct HTTPLimitsCommandTests {
         return directory
     }
 
-    /// A blocking loopback connection, or nil when connect fails.
-    private func connectTo(_ port: Int) -> Int32? {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var tv = timeval(tv_sec: 5, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = UInt16(port).bigEndian
-        let result = withUnsafePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        if result == 0 { return fd }
-        close(fd)
-        return nil
-    }
-
     /// Everything the peer sends until it closes.
     private func readAll(_ fd: Int32) -> String {
         var received: [UInt8] = []
@@ -90,11 +71,11 @@ struct HTTPLimitsCommandTests {
             environment: ["BIOMEBUS_MAX_CONNECTIONS": "3"])
         #expect(child.waitForLog("gateway listening"), "\(child.stderr)")
         // Three connections, each known to the gateway: it answered a keep-alive request on it.
-        let held = (0..<3).compactMap { _ in connectTo(port) }
+        let held = (0..<3).compactMap { _ in try? LoopbackPorts.connect(port: port, timeout: 5) }
         defer { for fd in held { close(fd) } }
         #expect(held.count == 3)
         for fd in held { #expect(keepAliveRequest(fd).hasPrefix("HTTP/1.1 200 ")) }
-        let extra = try #require(connectTo(port))
+        let extra = try #require(try? LoopbackPorts.connect(port: port, timeout: 5))
         defer { close(extra) }
         let refused = readAll(extra)
         #expect(refused.hasPrefix("HTTP/1.1 503 "), "\(refused)")
@@ -135,7 +116,7 @@ struct HTTPLimitsCommandTests {
 
         // More connections than descriptors: the kernel completes them all (backlog), the
         // gateway can accept only some.
-        let clients = (0..<48).compactMap { _ in connectTo(port) }
+        let clients = (0..<48).compactMap { _ in try? LoopbackPorts.connect(port: port, timeout: 5) }
         #expect(clients.count == 48)
         // Two seconds at the limit. A loop that keeps retrying accept() burns them on CPU, and
         // libevent logs each failed retry; a paused one wakes every 100 ms. 50 ticks (0.5 s at
@@ -158,20 +139,9 @@ struct HTTPLimitsCommandTests {
     @Test("activation and a consumer's admin listener refuse an address another process listens on")
     func otherServicesRefuseATakenPort() throws {
         // A plain listener without SO_REUSEPORT, standing for "another process".
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let (fd, port) = LoopbackPorts.listener()
         defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                _ = Glibc.bind(fd, $0, length)
-                _ = getsockname(fd, $0, &length)
-            }
-        }
-        listen(fd, 16)
-        let taken = ListenAddress(host: "127.0.0.1", port: Int(UInt16(bigEndian: address.sin_port)))
+        let taken = ListenAddress(host: "127.0.0.1", port: port)
         let logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
 
         let database = try TestDatabase(on: try PostgresCluster.shared())

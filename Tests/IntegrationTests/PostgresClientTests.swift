@@ -264,20 +264,8 @@ struct PostgresClientTests {
     func connectTimeout() async throws {
         // A listening socket nobody accepts from: the kernel completes the handshake, Postgres
         // never answers the startup packet.
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let (fd, port) = LoopbackPorts.listener()
         defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                _ = bind(fd, $0, length)
-                _ = getsockname(fd, $0, &length)
-            }
-        }
-        listen(fd, 16)
-        let port = Int(UInt16(bigEndian: address.sin_port))
 
         var connection = PostgresConfiguration(url: "postgresql://postgres@127.0.0.1:\(port)/db?sslmode=disable")
         connection.connectTimeout = .milliseconds(300)

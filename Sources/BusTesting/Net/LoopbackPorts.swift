@@ -25,6 +25,21 @@ public enum LoopbackPorts {
     public static func freePort() -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
+        return bindAnyPort(fd)
+    }
+
+    /// A plain listening socket (no SO_REUSEPORT, nobody accepting) on a port the kernel
+    /// picks: "another process" holding a port, or a peer that never answers once connected.
+    /// The caller closes `fd`.
+    public static func listener(backlog: Int32 = 16) -> (fd: Int32, port: Int) {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let port = bindAnyPort(fd)
+        listen(fd, backlog)
+        return (fd, port)
+    }
+
+    /// Binds `fd` to 127.0.0.1 on a port the kernel picks and returns that port.
+    private static func bindAnyPort(_ fd: Int32) -> Int {
         var address = loopback(port: 0)
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         withUnsafeMutablePointer(to: &address) { pointer in
