@@ -16,15 +16,10 @@ struct ActivationDrainTests {
         let harness = try ActivationHarness(postgresURL: database.url, poolSize: 8)
 
         // Another session holds the chest's row for a while, so the activations queue behind it.
-        let locker = Process()
-        locker.executableURL = URL(fileURLWithPath: try ProcessTools.executable("psql"))
-        locker.arguments = [
-            "-h", "127.0.0.1", "-p", "\(server.port)", "-U", "postgres", "-d", database.name, "-q", "-c",
+        let locker = try server.psqlInBackground(
             "BEGIN; SELECT 1 FROM treasure_chests WHERE chest_id = 'd-1' FOR UPDATE; SELECT pg_sleep(1.5); COMMIT;",
-        ]
-        locker.standardOutput = FileHandle.nullDevice
-        try locker.run()
-        defer { locker.waitUntilExit() }
+            database: database.name)
+        defer { locker.waitForExit(.seconds(30)) }
         #expect(
             Polling.waitUntil {
                 let sleeping = try? database.psql(

@@ -162,13 +162,23 @@ public final class PostgresCluster: @unchecked Sendable {
     /// Runs `sql` with `psql -At` and returns its output, trimmed.
     @discardableResult
     public func psql(_ sql: String, database: String? = nil) throws(FixtureError) -> String {
-        try ProcessTools.run(
-            "\(binaries)/psql",
-            [
-                "-X", "-At", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", String(port), "-U", "postgres",
-                "-d", database ?? self.database, "-c", sql,
-            ]
-        ).trimmingCharacters(in: .whitespacesAndNewlines)
+        try ProcessTools.run("\(binaries)/psql", psqlArguments(sql, database: database))
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Starts `psql` running `sql` and returns without waiting (a session holding a lock while
+    /// a test runs); its output is dropped.
+    public func psqlInBackground(_ sql: String, database: String? = nil) throws -> ChildProcess {
+        try ChildProcess(
+            name: "psql", executable: "\(binaries)/psql", arguments: psqlArguments(sql, database: database),
+            logFile: URL(fileURLWithPath: "/dev/null"))
+    }
+
+    private func psqlArguments(_ sql: String, database: String?) -> [String] {
+        [
+            "-X", "-At", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", String(port), "-U", "postgres",
+            "-d", database ?? self.database, "-c", sql,
+        ]
     }
 
     /// Runs a server tool (initdb, pg_ctl) to completion, as `postgres` when we are root.

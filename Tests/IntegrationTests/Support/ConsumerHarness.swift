@@ -61,17 +61,12 @@ final class ConsumerHarness {
 /// A psql session holding `LOCK TABLE treasure_chests IN EXCLUSIVE MODE` for `seconds`: every
 /// handler's INSERT blocks, while reads (the tests' checks) still go through.
 final class TableLock {
-    private let process = Process()
+    private let session: ChildProcess
 
     init(database: TestDatabase, seconds: Double) throws {
-        process.executableURL = URL(fileURLWithPath: try ProcessTools.executable("psql"))
-        process.arguments = [
-            "-h", "127.0.0.1", "-p", String(database.server.port), "-U", "postgres", "-d", database.name, "-q", "-c",
+        session = try database.server.psqlInBackground(
             "BEGIN; LOCK TABLE treasure_chests IN EXCLUSIVE MODE; SELECT pg_sleep(\(seconds)); COMMIT;",
-        ]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+            database: database.name)
         let held = Polling.waitUntil {
             (try? database.server.psql(
                 "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'treasure_chests' AND l.mode = 'ExclusiveLock' AND l.granted",
@@ -81,7 +76,7 @@ final class TableLock {
     }
 
     func waitUntilReleased() {
-        process.waitUntilExit()
+        session.waitForExit(.seconds(120))
     }
 
     /// Ends the locking session now (its transaction rolls back and the lock goes).
@@ -89,10 +84,10 @@ final class TableLock {
         try database.psql(
             "SELECT count(pg_terminate_backend(l.pid)) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'treasure_chests' AND l.mode = 'ExclusiveLock' AND l.granted"
         )
-        process.waitUntilExit()
+        session.waitForExit(.seconds(30))
     }
 
     deinit {
-        if process.isRunning { process.terminate() }
+        session.stop()
     }
 }
