@@ -35,6 +35,8 @@ let package = Package(
             name: "BusRedis",
             dependencies: ["BusLoop", "CHiredis", .product(name: "DequeModule", package: "swift-collections")]
         ),
+        // The Redis Streams protocol: typed commands and replies over BusRedis.
+        .target(name: "BusStreams", dependencies: ["BusRedis"]),
 
         .target(
             name: "BusPostgres",
@@ -55,11 +57,11 @@ let package = Package(
                 .product(name: "Atomics", package: "swift-atomics"),
             ]
         ),
-        .target(name: "BusOps", dependencies: ["BusLoop", "BusRedis", "BusDomain"]),
+        .target(name: "BusOps", dependencies: ["BusLoop", "BusRedis", "BusDomain", "BusStreams"]),
         .target(
             name: "BusGateway",
             dependencies: [
-                "BusLoop", "BusHTTP", "BusRedis", "BusDomain", "BusService", "BusOps",
+                "BusLoop", "BusHTTP", "BusRedis", "BusDomain", "BusService", "BusOps", "BusStreams",
                 .product(name: "Logging", package: "swift-log"),
             ],
             // The OpenAPI document, compiled in (no resource bundle to ship): GET /openapi.json.
@@ -79,7 +81,7 @@ let package = Package(
         .target(
             name: "BusConsumer",
             dependencies: [
-                "BusLoop", "BusHTTP", "BusRedis", "BusPostgres", "BusDomain", "BusService",
+                "BusLoop", "BusHTTP", "BusRedis", "BusPostgres", "BusDomain", "BusService", "BusStreams",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -114,13 +116,14 @@ let package = Package(
         .testTarget(name: "BusHTTPTests", dependencies: ["BusHTTP", "BusLoop", "BusTesting"]),
         .testTarget(name: "BusRedisTests", dependencies: ["BusRedis"]),
         .testTarget(name: "BusOpsTests", dependencies: ["BusOps", "BusRedis"]),
+        .testTarget(name: "BusStreamsTests", dependencies: ["BusStreams", "BusRedis"]),
         .testTarget(name: "BusPostgresTests", dependencies: ["BusPostgres"]),
         .testTarget(name: "BusConsumerTests", dependencies: ["BusConsumer", "BusDomain"]),
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
                 "BusGateway", "BusActivation", "BusConsumer", "BusService", "BusDomain", "BusLoop", "BusRedis",
-                "BusHTTP", "BusPostgres", "BusOps", .product(name: "Logging", package: "swift-log"),
+                "BusHTTP", "BusPostgres", "BusOps", "BusStreams", .product(name: "Logging", package: "swift-log"),
                 "BusTesting",
             ]
         ),

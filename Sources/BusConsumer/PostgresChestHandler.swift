@@ -11,7 +11,7 @@ import BusPostgres
 /// or a SQLSTATE such as `57014` or `40P01`) hunts for nothing: every entry of the batch fails
 /// as transient, and the consumer retries it after the backoff without counting a delivery.
 /// Entries whose fields do not parse fail alone, before any batch.
-public final class PostgresChestHandler: StreamEntryHandler {
+public final class PostgresChestHandler: DeliveryHandler {
     private typealias Completion = (Result<Void, HandlerFailure>) -> Void
 
     private let loop: EventLoop
@@ -42,7 +42,7 @@ public final class PostgresChestHandler: StreamEntryHandler {
         ON CONFLICT (biome_id, chest_id) DO NOTHING
         """
 
-    public func handle(_ entry: StreamEntry, completion: @escaping (Result<Void, HandlerFailure>) -> Void) {
+    public func handle(_ entry: Delivery, completion: @escaping (Result<Void, HandlerFailure>) -> Void) {
         let record: SpawnRecord
         do {
             record = try SpawnRecord(biome: entry.key.biome, streamID: entry.key.id, fields: entry.fields)

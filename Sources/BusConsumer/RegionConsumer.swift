@@ -1,6 +1,7 @@
 import BusDomain
 import BusLoop
 import BusRedis
+import BusStreams
 import Logging
 
 /// Counters a consumer keeps for metrics and logs.
@@ -58,7 +59,7 @@ public final class RegionConsumer {
     /// Called with each handler run's duration in seconds.
     public var onHandlerDuration: ((Double) -> Void)?
 
-    private let handler: StreamEntryHandler
+    private let handler: DeliveryHandler
     private let logger: Logger
     private var machine: ConsumerStateMachine
     private let reads: RedisConnection
@@ -95,7 +96,7 @@ public final class RegionConsumer {
     private lazy var reclaimTimer = LoopTimer(loop: loop) { [unowned self] in self.reclaimRound() }
     private var stopped: (() -> Void)?
 
-    public init(loop: EventLoop, configuration: Configuration, handler: StreamEntryHandler, logger: Logger) {
+    public init(loop: EventLoop, configuration: Configuration, handler: DeliveryHandler, logger: Logger) {
         self.loop = loop
         self.configuration = configuration
         self.handler = handler
@@ -192,9 +193,9 @@ public final class RegionConsumer {
         var remaining = streams.count
         var failed = false
         for stream in streams {
-            commands.send(RedisCommand("XGROUP", "CREATE", .string(stream), .string(group), "0", "MKSTREAM")) {
-                [unowned self] result in
-                if case .failure(let error) = result, !"\(error)".contains("BUSYGROUP") {
+            commands.send(XGroupCreate(stream: stream, group: group)) { [unowned self] result in
+                // A group that exists already (BUSYGROUP) is success: XGroupCreate answers `.existed`.
+                if case .failure(let error) = result {
                     failed = true
                     self.logger.warning(
                         "cannot create consumer group", metadata: ["stream": "\(stream)", "error": "\(error)"])
@@ -228,23 +229,21 @@ public final class RegionConsumer {
     private func read(count: Int) {
         let plan = ReadPlan(freeSlots: count, streamCount: streams.count, rotation: readRotation)
         readRotation += plan.streams.count
-        var arguments: [RedisArgument] = [
-            "XREADGROUP", "GROUP", .string(group), .string(configuration.consumerName), "COUNT",
-            .integer(Int64(plan.countPerStream)), "BLOCK", .integer(Int64(configuration.region.consumer.blockMs)),
-            "STREAMS",
-        ]
-        arguments += plan.streams.map { .string(streams[$0]) }
-        arguments += plan.streams.map { _ in ">" }
-        reads.send(RedisCommand(arguments)) { [unowned self] result in
+        let command = XReadGroup(
+            group: group, consumer: configuration.consumerName, count: plan.countPerStream,
+            blockMs: configuration.region.consumer.blockMs, streams: plan.streams.map { streams[$0] })
+        reads.send(command) { [unowned self] result in
             switch result {
-            case .success(let reply):
+            case .success(let read):
                 readFailures = 0
                 var keys: [EntryKey] = []
-                for entry in StreamReplies.readGroup(reply) {
-                    guard let biome = biomeOfStream[entry.stream] else { continue }
-                    let key = EntryKey(biome: biome, id: entry.id)
-                    fields[key] = entry.fields ?? [:]
-                    keys.append(key)
+                for batch in read.batches {
+                    guard let biome = biomeOfStream[batch.stream] else { continue }
+                    for entry in batch.entries {
+                        let key = EntryKey(biome: biome, id: entry.id)
+                        fields[key] = entry.fields ?? [:]
+                        keys.append(key)
+                    }
                 }
                 let actions = machine.readFinished(keys, reservedCount: count)
                 dropFieldsOfUnheld(keys)
@@ -252,12 +251,13 @@ public final class RegionConsumer {
             case .failure(let error):
                 perform(machine.readFailed(reservedCount: count))
                 guard !machine.isStopping else { return }
-                if case .server(let message) = error, message.hasPrefix("NOGROUP") {
+                if error.serverCode == .noGroup {
                     // The stream (and its group) vanished: deleted or evicted. Re-create it after
                     // a backoff rather than in a hot loop; reading resumes once it exists.
                     groupsReady = false
                     groupFailures += 1
-                    logger.warning("consumer group missing; re-creating", metadata: ["error": "\(message)"])
+                    logger.warning(
+                        "consumer group missing; re-creating", metadata: ["error": "\(error.serverText ?? "")"])
                     groupRetryTimer.schedule(
                         after: configuration.redisRetryBackoff.delay(attempt: groupFailures, using: &random))
                 } else {
@@ -296,7 +296,7 @@ public final class RegionConsumer {
         }
         timer.schedule(after: configuration.handlerTimeout)
         handlerTimers[key] = timer
-        let entry = StreamEntry(key: key, fields: fields[key] ?? [:], deliveries: deliveries)
+        let entry = Delivery(key: key, fields: fields[key] ?? [:], deliveries: deliveries)
         handler.handle(entry) { [weak self] result in
             self?.handlerFinished(key, run: run, result: result)
         }
@@ -340,8 +340,7 @@ public final class RegionConsumer {
         let due = acksDue
         acksDue = [:]
         for (biome, keys) in due {
-            let command = RedisCommand(
-                ["XACK", .string(StreamKey.events(biome)), .string(group)] + keys.map { .string($0.id) })
+            let command = XAck(stream: StreamKey.events(biome), group: group, ids: keys.map(\.id))
             commands.send(command) { [unowned self] result in
                 if case .failure(let error) = result {
                     logger.warning(
@@ -391,7 +390,7 @@ public final class RegionConsumer {
                     perform(machine.claimedForRetry(key, present: false))
                 }
             case .success(let reply):
-                let entry = (reply.array ?? []).compactMap(StreamReplies.entry).first { $0.id == key.id }
+                let entry = (reply.array ?? []).lazy.compactMap(StreamEntry.init(reply:)).first { $0.id == key.id }
                 if let entry, let entryFields = entry.fields {
                     fields[key] = entryFields
                     perform(machine.claimedForRetry(key, present: true))
@@ -564,15 +563,14 @@ public final class RegionConsumer {
         _ completion: @escaping (String?, [(EntryKey, deliveries: Int)]) -> Void
     ) {
         let biome = biomeOfStream[stream]!
-        let idle = Int64(configuration.region.consumer.claimIdleMs)
-        let command = RedisCommand(
-            "XAUTOCLAIM", .string(stream), .string(group), .string(configuration.consumerName), .integer(idle),
-            .string(cursor), "COUNT", .integer(Int64(limit)))
+        let idle = configuration.region.consumer.claimIdleMs
+        let command = XAutoClaim(
+            stream: stream, group: group, consumer: configuration.consumerName, minIdleMs: idle, start: cursor,
+            count: limit)
         commands.send(command) { [unowned self] result in
-            guard case .success(let reply) = result else { return completion(nil, []) }
-            let reclaimed = StreamReplies.autoClaim(reply)
+            guard case .success(let reclaimed) = result else { return completion(nil, []) }
             // Redis 7 drops pending ids whose entry was trimmed and lists them separately.
-            statistics.trimmed += reclaimed.deleted
+            statistics.trimmed += reclaimed.deletedIDs.count
             let present = reclaimed.entries.filter { $0.fields != nil }
             statistics.trimmed += reclaimed.entries.count - present.count
             guard !present.isEmpty else { return completion(reclaimed.cursor, []) }
@@ -594,9 +592,11 @@ public final class RegionConsumer {
         var counts: [String: Int] = [:]
         var remaining = ids.count
         for id in ids {
-            let command = RedisCommand("XPENDING", .string(stream), .string(group), .string(id), .string(id), "1")
+            let command = XPendingRange(stream: stream, group: group, start: id, end: id, count: 1)
             commands.send(command) { result in
-                if case .success(let reply) = result { counts.merge(StreamReplies.deliveryCounts(reply)) { $1 } }
+                if case .success(let rows) = result {
+                    for row in rows { counts[row.id] = row.deliveries }
+                }
                 remaining -= 1
                 if remaining == 0 { completion(counts) }
             }

@@ -4,6 +4,7 @@ import BusLoop
 import BusOps
 import BusRedis
 import BusService
+import BusStreams
 import Logging
 import Metrics
 
@@ -168,18 +169,16 @@ final class GatewayWorker {
         let connection = connections[connectionOfRegion[regionIndex]]
         let chestID = event.chestID ?? chestIDs.next()
         let stream = StreamKey.events(event.biome)
-        let command = RedisCommand(
-            "XADD", .string(stream), "MAXLEN", "~", .integer(Int64(region.stream.maxlen)), "*",
-            "type", .string(event.type), "coords", .string(event.coordinatesText),
-            "chest_id", .string(chestID), "ts", .integer(receivedAt))
-        connection.send(command) { [self] result in
-            switch result {
-            case .success(let reply):
-                guard let id = reply.string else {
-                    return answerSpawn(
-                        responder, HTTPResponse(.internalError("unexpected XADD reply")), biome: biomeLabel,
-                        started: started)
-                }
+        let xadd = XAdd(stream: stream, approximateMaxLength: region.stream.maxlen, fieldCount: 4) { entry in
+            entry.field("type", event.type)
+            entry.field("coords", event.coordinatesText)
+            entry.field("chest_id", chestID)
+            entry.field("ts", receivedAt)
+        }
+        // The raw send with the decoder called inside: one completion closure per request, as before.
+        connection.send(xadd.command) { [self] result in
+            switch xadd.decode(result) {
+            case .success(let id):
                 var body = JSONWriter()
                 body.beginObject()
                 body.field("biome_id", event.biome.value)
@@ -260,9 +259,11 @@ final class GatewayWorker {
             return .regionOverloaded(region.name, reason: "too many writes are waiting for its Redis")
         case .server where error.isOutOfMemory:
             return .regionOverloaded(region.name, reason: "its Redis is out of memory")
-        case .server(let message):
-            logger.error("XADD failed", metadata: ["region": "\(region.name)", "error": "\(message)"])
+        case .server:
+            logger.error("XADD failed", metadata: ["region": "\(region.name)", "error": "\(error.serverText ?? "")"])
             return .internalError("Redis refused the write")
+        case .unexpectedReply:
+            return .internalError("unexpected XADD reply")
         }
     }
 

@@ -1,6 +1,7 @@
 import BusDomain
 import BusLoop
 import BusRedis
+import BusStreams
 import Foundation
 
 /// A Redis connection for command-line tools: each call blocks the calling (non-loop) thread
@@ -46,6 +47,11 @@ public final class BlockingRedisClient: @unchecked Sendable {
             connection.value.send(command) { box.set($0) }
         }
         return try box.wait().get()
+    }
+
+    /// Sends one typed command and waits for its decoded reply.
+    public func send<Command: StreamCommand>(_ command: Command) throws(RedisError) -> Command.Reply {
+        try command.decode(Result { () throws(RedisError) in try send(command.command) }).get()
     }
 
     public func close() {

@@ -1,5 +1,6 @@
 import BusDomain
 import BusRedis
+import BusStreams
 
 /// One entry of `EVDLQ:<biome>`.
 public struct DeadLetter: Sendable, Equatable {
@@ -28,13 +29,8 @@ public enum DeadLetters {
     public static func list(_ biome: BiomeID, ids: [String] = [], over redis: BlockingRedisClient) throws(RedisError)
         -> [DeadLetter]
     {
-        let reply = try redis.send(RedisCommand("XRANGE", .string(StreamKey.deadLetters(biome)), "-", "+"))
-        let letters = (reply.array ?? []).compactMap { raw -> DeadLetter? in
-            guard let parts = raw.array, parts.count == 2, let id = parts[0].string, parts[1].array != nil else {
-                return nil
-            }
-            return DeadLetter(id: id, all: parts[1].fieldMap.compactMapValues(\.string))
-        }
+        let entries = try redis.send(XRange(stream: StreamKey.deadLetters(biome)))
+        let letters = entries.compactMap { entry in entry.fields.map { DeadLetter(id: entry.id, all: $0) } }
         return ids.isEmpty ? letters : letters.filter { ids.contains($0.id) }
     }
 

@@ -1,6 +1,7 @@
 import BusDomain
 import BusLoop
 import BusRedis
+import BusStreams
 
 /// Reads one region's figures from its Redis: memory, and per biome the stream length, its
 /// groups (pending, lag, consumers, oldest pending age) and dead letters. All commands of one
@@ -33,12 +34,11 @@ public enum RegionSampler {
             }
             completion(status)
         }
-        connection.send(RedisCommand("INFO", "memory")) { result in
+        connection.send(InfoMemory()) { result in
             switch result {
-            case .success(let reply):
-                let info = parseInfo(reply.string ?? "")
-                status.usedMemory = info["used_memory"].flatMap { Int64($0) }
-                status.maxMemory = info["maxmemory"].flatMap { Int64($0) }
+            case .success(let memory):
+                status.usedMemory = memory.usedMemory
+                status.maxMemory = memory.maxMemory
             case .failure(let error):
                 failed = failed ?? error
             }
@@ -47,19 +47,18 @@ public enum RegionSampler {
         let now = Clocks.unixMilliseconds()
         for index in biomes.indices {
             let biome = biomes[index].biome
-            connection.send(RedisCommand("XLEN", .string(StreamKey.events(biome)))) { result in
-                if case .success(let reply) = result { biomes[index].length = Int(reply.integer ?? 0) }
+            connection.send(XLen(stream: StreamKey.events(biome))) { result in
+                if case .success(let length) = result { biomes[index].length = length }
                 if case .failure(let error) = result { failed = failed ?? error }
                 finishOne()
             }
-            connection.send(RedisCommand("XLEN", .string(StreamKey.deadLetters(biome)))) { result in
-                if case .success(let reply) = result { biomes[index].deadLetters = Int(reply.integer ?? 0) }
+            connection.send(XLen(stream: StreamKey.deadLetters(biome))) { result in
+                if case .success(let length) = result { biomes[index].deadLetters = length }
                 finishOne()
             }
-            connection.send(RedisCommand("XINFO", "GROUPS", .string(StreamKey.events(biome)))) { result in
+            connection.send(XInfoGroups(stream: StreamKey.events(biome))) { result in
                 // A stream that does not exist yet has no groups: not an error.
-                guard case .success(let reply) = result else { return finishOne() }
-                let groups = parseGroups(reply)
+                guard case .success(let groups) = result else { return finishOne() }
                 biomes[index].groups = groups.map {
                     GroupStatus(
                         name: $0.name, pending: $0.pending, lag: $0.lag, consumers: $0.consumers,
@@ -68,12 +67,9 @@ public enum RegionSampler {
                 let pendingGroups = groups.enumerated().filter { $0.element.pending > 0 }
                 outstanding += pendingGroups.count
                 for (groupIndex, group) in pendingGroups {
-                    // Summary XPENDING: [count, smallest id, greatest id, consumers].
-                    connection.send(RedisCommand("XPENDING", .string(StreamKey.events(biome)), .string(group.name))) {
-                        result in
-                        if case .success(let reply) = result, let parts = reply.array, parts.count >= 2,
-                            let smallest = parts[1].string, let milliseconds = Int64(smallest.prefix { $0 != "-" })
-                        {
+                    let summary = XPendingSummary(stream: StreamKey.events(biome), group: group.name)
+                    connection.send(summary) { result in
+                        if case .success(let pending) = result, let milliseconds = pending.oldestMilliseconds {
                             biomes[index].groups[groupIndex].oldestPendingAgeMs = max(0, now - milliseconds)
                         }
                         finishOne()
@@ -81,26 +77,6 @@ public enum RegionSampler {
                 }
                 finishOne()
             }
-        }
-    }
-
-    /// `INFO` text: `key:value` lines.
-    static func parseInfo(_ text: String) -> [String: String] {
-        var values: [String: String] = [:]
-        for line in text.split(whereSeparator: \.isNewline) {
-            guard let colon = line.firstIndex(of: ":") else { continue }
-            values[String(line[..<colon])] = String(line[line.index(after: colon)...])
-        }
-        return values
-    }
-
-    /// XINFO GROUPS: a flat field/value array per group.
-    static func parseGroups(_ reply: RedisReply) -> [(name: String, pending: Int, lag: Int?, consumers: Int)] {
-        (reply.array ?? []).compactMap { row in
-            let fields = row.fieldMap
-            guard let name = fields["name"]?.string else { return nil }
-            let lag: Int? = fields["lag"].flatMap { $0 == .null ? nil : $0.integer.map(Int.init) }
-            return (name, Int(fields["pending"]?.integer ?? 0), lag, Int(fields["consumers"]?.integer ?? 0))
         }
     }
 

@@ -21,36 +21,23 @@ public struct RedisCommand: Sendable {
 
     public init(_ arguments: [RedisArgument]) {
         precondition(!arguments.isEmpty, "a Redis command needs a name")
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(16 + arguments.count * 24)
-        bytes.append(UInt8(ascii: "*"))
-        Self.appendDecimal(Int64(arguments.count), to: &bytes)
-        bytes.append(contentsOf: [13, 10])
+        var encoder = RedisCommandEncoder(argumentCount: arguments.count)
         for argument in arguments {
             switch argument {
-            case .string(let text):
-                var text = text
-                text.withUTF8 { Self.appendBulk($0, to: &bytes) }
-            case .bytes(let raw):
-                raw.withUnsafeBufferPointer { Self.appendBulk($0, to: &bytes) }
-            case .integer(let value):
-                bytes.append(UInt8(ascii: "$"))
-                Self.appendDecimal(Int64(Self.decimalLength(value)), to: &bytes)
-                bytes.append(contentsOf: [13, 10])
-                Self.appendDecimal(value, to: &bytes)
-                bytes.append(contentsOf: [13, 10])
+            case .string(let text): encoder.append(text)
+            case .bytes(let raw): encoder.append(bytes: raw)
+            case .integer(let value): encoder.append(value)
             }
         }
-        encoded = bytes
+        let name: String
         if case .string(let first) = arguments[0] { name = first } else { name = "?" }
+        self = encoder.command(name: name)
     }
 
-    private static func appendBulk(_ payload: UnsafeBufferPointer<UInt8>, to bytes: inout [UInt8]) {
-        bytes.append(UInt8(ascii: "$"))
-        appendDecimal(Int64(payload.count), to: &bytes)
-        bytes.append(contentsOf: [13, 10])
-        bytes.append(contentsOf: payload)
-        bytes.append(contentsOf: [13, 10])
+    /// A command from bytes a `RedisCommandEncoder` wrote.
+    init(encoded: [UInt8], name: String) {
+        self.encoded = encoded
+        self.name = name
     }
 
     static func decimalLength(_ value: Int64) -> Int {
@@ -83,5 +70,57 @@ public struct RedisCommand: Sendable {
             } while magnitude > 0
             for index in stride(from: count - 1, through: 0, by: -1) { bytes.append(digits[index]) }
         }
+    }
+}
+
+/// Writes a command's RESP bytes argument by argument, with no argument array in between: the
+/// form for hot paths (the gateway's XADD), where `RedisCommand(_:)`'s array would be one more
+/// allocation per command. Append exactly `argumentCount` arguments, the name first.
+public struct RedisCommandEncoder {
+    private var bytes: [UInt8] = []
+    private let argumentCount: Int
+    private var appended = 0
+
+    public init(argumentCount: Int, capacity: Int? = nil) {
+        self.argumentCount = argumentCount
+        bytes.reserveCapacity(capacity ?? (16 + argumentCount * 24))
+        bytes.append(UInt8(ascii: "*"))
+        RedisCommand.appendDecimal(Int64(argumentCount), to: &bytes)
+        bytes.append(contentsOf: [13, 10])
+    }
+
+    public mutating func append(_ text: String) {
+        var text = text
+        text.withUTF8 { appendBulk($0) }
+    }
+
+    public mutating func append(bytes raw: [UInt8]) {
+        raw.withUnsafeBufferPointer { appendBulk($0) }
+    }
+
+    public mutating func append(_ value: Int64) {
+        appended += 1
+        bytes.append(UInt8(ascii: "$"))
+        RedisCommand.appendDecimal(Int64(RedisCommand.decimalLength(value)), to: &bytes)
+        bytes.append(contentsOf: [13, 10])
+        RedisCommand.appendDecimal(value, to: &bytes)
+        bytes.append(contentsOf: [13, 10])
+    }
+
+    public mutating func append(_ value: Int) { append(Int64(value)) }
+
+    private mutating func appendBulk(_ payload: UnsafeBufferPointer<UInt8>) {
+        appended += 1
+        bytes.append(UInt8(ascii: "$"))
+        RedisCommand.appendDecimal(Int64(payload.count), to: &bytes)
+        bytes.append(contentsOf: [13, 10])
+        bytes.append(contentsOf: payload)
+        bytes.append(contentsOf: [13, 10])
+    }
+
+    /// The finished command; `name` is for logs and errors.
+    public func command(name: String) -> RedisCommand {
+        precondition(appended == argumentCount, "\(name): \(appended) arguments written, \(argumentCount) announced")
+        return RedisCommand(encoded: bytes, name: name)
     }
 }

@@ -367,7 +367,8 @@ public final class RedisConnection {
         }
         if let reply {
             if reply.pointee.type == REDIS_REPLY_ERROR {
-                entry.completion(.failure(.server(String(cString: reply.pointee.str))))
+                // The one place an error reply becomes a `RedisError`: its code is parsed here, once.
+                entry.completion(.failure(RedisError(errorReply: String(cString: reply.pointee.str))))
             } else {
                 entry.completion(.success(RedisReply(reply)))
             }

@@ -3,7 +3,7 @@ import CHiredis
 /// A reply from Redis, copied out of hiredis's reply tree.
 public indirect enum RedisReply: Sendable, Equatable {
     case status(String)
-    /// An error nested in an array (a top-level error reply arrives as `RedisError.server`).
+    /// An error nested in an array (a top-level error reply arrives as `RedisError.server(code:message:)`).
     case error(String)
     case integer(Int64)
     case bulk([UInt8])

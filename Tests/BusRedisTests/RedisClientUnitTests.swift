@@ -78,8 +78,8 @@ struct RedisClientUnitTests {
 
     @Test("OOM replies are recognised")
     func outOfMemory() {
-        #expect(RedisError.server("OOM command not allowed when used memory > 'maxmemory'.").isOutOfMemory)
-        #expect(!RedisError.server("WRONGTYPE").isOutOfMemory)
+        #expect(RedisError(errorReply: "OOM command not allowed when used memory > 'maxmemory'.").isOutOfMemory)
+        #expect(!RedisError(errorReply: "WRONGTYPE").isOutOfMemory)
         #expect(!RedisError.timedOut.isOutOfMemory)
     }
 }

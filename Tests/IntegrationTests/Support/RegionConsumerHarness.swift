@@ -6,10 +6,10 @@ import Logging
 
 /// A handler the test answers by hand: every call is recorded with its completion, and none
 /// completes until the test says so. Loop-confined.
-final class HeldHandler: StreamEntryHandler {
-    private(set) var calls: [(entry: StreamEntry, completion: (Result<Void, HandlerFailure>) -> Void)] = []
+final class HeldHandler: DeliveryHandler {
+    private(set) var calls: [(entry: Delivery, completion: (Result<Void, HandlerFailure>) -> Void)] = []
 
-    func handle(_ entry: StreamEntry, completion: @escaping (Result<Void, HandlerFailure>) -> Void) {
+    func handle(_ entry: Delivery, completion: @escaping (Result<Void, HandlerFailure>) -> Void) {
         calls.append((entry, completion))
     }
 }

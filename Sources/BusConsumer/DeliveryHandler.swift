@@ -1,7 +1,7 @@
 import BusDomain
 
 /// One entry handed to a handler.
-public struct StreamEntry: Sendable {
+public struct Delivery: Sendable {
     public let key: EntryKey
     /// The entry's fields as written (the gateway writes type, coords, chest_id, ts).
     public let fields: [String: String]
@@ -35,6 +35,6 @@ public struct HandlerFailure: Error, Sendable, Equatable, CustomStringConvertibl
 /// loop. It must be idempotent: an entry can be delivered again (after a crash, a reclaim, or
 /// an acknowledgement Redis never confirmed). A handler that does not complete within the
 /// consumer's handler timeout counts as failed; its late completion is ignored.
-public protocol StreamEntryHandler: AnyObject {
-    func handle(_ entry: StreamEntry, completion: @escaping (Result<Void, HandlerFailure>) -> Void)
+public protocol DeliveryHandler: AnyObject {
+    func handle(_ entry: Delivery, completion: @escaping (Result<Void, HandlerFailure>) -> Void)
 }

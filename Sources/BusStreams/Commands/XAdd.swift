@@ -1,0 +1,46 @@
+import BusRedis
+
+/// `XADD stream MAXLEN ~ n * field value …`, answered with the new entry's id.
+///
+/// Built for the gateway's hot path: the fields are written straight into the RESP bytes by a
+/// non-escaping closure, so a command costs one byte buffer and no argument array.
+public struct XAdd: StreamCommand {
+    public let command: RedisCommand
+
+    /// Writes the fields of one entry; used only inside `XAdd.init`.
+    public struct FieldWriter {
+        fileprivate var encoder: RedisCommandEncoder
+
+        public mutating func field(_ name: String, _ value: String) {
+            encoder.append(name)
+            encoder.append(value)
+        }
+
+        public mutating func field(_ name: String, _ value: Int64) {
+            encoder.append(name)
+            encoder.append(value)
+        }
+    }
+
+    /// An entry of `fieldCount` fields (written by `fields`, exactly that many) appended to
+    /// `stream`, trimmed to about `approximateMaxLength` entries.
+    public init(
+        stream: String, approximateMaxLength: Int, fieldCount: Int, fields: (inout FieldWriter) -> Void
+    ) {
+        var writer = FieldWriter(encoder: RedisCommandEncoder(argumentCount: 6 + 2 * fieldCount))
+        writer.encoder.append("XADD")
+        writer.encoder.append(stream)
+        writer.encoder.append("MAXLEN")
+        writer.encoder.append("~")
+        writer.encoder.append(approximateMaxLength)
+        writer.encoder.append("*")
+        fields(&writer)
+        command = writer.encoder.command(name: "XADD")
+    }
+
+    /// The new entry's id.
+    public func decode(_ reply: RedisReply) throws(RedisError) -> String {
+        guard let id = reply.string else { throw .unexpectedReply("XADD answered no entry id") }
+        return id
+    }
+}
