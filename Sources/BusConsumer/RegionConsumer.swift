@@ -373,10 +373,12 @@ public final class RegionConsumer {
     /// delivery count alone; the fields are the ones already held.
     private func claimForRetry(_ key: EntryKey, countsDelivery: Bool) {
         statistics.retried += 1
-        let command = RedisCommand(
-            "EVAL", .string(Self.claimIfOwnedScript), "1", .string(StreamKey.events(key.biome)), .string(group),
-            .string(key.id), .string(configuration.consumerName), countsDelivery ? "1" : "0")
-        commands.send(command) { [unowned self] result in
+        commands.run(
+            StreamScripts.claimIfOwned, keys: [StreamKey.events(key.biome)],
+            arguments: [
+                .string(group), .string(key.id), .string(configuration.consumerName), countsDelivery ? "1" : "0",
+            ]
+        ) { [unowned self] result in
             switch result {
             case .success(.null):
                 statistics.lostOwnership += 1
@@ -409,15 +411,13 @@ public final class RegionConsumer {
     /// both dead and pending, nor lost between the two; and only while this consumer still owns
     /// it, so an entry another consumer reclaimed (and may have handled) is not dead-lettered.
     private func deadLetter(_ key: EntryKey, deliveries: Int, error: String) {
-        var arguments: [RedisArgument] = [
-            "EVAL", .string(Self.deadLetterScript), "2", .string(StreamKey.deadLetters(key.biome)),
-            .string(StreamKey.events(key.biome)), .string(group), .string(key.id), .string(configuration.consumerName),
-        ]
+        var arguments: [RedisArgument] = [.string(group), .string(key.id), .string(configuration.consumerName)]
         for (name, value) in (fields[key] ?? [:]).sorted(by: { $0.key < $1.key }) {
             arguments += [.string(name), .string(value)]
         }
         arguments += ["source_id", .string(key.id), "deliveries", .integer(Int64(deliveries)), "error", .string(error)]
-        commands.send(RedisCommand(arguments)) { [unowned self] result in
+        let keys = [StreamKey.deadLetters(key.biome), StreamKey.events(key.biome)]
+        commands.run(StreamScripts.deadLetter, keys: keys, arguments: arguments) { [unowned self] result in
             switch result {
             case .success(.integer(0)):
                 statistics.lostOwnership += 1
@@ -435,41 +435,6 @@ public final class RegionConsumer {
             releaseIfUnheld(key)
         }
     }
-
-    /// KEYS: dead-letter stream, stream. ARGV: group, id, consumer, then the fields to copy.
-    static let deadLetterScript = """
-        local owner = redis.call('XPENDING', KEYS[2], ARGV[1], ARGV[2], ARGV[2], 1)
-        if #owner == 0 or owner[1][2] ~= ARGV[3] then return 0 end
-        redis.call('XACK', KEYS[2], ARGV[1], ARGV[2])
-        redis.call('XADD', KEYS[1], '*', unpack(ARGV, 4))
-        return 1
-        """
-
-    /// KEYS: stream. ARGV: group, id, consumer, "1" to count the delivery ("0": JUSTID, which
-    /// returns only the id and leaves the delivery count as it is).
-    static let claimIfOwnedScript = """
-        local owner = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[2], ARGV[2], 1)
-        if #owner == 0 or owner[1][2] ~= ARGV[3] then return false end
-        if ARGV[4] == '0' then
-          return redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[3], 0, ARGV[2], 'JUSTID')
-        end
-        return redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[3], 0, ARGV[2])
-        """
-
-    /// KEYS: stream. ARGV: group, this consumer, idle limit (ms). Check and delete in one step,
-    /// so an entry delivered in between can never be dropped with its consumer.
-    static let removeGoneConsumersScript = """
-        local removed = {}
-        for _, row in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])) do
-          local f = {}
-          for i = 1, #row, 2 do f[row[i]] = row[i + 1] end
-          if f['name'] ~= ARGV[2] and f['pending'] == 0 and f['idle'] > tonumber(ARGV[3]) then
-            redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], f['name'])
-            table.insert(removed, f['name'])
-          end
-        end
-        return removed
-        """
 
     private func releaseIfUnheld(_ key: EntryKey) {
         guard !machine.isHeld(key) else { return }
@@ -606,10 +571,9 @@ public final class RegionConsumer {
     /// Consumers idle for more than twice `claim_idle_ms` with nothing pending are gone.
     private func removeGoneConsumers(_ stream: String) {
         let limit = 2 * configuration.region.consumer.claimIdleMs
-        let command = RedisCommand(
-            "EVAL", .string(Self.removeGoneConsumersScript), "1", .string(stream), .string(group),
-            .string(configuration.consumerName), .integer(Int64(limit)))
-        commands.send(command) { [unowned self] result in
+        let arguments: [RedisArgument] = [.string(group), .string(configuration.consumerName), .integer(Int64(limit))]
+        commands.run(StreamScripts.removeGoneConsumers, keys: [stream], arguments: arguments) {
+            [unowned self] result in
             guard case .success(let reply) = result else { return }
             for name in (reply.array ?? []).compactMap(\.string) {
                 statistics.consumersRemoved += 1

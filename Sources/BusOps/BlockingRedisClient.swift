@@ -41,17 +41,31 @@ public final class BlockingRedisClient: @unchecked Sendable {
 
     /// Sends one command and waits for its reply.
     public func send(_ command: RedisCommand) throws(RedisError) -> RedisReply {
-        let box = Box<Result<RedisReply, RedisError>>()
-        let loop = thread.loop
-        loop.execute { [connection = LoopBound(connection, loop: loop)] in
-            connection.value.send(command) { box.set($0) }
-        }
-        return try box.wait().get()
+        try onLoop { connection, done in connection.send(command, done) }
     }
 
     /// Sends one typed command and waits for its decoded reply.
     public func send<Command: StreamCommand>(_ command: Command) throws(RedisError) -> Command.Reply {
         try command.decode(Result { () throws(RedisError) in try send(command.command) }).get()
+    }
+
+    /// Runs a script by SHA (loading it when the server lacks it) and waits for its reply.
+    public func run(_ script: RedisScript, keys: [String], arguments: [RedisArgument]) throws(RedisError)
+        -> RedisReply
+    {
+        try onLoop { connection, done in connection.run(script, keys: keys, arguments: arguments, done) }
+    }
+
+    /// Starts `work` on the connection's loop and waits for the reply it hands to its completion.
+    private func onLoop(
+        _ work: @escaping @Sendable (RedisConnection, @escaping (Result<RedisReply, RedisError>) -> Void) -> Void
+    ) throws(RedisError) -> RedisReply {
+        let box = Box<Result<RedisReply, RedisError>>()
+        let loop = thread.loop
+        loop.execute { [connection = LoopBound(connection, loop: loop)] in
+            work(connection.value) { box.set($0) }
+        }
+        return try box.wait().get()
     }
 
     public func close() {

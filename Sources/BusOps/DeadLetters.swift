@@ -42,23 +42,15 @@ public enum DeadLetters {
     {
         var moved: [(from: String, to: String)] = []
         for letter in letters {
-            var arguments: [RedisArgument] = [
-                "EVAL", .string(replayScript), "2", .string(StreamKey.events(biome)),
-                .string(StreamKey.deadLetters(biome)),
-                .string(letter.id), .integer(Int64(maxlen)),
-            ]
+            var arguments: [RedisArgument] = [.string(letter.id), .integer(Int64(maxlen))]
             for (name, value) in letter.fields.sorted(by: { $0.key < $1.key }) {
                 arguments += [.string(name), .string(value)]
             }
-            let reply = try redis.send(RedisCommand(arguments))
+            let reply = try redis.run(
+                StreamScripts.replayDeadLetter, keys: [StreamKey.events(biome), StreamKey.deadLetters(biome)],
+                arguments: arguments)
             if let newID = reply.string { moved.append((letter.id, newID)) }
         }
         return moved
     }
-
-    /// Appends only if the dead letter still exists, so a replay run twice does not duplicate.
-    static let replayScript = """
-        if redis.call('XDEL', KEYS[2], ARGV[1]) == 0 then return false end
-        return redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', unpack(ARGV, 3))
-        """
 }

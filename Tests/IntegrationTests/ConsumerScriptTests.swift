@@ -1,8 +1,7 @@
+import BusStreams
 import BusTesting
 import Foundation
 import Testing
-
-@testable import BusConsumer
 
 @Suite("Consumer scripts respect entry ownership")
 struct ConsumerScriptTests {
@@ -19,7 +18,7 @@ struct ConsumerScriptTests {
     func deadLetterOnlyWhenOwned() throws {
         let redis = try RedisServerProcess.temporary()
         let id = try pendingEntry(on: redis, owner: "survivor")
-        let script = RegionConsumer.deadLetterScript
+        let script = StreamScripts.deadLetter.source
         let stalled = try redis.cli(
             ["EVAL", script, "2", "EVDLQ:5", "EVSTREAM:5", "treasure", id, "stalled", "chest_id", "o-1", "error", "x"])
         #expect(stalled == "0")
@@ -37,7 +36,7 @@ struct ConsumerScriptTests {
     func retryOnlyWhenOwned() throws {
         let redis = try RedisServerProcess.temporary()
         let id = try pendingEntry(on: redis, owner: "survivor")
-        let script = RegionConsumer.claimIfOwnedScript
+        let script = StreamScripts.claimIfOwned.source
         #expect(try redis.cli(["EVAL", script, "1", "EVSTREAM:5", "treasure", id, "stalled"]).isEmpty)
         #expect(try redis.pending("EVSTREAM:5", consumer: "survivor") == 1)
         #expect(try redis.cli(["EVAL", script, "1", "EVSTREAM:5", "treasure", id, "survivor"]).hasPrefix(id))
