@@ -15,6 +15,8 @@ public protocol StreamCommand: Sendable {
 }
 
 extension StreamCommand {
+    // Inlinable so that the gateway's per-spawn call (another module) is specialized for XAdd.
+    @inlinable
     public func decode(_ result: Result<RedisReply, RedisError>) -> Result<Reply, RedisError> {
         switch result {
         case .success(let reply):
