@@ -1,6 +1,7 @@
 import BusDomain
 import BusOps
 import BusRedis
+import BusTesting
 import Testing
 
 /// Scripts run by SHA (EVALSHA); a Redis that lost them (restart, failover, SCRIPT FLUSH)
@@ -9,24 +10,24 @@ import Testing
 struct ScriptFlushTests {
     @Test("dead-lettering keeps working after the server forgot the consumer's scripts")
     func deadLetterAfterFlush() throws {
-        let redis = try RedisServer()
-        let database = try TestDatabase(on: try PostgresServer.shared())
+        let redis = try RedisServerProcess.temporary()
+        let database = try TestDatabase(on: try PostgresCluster.shared())
         let region = ConsumerHarness.region(redis: redis, biomes: [7], maxDeliveries: 2)
         let consumer = try ConsumerHarness(region: region, postgresURL: database.url)
         _ = consumer
         try redis.cli("XADD", "EVSTREAM:7", "*", "type", "chest", "coords", "not-json", "chest_id", "bad-1", "ts", "1")
-        #expect(TestEnvironment.waitUntil(timeout: .seconds(15)) { (try? redis.streamLength("EVDLQ:7")) == 1 })
+        #expect(Polling.waitUntil(timeout: .seconds(15)) { (try? redis.streamLength("EVDLQ:7")) == 1 })
 
         try redis.cli("SCRIPT", "FLUSH")
         try redis.cli("XADD", "EVSTREAM:7", "*", "type", "chest", "coords", "not-json", "chest_id", "bad-2", "ts", "1")
-        #expect(TestEnvironment.waitUntil(timeout: .seconds(15)) { (try? redis.streamLength("EVDLQ:7")) == 2 })
+        #expect(Polling.waitUntil(timeout: .seconds(15)) { (try? redis.streamLength("EVDLQ:7")) == 2 })
         #expect(try redis.entries("EVDLQ:7").map { $0.fields["chest_id"] } == ["bad-1", "bad-2"])
-        #expect(TestEnvironment.waitUntil { (try? redis.pending("EVSTREAM:7")) == 0 })
+        #expect(Polling.waitUntil { (try? redis.pending("EVSTREAM:7")) == 0 })
     }
 
     @Test("a replay after SCRIPT FLUSH still moves the dead letter back, once")
     func replayAfterFlush() throws {
-        let redis = try RedisServer()
+        let redis = try RedisServerProcess.temporary()
         for index in 0..<2 {
             try redis.cli(
                 "XADD", "EVDLQ:9", "*", "type", "chest", "coords", "[1,2]", "chest_id", "c-\(index)", "ts", "1",
