@@ -83,13 +83,8 @@ public final class RegionConsumer {
     /// Where the next partial read starts, so that no stream is starved when slots are few.
     private var readRotation = 0
     private var groupsReady = false
-    /// The system generator keeps no state, so each use gets a fresh one. A stored (zero-size)
-    /// property would make `&random` of every instance access one shared address, which
-    /// ThreadSanitizer reports as a race between loops.
-    private var random: SystemRandomNumberGenerator {
-        get { SystemRandomNumberGenerator() }
-        set {}  // nothing to keep
-    }
+    /// Backoff jitter; its own state, not the zero-size system generator (see `JitterRandom`).
+    private var random = JitterRandom()
     private lazy var readRetryTimer = LoopTimer(loop: loop) { [unowned self] in self.resumeReading() }
     private lazy var groupRetryTimer = LoopTimer(loop: loop) { [unowned self] in self.ensureGroups() }
     private var groupFailures = 0

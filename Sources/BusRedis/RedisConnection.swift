@@ -72,13 +72,8 @@ public final class RedisConnection {
     private var held = Deque<Held>()
     private var armedDeadline: UInt64?
     private var announcedReady: Bool?
-    /// The system generator keeps no state, so each use gets a fresh one. A stored (zero-size)
-    /// property would make `&random` of every instance access one shared address, which
-    /// ThreadSanitizer reports as a race between loops.
-    private var random: SystemRandomNumberGenerator {
-        get { SystemRandomNumberGenerator() }
-        set {}  // nothing to keep
-    }
+    /// Backoff jitter; its own state, not the zero-size system generator (see `JitterRandom`).
+    private var random = JitterRandom()
 
     private lazy var deadlineTimer = LoopTimer(loop: loop) { [unowned self] in self.checkDeadlines() }
     private lazy var connectTimer = LoopTimer(loop: loop) { [unowned self] in

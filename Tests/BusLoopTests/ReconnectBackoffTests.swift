@@ -24,4 +24,17 @@ struct ReconnectBackoffTests {
         }
         #expect(backoff.delay(attempt: 0, using: &system) == .zero)
     }
+
+    @Test("each jitter source has its own seed and spreads over the whole range")
+    func jitterSourcesDiffer() {
+        var first = JitterRandom()
+        var second = JitterRandom()
+        let a = (0..<8).map { _ in first.next() }
+        let b = (0..<8).map { _ in second.next() }
+        #expect(a != b, "two connections must not back off in lockstep")
+        let backoff = ReconnectBackoff(initial: .milliseconds(100), maximum: .seconds(5))
+        let delays = (0..<200).map { _ in backoff.delay(attempt: 3, using: &first) }
+        #expect(delays.allSatisfy { $0 >= .milliseconds(200) && $0 <= .milliseconds(400) })
+        #expect(delays.contains { $0 < .milliseconds(250) } && delays.contains { $0 > .milliseconds(350) })
+    }
 }

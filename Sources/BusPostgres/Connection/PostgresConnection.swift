@@ -82,13 +82,8 @@ public final class PostgresConnection {
     private var inFlight: InFlight?
     /// Statement name to SQL for the statements prepared on the current session.
     private var prepared: [String: String] = [:]
-    /// The system generator keeps no state, so each use gets a fresh one. A stored (zero-size)
-    /// property would make `&random` of every instance access one shared address, which
-    /// ThreadSanitizer reports as a race between loops.
-    private var random: SystemRandomNumberGenerator {
-        get { SystemRandomNumberGenerator() }
-        set {}  // nothing to keep
-    }
+    /// Backoff jitter; its own state, not the zero-size system generator (see `JitterRandom`).
+    private var random = JitterRandom()
     /// Host name lookups of the current connect attempt (finished ones are harmless here).
     private var lookups: [NameLookup] = []
 
