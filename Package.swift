@@ -3,9 +3,10 @@ import PackageDescription
 
 // Layers, bottom up (nothing imports a layer above it):
 //   C wrappers:  CLibEvent, CHiredis, CLibPQ
-//   I/O:         BusLoop (event loops, timers, signals) -> BusHTTP, BusRedis, BusPostgres
+//   I/O:         BusLoop (event loops, timers, signals, name lookups) -> BusHTTP, BusRedis, BusPostgres
+//   Protocols:   BusStreams (Redis Streams commands, replies and scripts; on BusRedis)
 //   Domain:      BusDomain (regions, spawn validation, keys, backoff; pure Swift, no I/O)
-//   Services:    BusService (shared plumbing) -> BusGateway, BusActivation, BusConsumer, BusOps, BusActivation
+//   Services:    BusService (shared plumbing) -> BusGateway, BusActivation, BusConsumer, BusOps
 //   Support:     BusTesting (child processes, own Postgres/Redis servers, plain HTTP client; BusPostgres)
 //   Local stack: BusLocalStack (runs its own servers plus every service in one process)
 //   Command:     biomebus
