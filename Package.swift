@@ -121,6 +121,12 @@ let package = Package(
         .testTarget(name: "BusPostgresTests", dependencies: ["BusPostgres"]),
         .testTarget(name: "BusConsumerTests", dependencies: ["BusConsumer", "BusDomain"]),
         .testTarget(
+            name: "BusActivationTests",
+            dependencies: [
+                "BusActivation", "BusDomain", "BusPostgres", .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
             name: "IntegrationTests",
             dependencies: [
                 "BusGateway", "BusActivation", "BusConsumer", "BusService", "BusDomain", "BusLoop", "BusRedis",

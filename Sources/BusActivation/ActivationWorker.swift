@@ -144,7 +144,7 @@ final class ActivationWorker {
             case .success(nil):
                 responder.send(HTTPResponse(.chestNotFound))
             case .failure(let error):
-                responder.send(HTTPResponse(Self.apiError(for: error, logger: logger)))
+                responder.send(HTTPResponse(.statementFailed(error, logger: logger)))
             }
         }
     }
@@ -153,33 +153,17 @@ final class ActivationWorker {
         guard let biome = BiomeID(parameters["biome_id"] ?? "") else {
             return responder.send(HTTPResponse(.badBiomeID))
         }
-        var state: Chest.State?
-        if let text = query["state"] {
-            guard let parsed = Chest.State(rawValue: text) else {
-                return responder.send(HTTPResponse(.invalidField("state", "state must be spawned or activated")))
-            }
-            state = parsed
+        let page: ListQuery
+        switch ListQuery.parse(query) {
+        case .success(let value): page = value
+        case .failure(let error): return responder.send(HTTPResponse(error))
         }
-        var limit = 100
-        if let text = query["limit"] {
-            guard let parsed = Int(text), (1...1000).contains(parsed) else {
-                return responder.send(HTTPResponse(.invalidField("limit", "limit must be an integer from 1 to 1000")))
-            }
-            limit = parsed
-        }
-        store.list(biome: biome, state: state, limit: limit) { [logger] result in
+        store.list(biome: biome, state: page.state, limit: page.limit) { [logger] result in
             switch result {
             case .success(let chests):
-                var writer = JSONWriter()
-                writer.beginObject()
-                writer.key("chests")
-                writer.beginArray()
-                for chest in chests { chest.write(to: &writer) }
-                writer.endArray()
-                writer.endObject()
-                responder.send(.json(200, bytes: writer.bytes))
+                responder.send(.json(200, bytes: Chest.listJSONBytes(chests)))
             case .failure(let error):
-                responder.send(HTTPResponse(Self.apiError(for: error, logger: logger)))
+                responder.send(HTTPResponse(.statementFailed(error, logger: logger)))
             }
         }
     }
@@ -200,26 +184,10 @@ final class ActivationWorker {
             case .success(let outcome):
                 responder.send(HTTPResponse(outcome.error!))
             case .failure(let error):
-                responder.send(HTTPResponse(Self.apiError(for: error, logger: logger)))
+                responder.send(HTTPResponse(.statementFailed(error, logger: logger)))
             }
         }
     }
-
-    /// Database trouble is 503 with Retry-After: an unreachable or saturated Postgres, and the
-    /// transient SQLSTATEs (a statement cancelled by `statement_timeout`, a lock timeout, a
-    /// deadlock, a read-only or shutting-down server). A statement the server rejected for good
-    /// is a bug (500).
-    static func apiError(for error: PostgresError, logger: Logger) -> APIError {
-        if error.isTransient { return .databaseUnavailable("\(error)") }
-        logger.error("statement failed", metadata: ["sqlstate": "\(error.sqlState ?? "")", "error": "\(error)"])
-        return .internalError("the database rejected the statement")
-    }
-}
-
-extension APIError {
-    static let badBiomeID = APIError.invalidField("biome_id", "biome_id must be an integer from 0 to 2147483647")
-    static let badChestID = APIError.invalidField(
-        "chest_id", "chest_id must be 1 to 64 characters from [A-Za-z0-9_.:-]")
 }
 
 /// Wraps the request's responder so that every answer is counted by route and status, and

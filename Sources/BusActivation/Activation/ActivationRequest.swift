@@ -1,3 +1,5 @@
+import BusDomain
+
 /// A validated activation request.
 public struct ActivationRequest: Sendable, Equatable {
     public var biome: BiomeID
@@ -48,62 +50,12 @@ public struct ActivationRequest: Sendable, Equatable {
             return .failure(.missingField("chest_id"))
         }
         guard let chestID, Identifiers.isValidChestID(chestID) else {
-            return .failure(.invalidField("chest_id", "chest_id must be 1 to 64 characters from [A-Za-z0-9_.:-]"))
+            return .failure(.badChestID)
         }
         guard !ifMatch.isEmpty else { return .failure(.preconditionRequired) }
         guard let condition = IfMatch(headerValues: ifMatch) else {
             return .failure(.invalidField("If-Match", "If-Match must be * or a list of entity tags such as \"1\""))
         }
         return .success(ActivationRequest(biome: biome, chestID: chestID, condition: condition, playerID: playerID))
-    }
-}
-
-/// What an activation ends in, decided without I/O from what the database said.
-public enum ActivationOutcome: Sendable, Equatable {
-    case activated(Chest)
-    case notFound
-    /// The tag matched the current version, but that version is already activated.
-    case alreadyActivated(Chest)
-    /// The version moved on (or the tag never matched); carries the current chest for its ETag.
-    case preconditionFailed(Chest)
-
-    /// Decides after the conditional UPDATE: `updated` is the row it returned (nil when it
-    /// matched nothing), `current` the row read afterwards in that case.
-    public static func decide(request: ActivationRequest, updated: Chest?, current: Chest?) -> ActivationOutcome {
-        if let updated { return .activated(updated) }
-        guard let current else { return .notFound }
-        if current.state == .activated && request.condition.matches(current.entityTag) {
-            return .alreadyActivated(current)
-        }
-        return .preconditionFailed(current)
-    }
-
-    /// The error answer for every outcome but `activated`.
-    public var error: APIError? {
-        switch self {
-        case .activated: nil
-        case .notFound: .chestNotFound
-        case .alreadyActivated(let chest):
-            APIError(
-                status: 409, code: "already_activated", message: "chest \(chest.chestID) is already activated",
-                headers: [.init(name: "ETag", value: chest.entityTag.description)])
-        case .preconditionFailed(let chest):
-            APIError(
-                status: 412, code: "etag_mismatch",
-                message: "chest \(chest.chestID) is at version \(chest.version); If-Match did not match",
-                headers: [.init(name: "ETag", value: chest.entityTag.description)])
-        }
-    }
-}
-
-extension APIError {
-    public static let chestNotFound = APIError(status: 404, code: "chest_not_found", message: "no such chest")
-
-    public static let preconditionRequired = APIError(
-        status: 428, code: "precondition_required", message: "activation needs an If-Match header with the chest's ETag"
-    )
-
-    public static func databaseUnavailable(_ reason: String) -> APIError {
-        APIError(status: 503, code: "database_unavailable", message: "database unavailable: \(reason)", retryAfter: 1)
     }
 }

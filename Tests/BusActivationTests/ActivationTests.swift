@@ -1,6 +1,7 @@
+import BusDomain
 import Testing
 
-@testable import BusDomain
+@testable import BusActivation
 
 @Suite("Entity tags, If-Match and activation decisions")
 struct ActivationTests {
@@ -96,5 +97,20 @@ struct ActivationTests {
                 == #"{"biome_id":53,"chest_id":"c-9","type":"chest","coords":[1.5,2,3.25],"state":"spawned","version":1,"activated_by":null}"#
         )
         #expect(chest(.activated, version: 2).json.contains(#""activated_by":"p-1""#))
+    }
+
+    @Test("list body: the chests in order inside {\"chests\":[…]}")
+    func listJSON() {
+        #expect(String(decoding: Chest.listJSONBytes([]), as: UTF8.self) == #"{"chests":[]}"#)
+        let chests = [chest(.spawned, version: 1), chest(.activated, version: 2)]
+        #expect(
+            String(decoding: Chest.listJSONBytes(chests), as: UTF8.self)
+                == #"{"chests":["# + chests[0].json + "," + chests[1].json + "]}")
+    }
+
+    @Test("a chest's ETag is its version, strong")
+    func chestEntityTag() {
+        #expect(chest(.spawned, version: 7).entityTag == EntityTag("7"))
+        #expect(chest(.spawned, version: 7).entityTag.description == #""7""#)
     }
 }
