@@ -6,6 +6,7 @@ import PackageDescription
 //   I/O:         BusLoop (event loops, timers, signals, name lookups) -> BusHTTP, BusRedis, BusPostgres
 //   Protocols:   BusStreams (Redis Streams commands, replies and scripts; on BusRedis)
 //   Domain:      BusDomain (regions, spawn validation, keys, backoff; pure Swift, no I/O)
+//   Tables:      BusChests (the treasure_chests table: schema, statements, rows) over BusDomain, BusPostgres
 //   Services:    BusService (shared plumbing) -> BusGateway, BusActivation, BusConsumer, BusOps
 //   Support:     BusTesting (child processes, own Postgres/Redis servers, plain HTTP client; BusPostgres)
 //   Local stack: BusLocalStack (runs its own servers plus every service in one process)
@@ -48,6 +49,11 @@ let package = Package(
 
         .target(name: "BusDomain", dependencies: ["Yams"]),
         .target(name: "BusDeploy", dependencies: ["BusDomain"]),
+        // The treasure_chests table: schema, migrations, every statement on it, row decoding.
+        .target(
+            name: "BusChests",
+            dependencies: ["BusDomain", "BusPostgres", .product(name: "Logging", package: "swift-log")]
+        ),
 
         .target(
             name: "BusService",
@@ -72,7 +78,7 @@ let package = Package(
         .target(
             name: "BusActivation",
             dependencies: [
-                "BusLoop", "BusHTTP", "BusPostgres", "BusDomain", "BusService",
+                "BusLoop", "BusHTTP", "BusPostgres", "BusDomain", "BusService", "BusChests",
                 .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
@@ -82,7 +88,7 @@ let package = Package(
         .target(
             name: "BusConsumer",
             dependencies: [
-                "BusLoop", "BusHTTP", "BusRedis", "BusPostgres", "BusDomain", "BusService", "BusStreams",
+                "BusLoop", "BusHTTP", "BusRedis", "BusPostgres", "BusDomain", "BusService", "BusStreams", "BusChests",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -95,7 +101,7 @@ let package = Package(
             name: "BusLocalStack",
             dependencies: [
                 "BusGateway", "BusActivation", "BusConsumer", "BusService", "BusDomain", "BusHTTP", "BusPostgres",
-                "BusOps",
+                "BusOps", "BusChests",
                 "BusTesting",
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -105,7 +111,7 @@ let package = Package(
             name: "biomebus",
             dependencies: [
                 "BusGateway", "BusActivation", "BusConsumer", "BusService", "BusLocalStack", "BusOps", "BusDomain",
-                "BusLoop", "BusHTTP", "BusDeploy", "BusPostgres",
+                "BusLoop", "BusHTTP", "BusDeploy", "BusPostgres", "BusChests",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -119,18 +125,20 @@ let package = Package(
         .testTarget(name: "BusOpsTests", dependencies: ["BusOps", "BusRedis"]),
         .testTarget(name: "BusStreamsTests", dependencies: ["BusStreams", "BusRedis"]),
         .testTarget(name: "BusPostgresTests", dependencies: ["BusPostgres"]),
-        .testTarget(name: "BusConsumerTests", dependencies: ["BusConsumer", "BusDomain"]),
+        .testTarget(name: "BusConsumerTests", dependencies: ["BusConsumer", "BusDomain", "BusChests"]),
+        .testTarget(name: "BusChestsTests", dependencies: ["BusChests", "BusDomain", "BusPostgres"]),
         .testTarget(
             name: "BusActivationTests",
             dependencies: [
-                "BusActivation", "BusDomain", "BusPostgres", .product(name: "Logging", package: "swift-log"),
+                "BusActivation", "BusChests", "BusDomain", "BusPostgres",
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
                 "BusGateway", "BusActivation", "BusConsumer", "BusService", "BusDomain", "BusLoop", "BusRedis",
-                "BusHTTP", "BusPostgres", "BusOps", "BusStreams", .product(name: "Logging", package: "swift-log"),
+                "BusHTTP", "BusPostgres", "BusOps", "BusStreams", "BusChests", .product(name: "Logging", package: "swift-log"),
                 "BusTesting",
             ]
         ),

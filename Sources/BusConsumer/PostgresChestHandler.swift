@@ -1,3 +1,4 @@
+import BusChests
 import BusDomain
 import BusLoop
 import BusPostgres
@@ -29,19 +30,6 @@ public final class PostgresChestHandler: DeliveryHandler {
         self.preparedStatements = preparedStatements
     }
 
-    static let insertOneSQL = """
-        INSERT INTO treasure_chests (biome_id, chest_id, type, coords, state, version, stream_id, spawned_at)
-        VALUES ($1, $2, $3, $4::double precision[], 'spawned', 1, $5, to_timestamp($6::bigint / 1000.0))
-        ON CONFLICT (biome_id, chest_id) DO NOTHING
-        """
-
-    static let insertBatchSQL = """
-        INSERT INTO treasure_chests (biome_id, chest_id, type, coords, state, version, stream_id, spawned_at)
-        SELECT b, c, t, co::double precision[], 'spawned', 1, s, to_timestamp(ts / 1000.0)
-          FROM unnest($1::integer[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[]) AS u(b, c, t, co, s, ts)
-        ON CONFLICT (biome_id, chest_id) DO NOTHING
-        """
-
     public func handle(_ entry: Delivery, completion: @escaping (Result<Void, HandlerFailure>) -> Void) {
         let record: SpawnRecord
         do {
@@ -68,17 +56,8 @@ public final class PostgresChestHandler: DeliveryHandler {
             insertOne(items[0].record, items[0].completion)
             return
         }
-        let records = items.map(\.record)
-        let parameters: [String?] = [
-            PostgresArrayLiteral.of(records.map { String($0.biome.value) }),
-            PostgresArrayLiteral.of(records.map(\.chestID)),
-            PostgresArrayLiteral.of(records.map(\.type)),
-            PostgresArrayLiteral.of(records.map(\.coordinatesArrayLiteral)),
-            PostgresArrayLiteral.of(records.map(\.streamID)),
-            PostgresArrayLiteral.of(records.map { String($0.receivedAtMs) }),
-        ]
-        pool.query(Self.insertBatchSQL, parameters, statementName: preparedStatements ? "insert_chests" : nil) {
-            [self] result in
+        let parameters = ChestStatements.insertBatchParameters(items.map(\.record.newChest))
+        pool.query(ChestStatements.insertBatch, parameters, prepared: preparedStatements) { [self] result in
             switch result {
             case .success:
                 for item in items { item.completion(.success(())) }
@@ -92,11 +71,8 @@ public final class PostgresChestHandler: DeliveryHandler {
     }
 
     private func insertOne(_ record: SpawnRecord, _ completion: @escaping Completion) {
-        let parameters: [String?] = [
-            String(record.biome.value), record.chestID, record.type, record.coordinatesArrayLiteral, record.streamID,
-            String(record.receivedAtMs),
-        ]
-        pool.query(Self.insertOneSQL, parameters, statementName: preparedStatements ? "insert_chest" : nil) { result in
+        let parameters = ChestStatements.insertOneParameters(record.newChest)
+        pool.query(ChestStatements.insertOne, parameters, prepared: preparedStatements) { result in
             switch result {
             case .success: completion(.success(()))
             case .failure(let error): completion(.failure(Self.failure(error)))
@@ -106,23 +82,5 @@ public final class PostgresChestHandler: DeliveryHandler {
 
     private static func failure(_ error: PostgresError) -> HandlerFailure {
         HandlerFailure("database: \(error)", transient: error.isTransient)
-    }
-}
-
-/// Postgres array literals for text-format parameters: `{"a","b"}`.
-enum PostgresArrayLiteral {
-    static func of(_ elements: [String]) -> String {
-        var text = "{"
-        for (index, element) in elements.enumerated() {
-            if index > 0 { text.append(",") }
-            text.append("\"")
-            for character in element {
-                if character == "\"" || character == "\\" { text.append("\\") }
-                text.append(character)
-            }
-            text.append("\"")
-        }
-        text.append("}")
-        return text
     }
 }

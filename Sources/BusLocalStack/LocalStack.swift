@@ -1,4 +1,5 @@
 import BusActivation
+import BusChests
 import BusConsumer
 import BusDomain
 import BusGateway

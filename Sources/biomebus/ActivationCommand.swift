@@ -1,5 +1,6 @@
 import ArgumentParser
 import BusActivation
+import BusChests
 import BusService
 
 struct ActivationCommand: ParsableCommand {

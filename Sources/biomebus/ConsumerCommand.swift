@@ -1,4 +1,5 @@
 import ArgumentParser
+import BusChests
 import BusConsumer
 import BusDomain
 import BusHTTP

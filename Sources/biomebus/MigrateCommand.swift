@@ -1,4 +1,5 @@
 import ArgumentParser
+import BusChests
 import BusPostgres
 import BusService
 import Foundation

@@ -7,7 +7,7 @@ import Testing
 
 @Suite("Postgres errors to API answers")
 struct ActivationErrorMappingTests {
-    private let logger = Logger(label: "test")
+    private let logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
 
     @Test("unreachable, saturated or transient: 503 database_unavailable with Retry-After")
     func transient() {

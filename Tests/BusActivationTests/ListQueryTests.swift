@@ -1,3 +1,4 @@
+import BusChests
 import BusDomain
 import Testing
 

@@ -11,7 +11,7 @@ struct SpawnRecordTests {
     func parses() throws {
         let record = try SpawnRecord(biome: BiomeID(53)!, streamID: "1-0", fields: good)
         #expect(record.coordinates == [1.5, 2, 3.25])
-        #expect(record.coordinatesArrayLiteral == "{1.5,2,3.25}")
+        #expect(record.newChest.coordinatesArrayLiteral == "{1.5,2,3.25}")
         #expect(record.receivedAtMs == 1_700_000_000_000)
     }
 

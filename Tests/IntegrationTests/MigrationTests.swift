@@ -1,3 +1,4 @@
+import BusChests
 import BusService
 import BusTesting
 import Foundation

@@ -1,3 +1,4 @@
+import BusChests
 import BusDomain
 
 /// What an activation ends in, decided without I/O from what the database said.

@@ -1,3 +1,4 @@
+import BusChests
 import BusDomain
 
 /// The query string of `GET …/chests`: an optional state filter and a page size.

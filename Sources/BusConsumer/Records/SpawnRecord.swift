@@ -1,3 +1,4 @@
+import BusChests
 import BusDomain
 
 /// A spawn entry read back from its stream, checked before it is materialized.
@@ -41,9 +42,11 @@ struct SpawnRecord: Sendable, Equatable {
         self.receivedAtMs = ts
     }
 
-    /// The coordinates as a Postgres array literal: `{1.5,2,3.25}`.
-    var coordinatesArrayLiteral: String {
-        "{" + coordinates.map(JSONWriter.compactNumber).joined(separator: ",") + "}"
+    /// The chest this spawn materializes as.
+    var newChest: NewChest {
+        NewChest(
+            biome: biome, chestID: chestID, type: type, coordinates: coordinates, streamID: streamID,
+            receivedAtMs: receivedAtMs)
     }
 }
 

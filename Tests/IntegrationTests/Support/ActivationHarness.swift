@@ -1,4 +1,5 @@
 import BusActivation
+import BusChests
 import BusHTTP
 import BusService
 import BusTesting

@@ -1,5 +1,7 @@
-/// A chest as stored: one row of `treasure_chests`. Its JSON and ETag are the activation
-/// API's business (`BusActivation`).
+import BusDomain
+
+/// A chest as stored: one row of `treasure_chests`, read back by `ChestStatements.chests(in:)`.
+/// Its JSON and ETag are the activation API's business (`BusActivation`).
 public struct Chest: Sendable, Equatable {
     public enum State: String, Sendable, Equatable {
         case spawned, activated
