@@ -150,8 +150,13 @@ let package = Package(
 // never compile them: libFuzzer targets (scripts/fuzz builds them with -sanitize=fuzzer into
 // .build-fuzz; libFuzzer supplies `main`) and the JSON parser benchmark (bench/json).
 if Context.environment["BIOMEBUS_DEV_TARGETS"] == "1" {
-    for fuzzer in ["FuzzJSONParser", "FuzzSpawnDecoding", "FuzzIfMatch", "FuzzRegionYAML"] {
-        package.targets.append(.executableTarget(name: fuzzer, dependencies: ["BusDomain"], path: "fuzz/\(fuzzer)"))
+    let fuzzers = [
+        ("FuzzJSONParser", "BusDomain"), ("FuzzSpawnDecoding", "BusDomain"), ("FuzzIfMatch", "BusActivation"),
+        ("FuzzRegionYAML", "BusDomain"),
+    ]
+    for (fuzzer, module) in fuzzers {
+        package.targets.append(
+            .executableTarget(name: fuzzer, dependencies: [.target(name: module)], path: "fuzz/\(fuzzer)"))
     }
     package.targets.append(
         .executableTarget(name: "JSONParseBench", dependencies: ["BusDomain"], path: "bench/JSONParseBench"))

@@ -3,7 +3,7 @@
 //
 // The input is split at newlines into repeated header values, as evhttp hands them over.
 // Oracle: parsing never traps, and every parsed tag reads back as itself from its own text.
-import BusDomain
+import BusActivation
 
 #if canImport(Glibc)
     import Glibc
