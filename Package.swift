@@ -138,7 +138,8 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "BusGateway", "BusActivation", "BusConsumer", "BusService", "BusDomain", "BusLoop", "BusRedis",
-                "BusHTTP", "BusPostgres", "BusOps", "BusStreams", "BusChests", .product(name: "Logging", package: "swift-log"),
+                "BusHTTP", "BusPostgres", "BusOps", "BusStreams", "BusChests",
+                .product(name: "Logging", package: "swift-log"),
                 "BusTesting",
             ]
         ),
