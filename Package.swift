@@ -155,9 +155,11 @@ if Context.environment["BIOMEBUS_DEV_TARGETS"] == "1" {
         ("FuzzJSONParser", "BusDomain"), ("FuzzSpawnDecoding", "BusDomain"), ("FuzzIfMatch", "BusActivation"),
         ("FuzzRegionYAML", "BusDomain"),
     ]
+    package.targets.append(.target(name: "FuzzSupport", path: "fuzz/FuzzSupport"))
     for (fuzzer, module) in fuzzers {
         package.targets.append(
-            .executableTarget(name: fuzzer, dependencies: [.target(name: module)], path: "fuzz/\(fuzzer)"))
+            .executableTarget(
+                name: fuzzer, dependencies: [.target(name: module), "FuzzSupport"], path: "fuzz/\(fuzzer)"))
     }
     package.targets.append(
         .executableTarget(name: "JSONParseBench", dependencies: ["BusDomain"], path: "bench/JSONParseBench"))

@@ -4,25 +4,11 @@
 // The input is split at newlines into repeated header values, as evhttp hands them over.
 // Oracle: parsing never traps, and every parsed tag reads back as itself from its own text.
 import BusActivation
-
-#if canImport(Glibc)
-    import Glibc
-#endif
-
-/// libFuzzer's driver (compiler-rt FuzzerDriver.cpp): reads libFuzzer's flags from argv and
-/// calls `callback` with every input it generates. No header of it ships with Swift, and it
-/// takes only pointers and returns an int, which Swift passes exactly as C does.
-@_silgen_name("LLVMFuzzerRunDriver")
-func runFuzzerDriver(
-    _ argc: UnsafeMutablePointer<CInt>,
-    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
-) -> CInt
+import FuzzSupport
 
 @_cdecl("LLVMFuzzerTestOneInput")
 func fuzzIfMatch(_ data: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
-    // libFuzzer owns the input and keeps it alive for this call only: copy it out first.
-    let bytes = data.map { Array(UnsafeBufferPointer(start: $0, count: count)) } ?? []
+    let bytes = fuzzInput(data, count)
     let values = bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
         .map { String(decoding: $0, as: UTF8.self) }
     guard let condition = IfMatch(headerValues: values) else { return 0 }
@@ -38,8 +24,4 @@ func fuzzIfMatch(_ data: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
     return 0
 }
 
-// SwiftPM renames an executable's `main` and points the linker at it, so libFuzzer's own
-// `main` is never used: start libFuzzer's driver from here instead.
-var arguments = CommandLine.argc
-var argv = CommandLine.unsafeArgv
-exit(runFuzzerDriver(&arguments, &argv, fuzzIfMatch))
+runFuzzer(fuzzIfMatch)

@@ -3,25 +3,11 @@
 // Oracle: parsing never traps, and whatever parses survives a round trip through JSONWriter
 // unchanged, so the parser and the writer agree on strings, escapes and number literals.
 import BusDomain
-
-#if canImport(Glibc)
-    import Glibc
-#endif
-
-/// libFuzzer's driver (compiler-rt FuzzerDriver.cpp): reads libFuzzer's flags from argv and
-/// calls `callback` with every input it generates. No header of it ships with Swift, and it
-/// takes only pointers and returns an int, which Swift passes exactly as C does.
-@_silgen_name("LLVMFuzzerRunDriver")
-func runFuzzerDriver(
-    _ argc: UnsafeMutablePointer<CInt>,
-    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
-) -> CInt
+import FuzzSupport
 
 @_cdecl("LLVMFuzzerTestOneInput")
 func fuzzJSONParser(_ data: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
-    // libFuzzer owns the input and keeps it alive for this call only: copy it out first.
-    let bytes = data.map { Array(UnsafeBufferPointer(start: $0, count: count)) } ?? []
+    let bytes = fuzzInput(data, count)
     guard let value = try? JSONParser.parse(bytes) else { return 0 }
     var writer = JSONWriter()
     write(value, to: &writer)
@@ -55,8 +41,4 @@ private func write(_ value: JSONValue, to writer: inout JSONWriter) {
     }
 }
 
-// SwiftPM renames an executable's `main` and points the linker at it, so libFuzzer's own
-// `main` is never used: start libFuzzer's driver from here instead.
-var arguments = CommandLine.argc
-var argv = CommandLine.unsafeArgv
-exit(runFuzzerDriver(&arguments, &argv, fuzzJSONParser))
+runFuzzer(fuzzJSONParser)
