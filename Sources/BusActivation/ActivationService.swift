@@ -69,12 +69,6 @@ final class ActivationMetrics: Sendable {
     /// One loop's pool, as gauges labelled by loop (pool figures are readable on their loop only).
     func publish(loop: Int, pool: PostgresPool.Statistics) {
         let labels = [("loop", String(loop))]
-        service.gauge(
-            "biomebus_postgres_pool_connections", help: SharedMetricHelp.poolConnections, labels + [("state", "in_use")]
-        ).record(pool.inUse)
-        service.gauge(
-            "biomebus_postgres_pool_connections", help: SharedMetricHelp.poolConnections, labels + [("state", "idle")]
-        ).record(pool.idle)
-        service.gauge("biomebus_postgres_pool_waiting", help: SharedMetricHelp.poolWaiting, labels).record(pool.waiting)
+        service.recordPool(pool, labels: labels)
     }
 }

@@ -219,12 +219,6 @@ final class ConsumerMetrics {
             service.counter(name, help: help, labels).increment(by: now - before)
         }
         published = statistics
-        service.gauge(
-            "biomebus_postgres_pool_connections", help: SharedMetricHelp.poolConnections, labels + [("state", "in_use")]
-        ).record(pool.inUse)
-        service.gauge(
-            "biomebus_postgres_pool_connections", help: SharedMetricHelp.poolConnections, labels + [("state", "idle")]
-        ).record(pool.idle)
-        service.gauge("biomebus_postgres_pool_waiting", help: SharedMetricHelp.poolWaiting, labels).record(pool.waiting)
+        service.recordPool(pool, labels: labels)
     }
 }

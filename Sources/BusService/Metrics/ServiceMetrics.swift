@@ -1,5 +1,6 @@
 import Atomics
 import BusHTTP
+import BusPostgres
 import Metrics
 import Prometheus
 
@@ -58,6 +59,22 @@ public final class ServiceMetrics: Sendable {
 public enum SharedMetricHelp {
     public static let poolConnections = "Postgres connections of the pool, by state (in_use or idle)."
     public static let poolWaiting = "Requests waiting for a Postgres connection of the pool."
+}
+
+extension ServiceMetrics {
+    /// Records one Postgres pool's figures as gauges with these labels (activation and consumer
+    /// export the same pool metrics).
+    public func recordPool(_ pool: PostgresPool.Statistics, labels: [(String, String)]) {
+        gauge(
+            "biomebus_postgres_pool_connections", help: SharedMetricHelp.poolConnections, labels + [("state", "in_use")]
+        )
+        .record(pool.inUse)
+        gauge(
+            "biomebus_postgres_pool_connections", help: SharedMetricHelp.poolConnections, labels + [("state", "idle")]
+        )
+        .record(pool.idle)
+        gauge("biomebus_postgres_pool_waiting", help: SharedMetricHelp.poolWaiting, labels).record(pool.waiting)
+    }
 }
 
 /// A Prometheus histogram whose observations are recorded without locks: one shard of atomic
