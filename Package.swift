@@ -95,7 +95,7 @@ let package = Package(
 
         // Child processes, our own Postgres and Redis servers, a plain HTTP client, loopback
         // ports: shared by `biomebus up` and the integration tests.
-        .target(name: "BusTesting", dependencies: ["BusPostgres"]),
+        .target(name: "BusTesting", dependencies: ["BusLoop", "BusPostgres"]),
 
         .target(
             name: "BusLocalStack",

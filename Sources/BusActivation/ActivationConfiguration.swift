@@ -1,4 +1,5 @@
 import BusHTTP
+import BusLoop
 import BusService
 
 /// Everything an activation service process needs to run.

@@ -1,5 +1,6 @@
 import BusDomain
 import BusHTTP
+import BusLoop
 import BusService
 
 /// Everything a gateway process needs to run.

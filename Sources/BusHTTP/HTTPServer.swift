@@ -137,13 +137,10 @@ public final class HTTPServer {
     @discardableResult
     public func bind(_ address: ListenAddress) throws(BindError) -> Int {
         guard let http else { throw BindError(address: address, reason: "server is closed") }
-        var (storage, length) = try address.resolve()
+        let storage = try address.resolve()
         let flags = LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_REUSEABLE_PORT | LEV_OPT_CLOSE_ON_EXEC
-        let listener = withUnsafePointer(to: &storage) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { socketAddress in
-                evconnlistener_new_bind(
-                    loop.base, nil, nil, UInt32(flags), configuration.backlog, socketAddress, Int32(length))
-            }
+        let listener = storage.withSocketAddress { socketAddress, length in
+            evconnlistener_new_bind(loop.base, nil, nil, UInt32(flags), configuration.backlog, socketAddress, Int32(length))
         }
         guard let listener else {
             throw BindError(address: address, reason: String(cString: strerror(errno)))
@@ -157,14 +154,7 @@ public final class HTTPServer {
             guard let listener, let argument else { return }
             ListenerOwners.server(forHTTP: OpaquePointer(argument))?.acceptFailed(listener)
         }
-        var bound = sockaddr_storage()
-        var boundLength = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        withUnsafeMutablePointer(to: &bound) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                _ = getsockname(evconnlistener_get_fd(listener), $0, &boundLength)
-            }
-        }
-        return bound.port
+        return sockaddr_storage.bound(to: evconnlistener_get_fd(listener))?.port ?? 0
     }
 
     /// Closes the listening socket; connections already open keep being served.
@@ -508,25 +498,5 @@ extension HTTPMethod {
         guard let method = HTTPMethod.allCases.first(where: { UInt32($0.evhttpFlag) == evhttpCommand.rawValue })
         else { return nil }
         self = method
-    }
-}
-
-extension sockaddr_storage {
-    fileprivate var port: Int {
-        var copy = self
-        return withUnsafePointer(to: &copy) { pointer in
-            switch Int32(ss_family) {
-            case AF_INET:
-                pointer.withMemoryRebound(to: sockaddr_in.self, capacity: 1) {
-                    Int(UInt16(bigEndian: $0.pointee.sin_port))
-                }
-            case AF_INET6:
-                pointer.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) {
-                    Int(UInt16(bigEndian: $0.pointee.sin6_port))
-                }
-            default:
-                0
-            }
-        }
     }
 }

@@ -4,6 +4,7 @@ import BusConsumer
 import BusDomain
 import BusGateway
 import BusHTTP
+import BusLoop
 import BusOps
 import BusPostgres
 import BusService

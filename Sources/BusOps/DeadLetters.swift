@@ -26,7 +26,7 @@ public struct DeadLetter: Sendable, Equatable {
 /// Inspecting and replaying a biome's dead letters.
 public enum DeadLetters {
     /// Every dead letter of `biome`, oldest first (or only those in `ids`).
-    public static func list(_ biome: BiomeID, ids: [String] = [], over redis: BlockingRedisClient) throws(RedisError)
+    public static func list(_ biome: BiomeID, ids: [String] = [], over redis: BlockingRedis.Server) throws(RedisError)
         -> [DeadLetter]
     {
         let entries = try redis.send(XRange(stream: StreamKey.deadLetters(biome)))
@@ -36,7 +36,7 @@ public enum DeadLetters {
 
     /// Re-appends each dead letter's original fields to its stream and deletes it from the
     /// dead-letter stream, one atomic script per entry. Returns (dead-letter id, new entry id).
-    public static func replay(_ letters: [DeadLetter], biome: BiomeID, maxlen: Int, over redis: BlockingRedisClient)
+    public static func replay(_ letters: [DeadLetter], biome: BiomeID, maxlen: Int, over redis: BlockingRedis.Server)
         throws(RedisError)
         -> [(from: String, to: String)]
     {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import BusDomain
 import BusHTTP
+import BusLoop
 import BusService
 import Foundation
 import Logging

@@ -3,6 +3,7 @@ import BusChests
 import BusConsumer
 import BusDomain
 import BusHTTP
+import BusLoop
 import BusService
 import Foundation
 

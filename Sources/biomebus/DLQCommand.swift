@@ -20,7 +20,7 @@ struct DLQCommand: ParsableCommand {
         @Option(name: .customLong("id"), parsing: .upToNextOption, help: "Only these dead-letter entry ids.")
         var ids: [String] = []
 
-        func resolve() throws -> (BiomeID, RegionConfig, BlockingRedisClient) {
+        func resolve() throws -> (BiomeID, RegionConfig, BlockingRedis) {
             let catalog = try regions.load(validation: .exceptConsumerTuning)
             guard let biome = BiomeID(biome) else {
                 throw CLIError("--biome: expected an integer from 0 to 2147483647, got \"\(self.biome)\"")
@@ -29,8 +29,13 @@ struct DLQCommand: ParsableCommand {
                 throw CLIError("--biome: biome \(biome) belongs to no region")
             }
             let region = catalog.regions[index]
+            return (biome, region, BlockingRedis())
+        }
+
+        /// The region's Redis, once it answers.
+        func server(of region: RegionConfig, over redis: BlockingRedis) throws -> BlockingRedis.Server {
             do {
-                return (biome, region, try BlockingRedisClient(address: region.redis))
+                return try redis.server(region.redis)
             } catch {
                 throw CLIError("region \(region.name): cannot reach \(region.redis): \(error)")
             }
@@ -45,11 +50,12 @@ struct DLQCommand: ParsableCommand {
 
         func run() throws {
             try failingCleanly {
-                let (biome, _, redis) = try target.resolve()
+                let (biome, region, redis) = try target.resolve()
                 defer { redis.close() }
+                let server = try target.server(of: region, over: redis)
                 let letters: [DeadLetter]
                 do {
-                    letters = try DeadLetters.list(biome, ids: target.ids, over: redis)
+                    letters = try DeadLetters.list(biome, ids: target.ids, over: server)
                 } catch {
                     throw CLIError("\(error)")
                 }
@@ -82,9 +88,10 @@ struct DLQCommand: ParsableCommand {
             try failingCleanly {
                 let (biome, region, redis) = try target.resolve()
                 defer { redis.close() }
+                let server = try target.server(of: region, over: redis)
                 do {
-                    let letters = try DeadLetters.list(biome, ids: target.ids, over: redis)
-                    let moved = try DeadLetters.replay(letters, biome: biome, maxlen: region.stream.maxlen, over: redis)
+                    let letters = try DeadLetters.list(biome, ids: target.ids, over: server)
+                    let moved = try DeadLetters.replay(letters, biome: biome, maxlen: region.stream.maxlen, over: server)
                     for (from, to) in moved { print("replayed \(from) -> \(StreamKey.events(biome)) \(to)") }
                     print("\(moved.count) dead letter(s) replayed")
                 } catch {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import BusHTTP
 import BusLocalStack
+import BusLoop
 import BusService
 import Foundation
 

@@ -34,18 +34,16 @@ struct HTTPServerLimitsTests {
             }
         }
         #expect(Polling.waitUntil { harness.counters.requestsInFlight == clients })
-        let closed = DispatchSemaphore(value: 0)
-        harness.onLoop { [harness] in
+        harness.loop.waitForFixture { [harness] closed in
             harness.server.stopAccepting()
             harness.server.whenDrained {
                 harness.server.close()
-                closed.signal()
+                closed(())
             }
             for responder in harness.held { responder.send(HTTPResponse(status: 200, body: body)) }
             harness.held = []
         }
         group.wait()
-        closed.wait()
         let outcomes = results.withLock { $0 }
         #expect(outcomes.count == clients)
         for outcome in outcomes {

@@ -38,14 +38,7 @@ final class ServerHarness: @unchecked Sendable {
 
     /// Runs `body` on the loop and waits for it.
     func onLoop<T: Sendable>(_ body: @escaping @Sendable () -> T) -> T {
-        let result = Mutex<T?>(nil)
-        let done = DispatchSemaphore(value: 0)
-        loop.execute {
-            result.withLock { $0 = body() }
-            done.signal()
-        }
-        done.wait()
-        return result.withLock { $0! }
+        loop.waitForFixture { complete in complete(body()) }
     }
 
     func stop() {

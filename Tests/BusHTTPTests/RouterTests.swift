@@ -2,7 +2,7 @@ import Testing
 
 @testable import BusHTTP
 
-@Suite("Router, addresses and request helpers")
+@Suite("Router and request helpers")
 struct RouterTests {
     enum Route: Sendable, Equatable { case spawn, chest, activate }
 
@@ -43,16 +43,6 @@ struct RouterTests {
             Issue.record("expected 404")
             return
         }
-    }
-
-    @Test("listen addresses")
-    func addresses() {
-        #expect(ListenAddress("127.0.0.1:8080") == ListenAddress(host: "127.0.0.1", port: 8080))
-        #expect(ListenAddress("[::1]:80") == ListenAddress(host: "::1", port: 80))
-        #expect(ListenAddress("localhost:0")?.port == 0)
-        #expect(ListenAddress("8080") == nil)
-        #expect(ListenAddress("h:70000") == nil)
-        #expect(ListenAddress(":80") == nil)
     }
 
     @Test("query parameters and JSON content type")

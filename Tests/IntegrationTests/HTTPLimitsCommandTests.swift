@@ -1,6 +1,7 @@
 import BusActivation
 import BusConsumer
 import BusHTTP
+import BusLoop
 import BusTesting
 import Foundation
 import Logging

@@ -1,5 +1,6 @@
 import BusConsumer
 import BusHTTP
+import BusLoop
 import BusTesting
 import Foundation
 import Logging

@@ -7,15 +7,7 @@ import Testing
 
 /// Runs `body` on `loop`'s thread and waits for it. For checks that poll loop-confined state.
 private func onLoop<T: Sendable>(_ loop: EventLoop, _ body: @escaping @Sendable () -> T) -> T {
-    let result = Mutex<T?>(nil)
-    let done = DispatchSemaphore(value: 0)
-    loop.execute {
-        let value = body()
-        result.withLock { $0 = value }
-        done.signal()
-    }
-    done.wait()
-    return result.withLock { $0! }
+    loop.waitForFixture { complete in complete(body()) }
 }
 
 /// A loop on its own thread, stopped and joined on release.

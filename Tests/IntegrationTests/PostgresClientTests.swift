@@ -199,11 +199,11 @@ struct PostgresClientTests {
         // Released while its statement runs: the connection goes back only once that ends, and
         // the caller waiting for it gets it then.
         let both: [Result<PostgresResult, PostgresError>] = await harness.onLoop { pool, done in
-            final class Box { var results: [Result<PostgresResult, PostgresError>] = [] }
-            let box = Box()
+            // Both completions run on the loop, so a captured local collects them.
+            var results: [Result<PostgresResult, PostgresError>] = []
             let finish: (Result<PostgresResult, PostgresError>) -> Void = { result in
-                box.results.append(result)
-                if box.results.count == 2 { done(box.results) }
+                results.append(result)
+                if results.count == 2 { done(results) }
             }
             pool.withConnection { leased in
                 guard case .success(let lease) = leased else { return finish(.failure(leased.error!)) }

@@ -27,21 +27,16 @@ struct RedisConnectTests {
     /// Starts a connection to `port` and sends PING in the same loop pass; returns its outcome.
     private func pingRightAfterStart(port: Int) -> Result<RedisReply, RedisError> {
         let running = LoopOnThread()
-        let outcome = Mutex<Result<RedisReply, RedisError>?>(nil)
-        let done = DispatchSemaphore(value: 0)
         let loop = running.loop
-        loop.execute {
+        return loop.waitForFixture(timeout: .seconds(5)) { complete in
             let connection = RedisConnection(
                 loop: loop, configuration: RedisConnectionConfiguration(host: "127.0.0.1", port: port))
             connection.start()
             connection.send(RedisCommand("PING")) { result in
-                outcome.withLock { $0 = result }
                 connection.close()
-                done.signal()
+                complete(result)
             }
         }
-        #expect(done.wait(timeout: .now() + 5) == .success)
-        return outcome.withLock { $0! }
     }
 
     @Test("a command sent during the first connect attempt waits for it and is answered")

@@ -33,8 +33,9 @@ struct ScriptFlushTests {
                 "XADD", "EVDLQ:9", "*", "type", "chest", "coords", "[1,2]", "chest_id", "c-\(index)", "ts", "1",
                 "source_id", "1-\(index)", "deliveries", "5", "error", "boom")
         }
-        let client = try BlockingRedisClient(address: try RedisAddress(url: redis.url))
-        defer { client.close() }
+        let blocking = BlockingRedis()
+        defer { blocking.close() }
+        let client = try blocking.server(try RedisAddress(url: redis.url))
         let biome = try #require(BiomeID(9))
         let letters = try DeadLetters.list(biome, over: client)
         #expect(letters.count == 2)

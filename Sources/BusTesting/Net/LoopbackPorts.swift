@@ -1,23 +1,15 @@
+import BusLoop
+
 #if canImport(Glibc)
     import Glibc
 #endif
 
 /// Loopback ports for tools and fixtures (`biomebus up` picking ports, tests starting servers
-/// on free ones and checking they were freed), and the IPv4 loopback address they all use.
+/// on free ones and checking they were freed). Socket addresses come from `BusLoop`.
 public enum LoopbackPorts {
-    /// True when nothing listens on 127.0.0.1:`port`. SO_REUSEADDR ignores TIME_WAIT leftovers
-    /// of closed connections but still fails while anything listens.
+    /// True when nothing listens on 127.0.0.1:`port` (see `ListenAddress.ensureNoListener`).
     public static func isFree(_ port: Int) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var one: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-        var address = loopback(port: port)
-        return withUnsafePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
-            }
-        }
+        (try? ListenAddress(host: "127.0.0.1", port: port).ensureNoListener()) != nil
     }
 
     /// A port that was free a moment ago: the kernel's pick for a socket bound to port 0, then
@@ -40,24 +32,8 @@ public enum LoopbackPorts {
 
     /// Binds `fd` to 127.0.0.1 on a port the kernel picks and returns that port.
     private static func bindAnyPort(_ fd: Int32) -> Int {
-        var address = loopback(port: 0)
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { socketAddress in
-                _ = bind(fd, socketAddress, length)
-                _ = getsockname(fd, socketAddress, &length)
-            }
-        }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
-
-    /// 127.0.0.1:`port`.
-    public static func loopback(port: Int) -> sockaddr_in {
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = UInt16(port).bigEndian
-        return address
+        _ = bindSocket(fd, to: .loopbackIPv4(port: 0))
+        return sockaddr_storage.bound(to: fd)?.port ?? 0
     }
 
     /// A blocking TCP socket connected to 127.0.0.1:`port`, with receive and send timeouts of
@@ -68,13 +44,7 @@ public enum LoopbackPorts {
         var tv = timeval(tv_sec: timeout, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        var address = loopback(port: port)
-        let connected = withUnsafePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        guard connected == 0 else {
+        guard connectSocket(fd, to: .loopbackIPv4(port: port)) else {
             let code = errno
             close(fd)
             throw FixtureError("connect to port \(port) failed: errno \(code)")

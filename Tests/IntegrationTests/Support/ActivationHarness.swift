@@ -1,6 +1,7 @@
 import BusActivation
 import BusChests
 import BusHTTP
+import BusLoop
 import BusService
 import BusTesting
 import Foundation

@@ -1,6 +1,7 @@
 import BusDomain
 import BusGateway
 import BusHTTP
+import BusLoop
 import BusTesting
 import Logging
 

@@ -1,6 +1,7 @@
 import BusConsumer
 import BusDomain
 import BusLoop
+import BusTesting
 import Foundation
 import Logging
 
@@ -45,16 +46,9 @@ final class RegionConsumerHarness: @unchecked Sendable {
     /// Runs `body` on the loop and returns its result once it has run.
     @discardableResult
     func onLoop<T: Sendable>(_ body: @escaping @Sendable (RegionConsumer, HeldHandler) -> T) -> T {
-        let done = DispatchSemaphore(value: 0)
-        let result = ResultBox<T>()
         let consumer = self.consumer
         let handler = self.handler
-        loop.execute {
-            result.value = body(consumer.value, handler.value)
-            done.signal()
-        }
-        done.wait()
-        return result.value!
+        return loop.waitForFixture { complete in complete(body(consumer.value, handler.value)) }
     }
 
     func shutdown() {
@@ -68,9 +62,4 @@ final class RegionConsumerHarness: @unchecked Sendable {
         }
         thread.join()
     }
-}
-
-/// Hands a value from the loop thread to the waiting test thread (the semaphore orders them).
-private final class ResultBox<T>: @unchecked Sendable {
-    var value: T?
 }

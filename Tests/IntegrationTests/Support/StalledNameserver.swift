@@ -1,3 +1,4 @@
+import BusLoop
 import BusTesting
 import Foundation
 
@@ -20,21 +21,11 @@ final class StalledNameserver: @unchecked Sendable {
         let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
         self.fd = fd
         guard fd >= 0 else { throw FixtureError("cannot open a UDP socket") }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { socketAddress in
-                bind(fd, socketAddress, length) == 0 && getsockname(fd, socketAddress, &length) == 0
-            }
-        }
-        guard bound else {
+        guard bindSocket(fd, to: .loopbackIPv4(port: 0)), let bound = sockaddr_storage.bound(to: fd) else {
             close(fd)
             throw FixtureError("cannot bind a UDP socket")
         }
-        port = Int(UInt16(bigEndian: address.sin_port))
+        port = bound.port
         directory = try ProcessTools.makeTemporaryDirectory(prefix: "biomebus-dns")
         resolvConf = directory.appendingPathComponent("resolv.conf")
         try "nameserver 127.0.0.1:\(port)\n".write(to: resolvConf, atomically: true, encoding: .utf8)

@@ -40,12 +40,17 @@ public struct BindError: Error, CustomStringConvertible {
     public let address: ListenAddress
     public let reason: String
     public var description: String { "cannot listen on \(address): \(reason)" }
+
+    package init(address: ListenAddress, reason: String) {
+        self.address = address
+        self.reason = reason
+    }
 }
 
 extension ListenAddress {
     /// Resolves the host (numeric or a name such as `localhost`) to a socket address.
     /// Blocking: call at startup, never on a running loop.
-    func resolve() throws(BindError) -> (storage: sockaddr_storage, length: socklen_t) {
+    package func resolve() throws(BindError) -> sockaddr_storage {
         var hints = addrinfo()
         hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
@@ -61,7 +66,7 @@ extension ListenAddress {
             target.copyMemory(
                 from: UnsafeRawBufferPointer(start: first.pointee.ai_addr, count: Int(first.pointee.ai_addrlen)))
         }
-        return (storage, first.pointee.ai_addrlen)
+        return storage
     }
 }
 
@@ -76,16 +81,13 @@ extension ListenAddress {
     /// second process starting in the same instant can still slip past.
     public func ensureNoListener() throws(BindError) {
         guard port != 0 else { return }
-        var (storage, length) = try resolve()
+        let storage = try resolve()
         let fd = socket(Int32(storage.ss_family), Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw BindError(address: self, reason: String(cString: strerror(errno))) }
         defer { close(fd) }
         var on: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, socklen_t(MemoryLayout<Int32>.size))
-        let result = withUnsafePointer(to: &storage) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(fd, $0, length) }
-        }
-        guard result != 0 else { return }
+        guard !bindSocket(fd, to: storage) else { return }
         let reason =
             errno == EADDRINUSE
             ? "another process is already listening there" : String(cString: strerror(errno))
