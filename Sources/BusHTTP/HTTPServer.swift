@@ -140,7 +140,8 @@ public final class HTTPServer {
         let storage = try address.resolve()
         let flags = LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_REUSEABLE_PORT | LEV_OPT_CLOSE_ON_EXEC
         let listener = storage.withSocketAddress { socketAddress, length in
-            evconnlistener_new_bind(loop.base, nil, nil, UInt32(flags), configuration.backlog, socketAddress, Int32(length))
+            evconnlistener_new_bind(
+                loop.base, nil, nil, UInt32(flags), configuration.backlog, socketAddress, Int32(length))
         }
         guard let listener else {
             throw BindError(address: address, reason: String(cString: strerror(errno)))

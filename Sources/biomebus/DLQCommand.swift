@@ -91,7 +91,8 @@ struct DLQCommand: ParsableCommand {
                 let server = try target.server(of: region, over: redis)
                 do {
                     let letters = try DeadLetters.list(biome, ids: target.ids, over: server)
-                    let moved = try DeadLetters.replay(letters, biome: biome, maxlen: region.stream.maxlen, over: server)
+                    let moved = try DeadLetters.replay(
+                        letters, biome: biome, maxlen: region.stream.maxlen, over: server)
                     for (from, to) in moved { print("replayed \(from) -> \(StreamKey.events(biome)) \(to)") }
                     print("\(moved.count) dead letter(s) replayed")
                 } catch {

@@ -40,7 +40,8 @@ struct ListenAddressTests {
         do {
             try taken.ensureNoListener()
         } catch {
-            #expect(error.description == "cannot listen on 127.0.0.1:\(port): another process is already listening there")
+            #expect(
+                error.description == "cannot listen on 127.0.0.1:\(port): another process is already listening there")
         }
         try ListenAddress(host: "127.0.0.1", port: 0).ensureNoListener()
         close(fd)

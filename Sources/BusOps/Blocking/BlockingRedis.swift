@@ -45,7 +45,8 @@ public final class BlockingRedis: Sendable {
     /// not) and waits for it to call `complete`. For work that pipelines over many servers.
     public func withConnections<Value: Sendable>(
         _ addresses: [RedisAddress],
-        _ work: @escaping @Sendable (_ connections: [RedisConnection], _ complete: @escaping @Sendable (Value) -> Void)
+        _ work:
+            @escaping @Sendable (_ connections: [RedisConnection], _ complete: @escaping @Sendable (Value) -> Void)
             -> Void
     ) throws(RedisError) -> Value {
         try onLoop { connections, complete in work(addresses.map { connections[$0] }, complete) }
