@@ -2,80 +2,77 @@ import BusLoop
 import Synchronization
 import Testing
 
-/// A loop on its own thread for the length of one test.
-private final class RunningLoop: Sendable {
+/// Runs `body` with a loop running on its own thread, stopped and joined afterwards.
+private func withRunningLoop<T>(_ body: (EventLoop) throws -> T) rethrows -> T {
     let loop = EventLoop(name: "wait-test")
-    private let thread: LoopThread
-
-    init() {
-        thread = LoopThread(loop: loop)
-        thread.start()
-    }
-
-    deinit {
+    let thread = LoopThread(loop: loop)
+    thread.start()
+    defer {
         loop.stop()
         thread.join()
     }
+    return try body(loop)
 }
 
 @Suite("EventLoop.waitFor: the blocking bridge from plain threads")
 struct WaitForTests {
     @Test("work that completes synchronously hands its value back")
     func synchronousCompletion() throws {
-        let running = RunningLoop()
-        let loop = running.loop
-        #expect(try loop.waitFor(timeout: .seconds(10)) { complete in complete(loop.inLoop) })
+        try withRunningLoop { loop throws in
+            #expect(try loop.waitFor(timeout: .seconds(10)) { complete in complete(loop.inLoop) })
+        }
     }
 
     @Test("a completion fired on a later loop turn is waited for")
     func laterTurnCompletion() throws {
-        let running = RunningLoop()
-        let loop = running.loop
-        let answer = try loop.waitFor(timeout: .seconds(10)) { complete in
-            // Re-queued twice: the completion fires two loop passes after the work ran.
-            loop.execute { loop.execute { complete("two turns later") } }
+        let answer = try withRunningLoop { loop in
+            try loop.waitFor(timeout: .seconds(10)) { complete in
+                // Re-queued twice: the completion fires two loop passes after the work ran.
+                loop.execute { loop.execute { complete("two turns later") } }
+            }
         }
         #expect(answer == "two turns later")
     }
 
     @Test("a completion from a timer is waited for")
     func timerCompletion() throws {
-        let running = RunningLoop()
-        let loop = running.loop
-        let fired = try loop.waitFor(timeout: .seconds(10)) { complete in
-            // The timer keeps itself alive until it fires: its own callback holds it.
-            let holder = TimerHolder()
-            holder.timer = LoopTimer(loop: loop) {
-                holder.timer = nil
-                complete("fired")
+        let fired = try withRunningLoop { loop in
+            try loop.waitFor(timeout: .seconds(10)) { complete in
+                // The timer keeps itself alive until it fires: its own callback holds it.
+                let holder = TimerHolder()
+                holder.timer = LoopTimer(loop: loop) {
+                    holder.timer = nil
+                    complete("fired")
+                }
+                holder.timer?.schedule(after: .milliseconds(20))
             }
-            holder.timer?.schedule(after: .milliseconds(20))
         }
         #expect(fired == "fired")
     }
 
     @Test("only the first completion counts")
     func firstCompletionWins() throws {
-        let running = RunningLoop()
-        let value = try running.loop.waitFor(timeout: .seconds(10)) { complete in
-            complete(1)
-            complete(2)
+        let value = try withRunningLoop { loop in
+            try loop.waitFor(timeout: .seconds(10)) { complete in
+                complete(1)
+                complete(2)
+            }
         }
         #expect(value == 1)
     }
 
     @Test("work that never completes times out, and its late completion is ignored")
     func timesOut() throws {
-        let running = RunningLoop()
-        let loop = running.loop
-        let kept = KeptCompletion()
-        #expect(throws: LoopWaitTimedOut(loop: "wait-test", timeout: .milliseconds(50))) {
-            try loop.waitFor(timeout: .milliseconds(50)) { complete in kept.complete.withLock { $0 = complete } }
+        try withRunningLoop { loop in
+            let kept = KeptCompletion()
+            #expect(throws: LoopWaitTimedOut(loop: "wait-test", timeout: .milliseconds(50))) {
+                try loop.waitFor(timeout: .milliseconds(50)) { complete in kept.complete.withLock { $0 = complete } }
+            }
+            let late = try #require(kept.complete.withLock { $0 })
+            late(7)
+            // The loop still serves the next call.
+            #expect(try loop.waitFor(timeout: .seconds(10)) { complete in complete(8) } == 8)
         }
-        let late = try #require(kept.complete.withLock { $0 })
-        late(7)
-        // The loop still serves the next call.
-        #expect(try loop.waitFor(timeout: .seconds(10)) { complete in complete(8) } == 8)
     }
 
     @Test("called on the loop's own thread it refuses instead of deadlocking")
