@@ -4,28 +4,15 @@ import BusRedis
 import BusStreams
 import Logging
 
-/// Counters a consumer keeps for metrics and logs.
-public struct ConsumerStatistics: Sendable, Equatable {
-    public var handled = 0
-    public var failed = 0
-    public var retried = 0
-    public var deadLettered = 0
-    public var reclaimed = 0
-    /// Pending ids whose entry had been trimmed from the stream (dropped from the pending list).
-    public var trimmed = 0
-    /// Gone consumers with nothing pending, removed from the group.
-    public var consumersRemoved = 0
-    /// Entries another consumer had claimed meanwhile (this one had stalled): left to it.
-    public var lostOwnership = 0
-    /// Total handler time, for the mean; the histogram lives in the metrics.
-    public var handlerSecondsTotal = 0.0
-}
-
 /// Reads a region's biome streams in its consumer group and runs a handler on each entry,
 /// performing what `ConsumerStateMachine` decides. Everything runs on one loop.
 ///
 /// Two Redis connections: one only for the blocking XREADGROUP, one for everything else, so a
 /// read blocked for `block_ms` never delays an acknowledgement.
+///
+/// The driver keeps one `HeldEntry` per entry the machine holds (created when the machine
+/// first asks to handle it, released when the machine lets it go, both in `perform`), one
+/// `StreamState` per stream, and the group setup; everything else is the machine's.
 public final class RegionConsumer {
     public struct Configuration: Sendable {
         public var region: RegionConfig
@@ -62,44 +49,35 @@ public final class RegionConsumer {
     private let handler: DeliveryHandler
     private let logger: Logger
     private var machine: ConsumerStateMachine
-    private let reads: RedisConnection
-    private let commands: RedisConnection
-    private let streams: [String]
-    private let biomeOfStream: [String: BiomeID]
+    private let reads: any StreamsConnection
+    private let commands: any StreamsConnection
     private var group: String { configuration.region.consumer.group }
 
-    /// Fields of every held entry, for the handler and the dead-letter copy.
-    private var fields: [EntryKey: [String: String]] = [:]
-    private var retryTimers: [EntryKey: LoopTimer] = [:]
-    private var handlerTimers: [EntryKey: LoopTimer] = [:]
-    /// Acknowledgements gathered in this loop pass, per stream, sent as one XACK each.
-    private var acksDue: [BiomeID: [EntryKey]] = [:]
-    private lazy var ackTimer = LoopTimer(loop: loop) { [unowned self] in self.flushAcknowledgements() }
-    /// Where each stream's next XAUTOCLAIM continues (its cursor), so entries behind a long
-    /// head of live pending entries are reached.
-    private var claimCursors: [String: String] = [:]
-    private var handlerStarted: [EntryKey: UInt64] = [:]
+    /// One record per entry the machine holds, and no other (see `perform`).
+    private(set) var entries: [EntryKey: HeldEntry] = [:]
+    /// The streams in configuration order (biomes deduplicated).
+    private var streams: [StreamState]
+    /// Index into `streams` by stream key (read and claim replies name the stream).
+    private let streamIndex: [String: Int]
+    /// Index into `streams` by biome (acknowledgements know the entry's biome).
+    private let streamOfBiome: [BiomeID: Int]
+    private(set) var groups = GroupSetup.unknown
     private var readFailures = 0
     /// Where the next partial read starts, so that no stream is starved when slots are few.
     private var readRotation = 0
-    private var groupsReady = false
+    /// Some stream has acknowledgements due and `ackTimer` is armed to send them.
+    private var acksQueued = false
     /// Backoff jitter; its own state, not the zero-size system generator (see `JitterRandom`).
     private var random = JitterRandom()
+    private lazy var ackTimer = LoopTimer(loop: loop) { [unowned self] in self.flushAcknowledgements() }
     private lazy var readRetryTimer = LoopTimer(loop: loop) { [unowned self] in self.resumeReading() }
     private lazy var groupRetryTimer = LoopTimer(loop: loop) { [unowned self] in self.ensureGroups() }
-    private var groupFailures = 0
     private lazy var reclaimTimer = LoopTimer(loop: loop) { [unowned self] in self.reclaimRound() }
     private var stopped: (() -> Void)?
 
-    public init(loop: EventLoop, configuration: Configuration, handler: DeliveryHandler, logger: Logger) {
-        self.loop = loop
-        self.configuration = configuration
-        self.handler = handler
-        self.logger = logger
+    /// A consumer on two new connections to the region's Redis.
+    public convenience init(loop: EventLoop, configuration: Configuration, handler: DeliveryHandler, logger: Logger) {
         let consumer = configuration.region.consumer
-        machine = ConsumerStateMachine(
-            maxInFlight: consumer.maxInFlight, maxDeliveries: consumer.maxDeliveries, backoff: consumer.backoff,
-            streams: configuration.biomes.count)
         let address = configuration.region.redis
         var readConfiguration = RedisConnectionConfiguration(
             host: address.host, port: address.port, database: address.database, username: address.username,
@@ -110,16 +88,39 @@ public final class RegionConsumer {
         commandConfiguration.commandTimeout = .seconds(2)
         commandConfiguration.maxOutstanding = Self.commandCap(
             maxInFlight: consumer.maxInFlight, streams: Set(configuration.biomes).count)
-        reads = RedisConnection(loop: loop, configuration: readConfiguration)
-        commands = RedisConnection(loop: loop, configuration: commandConfiguration)
+        self.init(
+            loop: loop, configuration: configuration, handler: handler, logger: logger,
+            connections: (
+                reads: RedisConnection(loop: loop, configuration: readConfiguration),
+                commands: RedisConnection(loop: loop, configuration: commandConfiguration)
+            ))
+    }
+
+    /// A consumer on the given connections (not started yet; `start()` starts them).
+    init(
+        loop: EventLoop, configuration: Configuration, handler: DeliveryHandler, logger: Logger,
+        connections: (reads: any StreamsConnection, commands: any StreamsConnection)
+    ) {
+        self.loop = loop
+        self.configuration = configuration
+        self.handler = handler
+        self.logger = logger
+        let consumer = configuration.region.consumer
+        machine = ConsumerStateMachine(
+            maxInFlight: consumer.maxInFlight, maxDeliveries: consumer.maxDeliveries, backoff: consumer.backoff,
+            streams: configuration.biomes.count)
+        reads = connections.reads
+        commands = connections.commands
         var seen = Set<BiomeID>()
-        streams = configuration.biomes.filter { seen.insert($0).inserted }.map(StreamKey.events)
-        biomeOfStream = Dictionary(configuration.biomes.map { (StreamKey.events($0), $0) }) { first, _ in first }
+        let streams = configuration.biomes.filter { seen.insert($0).inserted }.map(StreamState.init(biome:))
+        self.streams = streams
+        streamIndex = Dictionary(uniqueKeysWithValues: streams.indices.map { (streams[$0].key, $0) })
+        streamOfBiome = Dictionary(uniqueKeysWithValues: streams.indices.map { (streams[$0].biome, $0) })
         reads.onReadinessChange = { [unowned self] ready in
             if ready { self.resumeReading() }
         }
         commands.onReadinessChange = { [unowned self] ready in
-            if ready && !self.groupsReady { self.ensureGroups() }
+            if ready && self.groups != .ready { self.ensureGroups() }
             if ready {
                 self.logger.info("region up", metadata: ["region": "\(configuration.region.name)"])
             } else {
@@ -160,14 +161,10 @@ public final class RegionConsumer {
         reclaimTimer.cancel()
         readRetryTimer.cancel()
         let actions = machine.stop()
-        for key in retryTimers.keys where !machine.isHeld(key) {
-            retryTimers[key]?.cancel()
-            retryTimers[key] = nil
-            fields[key] = nil
-        }
         // Closing the read connection ends a blocked XREADGROUP now instead of after block_ms.
         reads.close()
-        perform(actions)
+        // The machine let go of the entries waiting to retry: their records and timers go.
+        perform(actions, touching: Array(entries.keys))
     }
 
     /// Closes both connections (after `stop`, or when giving up on a drain).
@@ -175,44 +172,54 @@ public final class RegionConsumer {
         reads.close()
         commands.close()
         ackTimer.cancel()
-        for timer in retryTimers.values { timer.cancel() }
-        for timer in handlerTimers.values { timer.cancel() }
-        retryTimers = [:]
-        handlerTimers = [:]
+        readRetryTimer.cancel()
+        groupRetryTimer.cancel()
+        reclaimTimer.cancel()
+        for key in entries.keys { entries[key]?.cancelTimers() }
     }
 
     // MARK: - Groups and reading
 
     private func ensureGroups() {
         guard commands.isReady else { return }
+        let failures: Int
+        switch groups {
+        case .unknown: failures = 0
+        case .retrying(let earlier): failures = earlier
+        // A round is out (its outcome decides), or the groups exist.
+        case .creating, .ready: return
+        }
+        groupRetryTimer.cancel()
+        groups = .creating(failures: failures)
         var remaining = streams.count
         var failed = false
         for stream in streams {
-            commands.send(XGroupCreate(stream: stream, group: group)) { [unowned self] result in
+            commands.send(XGroupCreate(stream: stream.key, group: group)) { [unowned self] result in
                 // A group that exists already (BUSYGROUP) is success: XGroupCreate answers `.existed`.
                 if case .failure(let error) = result {
                     failed = true
                     self.logger.warning(
-                        "cannot create consumer group", metadata: ["stream": "\(stream)", "error": "\(error)"])
+                        "cannot create consumer group", metadata: ["stream": "\(stream.key)", "error": "\(error)"])
                 }
                 remaining -= 1
                 guard remaining == 0 else { return }
                 if failed {
-                    self.groupFailures += 1
-                    self.groupRetryTimer.schedule(
-                        after: self.configuration.redisRetryBackoff.delay(
-                            attempt: self.groupFailures, using: &self.random))
+                    self.retryGroups(failures: failures + 1)
                 } else {
-                    self.groupFailures = 0
-                    self.groupsReady = true
+                    self.groups = .ready
                     self.resumeReading()
                 }
             }
         }
     }
 
+    private func retryGroups(failures: Int) {
+        groups = .retrying(failures: failures)
+        groupRetryTimer.schedule(after: configuration.redisRetryBackoff.delay(attempt: failures, using: &random))
+    }
+
     private func resumeReading() {
-        guard groupsReady, reads.isReady, !machine.isStopping else { return }
+        guard groups == .ready, reads.isReady, !machine.isStopping else { return }
         perform(machine.readIfIdle())
     }
 
@@ -226,35 +233,31 @@ public final class RegionConsumer {
         readRotation += plan.streams.count
         let command = XReadGroup(
             group: group, consumer: configuration.consumerName, count: plan.countPerStream,
-            blockMs: configuration.region.consumer.blockMs, streams: plan.streams.map { streams[$0] })
+            blockMs: configuration.region.consumer.blockMs, streams: plan.streams.map { streams[$0].key })
         reads.send(command) { [unowned self] result in
             switch result {
             case .success(let read):
                 readFailures = 0
                 var keys: [EntryKey] = []
+                var arrivals: [EntryKey: [String: String]] = [:]
                 for batch in read.batches {
-                    guard let biome = biomeOfStream[batch.stream] else { continue }
+                    guard let index = streamIndex[batch.stream] else { continue }
                     for entry in batch.entries {
-                        let key = EntryKey(biome: biome, id: entry.id)
-                        fields[key] = entry.fields ?? [:]
+                        let key = EntryKey(biome: streams[index].biome, id: entry.id)
+                        arrivals[key] = entry.fields ?? [:]
                         keys.append(key)
                     }
                 }
-                let actions = machine.readFinished(keys, reservedCount: count)
-                dropFieldsOfUnheld(keys)
-                perform(actions)
+                perform(machine.readFinished(keys, reservedCount: count), arrivals: arrivals)
             case .failure(let error):
                 perform(machine.readFailed(reservedCount: count))
                 guard !machine.isStopping else { return }
                 if error.serverCode == .noGroup {
                     // The stream (and its group) vanished: deleted or evicted. Re-create it after
                     // a backoff rather than in a hot loop; reading resumes once it exists.
-                    groupsReady = false
-                    groupFailures += 1
                     logger.warning(
                         "consumer group missing; re-creating", metadata: ["error": "\(error.serverText ?? "")"])
-                    groupRetryTimer.schedule(
-                        after: configuration.redisRetryBackoff.delay(attempt: groupFailures, using: &random))
+                    retryGroups(failures: 1)
                 } else {
                     scheduleReadRetry()
                 }
@@ -262,13 +265,20 @@ public final class RegionConsumer {
         }
     }
 
-    private func dropFieldsOfUnheld(_ keys: [EntryKey]) {
-        for key in keys where !machine.isHeld(key) { fields[key] = nil }
-    }
-
     // MARK: - Performing actions
 
-    private func perform(_ actions: [ConsumerStateMachine.Action]) {
+    /// Performs the machine's `actions` for an event about `keys`. First the records follow the
+    /// machine: those of `keys` it no longer holds are released, and one is created for each
+    /// entry it starts handling (fields from `arrivals`, the reply that brought it in). So even
+    /// an action that completes synchronously finds the records as the machine sees them.
+    private func perform(
+        _ actions: [ConsumerStateMachine.Action], touching keys: [EntryKey] = [],
+        arrivals: [EntryKey: [String: String]] = [:]
+    ) {
+        for key in keys where !machine.isHeld(key) { release(key) }
+        for case .handle(let key, _, _) in actions where entries[key] == nil {
+            entries[key] = HeldEntry(fields: arrivals[key] ?? [:])
+        }
         for action in actions {
             switch action {
             case .read(let count): read(count: count)
@@ -281,18 +291,28 @@ public final class RegionConsumer {
             case .finished: finish()
             }
         }
+        assert(Set(entries.keys) == Set(machine.heldKeys), "driver records differ from the machine's held entries")
         onProgress?(self)
     }
 
+    /// The one place a record goes: its timers are cancelled with it.
+    private func release(_ key: EntryKey) {
+        guard var entry = entries.removeValue(forKey: key) else { return }
+        entry.cancelTimers()
+    }
+
     private func handle(_ key: EntryKey, deliveries: Int, run: Int) {
-        handlerStarted[key] = Clocks.monotonicNanoseconds()
+        guard var entry = entries[key] else { return assertionFailure("handle \(key) without a record") }
         let timer = LoopTimer(loop: loop) { [unowned self] in
             self.handlerFinished(key, run: run, result: .failure(HandlerFailure("handler timed out")))
         }
         timer.schedule(after: configuration.handlerTimeout)
-        handlerTimers[key] = timer
-        let entry = Delivery(key: key, fields: fields[key] ?? [:], deliveries: deliveries)
-        handler.handle(entry) { [weak self] result in
+        entry.handlerTimer?.cancel()
+        entry.handlerTimer = timer
+        entry.handlerStartedAt = Clocks.monotonicNanoseconds()
+        entries[key] = entry
+        let delivery = Delivery(key: key, fields: entry.fields, deliveries: deliveries)
+        handler.handle(delivery) { [weak self] result in
             self?.handlerFinished(key, run: run, result: result)
         }
     }
@@ -300,10 +320,13 @@ public final class RegionConsumer {
     private func handlerFinished(_ key: EntryKey, run: Int, result: Result<Void, HandlerFailure>) {
         loop.assertInLoop()
         // A completion after its timeout (or after the entry was released) is ignored.
-        guard machine.isCurrent(key, run: run) else { return }
-        handlerTimers[key]?.cancel()
-        handlerTimers[key] = nil
-        if let started = handlerStarted.removeValue(forKey: key) {
+        guard machine.isCurrent(key, run: run), var entry = entries[key] else { return }
+        entry.handlerTimer?.cancel()
+        entry.handlerTimer = nil
+        let started = entry.handlerStartedAt
+        entry.handlerStartedAt = nil
+        entries[key] = entry
+        if let started {
             let seconds = Double(Clocks.monotonicNanoseconds() &- started) / 1e9
             statistics.handlerSecondsTotal += seconds
             onHandlerDuration?(seconds)
@@ -311,52 +334,55 @@ public final class RegionConsumer {
         switch result {
         case .success:
             statistics.handled += 1
-            perform(machine.handled(key, run: run, succeeded: true))
+            perform(machine.handled(key, run: run, succeeded: true), touching: [key])
         case .failure(let failure):
             statistics.failed += 1
             logger.debug("handler failed", metadata: ["entry": "\(key)", "error": "\(failure)"])
             perform(
                 machine.handled(
                     key, run: run, succeeded: false, transient: failure.isTransient, error: failure.description,
-                    unit: jitterUnit()))
+                    unit: jitterUnit()),
+                touching: [key])
         }
-        releaseIfUnheld(key)
     }
 
     /// Queues the acknowledgement; everything acknowledged in this loop pass goes out as one
     /// `XACK stream group id…` per stream at the end of the pass.
     private func acknowledge(_ key: EntryKey) {
-        let first = acksDue.isEmpty
-        acksDue[key.biome, default: []].append(key)
-        if first { ackTimer.schedule(after: .zero) }
+        guard let index = streamOfBiome[key.biome] else { return assertionFailure("no stream for \(key)") }
+        streams[index].acksDue.append(key.id)
+        if !acksQueued {
+            acksQueued = true
+            ackTimer.schedule(after: .zero)
+        }
     }
 
     private func flushAcknowledgements() {
-        let due = acksDue
-        acksDue = [:]
-        for (biome, keys) in due {
-            let command = XAck(stream: StreamKey.events(biome), group: group, ids: keys.map(\.id))
-            commands.send(command) { [unowned self] result in
+        acksQueued = false
+        for index in streams.indices where !streams[index].acksDue.isEmpty {
+            let stream = streams[index]
+            streams[index].acksDue = []
+            let keys = stream.acksDue.map { EntryKey(biome: stream.biome, id: $0) }
+            commands.send(XAck(stream: stream.key, group: group, ids: stream.acksDue)) { [unowned self] result in
                 if case .failure(let error) = result {
                     logger.warning(
                         "XACK failed; the entries stay pending and will be handled again",
-                        metadata: [
-                            "stream": "\(StreamKey.events(biome))", "count": "\(keys.count)", "error": "\(error)",
-                        ])
+                        metadata: ["stream": "\(stream.key)", "count": "\(keys.count)", "error": "\(error)"])
                 }
-                perform(machine.settled(keys))
-                for key in keys { releaseIfUnheld(key) }
+                perform(machine.settled(keys), touching: keys)
             }
         }
     }
 
     private func scheduleRetry(_ key: EntryKey, delayMs: Double) {
+        guard var entry = entries[key] else { return assertionFailure("retry \(key) without a record") }
         let timer =
-            retryTimers[key]
+            entry.retryTimer
             ?? LoopTimer(loop: loop) { [unowned self] in
-                self.perform(self.machine.retryDue(key))
+                self.perform(self.machine.retryDue(key), touching: [key])
             }
-        retryTimers[key] = timer
+        entry.retryTimer = timer
+        entries[key] = entry
         timer.schedule(after: .milliseconds(Int64(delayMs.rounded())))
     }
 
@@ -374,31 +400,32 @@ public final class RegionConsumer {
                 .string(group), .string(key.id), .string(configuration.consumerName), countsDelivery ? "1" : "0",
             ]
         ) { [unowned self] result in
+            let actions: [ConsumerStateMachine.Action]
             switch result {
             case .success(.null):
                 statistics.lostOwnership += 1
-                perform(machine.claimedForRetry(key, present: false))
+                actions = machine.claimedForRetry(key, present: false)
             case .success(let reply) where !countsDelivery:
                 // JUSTID answers ids only; a trimmed entry is left out (and dropped from the PEL).
                 if (reply.array ?? []).contains(where: { $0.string == key.id }) {
-                    perform(machine.claimedForRetry(key, present: true))
+                    actions = machine.claimedForRetry(key, present: true)
                 } else {
                     statistics.trimmed += 1
-                    perform(machine.claimedForRetry(key, present: false))
+                    actions = machine.claimedForRetry(key, present: false)
                 }
             case .success(let reply):
                 let entry = (reply.array ?? []).lazy.compactMap(StreamEntry.init(reply:)).first { $0.id == key.id }
                 if let entry, let entryFields = entry.fields {
-                    fields[key] = entryFields
-                    perform(machine.claimedForRetry(key, present: true))
+                    entries[key]?.fields = entryFields
+                    actions = machine.claimedForRetry(key, present: true)
                 } else {
                     statistics.trimmed += 1
-                    perform(machine.claimedForRetry(key, present: false))
+                    actions = machine.claimedForRetry(key, present: false)
                 }
             case .failure:
-                perform(machine.claimForRetryFailed(key, unit: jitterUnit()))
+                actions = machine.claimForRetryFailed(key, unit: jitterUnit())
             }
-            releaseIfUnheld(key)
+            perform(actions, touching: [key])
         }
     }
 
@@ -407,7 +434,7 @@ public final class RegionConsumer {
     /// it, so an entry another consumer reclaimed (and may have handled) is not dead-lettered.
     private func deadLetter(_ key: EntryKey, deliveries: Int, error: String) {
         var arguments: [RedisArgument] = [.string(group), .string(key.id), .string(configuration.consumerName)]
-        for (name, value) in (fields[key] ?? [:]).sorted(by: { $0.key < $1.key }) {
+        for (name, value) in (entries[key]?.fields ?? [:]).sorted(by: { $0.key < $1.key }) {
             arguments += [.string(name), .string(value)]
         }
         arguments += ["source_id", .string(key.id), "deliveries", .integer(Int64(deliveries)), "error", .string(error)]
@@ -426,18 +453,8 @@ public final class RegionConsumer {
                     "dead-lettering failed; the entry stays pending",
                     metadata: ["entry": "\(key)", "error": "\(failure)"])
             }
-            perform(machine.settled(key))
-            releaseIfUnheld(key)
+            perform(machine.settled(key), touching: [key])
         }
-    }
-
-    private func releaseIfUnheld(_ key: EntryKey) {
-        guard !machine.isHeld(key) else { return }
-        fields[key] = nil
-        handlerTimers[key]?.cancel()
-        handlerTimers[key] = nil
-        retryTimers[key]?.cancel()
-        retryTimers[key] = nil
     }
 
     private func finish() {
@@ -453,18 +470,25 @@ public final class RegionConsumer {
 
     // MARK: - Reclaiming from dead consumers
 
+    /// An entry a reclaim brought in: its delivery count (this delivery included) and fields.
+    private struct Reclaimed {
+        let key: EntryKey
+        let deliveries: Int
+        let fields: [String: String]
+    }
+
     /// Every `reclaimInterval` a claim comes due; the state machine sends it once slots are free.
     private func reclaimRound() {
         reclaimTimer.schedule(after: configuration.reclaimInterval)
-        guard commands.isReady, groupsReady else { return }
-        for stream in streams { removeGoneConsumers(stream) }
+        guard commands.isReady, groups == .ready else { return }
+        for stream in streams { removeGoneConsumers(stream.key) }
         perform(machine.claimDue())
     }
 
     /// XAUTOCLAIM entries idle longer than `claim_idle_ms` (from any consumer, this one's
     /// previous life included) into the `count` reserved slots, stream by stream.
     private func claim(count: Int) {
-        var claimed: [(EntryKey, deliveries: Int)] = []
+        var claimed: [Reclaimed] = []
         func next(_ index: Int) {
             let remaining = count - claimed.count
             guard index < streams.count, remaining > 0, !machine.isStopping else {
@@ -472,12 +496,12 @@ public final class RegionConsumer {
                     statistics.reclaimed += claimed.count
                     logger.info("reclaimed idle entries", metadata: ["count": "\(claimed.count)"])
                 }
-                let actions = machine.claimed(claimed, reservedCount: count)
-                dropFieldsOfUnheld(claimed.map(\.0))
-                perform(actions)
+                let arrivals = Dictionary(claimed.map { ($0.key, $0.fields) }) { first, _ in first }
+                let actions = machine.claimed(claimed.map { ($0.key, $0.deliveries) }, reservedCount: count)
+                perform(actions, arrivals: arrivals)
                 return
             }
-            claimStream(streams[index], limit: remaining) { entries in
+            claimStream(index, limit: remaining) { entries in
                 claimed += entries
                 next(index + 1)
             }
@@ -489,22 +513,20 @@ public final class RegionConsumer {
     /// following the cursor until `limit` entries are claimed or the scan wraps to `0-0`.
     /// XAUTOCLAIM looks at no more than 10 × COUNT pending entries per call, so a scan that
     /// always began at `0-0` would never get past a head of entries live consumers hold.
-    private func claimStream(
-        _ stream: String, limit: Int, _ completion: @escaping ([(EntryKey, deliveries: Int)]) -> Void
-    ) {
-        var collected: [(EntryKey, deliveries: Int)] = []
+    private func claimStream(_ index: Int, limit: Int, _ completion: @escaping ([Reclaimed]) -> Void) {
+        var collected: [Reclaimed] = []
         var calls = 0
         func step() {
             let remaining = limit - collected.count
-            let cursor = claimCursors[stream] ?? "0-0"
+            let cursor = streams[index].claimCursor
             // Bounded per round; the cursor carries the rest of a long scan to the next round.
             guard remaining > 0, calls < Self.claimCallsPerRound, !machine.isStopping else {
                 return completion(collected)
             }
             calls += 1
-            claimOnce(stream, from: cursor, limit: remaining) { [unowned self] next, entries in
+            claimOnce(index, from: cursor, limit: remaining) { [unowned self] next, entries in
                 collected += entries
-                claimCursors[stream] = next ?? cursor
+                streams[index].claimCursor = next ?? cursor
                 // nil: Redis did not answer; "0-0": the whole list was scanned.
                 guard let next, next != "0-0" else { return completion(collected) }
                 step()
@@ -519,29 +541,25 @@ public final class RegionConsumer {
     /// One XAUTOCLAIM from `cursor`; the completion gets the next cursor (nil on failure) and
     /// the claimed entries with their delivery counts.
     private func claimOnce(
-        _ stream: String, from cursor: String, limit: Int,
-        _ completion: @escaping (String?, [(EntryKey, deliveries: Int)]) -> Void
+        _ index: Int, from cursor: String, limit: Int, _ completion: @escaping (String?, [Reclaimed]) -> Void
     ) {
-        let biome = biomeOfStream[stream]!
-        let idle = configuration.region.consumer.claimIdleMs
+        let stream = streams[index]
         let command = XAutoClaim(
-            stream: stream, group: group, consumer: configuration.consumerName, minIdleMs: idle, start: cursor,
-            count: limit)
+            stream: stream.key, group: group, consumer: configuration.consumerName,
+            minIdleMs: configuration.region.consumer.claimIdleMs, start: cursor, count: limit)
         commands.send(command) { [unowned self] result in
             guard case .success(let reclaimed) = result else { return completion(nil, []) }
             // Redis 7 drops pending ids whose entry was trimmed and lists them separately.
             statistics.trimmed += reclaimed.deletedIDs.count
-            let present = reclaimed.entries.filter { $0.fields != nil }
+            let present = reclaimed.entries.compactMap { entry in entry.fields.map { (entry.id, $0) } }
             statistics.trimmed += reclaimed.entries.count - present.count
             guard !present.isEmpty else { return completion(reclaimed.cursor, []) }
             // XAUTOCLAIM does not say how often each entry was delivered; XPENDING does, one
             // exact range per id (pipelined; reclaims are rare).
-            deliveryCounts(stream, ids: present.map(\.id)) { [unowned self] counts in
-                let entries = present.map { entry -> (EntryKey, deliveries: Int) in
-                    let key = EntryKey(biome: biome, id: entry.id)
-                    if !machine.isHeld(key) { fields[key] = entry.fields }
+            deliveryCounts(stream.key, ids: present.map(\.0)) { counts in
+                let entries = present.map { id, fields in
                     // Unknown only if Redis failed to answer: assume this claim was a second delivery.
-                    return (key, deliveries: counts[entry.id] ?? 2)
+                    Reclaimed(key: EntryKey(biome: stream.biome, id: id), deliveries: counts[id] ?? 2, fields: fields)
                 }
                 completion(reclaimed.cursor, entries)
             }
