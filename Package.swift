@@ -125,7 +125,13 @@ let package = Package(
         .testTarget(name: "BusOpsTests", dependencies: ["BusOps", "BusRedis"]),
         .testTarget(name: "BusStreamsTests", dependencies: ["BusStreams", "BusRedis"]),
         .testTarget(name: "BusPostgresTests", dependencies: ["BusPostgres"]),
-        .testTarget(name: "BusConsumerTests", dependencies: ["BusConsumer", "BusDomain", "BusChests"]),
+        .testTarget(
+            name: "BusConsumerTests",
+            dependencies: [
+                "BusConsumer", "BusDomain", "BusChests", "BusLoop", "BusRedis", "BusStreams", "BusTesting",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(name: "BusChestsTests", dependencies: ["BusChests", "BusDomain", "BusPostgres"]),
         .testTarget(
             name: "BusActivationTests",

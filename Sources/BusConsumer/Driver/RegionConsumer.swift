@@ -161,10 +161,12 @@ public final class RegionConsumer {
         reclaimTimer.cancel()
         readRetryTimer.cancel()
         let actions = machine.stop()
+        // The machine let go of the entries waiting to retry: their records and timers go
+        // before the read below fails, whose handling checks records against the machine.
+        followMachine(touching: Array(entries.keys))
         // Closing the read connection ends a blocked XREADGROUP now instead of after block_ms.
         reads.close()
-        // The machine let go of the entries waiting to retry: their records and timers go.
-        perform(actions, touching: Array(entries.keys))
+        perform(actions)
     }
 
     /// Closes both connections (after `stop`, or when giving up on a drain).
@@ -268,17 +270,13 @@ public final class RegionConsumer {
     // MARK: - Performing actions
 
     /// Performs the machine's `actions` for an event about `keys`. First the records follow the
-    /// machine: those of `keys` it no longer holds are released, and one is created for each
-    /// entry it starts handling (fields from `arrivals`, the reply that brought it in). So even
-    /// an action that completes synchronously finds the records as the machine sees them.
+    /// machine (`followMachine`; fields of new entries from `arrivals`, the reply that brought
+    /// them in), so even an action that completes synchronously finds them as the machine has them.
     private func perform(
         _ actions: [ConsumerStateMachine.Action], touching keys: [EntryKey] = [],
         arrivals: [EntryKey: [String: String]] = [:]
     ) {
-        for key in keys where !machine.isHeld(key) { release(key) }
-        for case .handle(let key, _, _) in actions where entries[key] == nil {
-            entries[key] = HeldEntry(fields: arrivals[key] ?? [:])
-        }
+        followMachine(touching: keys, starting: actions, arrivals: arrivals)
         for action in actions {
             switch action {
             case .read(let count): read(count: count)
@@ -295,7 +293,19 @@ public final class RegionConsumer {
         onProgress?(self)
     }
 
-    /// The one place a record goes: its timers are cancelled with it.
+    /// Makes the records match the machine after an event about `keys`: the one place records
+    /// are created (for entries `actions` start handling) and released (`keys` no longer held).
+    private func followMachine(
+        touching keys: [EntryKey], starting actions: [ConsumerStateMachine.Action] = [],
+        arrivals: [EntryKey: [String: String]] = [:]
+    ) {
+        for key in keys where !machine.isHeld(key) { release(key) }
+        for case .handle(let key, _, _) in actions where entries[key] == nil {
+            entries[key] = HeldEntry(fields: arrivals[key] ?? [:])
+        }
+    }
+
+    /// Drops a record the machine no longer holds; its timers are cancelled with it.
     private func release(_ key: EntryKey) {
         guard var entry = entries.removeValue(forKey: key) else { return }
         entry.cancelTimers()

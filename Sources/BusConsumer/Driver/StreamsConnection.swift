@@ -16,6 +16,12 @@ protocol StreamsConnection: AnyObject {
     func close()
     /// Sends one command; `completion` runs exactly once, on the loop.
     func send(_ command: RedisCommand, _ completion: @escaping (Result<RedisReply, RedisError>) -> Void)
+    /// Runs `script` by SHA (see `ScriptRunner`); `RedisConnection`'s own `run` is the witness.
+    /// A requirement rather than an extension, so that a fake keeps its made-up SHAs out of the
+    /// process-wide table real connections share.
+    func run(
+        _ script: RedisScript, keys: [String], arguments: [RedisArgument],
+        _ completion: @escaping (Result<RedisReply, RedisError>) -> Void)
 }
 
 extension StreamsConnection {
@@ -24,14 +30,6 @@ extension StreamsConnection {
         _ command: Command, _ completion: @escaping (Result<Command.Reply, RedisError>) -> Void
     ) {
         send(command.command) { result in completion(command.decode(result)) }
-    }
-
-    /// Runs `script` by SHA on this connection (see `ScriptRunner`).
-    func run(
-        _ script: RedisScript, keys: [String], arguments: [RedisArgument],
-        _ completion: @escaping (Result<RedisReply, RedisError>) -> Void
-    ) {
-        ScriptRunner.shared.run(script, keys: keys, arguments: arguments, send: { self.send($0, $1) }, completion)
     }
 }
 
