@@ -124,3 +124,20 @@ public struct RedisCommandEncoder {
         return RedisCommand(encoded: bytes, name: name)
     }
 }
+
+extension RedisCommand {
+    /// The arguments read back from `encoded`, as text (binary arguments decoded as UTF-8,
+    /// lossily): for tests and debugging that compare what was sent, never on a hot path.
+    public var words: [String] {
+        var words: [String] = []
+        guard var index = encoded.firstIndex(of: 10).map({ $0 + 1 }) else { return words }
+        while index < encoded.count, let lineEnd = encoded[index...].firstIndex(of: 13),
+            let length = Int(String(decoding: encoded[(index + 1)..<lineEnd], as: UTF8.self))
+        {
+            let start = lineEnd + 2
+            words.append(String(decoding: encoded[start..<(start + length)], as: UTF8.self))
+            index = start + length + 2
+        }
+        return words
+    }
+}

@@ -14,6 +14,12 @@ struct RedisClientUnitTests {
         #expect(RedisCommand("X", .integer(Int64.min)).encoded.count > 0)
     }
 
+    @Test("a command's words read back its arguments, including ones holding CR LF")
+    func words() {
+        let command = RedisCommand("SET", "k", .bytes(Array("a\r\nb".utf8)), .integer(-7), "")
+        #expect(command.words == ["SET", "k", "a\r\nb", "-7", ""])
+    }
+
     @Test("connect, handshake, ready; failures reconnect with growing attempts")
     func lifeCycle() {
         var machine = RedisConnectionStateMachine()

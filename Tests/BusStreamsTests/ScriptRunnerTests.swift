@@ -9,22 +9,8 @@ private final class FakeRedis {
     var answers: [Result<RedisReply, RedisError>] = []
 
     func send(_ command: RedisCommand, _ completion: @escaping (Result<RedisReply, RedisError>) -> Void) {
-        sent.append(Self.words(command.encoded))
+        sent.append(command.words)
         completion(answers.isEmpty ? .failure(.unavailable) : answers.removeFirst())
-    }
-
-    /// The bulk strings of a RESP array, for readable expectations.
-    static func words(_ bytes: [UInt8]) -> [String] {
-        var words: [String] = []
-        var index = bytes.firstIndex(of: 10)! + 1
-        while index < bytes.count {
-            let lineEnd = bytes[index...].firstIndex(of: 13)!
-            let length = Int(String(decoding: bytes[(index + 1)..<lineEnd], as: UTF8.self))!
-            let start = lineEnd + 2
-            words.append(String(decoding: bytes[start..<(start + length)], as: UTF8.self))
-            index = start + length + 2
-        }
-        return words
     }
 }
 

@@ -31,7 +31,7 @@ final class FakeStreamsConnection: StreamsConnection {
     }
 
     func send(_ command: RedisCommand, _ completion: @escaping Completion) {
-        let words = Self.words(command.encoded)
+        let words = command.words
         if words.starts(with: ["SCRIPT", "LOAD"]) {
             let script = Self.scripts.first { $0.source == words[2] }
             return completion(.success(.bulk(Array((script?.name ?? "unknown-script").utf8))))
@@ -79,20 +79,6 @@ final class FakeStreamsConnection: StreamsConnection {
 
     private static func name(of words: [String]) -> String {
         words.first == "EVALSHA" ? words[1] : words[0]
-    }
-
-    /// The bulk strings of a RESP array.
-    static func words(_ bytes: [UInt8]) -> [String] {
-        var words: [String] = []
-        var index = bytes.firstIndex(of: 10)! + 1
-        while index < bytes.count {
-            let lineEnd = bytes[index...].firstIndex(of: 13)!
-            let length = Int(String(decoding: bytes[(index + 1)..<lineEnd], as: UTF8.self))!
-            let start = lineEnd + 2
-            words.append(String(decoding: bytes[start..<(start + length)], as: UTF8.self))
-            index = start + length + 2
-        }
-        return words
     }
 }
 
