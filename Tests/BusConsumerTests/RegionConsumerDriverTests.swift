@@ -14,12 +14,17 @@ struct RegionConsumerDriverTests {
     private static let ev2 = StreamKey.events(BiomeID(2)!)
     private static let fields = ["chest_id": "c-1", "coords": "[1,2,3]", "ts": "1", "type": "chest"]
 
+    /// Connects, creates the groups and answers the first read with entry `1-0` of biome 1.
+    private static func deliverOne(_ parts: DriverParts) {
+        parts.connectAndCreateGroups()
+        parts.reads.answer("XREADGROUP", .success(Reply.read([(ev1, [Reply.entry("1-0", fields)])])))
+    }
+
     @Test("XGROUP CREATE per stream once Redis is up; BUSYGROUP counts as created, then reading starts")
     func createsGroups() {
         let harness = DriverHarness(biomes: [1, 2])
         let sent = harness.onLoop { parts in
-            parts.reads.setReady(true)
-            parts.commands.setReady(true)
+            parts.connect()
             return parts.commands.sent
         }
         #expect(
@@ -41,8 +46,7 @@ struct RegionConsumerDriverTests {
     func groupCreationRetried() {
         let harness = DriverHarness(biomes: [1, 2])
         let groups = harness.onLoop { parts in
-            parts.reads.setReady(true)
-            parts.commands.setReady(true)
+            parts.connect()
             parts.commands.answer("XGROUP", .success(.status("OK")))
             parts.commands.answer("XGROUP", .failure(.timedOut))
             return parts.consumer.groups
@@ -128,11 +132,9 @@ struct RegionConsumerDriverTests {
     func handlerTimeoutRetries() {
         let harness = DriverHarness { $0.handlerTimeout = .milliseconds(30) }
         harness.onLoop { parts in
-            parts.connectAndCreateGroups()
-            parts.reads.answer("XREADGROUP", .success(Reply.read([(Self.ev1, [Reply.entry("1-0", Self.fields)])])))
+            Self.deliverOne(parts)
         }
-        #expect(harness.eventually { $0.commands.waitingCommand("claim-if-owned") != nil })
-        let claim = harness.onLoop { $0.commands.waitingCommand("claim-if-owned") }
+        let claim = harness.command("claim-if-owned")
         #expect(claim == ["EVALSHA", "claim-if-owned", "1", Self.ev1, "treasure", "1-0", "me", "1"])
         let refreshed = Self.fields.merging(["chest_id": "c-2"]) { _, new in new }
         let second = harness.onLoop { parts in
@@ -158,12 +160,10 @@ struct RegionConsumerDriverTests {
     func transientFailureKeepsCount() {
         let harness = DriverHarness()
         harness.onLoop { parts in
-            parts.connectAndCreateGroups()
-            parts.reads.answer("XREADGROUP", .success(Reply.read([(Self.ev1, [Reply.entry("1-0", Self.fields)])])))
+            Self.deliverOne(parts)
             parts.handler.calls[0].completion(.failure(HandlerFailure("database down", transient: true)))
         }
-        #expect(harness.eventually { $0.commands.waitingCommand("claim-if-owned") != nil })
-        let claim = harness.onLoop { $0.commands.waitingCommand("claim-if-owned") }
+        let claim = harness.command("claim-if-owned")
         #expect(claim?.last == "0")
         let retried = harness.onLoop { parts in
             parts.commands.answer("claim-if-owned", .success(.array([Reply.bulk("1-0")])))
@@ -176,13 +176,12 @@ struct RegionConsumerDriverTests {
     func lostOwnershipFreesSlot() {
         let harness = DriverHarness { $0.region.consumer.maxInFlight = 1 }
         let readsWhileHeld = harness.onLoop { parts in
-            parts.connectAndCreateGroups()
-            parts.reads.answer("XREADGROUP", .success(Reply.read([(Self.ev1, [Reply.entry("1-0", Self.fields)])])))
+            Self.deliverOne(parts)
             parts.handler.calls[0].completion(.failure(HandlerFailure("bad entry")))
             return parts.reads.waitingNames
         }
         #expect(readsWhileHeld.isEmpty)
-        #expect(harness.eventually { $0.commands.waitingCommand("claim-if-owned") != nil })
+        #expect(harness.command("claim-if-owned") != nil)
         let after = harness.onLoop { parts in
             parts.commands.answer("claim-if-owned", .success(.null))
             return (parts.isSettled, parts.consumer.statistics.lostOwnership, parts.reads.waitingNames)
@@ -194,8 +193,7 @@ struct RegionConsumerDriverTests {
     func deadLetters() {
         let harness = DriverHarness { $0.region.consumer.maxDeliveries = 1 }
         let script = harness.onLoop { parts in
-            parts.connectAndCreateGroups()
-            parts.reads.answer("XREADGROUP", .success(Reply.read([(Self.ev1, [Reply.entry("1-0", Self.fields)])])))
+            Self.deliverOne(parts)
             parts.handler.calls[0].completion(.failure(HandlerFailure("boom")))
             return parts.commands.waitingCommand("dead-letter")
         }

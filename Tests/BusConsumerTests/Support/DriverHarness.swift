@@ -32,10 +32,15 @@ final class DriverParts {
             connections: (reads: reads, commands: commands))
     }
 
-    /// Both connections up and every group created: the first read goes out.
-    func connectAndCreateGroups() {
+    /// Both connections up: the group creation goes out.
+    func connect() {
         reads.setReady(true)
         commands.setReady(true)
+    }
+
+    /// Both connections up and every group created: the first read goes out.
+    func connectAndCreateGroups() {
+        connect()
         while commands.answer("XGROUP", .success(.status("OK"))) != nil {}
     }
 
@@ -100,6 +105,13 @@ final class DriverHarness: @unchecked Sendable {
     /// Polls `condition` on the loop until it holds (timers fire in between); false after 5 s.
     func eventually(_ condition: @escaping @Sendable (DriverParts) -> Bool) -> Bool {
         Polling.waitUntil(timeout: .seconds(5), every: .milliseconds(5)) { onLoop(condition) }
+    }
+
+    /// The words of the command `name` once it waits on the command connection (timers may
+    /// have to fire first); nil if it never comes.
+    func command(_ name: String) -> [String]? {
+        guard eventually({ $0.commands.waitingCommand(name) != nil }) else { return nil }
+        return onLoop { $0.commands.waitingCommand(name) }
     }
 }
 
