@@ -243,6 +243,33 @@ struct RegionConsumerDriverTests {
         #expect(handled == ([3], [Self.fields], 1, 1, ["XREADGROUP"]))
     }
 
+    @Test("a reclaim round makes at most 64 XAUTOCLAIM calls per stream; the next round goes on from the cursor")
+    func reclaimRoundIsBounded() {
+        let harness = DriverHarness { $0.reclaimInterval = .milliseconds(20) }
+        harness.onLoop { $0.connectAndCreateGroups() }
+        #expect(harness.eventually { $0.commands.waitingNames.contains("remove-gone-consumers") })
+        let (calls, sweeps) = harness.onLoop { parts in
+            parts.reads.answer("XREADGROUP", .success(.null))
+            // The pending list never wraps back to 0-0 within the round.
+            for call in 1...65 {
+                parts.commands.answer("XAUTOCLAIM", .success(Reply.autoClaim(cursor: "\(call)-0", [])))
+            }
+            let sweeps = parts.commands.sent.filter { $0[1] == "remove-gone-consumers" }.count
+            return (parts.commands.sent.filter { $0[0] == "XAUTOCLAIM" }.count, sweeps)
+        }
+        #expect(calls == RegionConsumer.claimCallsPerRound)
+        // The next round comes due while the next read is out, and goes out when it returns.
+        #expect(
+            harness.eventually { parts in
+                parts.commands.sent.filter { $0[1] == "remove-gone-consumers" }.count > sweeps
+            })
+        let next = harness.onLoop { parts in
+            parts.reads.answer("XREADGROUP", .success(.null))
+            return parts.commands.waitingCommand("XAUTOCLAIM")
+        }
+        #expect(next?[5] == "64-0")
+    }
+
     @Test("stop closes the read connection, releases waiting retries and finishes after the handlers")
     func stopFinishesAfterHandlers() {
         let harness = DriverHarness {
