@@ -1,7 +1,6 @@
 import BusDomain
 import BusLoop
 import BusTesting
-import Foundation
 import Logging
 
 @testable import BusConsumer
@@ -91,15 +90,12 @@ final class DriverHarness: @unchecked Sendable {
     /// Runs `body` on the loop and returns its result once it has run.
     @discardableResult
     func onLoop<T: Sendable>(_ body: @escaping @Sendable (DriverParts) -> T) -> T {
-        let done = DispatchSemaphore(value: 0)
-        let result = ResultBox<T>()
         let parts = self.parts
-        loop.execute {
-            result.value = body(parts.value)
-            done.signal()
+        do {
+            return try loop.waitFor(timeout: .seconds(10)) { complete in complete(body(parts.value)) }
+        } catch {
+            preconditionFailure("the driver's loop did not answer: \(error)")
         }
-        done.wait()
-        return result.value!
     }
 
     /// Polls `condition` on the loop until it holds (timers fire in between); false after 5 s.
@@ -113,9 +109,4 @@ final class DriverHarness: @unchecked Sendable {
         guard eventually({ $0.commands.waitingCommand(name) != nil }) else { return nil }
         return onLoop { $0.commands.waitingCommand(name) }
     }
-}
-
-/// Hands a value from the loop thread to the waiting test thread (the semaphore orders them).
-private final class ResultBox<T>: @unchecked Sendable {
-    var value: T?
 }
