@@ -11,7 +11,7 @@ import Logging
 /// read blocked for `block_ms` never delays an acknowledgement.
 ///
 /// The driver keeps one `HeldEntry` per entry the machine holds (created when the machine
-/// first asks to handle it, released when the machine lets it go, both in `perform`), one
+/// first asks to handle it, released when the machine lets it go, both in `followMachine`), one
 /// `StreamState` per stream, and the group setup; everything else is the machine's.
 public final class RegionConsumer {
     public struct Configuration: Sendable {
@@ -53,7 +53,7 @@ public final class RegionConsumer {
     private let commands: any StreamsConnection
     private var group: String { configuration.region.consumer.group }
 
-    /// One record per entry the machine holds, and no other (see `perform`).
+    /// One record per entry the machine holds, and no other (see `followMachine`).
     private(set) var entries: [EntryKey: HeldEntry] = [:]
     /// The streams in configuration order (biomes deduplicated).
     private var streams: [StreamState]
