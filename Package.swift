@@ -5,7 +5,8 @@ import PackageDescription
 //   C wrappers:  CLibEvent, CHiredis, CLibPQ
 //   I/O:         BusLoop (event loops, timers, signals, name lookups) -> BusHTTP, BusRedis, BusPostgres
 //   Protocols:   BusStreams (Redis Streams commands, replies and scripts; on BusRedis)
-//   Domain:      BusDomain (regions, spawn validation, keys, backoff; pure Swift, no I/O)
+//   Domain:      BusDomain (spawn validation, keys; pure Swift, no I/O)
+//   Regions:     BusRegions (region files, catalog, Redis addresses; over BusDomain, BusRedis, Yams)
 //   Tables:      BusChests (the treasure_chests table: schema, statements, rows) over BusDomain, BusPostgres
 //   Services:    BusService (shared plumbing) -> BusGateway, BusActivation, BusConsumer, BusOps
 //   Support:     BusTesting (child processes, own Postgres/Redis servers, plain HTTP client; BusPostgres)
@@ -47,8 +48,10 @@ let package = Package(
             ]
         ),
 
-        .target(name: "BusDomain", dependencies: ["Yams"]),
-        .target(name: "BusDeploy", dependencies: ["BusDomain"]),
+        .target(name: "BusDomain"),
+        // Region files: their model, YAML (read and written with Yams), catalog, Redis addresses.
+        .target(name: "BusRegions", dependencies: ["BusDomain", "BusRedis", "Yams"]),
+        .target(name: "BusDeploy", dependencies: ["BusDomain", "BusRegions", "Yams"]),
         // The treasure_chests table: schema, migrations, every statement on it, row decoding.
         .target(
             name: "BusChests",
@@ -64,11 +67,11 @@ let package = Package(
                 .product(name: "Atomics", package: "swift-atomics"),
             ]
         ),
-        .target(name: "BusOps", dependencies: ["BusLoop", "BusRedis", "BusDomain", "BusStreams"]),
+        .target(name: "BusOps", dependencies: ["BusLoop", "BusRedis", "BusDomain", "BusStreams", "BusRegions"]),
         .target(
             name: "BusGateway",
             dependencies: [
-                "BusLoop", "BusHTTP", "BusRedis", "BusDomain", "BusService", "BusOps", "BusStreams",
+                "BusLoop", "BusHTTP", "BusRedis", "BusDomain", "BusService", "BusOps", "BusStreams", "BusRegions",
                 .product(name: "Logging", package: "swift-log"),
             ],
             // The OpenAPI document, compiled in (no resource bundle to ship): GET /openapi.json.
@@ -89,6 +92,7 @@ let package = Package(
             name: "BusConsumer",
             dependencies: [
                 "BusLoop", "BusHTTP", "BusRedis", "BusPostgres", "BusDomain", "BusService", "BusStreams", "BusChests",
+                "BusRegions",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -101,7 +105,7 @@ let package = Package(
             name: "BusLocalStack",
             dependencies: [
                 "BusGateway", "BusActivation", "BusConsumer", "BusService", "BusDomain", "BusHTTP", "BusPostgres",
-                "BusOps", "BusChests",
+                "BusOps", "BusChests", "BusRegions",
                 "BusTesting",
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -111,7 +115,7 @@ let package = Package(
             name: "biomebus",
             dependencies: [
                 "BusGateway", "BusActivation", "BusConsumer", "BusService", "BusLocalStack", "BusOps", "BusDomain",
-                "BusLoop", "BusHTTP", "BusDeploy", "BusPostgres", "BusChests",
+                "BusLoop", "BusHTTP", "BusDeploy", "BusPostgres", "BusChests", "BusRegions",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -119,7 +123,7 @@ let package = Package(
 
         .testTarget(name: "BusLoopTests", dependencies: ["BusLoop"]),
         .testTarget(name: "BusDomainTests", dependencies: ["BusDomain"]),
-        .testTarget(name: "BusDeployTests", dependencies: ["BusDeploy", "BusDomain", "Yams"]),
+        .testTarget(name: "BusDeployTests", dependencies: ["BusDeploy", "BusDomain", "BusRegions", "Yams"]),
         .testTarget(name: "BusHTTPTests", dependencies: ["BusHTTP", "BusLoop", "BusTesting"]),
         .testTarget(name: "BusRedisTests", dependencies: ["BusRedis"]),
         .testTarget(name: "BusOpsTests", dependencies: ["BusOps", "BusRedis"]),
@@ -129,6 +133,7 @@ let package = Package(
             name: "BusConsumerTests",
             dependencies: [
                 "BusConsumer", "BusDomain", "BusChests", "BusLoop", "BusRedis", "BusStreams", "BusTesting",
+                "BusRegions",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -146,9 +151,10 @@ let package = Package(
                 "BusGateway", "BusActivation", "BusConsumer", "BusService", "BusDomain", "BusLoop", "BusRedis",
                 "BusHTTP", "BusPostgres", "BusOps", "BusStreams", "BusChests",
                 .product(name: "Logging", package: "swift-log"),
-                "BusTesting",
+                "BusTesting", "BusRegions",
             ]
         ),
+        .testTarget(name: "BusRegionsTests", dependencies: ["BusRegions", "BusDomain", "BusRedis", "Yams"]),
     ],
     swiftLanguageModes: [.v6]
 )
@@ -159,7 +165,7 @@ let package = Package(
 if Context.environment["BIOMEBUS_DEV_TARGETS"] == "1" {
     let fuzzers = [
         ("FuzzJSONParser", "BusDomain"), ("FuzzSpawnDecoding", "BusDomain"), ("FuzzIfMatch", "BusActivation"),
-        ("FuzzRegionYAML", "BusDomain"),
+        ("FuzzRegionYAML", "BusRegions"),
     ]
     package.targets.append(.target(name: "FuzzSupport", path: "fuzz/FuzzSupport"))
     for (fuzzer, module) in fuzzers {

@@ -2,6 +2,7 @@ import BusDomain
 import BusHTTP
 import BusLoop
 import BusPostgres
+import BusRegions
 import BusService
 import Logging
 

@@ -1,4 +1,5 @@
 import BusDomain
+import BusRegions
 
 /// What `biomebus deploy render` is asked for.
 public struct DeployOptions: Sendable, Equatable {

@@ -1,6 +1,7 @@
 import BusDomain
 import BusHTTP
 import BusLoop
+import BusRegions
 import BusService
 import Logging
 import Synchronization

@@ -1,6 +1,7 @@
 import BusDomain
 import BusHTTP
 import BusLoop
+import BusRegions
 import BusService
 
 /// Everything a gateway process needs to run.

@@ -1,6 +1,7 @@
 import Atomics
 import BusDomain
 import BusHTTP
+import BusRegions
 import BusService
 import Metrics
 import Synchronization

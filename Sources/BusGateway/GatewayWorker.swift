@@ -3,6 +3,7 @@ import BusHTTP
 import BusLoop
 import BusOps
 import BusRedis
+import BusRegions
 import BusService
 import BusStreams
 import Logging
@@ -66,12 +67,9 @@ final class GatewayWorker {
 
         let addresses = catalog.redisAddresses
         connections = addresses.map { address in
-            var redis = RedisConnectionConfiguration(
-                host: address.host, port: address.port, database: address.database, username: address.username,
-                password: address.password)
-            redis.commandTimeout = configuration.redisTimeout
-            redis.connectTimeout = configuration.redisTimeout
-            redis.maxOutstanding = configuration.maxOutstandingPerConnection
+            let redis = address.connectionConfiguration(
+                commandTimeout: configuration.redisTimeout, connectTimeout: configuration.redisTimeout,
+                maxOutstanding: configuration.maxOutstandingPerConnection)
             return RedisConnection(loop: loop, configuration: redis)
         }
         connectionOfRegion = catalog.regions.map { region in addresses.firstIndex(of: region.redis)! }

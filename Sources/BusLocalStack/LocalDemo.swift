@@ -1,4 +1,5 @@
 import BusDomain
+import BusRegions
 import BusTesting
 import Foundation
 

@@ -7,6 +7,7 @@ import BusHTTP
 import BusLoop
 import BusOps
 import BusPostgres
+import BusRegions
 import BusService
 import BusTesting
 import Foundation

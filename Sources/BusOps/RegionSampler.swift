@@ -1,6 +1,7 @@
 import BusDomain
 import BusLoop
 import BusRedis
+import BusRegions
 import BusStreams
 
 /// Reads one region's figures from its Redis: memory, and per biome the stream length, its

@@ -1,6 +1,7 @@
 import BusDomain
 import BusLoop
 import BusRedis
+import BusRegions
 
 /// Samples regions straight from their Redis servers, from a plain (non-loop) thread: what
 /// `biomebus status` uses, so it works with no BiomeBus service running.

@@ -17,11 +17,16 @@ public struct RedisConnectionConfiguration: Sendable, Equatable {
     public var commandTimeout: Duration = .seconds(1)
     /// How long resolving the host name, connecting and the AUTH/SELECT/PING handshake may take
     /// together.
-    public var connectTimeout: Duration = .seconds(1)
+    public var connectTimeout = RedisConnectionConfiguration.defaultConnectTimeout
     /// Commands allowed to wait for replies at once; more fail fast with `.overloaded` instead
     /// of growing hiredis's unbounded output buffer.
-    public var maxOutstanding = 1024
+    public var maxOutstanding = RedisConnectionConfiguration.defaultMaxOutstanding
     public var reconnectBackoff = ReconnectBackoff()
+
+    /// `connectTimeout` unless a caller sets it.
+    public static let defaultConnectTimeout: Duration = .seconds(1)
+    /// `maxOutstanding` unless a caller sets it.
+    public static let defaultMaxOutstanding = 1024
 
     public init(host: String, port: Int, database: Int = 0, username: String? = nil, password: String? = nil) {
         self.host = host

@@ -2,6 +2,7 @@ import ArgumentParser
 import BusDomain
 import BusHTTP
 import BusLoop
+import BusRegions
 import BusService
 import Foundation
 import Logging

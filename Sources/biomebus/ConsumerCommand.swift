@@ -4,6 +4,7 @@ import BusConsumer
 import BusDomain
 import BusHTTP
 import BusLoop
+import BusRegions
 import BusService
 import Foundation
 

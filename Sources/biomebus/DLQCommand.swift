@@ -1,6 +1,7 @@
 import ArgumentParser
 import BusDomain
 import BusOps
+import BusRegions
 import Foundation
 
 struct DLQCommand: ParsableCommand {

@@ -1,4 +1,5 @@
 import BusDomain
+import BusRegions
 import Testing
 
 @testable import BusConsumer

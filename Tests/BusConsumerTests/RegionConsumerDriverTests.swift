@@ -1,5 +1,6 @@
 import BusDomain
 import BusRedis
+import BusRegions
 import BusStreams
 import Testing
 

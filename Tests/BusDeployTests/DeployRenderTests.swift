@@ -1,4 +1,5 @@
 import BusDomain
+import BusRegions
 import Foundation
 import Testing
 import Yams

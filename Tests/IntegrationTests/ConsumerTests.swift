@@ -1,5 +1,6 @@
 import BusConsumer
 import BusDomain
+import BusRegions
 import BusTesting
 import Foundation
 import Testing

@@ -1,6 +1,7 @@
 import BusDomain
 import BusOps
 import BusRedis
+import BusRegions
 import BusTesting
 import Testing
 

@@ -3,6 +3,7 @@
 //
 // Oracle: loading never traps or hangs, and an accepted region passes the catalog's checks.
 import BusDomain
+import BusRegions
 import FuzzSupport
 
 @_cdecl("LLVMFuzzerTestOneInput")

@@ -1,6 +1,7 @@
 import BusDomain
 import BusLoop
 import BusRedis
+import BusRegions
 import BusStreams
 import Logging
 
@@ -79,15 +80,13 @@ public final class RegionConsumer {
     public convenience init(loop: EventLoop, configuration: Configuration, handler: DeliveryHandler, logger: Logger) {
         let consumer = configuration.region.consumer
         let address = configuration.region.redis
-        var readConfiguration = RedisConnectionConfiguration(
-            host: address.host, port: address.port, database: address.database, username: address.username,
-            password: address.password)
         // A blocking read legitimately waits block_ms; only past that is Redis unresponsive.
-        readConfiguration.commandTimeout = .milliseconds(consumer.blockMs) + .seconds(2)
-        var commandConfiguration = readConfiguration
-        commandConfiguration.commandTimeout = .seconds(2)
-        commandConfiguration.maxOutstanding = Self.commandCap(
-            maxInFlight: consumer.maxInFlight, streams: Set(configuration.biomes).count)
+        let readConfiguration = address.connectionConfiguration(
+            commandTimeout: .milliseconds(consumer.blockMs) + .seconds(2))
+        let commandConfiguration = address.connectionConfiguration(
+            commandTimeout: .seconds(2),
+            maxOutstanding: Self.commandCap(maxInFlight: consumer.maxInFlight, streams: Set(configuration.biomes).count)
+        )
         self.init(
             loop: loop, configuration: configuration, handler: handler, logger: logger,
             connections: (
@@ -138,7 +137,7 @@ public final class RegionConsumer {
     /// brings in (at most the free slots), plus per stream one group creation, one gone-consumer
     /// sweep and one XAUTOCLAIM. Never below the connection's default.
     static func commandCap(maxInFlight: Int, streams: Int) -> Int {
-        max(RedisConnectionConfiguration(host: "", port: 0).maxOutstanding, 2 * maxInFlight + 3 * streams + 16)
+        max(RedisConnectionConfiguration.defaultMaxOutstanding, 2 * maxInFlight + 3 * streams + 16)
     }
 
     /// Entries held now; never more than `max_in_flight`.

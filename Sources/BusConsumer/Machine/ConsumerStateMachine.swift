@@ -1,4 +1,5 @@
 import BusDomain
+import BusRegions
 
 /// The bookkeeping of one consumer process, free of I/O: which entries it holds, what each is
 /// waiting for, and when to read more.

@@ -1,6 +1,7 @@
 import BusDomain
 import BusLoop
 import BusRedis
+import BusRegions
 import BusStreams
 
 /// Redis for command-line tools (`biomebus status`, `biomebus dlq`, `biomebus up`'s summary):
@@ -122,7 +123,8 @@ private final class Connections {
     /// The connection to `address`, made (not started) on first use.
     subscript(address: RedisAddress) -> RedisConnection {
         if let connection = byAddress[address] { return connection }
-        let connection = RedisConnection(loop: loop, configuration: Self.configuration(address, timeout: timeout))
+        let configuration = address.connectionConfiguration(commandTimeout: timeout, connectTimeout: timeout)
+        let connection = RedisConnection(loop: loop, configuration: configuration)
         byAddress[address] = connection
         return connection
     }
@@ -157,15 +159,5 @@ private final class Connections {
         for connection in byAddress.values { connection.close() }
         byAddress = [:]
         firstAttempts = [:]
-    }
-
-    /// How a tool connects to `address`: connect and command timeouts both `timeout`.
-    private static func configuration(_ address: RedisAddress, timeout: Duration) -> RedisConnectionConfiguration {
-        var configuration = RedisConnectionConfiguration(
-            host: address.host, port: address.port, database: address.database, username: address.username,
-            password: address.password)
-        configuration.connectTimeout = timeout
-        configuration.commandTimeout = timeout
-        return configuration
     }
 }

@@ -1,5 +1,6 @@
 import BusDomain
 import BusLoop
+import BusRegions
 import BusTesting
 import Logging
 

@@ -2,6 +2,7 @@ import BusDomain
 import BusGateway
 import BusHTTP
 import BusLoop
+import BusRegions
 import BusTesting
 import Logging
 

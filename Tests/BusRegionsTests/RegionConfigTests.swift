@@ -1,6 +1,7 @@
+import BusDomain
 import Testing
 
-@testable import BusDomain
+@testable import BusRegions
 
 @Suite("Region files")
 struct RegionConfigTests {

@@ -1,6 +1,7 @@
+import BusRegions
 import Testing
 
-@testable import BusDomain
+@testable import BusConsumer
 
 @Suite("BackoffPolicy")
 struct BackoffPolicyTests {

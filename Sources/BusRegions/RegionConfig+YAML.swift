@@ -1,3 +1,4 @@
+import BusDomain
 import Yams
 
 /// Which rules of a region file a process applies. Every process refuses unknown keys and

@@ -1,3 +1,5 @@
+import BusDomain
+
 /// One region from `regions/<file>.yaml`: its Redis, its biomes and their stream and consumer
 /// settings. Defaults are the contract's.
 public struct RegionConfig: Sendable, Equatable {

@@ -1,6 +1,8 @@
 import BusDomain
 import Testing
 
+@testable import BusRegions
+
 @Suite("Redis URLs: ACL users, percent-encoding, redaction")
 struct RedisAddressTests {
     @Test("user:password@ gives an ACL user; percent-escapes are decoded")

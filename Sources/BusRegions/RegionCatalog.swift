@@ -1,3 +1,5 @@
+import BusDomain
+
 /// Every configured region, with the biome → region index the gateway routes by.
 public struct RegionCatalog: Sendable, Equatable {
     public let regions: [RegionConfig]
