@@ -220,28 +220,3 @@ extension Node {
         tag.description == name.rawValue
     }
 }
-
-extension RegionConfig {
-    /// The region as a region file, every key spelled out; `parse(yaml:file:)` reads it back.
-    /// The Redis password, if any, is written as given: keep such files private.
-    public var yaml: String {
-        let backoff = consumer.backoff
-        return """
-            name: \(name)
-            redis: \(redis.urlWithPassword)
-            biomes: [\(biomes.map(\.description).joined(separator: ", "))]
-            stream:
-              maxlen: \(stream.maxlen)
-              memory_high_water: \(stream.memoryHighWater)
-            consumer:
-              group: \(consumer.group)
-              max_in_flight: \(consumer.maxInFlight)
-              block_ms: \(consumer.blockMs)
-              backoff: { initial_ms: \(backoff.initialMs), multiplier: \(backoff.multiplier), max_ms: \(backoff.maxMs), jitter: \(backoff.jitter) }
-              max_deliveries: \(consumer.maxDeliveries)
-              claim_idle_ms: \(consumer.claimIdleMs)
-              handler_timeout_ms: \(consumer.handlerTimeoutMs)
-
-            """
-    }
-}

@@ -193,44 +193,54 @@ struct DeployRenderTests {
     }
 }
 
-@Suite("YAML writer")
-struct YAMLWriterTests {
+@Suite("YAML emission: manifests as Yams nodes")
+struct YAMLEmissionTests {
     @Test("strings that YAML would read as something else are quoted, and read back as written")
     func quoting() throws {
         let tricky = [
             "no", "Yes", "null", "~", "true", "6379", "0.9", "1e3", "0x1F", "EVSTREAM:53", "$(X)", "a: b", "- x",
             "#c", "", " lead", "trail ", "quote\"back\\slash", "tab\there", "line\nbreak", "*star", "&amp", "!tag",
-            "%p", "@at", "`tick", "[a]", "{b}", "a,b", "é", "2024-01-01", ".inf", "-1",
+            "%p", "@at", "`tick", "[a]", "{b}", "a,b", "é", "2024-01-01", ".inf", "-1", "redis://:p#ss@h:6379/0",
         ]
-        let node = YAMLNode.map(tricky.enumerated().map { ("k\($0.offset)", .string($0.element)) })
-        let parsed = try #require(try Yams.load(yaml: node.document) as? [String: Any])
+        let node = Node.map(tricky.enumerated().map { ("k\($0.offset)", .string($0.element)) })
+        let parsed = try #require(try Yams.load(yaml: YAMLEmission.document(node)) as? [String: Any])
         for (index, value) in tricky.enumerated() {
             #expect(parsed["k\(index)"] as? String == value, "\(value)")
         }
-        #expect(YAMLWriter.scalar("app.kubernetes.io/name") == "app.kubernetes.io/name")
-        #expect(YAMLWriter.scalar("no") == "\"no\"")
+        #expect(
+            YAMLEmission.document(.map([("app.kubernetes.io/name", "biomebus")]))
+                == "app.kubernetes.io/name: biomebus\n")
+    }
+
+    @Test("YAML 1.1 bool and null words are double-quoted, for go-yaml readers such as kubectl")
+    func yaml11Words() {
+        for word in ["y", "N", "yes", "No", "on", "OFF", "true", "False", "null", "~"] {
+            #expect(YAMLEmission.document(.map([("k", .string(word))])) == "k: \"\(word)\"\n", "\(word)")
+        }
     }
 
     @Test("literal blocks keep the text exactly, including leading spaces and trailing newlines")
     func blocks() throws {
         let texts = ["a\nb\n", "a\nb", "a\n\n", " indented\nx\n", "one\n\n  two\n", "\nstarts empty\n"]
-        let node = YAMLNode.map(
-            [("list", .list(texts.map { YAMLNode.text($0) }))]
+        let node = Node.map(
+            [("list", .list(texts.map { Node.text($0) }))]
                 + texts.enumerated().map { ("t\($0.offset)", .text($0.element)) })
-        let parsed = try #require(try Yams.load(yaml: node.document) as? [String: Any])
+        let parsed = try #require(try Yams.load(yaml: YAMLEmission.document(node)) as? [String: Any])
         #expect(parsed["list"] as? [String] == texts)
         for (index, text) in texts.enumerated() {
             #expect(parsed["t\(index)"] as? String == text)
         }
+        #expect(YAMLEmission.document(.map([("f", .text("a\nb\n"))])) == "f: |\n  a\n  b\n")
     }
 
-    @Test("nested maps, lists and empty collections")
+    @Test("nested maps, lists and empty collections; numbers and bools plain, number-like strings quoted")
     func nesting() throws {
-        let node: YAMLNode = .map([
+        let node: Node = .map([
             ("a", .list([.map([("b", 1), ("c", .list(["x", "y"]))]), .list([1, 2]), "z"])),
-            ("empty", .map([])), ("none", .list([])), ("flag", false),
+            ("empty", .map([])), ("none", .list([])), ("flag", .bool(false)), ("cpu", "1"),
         ])
-        let parsed = try #require(try Yams.load(yaml: node.document) as? [String: Any])
+        let text = YAMLEmission.document(node)
+        let parsed = try #require(try Yams.load(yaml: text) as? [String: Any])
         #expect(dig(parsed, "a", "0", "b") as? Int == 1)
         #expect(dig(parsed, "a", "0", "c") as? [String] == ["x", "y"])
         #expect(dig(parsed, "a", "1") as? [Int] == [1, 2])
@@ -238,5 +248,7 @@ struct YAMLWriterTests {
         #expect((parsed["empty"] as? [String: Any])?.isEmpty == true)
         #expect((parsed["none"] as? [Any])?.isEmpty == true)
         #expect(parsed["flag"] as? Bool == false)
+        #expect(parsed["cpu"] as? String == "1")
+        #expect(text.contains("flag: false\n") && text.contains("cpu: \"1\"\n"))
     }
 }

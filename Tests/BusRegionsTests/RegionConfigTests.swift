@@ -229,4 +229,45 @@ struct RegionYAMLTests {
         let again = try RegionConfig.parse(yaml: region.yaml, file: "a.yaml")
         #expect(again == region)
     }
+
+    @Test(
+        "passwords with # : @ %, IPv6 hosts and names YAML 1.1 reads as bools come back as written",
+        arguments: [
+            ("no", RedisAddress(host: "h", password: "p#ss"), "yes"),
+            ("on", RedisAddress(host: "::1", port: 7000, database: 2, password: ":@#%"), "on"),
+            ("y", RedisAddress(host: "fe80::1", username: "a#b", password: "x: #y"), "1e3"),
+            ("null", RedisAddress(host: "10.0.0.1", username: "u", password: ""), "true"),
+            ("off", RedisAddress(host: "h"), "0x1F"),
+        ])
+    func trickyRoundTrip(name: String, redis: RedisAddress, group: String) throws {
+        var region = RegionConfig(name: name, redis: redis, biomes: [BiomeID(7)!, BiomeID(0)!], sourceFile: "a.yaml")
+        region.consumer.group = group
+        region.stream.memoryHighWater = 0.25
+        region.consumer.backoff.multiplier = 1.5
+        let again = try RegionConfig.parse(yaml: region.yaml, file: "a.yaml")
+        #expect(again == region)
+    }
+
+    @Test("the written file is the familiar shape: block mappings, flow biomes and backoff")
+    func shape() throws {
+        let region = RegionConfig(name: "no", redis: RedisAddress(host: "h"), biomes: [BiomeID(1)!, BiomeID(53)!])
+        #expect(
+            region.yaml == """
+                name: "no"
+                redis: redis://h:6379/0
+                biomes: [1, 53]
+                stream:
+                  maxlen: 5000
+                  memory_high_water: 0.9
+                consumer:
+                  group: treasure
+                  max_in_flight: 32
+                  block_ms: 2000
+                  backoff: {initial_ms: 100, multiplier: 2.0, max_ms: 8000, jitter: 0.2}
+                  max_deliveries: 5
+                  claim_idle_ms: 30000
+                  handler_timeout_ms: 5000
+
+                """)
+    }
 }

@@ -253,7 +253,7 @@ struct ConsumerTests {
         let database = try TestDatabase(on: try PostgresCluster.shared())
         let region = ConsumerHarness.region(redis: redis, biomes: [5])
         let directory = try ProcessTools.makeTemporaryDirectory(prefix: "biomebus-sigterm")
-        try ConsumerHarness.yaml(region).write(
+        try region.yaml.write(
             to: directory.appendingPathComponent("north.yaml"), atomically: true, encoding: .utf8)
         let adminPort = LoopbackPorts.freePort()
         let child = try BiomeBusProcess([

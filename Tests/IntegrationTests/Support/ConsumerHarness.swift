@@ -38,25 +38,6 @@ final class ConsumerHarness {
             claimIdleMs: claimIdleMs, backoff: region.consumer.backoff, blockMs: region.consumer.blockMs)
         return region
     }
-
-    /// The YAML of such a region, for consumers run as a command.
-    static func yaml(_ region: RegionConfig) -> String {
-        let consumer = region.consumer
-        return """
-            name: \(region.name)
-            redis: redis://127.0.0.1:\(region.redis.port)/0
-            biomes: [\(region.biomes.map(\.description).joined(separator: ", "))]
-            stream: {maxlen: \(region.stream.maxlen)}
-            consumer:
-              max_in_flight: \(consumer.maxInFlight)
-              block_ms: \(consumer.blockMs)
-              backoff: {initial_ms: \(consumer.backoff.initialMs), multiplier: 2.0, max_ms: \(consumer.backoff.maxMs), jitter: 0.1}
-              max_deliveries: \(consumer.maxDeliveries)
-              claim_idle_ms: \(consumer.claimIdleMs)
-              handler_timeout_ms: \(consumer.handlerTimeoutMs)
-
-            """
-    }
 }
 
 /// A psql session holding `LOCK TABLE treasure_chests IN EXCLUSIVE MODE` for `seconds`: every
