@@ -62,6 +62,11 @@ public final class RedisConnection {
 
     public let loop: EventLoop
     public let configuration: RedisConnectionConfiguration
+    /// What each connect attempt connects to.
+    public let endpoint: RedisEndpoint
+
+    /// Pub/sub messages after `subscribe(_:)`: the channel and the payload. Called on the loop.
+    public var onMessage: ((_ channel: String, _ payload: RedisReply) -> Void)?
 
     /// Called on the loop when the connection becomes usable (`true`) or stops being usable.
     public var onReadinessChange: ((Bool) -> Void)?
@@ -83,8 +88,8 @@ public final class RedisConnection {
     private lazy var deadlineTimer = LoopTimer(loop: loop) { [unowned self] in self.checkDeadlines() }
     private lazy var connectTimer = LoopTimer(loop: loop) { [unowned self] in
         let resolving = self.lookup?.isPending == true
-        self.lastError =
-            "connect to \(self.endpointDescription) timed out\(resolving ? " resolving \(self.configuration.host)" : "")"
+        let host = self.connectedServer?.host ?? self.configuration.host
+        self.lastError = "connect to \(self.endpointDescription) timed out\(resolving ? " resolving \(host)" : "")"
         self.perform(self.machine.failed())
     }
     private lazy var reconnectTimer = LoopTimer(loop: loop) { [unowned self] in
@@ -93,10 +98,24 @@ public final class RedisConnection {
 
     /// The most recent connection error, for readiness reports and logs.
     public private(set) var lastError: String?
+    /// The server of the current connect attempt or connection; nil while disconnected.
+    public private(set) var connectedServer: RedisServerAddress?
+    /// Our registration with a `SentinelMaster` endpoint, while started.
+    private var masterObservation: SentinelMaster.Observation?
 
-    public init(loop: EventLoop, configuration: RedisConnectionConfiguration) {
+    /// A connection to the server at the configuration's host and port.
+    public convenience init(loop: EventLoop, configuration: RedisConnectionConfiguration) {
+        self.init(
+            loop: loop, configuration: configuration,
+            endpoint: .server(RedisServerAddress(host: configuration.host, port: configuration.port)))
+    }
+
+    /// A connection to `endpoint`; for `.sentinelMaster`, the configuration's host and port are
+    /// not used (its database, user, password and timeouts are).
+    public init(loop: EventLoop, configuration: RedisConnectionConfiguration, endpoint: RedisEndpoint) {
         self.loop = loop
         self.configuration = configuration
+        self.endpoint = endpoint
     }
 
     deinit {
@@ -117,12 +136,39 @@ public final class RedisConnection {
     /// Commands waiting for their replies, or for the connection to come up.
     public var outstanding: Int { pending.count + held.count }
 
-    public var endpointDescription: String { "\(configuration.host):\(configuration.port)" }
+    public var endpointDescription: String {
+        switch endpoint {
+        case .server(let server): server.description
+        case .sentinelMaster(let master):
+            "master \(master.address.masterName) (\(connectedServer.map(\.description) ?? "unknown"))"
+        }
+    }
 
     /// Starts connecting; reconnects by itself until `close()`.
     public func start() {
         loop.assertInLoop()
+        if case .sentinelMaster(let master) = endpoint, masterObservation == nil, machine.state == .idle {
+            masterObservation = master.observe { [unowned self] newMaster in self.masterChanged(to: newMaster) }
+        }
         perform(machine.start())
+    }
+
+    /// Subscribes to `channel` (`SUBSCRIBE`); its messages go to `onMessage`. Only on a ready
+    /// connection used for nothing else: hiredis puts the connection in subscribed mode, where
+    /// ordinary commands get no reply it can match. A reconnect drops the subscription, so
+    /// subscribe again when `onReadinessChange` reports true. False when not ready.
+    @discardableResult
+    public func subscribe(_ channel: String) -> Bool {
+        loop.assertInLoop()
+        guard machine.isReady, let context else { return false }
+        // hiredis keeps the callback per channel and calls it for the confirmation and for each
+        // message (with a NULL reply when the context goes); no entry joins `pending`.
+        let status = RedisCommand("SUBSCRIBE", .string(channel)).encoded.withUnsafeBufferPointer { bytes in
+            bytes.withMemoryRebound(to: CChar.self) {
+                redisAsyncFormattedCommand(context, redisPublished, nil, $0.baseAddress, $0.count)
+            }
+        }
+        return status == REDIS_OK
     }
 
     /// Sends `command`; `completion` gets the reply, or why there is none.
@@ -155,7 +201,22 @@ public final class RedisConnection {
     /// Closes the connection for good; waiting commands fail with `.unavailable`.
     public func close() {
         loop.assertInLoop()
+        if case .sentinelMaster(let master) = endpoint, let masterObservation {
+            master.stopObserving(masterObservation)
+            self.masterObservation = nil
+        }
         perform(machine.close())
+    }
+
+    /// The Sentinel master moved (or is being looked for: nil). A connection to any other
+    /// server is dropped at once, so commands fail fast instead of reaching a demoted master;
+    /// a connection waiting to reconnect connects to the new master without waiting its backoff.
+    private func masterChanged(to newMaster: RedisServerAddress?) {
+        if let connectedServer, connectedServer != newMaster {
+            lastError = "\(endpointDescription): no longer the master"
+            perform(machine.failed())
+        }
+        if newMaster != nil { reconnectNow() }
     }
 
     // MARK: - Acting on the state machine
@@ -165,8 +226,16 @@ public final class RedisConnection {
         case .none:
             break
         case .connect:
+            guard let server = currentServer() else {
+                // No master known (a failover is being followed): fail at once, so commands
+                // fail fast; `masterChanged` reconnects when one is.
+                lastError = "\(endpointDescription): no master: \(masterLastError ?? "resolving")"
+                perform(machine.failed())
+                return
+            }
+            connectedServer = server
             connectTimer.schedule(after: configuration.connectTimeout)
-            resolveAndConnect()
+            resolveAndConnect(server)
         case .sendHandshake:
             sendHandshake()
         case .becameReady:
@@ -220,19 +289,33 @@ public final class RedisConnection {
         onReadinessChange?(ready)
     }
 
+    /// Where the next connect attempt goes: the fixed server, or the master the Sentinels named
+    /// and `ROLE` confirmed (nil while none is).
+    private func currentServer() -> RedisServerAddress? {
+        switch endpoint {
+        case .server(let server): server
+        case .sentinelMaster(let master): master.master
+        }
+    }
+
+    private var masterLastError: String? {
+        if case .sentinelMaster(let master) = endpoint { return master.lastError }
+        return nil
+    }
+
     /// Resolves the host on the loop's resolver, then connects to its first address.
     ///
     /// hiredis 0.14.1's `redisAsyncConnect` calls the blocking `getaddrinfo`, which for a host
     /// name would freeze this loop (and every region on it) for as long as the DNS takes; given
     /// an address it returns at once. The lookup counts against the connect timeout: the connect
     /// timer is already running, and a lookup that never answers ends as a failed connect.
-    private func resolveAndConnect() {
-        lookup = loop.nameResolver.resolve(configuration.host, timeout: configuration.connectTimeout) {
+    private func resolveAndConnect(_ server: RedisServerAddress) {
+        lookup = loop.nameResolver.resolve(server.host, timeout: configuration.connectTimeout) {
             [weak self] result in
             guard let self else { return }
             switch result {
             case .success(let addresses):
-                self.openContext(address: addresses[0])
+                self.openContext(address: addresses[0], port: server.port)
             case .failure(let error):
                 self.lastError = "\(self.endpointDescription): \(error)"
                 self.perform(self.machine.failed())
@@ -245,8 +328,8 @@ public final class RedisConnection {
         lookup = nil
     }
 
-    private func openContext(address: String) {
-        guard let context = redisAsyncConnect(address, Int32(configuration.port)) else {
+    private func openContext(address: String, port: Int) {
+        guard let context = redisAsyncConnect(address, Int32(port)) else {
             lastError = "cannot allocate a Redis context"
             perform(machine.failed())
             return
@@ -303,6 +386,7 @@ public final class RedisConnection {
     /// those calls find no owner and can never reach this object, even if it is gone by then.
     /// So the completions are failed here, from Swift, instead of through hiredis.
     private func freeContext(failing reason: RedisError) {
+        connectedServer = nil
         guard let context else { return }
         self.context = nil
         let waiting = pending
@@ -347,6 +431,7 @@ public final class RedisConnection {
             lastError = "\(endpointDescription): \(String(cString: finished.pointee.errstr))"
             // hiredis frees a context whose connect failed once this callback returns.
             context = nil
+            connectedServer = nil
             perform(machine.failed())
         }
     }
@@ -357,6 +442,7 @@ public final class RedisConnection {
         if gone.pointee.err != 0 { lastError = "\(endpointDescription): \(String(cString: gone.pointee.errstr))" }
         // hiredis frees the context after this callback.
         context = nil
+        connectedServer = nil
         perform(machine.failed())
     }
 
@@ -368,7 +454,9 @@ public final class RedisConnection {
         if let reply {
             if reply.pointee.type == REDIS_REPLY_ERROR {
                 // The one place an error reply becomes a `RedisError`: its code is parsed here, once.
-                entry.completion(.failure(RedisError(errorReply: String(cString: reply.pointee.str))))
+                let error = RedisError(errorReply: String(cString: reply.pointee.str))
+                reportRefusal(error)
+                entry.completion(.failure(error))
             } else {
                 entry.completion(.success(RedisReply(reply)))
             }
@@ -377,6 +465,24 @@ public final class RedisConnection {
             // hiredis frees the context itself after an I/O error: NULL replies, then disconnect.
             entry.completion(.failure(expired ? .timedOut : .disconnected))
         }
+    }
+
+    /// A master that answers `READONLY` or `MASTERDOWN` has been demoted: the Sentinel master
+    /// resolves again (and drops this connection through `masterChanged`) before the command's
+    /// caller hears of it, so a caller answering 503 finds the connection already not ready.
+    private func reportRefusal(_ error: RedisError) {
+        guard case .sentinelMaster(let master) = endpoint, let server = connectedServer,
+            let code = error.serverCode, code == .readOnly || code == .masterDown
+        else { return }
+        master.serverRefused(server, code: code)
+    }
+
+    fileprivate func published(_ reply: UnsafePointer<redisReply>?) {
+        // NULL: the context is going away; the disconnect callback follows.
+        guard let reply, case .array(let parts) = RedisReply(reply), parts.count == 3, parts[0].string == "message",
+            let channel = parts[1].string
+        else { return }
+        onMessage?(channel, parts[2])
     }
 
     /// A command past its deadline means the server is hung or the link is dead: the replies
@@ -425,6 +531,15 @@ private let redisReplied:
             // Held for the whole call: a completion may drop the last other reference to it.
             withExtendedLifetime(connection) {
                 connection.received(reply.map { UnsafePointer($0.assumingMemoryBound(to: redisReply.self)) })
+            }
+        }
+
+private let redisPublished:
+    @convention(c) (UnsafeMutablePointer<redisAsyncContext>?, UnsafeMutableRawPointer?, UnsafeMutableRawPointer?) ->
+        Void = { context, reply, _ in
+            guard let connection = owner(UnsafePointer(context)) else { return }
+            withExtendedLifetime(connection) {
+                connection.published(reply.map { UnsafePointer($0.assumingMemoryBound(to: redisReply.self)) })
             }
         }
 
