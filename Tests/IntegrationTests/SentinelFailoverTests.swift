@@ -84,6 +84,7 @@ private final class SentinelClient: @unchecked Sendable {
 
     var masterPort: Int? { onLoop { self.master!.master?.port } }
     var masterLastError: String? { onLoop { self.master!.lastError } }
+    var masterRole: RedisRole? { onLoop { self.master!.masterRole } }
 }
 
 @Suite("Sentinel: master discovery and failover against real Sentinels", .serialized)
@@ -96,6 +97,11 @@ struct SentinelFailoverTests {
         let oldPort = try #require(try cluster.announcedMasterPort(sentinel: 0))
         #expect(Polling.waitUntil(timeout: .seconds(10)) { (try? client.send("SET", "before", "1")?.get()) != nil })
         #expect(client.masterPort == oldPort)
+        guard case .master(let replicas)? = client.masterRole else {
+            Issue.record("no master role recorded: \(String(describing: client.masterRole))")
+            return
+        }
+        #expect(replicas.map(\.port) == cluster.servers.map(\.port).filter { $0 != oldPort })
         // Replicated before the kill, so the promoted replica has it.
         #expect(try client.send("WAIT", 1, 1000)?.get().integer == 1)
 

@@ -62,6 +62,10 @@ public final class SentinelMaster {
 
     /// The most recent reason the master could not be found or was lost, for readiness reports.
     public private(set) var lastError: String?
+    /// The served master's latest `ROLE` answer (its connected replicas, for `status`); nil
+    /// while no master is served.
+    public var masterRole: RedisRole? { machine.master == nil ? nil : lastRole }
+    private var lastRole: RedisRole?
 
     public init(loop: EventLoop, configuration: Configuration) {
         self.loop = loop
@@ -223,6 +227,7 @@ public final class SentinelMaster {
             guard self.masterConnection === connection else { return }
             switch Self.role(result) {
             case .success(let role) where role.isMaster:
+                self.lastRole = role
                 self.perform(self.machine.verified())
             case .success(let role):
                 self.lastError = "\(candidate) is a \(role.name), not the master"
@@ -244,6 +249,7 @@ public final class SentinelMaster {
             guard self.machine.master == master else { return }
             switch Self.role(result) {
             case .success(let role) where role.isMaster:
+                self.lastRole = role
                 self.healthTimer.schedule(after: self.configuration.healthCheckInterval)
             case .success(let role):
                 self.lostMaster("\(master) is now a \(role.name)")
