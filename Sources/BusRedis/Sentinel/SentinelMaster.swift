@@ -146,6 +146,12 @@ public final class SentinelMaster {
     // MARK: - Acting on the state machine
 
     private func perform(_ action: SentinelMasterStateMachine.Action) {
+        if action == .none { return }
+        // Every action leaves the state the round timer or a Sentinel query in flight belonged
+        // to (an announcement can end a wait or a query early): neither may reach the machine
+        // any more, where it would be an illegal event.
+        roundTimer.cancel()
+        queryGeneration += 1
         switch action {
         case .none:
             return
@@ -162,9 +168,7 @@ public final class SentinelMaster {
             dropMasterConnection()
             roundTimer.schedule(after: configuration.roundBackoff.delay(attempt: failedRounds, using: &random))
         case .tearDown:
-            roundTimer.cancel()
             dropMasterConnection()
-            queryGeneration += 1
             for connection in queries + subscriptions { connection.close() }
             queries.removeAll()
             subscriptions.removeAll()
