@@ -55,31 +55,16 @@ private final class SentinelClient: @unchecked Sendable {
     /// Runs `body` on the loop and waits for it.
     @discardableResult
     func onLoop<T: Sendable>(_ body: @escaping @Sendable () -> T) -> T {
-        let result = Mutex<T?>(nil)
-        let done = DispatchSemaphore(value: 0)
-        loop.execute {
-            let value = body()
-            result.withLock { $0 = value }
-            done.signal()
-        }
-        done.wait()
-        return result.withLock { $0! }
+        loop.waitForFixture { complete in complete(body()) }
     }
 
     /// Sends `command` on the master connection; nil if no outcome came within 5 s (a hang:
     /// the contract wants an answer within 1 s, success or failure).
     func send(_ arguments: RedisArgument...) -> Result<RedisReply, RedisError>? {
         let command = RedisCommand(arguments)
-        let outcome = Mutex<Result<RedisReply, RedisError>?>(nil)
-        let done = DispatchSemaphore(value: 0)
-        loop.execute {
-            self.connection!.send(command) { result in
-                outcome.withLock { $0 = result }
-                done.signal()
-            }
+        return try? loop.waitFor(timeout: .seconds(5)) { complete in
+            self.connection!.send(command) { complete($0) }
         }
-        guard done.wait(timeout: .now() + 5) == .success else { return nil }
-        return outcome.withLock { $0 }
     }
 
     var masterPort: Int? { onLoop { self.master!.master?.port } }
