@@ -26,6 +26,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.1.0"),
         .package(url: "https://github.com/apple/swift-atomics", from: "1.2.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.0.0"),
     ],
     targets: [
         .systemLibrary(name: "CLibEvent", pkgConfig: "libevent_pthreads", providers: [.apt(["libevent-dev"])]),
@@ -52,6 +53,15 @@ let package = Package(
         // Region files: their model, YAML (read and written with Yams), catalog, Redis addresses.
         .target(name: "BusRegions", dependencies: ["BusDomain", "BusRedis", "Yams"]),
         .target(name: "BusDeploy", dependencies: ["BusDomain", "BusRegions", "Yams"]),
+        // Who may spawn and who may open a chest: the auth file, client tokens, player JWTs,
+        // receipts, the rate-limit script. Crypto from swift-crypto only, never by hand.
+        .target(
+            name: "BusAuth",
+            dependencies: [
+                "BusDomain", "BusStreams", "Yams", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+            ]
+        ),
         // The treasure_chests table: schema, migrations, every statement on it, row decoding.
         .target(
             name: "BusChests",
@@ -123,6 +133,14 @@ let package = Package(
 
         .testTarget(name: "BusLoopTests", dependencies: ["BusLoop"]),
         .testTarget(name: "BusDomainTests", dependencies: ["BusDomain"]),
+        .testTarget(
+            name: "BusAuthTests",
+            dependencies: [
+                "BusAuth", "BusStreams", "BusRedis", "BusLoop", "BusTesting",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+            ]
+        ),
         .testTarget(name: "BusDeployTests", dependencies: ["BusDeploy", "BusDomain", "BusRegions", "Yams"]),
         .testTarget(name: "BusHTTPTests", dependencies: ["BusHTTP", "BusLoop", "BusTesting"]),
         .testTarget(name: "BusRedisTests", dependencies: ["BusRedis"]),
