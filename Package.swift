@@ -136,7 +136,7 @@ let package = Package(
         .testTarget(
             name: "BusAuthTests",
             dependencies: [
-                "BusAuth", "BusStreams", "BusRedis", "BusLoop", "BusTesting",
+                "BusAuth", "BusDomain", "BusStreams", "BusRedis", "BusOps", "BusTesting",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
             ]

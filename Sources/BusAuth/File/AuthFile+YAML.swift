@@ -54,7 +54,8 @@ struct AuthFileReader {
             let hashes = try tokenHashes(map["token_sha256"], path: "\(path).token_sha256")
             for hash in hashes {
                 guard seenHashes.insert(hash).inserted else {
-                    throw error("\(path).token_sha256", "this token hash is already another client's", map["token_sha256"])
+                    throw error(
+                        "\(path).token_sha256", "this token hash is already another client's", map["token_sha256"])
                 }
             }
             let regions = try regionGrant(map["regions"], path: "\(path).regions")
@@ -125,7 +126,8 @@ struct AuthFileReader {
         let keyPath = try string(map["ed25519_private_key_file"], path: "receipts.ed25519_private_key_file")
         let keyID = try string(map["key_id"], path: "receipts.key_id")
         guard !keyID.isEmpty else { throw error("receipts.key_id", "must not be empty", map["key_id"]) }
-        let pem = try contents(of: keyPath, key: "receipts.ed25519_private_key_file", node: map["ed25519_private_key_file"])
+        let pem = try contents(
+            of: keyPath, key: "receipts.ed25519_private_key_file", node: map["ed25519_private_key_file"])
         do {
             let key = try Curve25519.Signing.PrivateKey(pemRepresentation: String(decoding: pem, as: UTF8.self))
             return ReceiptSigner(privateKey: key, keyID: keyID)
@@ -148,7 +150,8 @@ struct AuthFileReader {
         for item in items {
             let text = try string(item, path: path)
             guard let hash = Self.hexDigest(text) else {
-                throw error(path, "expected 64 hex digits (the SHA-256 of the token), got \(text.count) characters", item)
+                throw error(
+                    path, "expected 64 hex digits (the SHA-256 of the token), got \(text.count) characters", item)
             }
             hashes.append(hash)
         }
@@ -168,7 +171,8 @@ struct AuthFileReader {
             }
             guard regionNames.contains(name) else {
                 throw error(
-                    path, "unknown region \"\(name)\" (known: \(regionNames.sorted().joined(separator: ", ")))", element)
+                    path, "unknown region \"\(name)\" (known: \(regionNames.sorted().joined(separator: ", ")))", element
+                )
             }
             names.insert(name)
         }

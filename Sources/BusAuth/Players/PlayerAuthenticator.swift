@@ -5,6 +5,8 @@ import Crypto
 public struct PlayerIdentity: Sendable, Equatable {
     /// The token's `sub`: the player every activation is attributed to.
     public let subject: String
+
+    public init(subject: String) { self.subject = subject }
 }
 
 /// Verifies player JWTs against the keys and claims of the auth file's `players` section.

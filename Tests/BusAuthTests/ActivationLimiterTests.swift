@@ -1,0 +1,96 @@
+import BusAuth
+import BusDomain
+import BusOps
+import BusRedis
+import BusTesting
+import Testing
+
+/// The token bucket against a real redis-server: the script is the rule, so it is proven
+/// where it runs.
+@Suite("Activation limits (token bucket in Redis)")
+struct ActivationLimiterTests {
+    private func check(_ limiter: ActivationLimiter, _ player: String, over client: BlockingRedisClient) throws
+        -> LimitDecision?
+    {
+        ActivationLimiter.decision(
+            from: try client.run(
+                LimitScripts.tokenBucket, keys: [ActivationLimiter.key(player: player)], arguments: limiter.arguments))
+    }
+
+    @Test("buckets start full, a refused attempt takes no token, Retry-After is whole seconds ≥ 1")
+    func burstThenRefuse() throws {
+        let redis = try RedisServerProcess.temporary()
+        let client = try BlockingRedisClient(address: try RedisAddress(url: redis.url))
+        defer { client.close() }
+        // So slow a refill that nothing comes back during the test: one token per 1000 s.
+        let limiter = ActivationLimiter(limit: BucketLimit(perSecond: 0.001, burst: 3))
+        for _ in 0..<3 { #expect(try check(limiter, "p-1", over: client) == .allowed) }
+        let tokensBefore = try redis.cli("HGET", ActivationLimiter.key(player: "p-1"), "tokens")
+        for _ in 0..<5 {
+            let decision = try check(limiter, "p-1", over: client)
+            guard case .refused(let seconds)? = decision else {
+                Issue.record("expected a refusal, got \(String(describing: decision))")
+                continue
+            }
+            #expect(seconds >= 999 && seconds <= 1000)
+        }
+        #expect(
+            try redis.cli("HGET", ActivationLimiter.key(player: "p-1"), "tokens") == tokensBefore,
+            "refusals take nothing")
+        // Another player's bucket is its own, and full.
+        #expect(try check(limiter, "p-2", over: client) == .allowed)
+    }
+
+    @Test("a refused attempt does not delay the next token; Retry-After is at least 1 at high rates")
+    func refillsAndRetryAfterFloor() throws {
+        let redis = try RedisServerProcess.temporary()
+        let client = try BlockingRedisClient(address: try RedisAddress(url: redis.url))
+        defer { client.close() }
+        let limiter = ActivationLimiter(limit: BucketLimit(perSecond: 20, burst: 2))
+        #expect(try check(limiter, "p-1", over: client) == .allowed)
+        #expect(try check(limiter, "p-1", over: client) == .allowed)
+        // 20 tokens/s: the wait is 50 ms, but Retry-After is whole seconds, at least 1.
+        if case .refused(let seconds)? = try check(limiter, "p-1", over: client) { #expect(seconds == 1) }
+        #expect(Polling.waitUntil(timeout: .seconds(10)) { (try? check(limiter, "p-1", over: client)) == .allowed })
+    }
+
+    @Test("one bucket across processes: two connections drain the same bucket")
+    func sharedAcrossConnections() throws {
+        let redis = try RedisServerProcess.temporary()
+        let first = try BlockingRedisClient(address: try RedisAddress(url: redis.url))
+        let second = try BlockingRedisClient(address: try RedisAddress(url: redis.url))
+        defer {
+            first.close()
+            second.close()
+        }
+        let limiter = ActivationLimiter(limit: BucketLimit(perSecond: 0.001, burst: 4))
+        var allowed = 0
+        for index in 0..<10 where try check(limiter, "p-1", over: index % 2 == 0 ? first : second) == .allowed {
+            allowed += 1
+        }
+        #expect(allowed == 4)
+    }
+
+    @Test("Redis down: limiter_unavailable with Retry-After, never a pass")
+    func unavailable() throws {
+        let redis = try RedisServerProcess.temporary()
+        let client = try BlockingRedisClient(address: try RedisAddress(url: redis.url), timeout: .milliseconds(500))
+        defer { client.close() }
+        redis.kill()
+        let result = Result { () throws(RedisError) in
+            try client.run(
+                LimitScripts.tokenBucket, keys: [ActivationLimiter.key(player: "p")],
+                arguments: [.string("1"), .integer(1)])
+        }
+        let refusal = ActivationLimiter.outcome(of: result).refusal
+        #expect(refusal == .limiterUnavailable(retryAfterSeconds: 1))
+        #expect(refusal?.status == 503 && refusal?.code == "limiter_unavailable")
+        #expect(refusal?.headers.first?.name == "Retry-After" && refusal?.headers.first?.value == "1")
+        // A reply of an unexpected shape is no pass either.
+        #expect(
+            ActivationLimiter.outcome(of: .success(.integer(1))).refusal == .limiterUnavailable(retryAfterSeconds: 1))
+        let limited = ActivationLimiter.outcome(of: .success(.array([.integer(0), .integer(7)]))).refusal
+        #expect(limited == .rateLimited(retryAfterSeconds: 7) && limited?.status == 429)
+        #expect(limited?.headers.first?.value == "7" && limited?.code == "rate_limited")
+    }
+}
