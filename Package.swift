@@ -125,7 +125,7 @@ let package = Package(
             name: "biomebus",
             dependencies: [
                 "BusGateway", "BusActivation", "BusConsumer", "BusService", "BusLocalStack", "BusOps", "BusDomain",
-                "BusLoop", "BusHTTP", "BusDeploy", "BusPostgres", "BusChests", "BusRegions",
+                "BusLoop", "BusHTTP", "BusDeploy", "BusPostgres", "BusChests", "BusRegions", "BusAuth",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -167,7 +167,7 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "BusGateway", "BusActivation", "BusConsumer", "BusService", "BusDomain", "BusLoop", "BusRedis",
-                "BusHTTP", "BusPostgres", "BusOps", "BusStreams", "BusChests",
+                "BusHTTP", "BusPostgres", "BusOps", "BusStreams", "BusChests", "BusAuth",
                 .product(name: "Logging", package: "swift-log"),
                 "BusTesting", "BusRegions",
             ]

@@ -9,7 +9,7 @@ struct BiomeBus: ParsableCommand {
         abstract: "A regional event backbone for treasure-hunt spawns: gateway, consumers, activation.",
         subcommands: [
             GatewayCommand.self, ActivationCommand.self, ConsumerCommand.self, StatusCommand.self, DLQCommand.self,
-            MigrateCommand.self, UpCommand.self, DeployCommand.self,
+            MigrateCommand.self, UpCommand.self, DeployCommand.self, AuthCommand.self,
         ]
     )
 
