@@ -183,7 +183,7 @@ let package = Package(
 if Context.environment["BIOMEBUS_DEV_TARGETS"] == "1" {
     let fuzzers = [
         ("FuzzJSONParser", "BusDomain"), ("FuzzSpawnDecoding", "BusDomain"), ("FuzzIfMatch", "BusActivation"),
-        ("FuzzRegionYAML", "BusRegions"),
+        ("FuzzRegionYAML", "BusRegions"), ("FuzzJWS", "BusAuth"),
     ]
     package.targets.append(.target(name: "FuzzSupport", path: "fuzz/FuzzSupport"))
     for (fuzzer, module) in fuzzers {
@@ -193,4 +193,15 @@ if Context.environment["BIOMEBUS_DEV_TARGETS"] == "1" {
     }
     package.targets.append(
         .executableTarget(name: "JSONParseBench", dependencies: ["BusDomain"], path: "bench/JSONParseBench"))
+    // bench/auth compares BusAuth's JWT verification with vapor/jwt-kit's (async) API; jwt-kit
+    // is a dependency of that benchmark only.
+    package.dependencies.append(.package(url: "https://github.com/vapor/jwt-kit", from: "5.0.0"))
+    package.targets.append(
+        .executableTarget(
+            name: "AuthVerifyBench",
+            dependencies: [
+                "BusAuth", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"), .product(name: "JWTKit", package: "jwt-kit"),
+            ],
+            path: "bench/AuthVerifyBench"))
 }
