@@ -42,9 +42,9 @@ public struct CompactJWS: Sendable {
         let payloadText = bytes[(dots[0] + 1)..<dots[1]]
         let signatureText = bytes[(dots[1] + 1)...]
 
-        guard let headerBytes = Base64URL.decode(Self.text(headerText)) else { throw .badBase64(part: "header") }
-        guard let payloadBytes = Base64URL.decode(Self.text(payloadText)) else { throw .badBase64(part: "payload") }
-        guard let signature = Base64URL.decode(Self.text(signatureText)) else { throw .badBase64(part: "signature") }
+        guard let headerBytes = Base64URL.decode(headerText) else { throw .badBase64(part: "header") }
+        guard let payloadBytes = Base64URL.decode(payloadText) else { throw .badBase64(part: "payload") }
+        guard let signature = Base64URL.decode(signatureText) else { throw .badBase64(part: "signature") }
 
         guard let header = try? JSONParser.parse(headerBytes), case .object = header else {
             throw .headerNotJSONObject
@@ -68,6 +68,4 @@ public struct CompactJWS: Sendable {
         self.signingInput = bytes[..<dots[1]]
         self.signature = signature
     }
-
-    private static func text(_ bytes: ArraySlice<UInt8>) -> String { String(decoding: bytes, as: UTF8.self) }
 }
