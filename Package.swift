@@ -58,7 +58,7 @@ let package = Package(
         .target(
             name: "BusAuth",
             dependencies: [
-                "BusDomain", "BusStreams", "Yams", .product(name: "Crypto", package: "swift-crypto"),
+                "BusDomain", "BusRedis", "BusStreams", "Yams", .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
             ]
         ),

@@ -11,17 +11,23 @@ import BusAuth
 import Crypto
 import FuzzSupport
 
-let ed25519 = Curve25519.Signing.PrivateKey()
-let p256 = P256.Signing.PrivateKey()
-let jwks = """
-    {"keys":[{"kty":"OKP","crv":"Ed25519","kid":"ed-1","x":"\(Base64URL.encode(ed25519.publicKey.rawRepresentation))"},
-    {"kty":"EC","crv":"P-256","kid":"ec-1","x":"\(Base64URL.encode(p256.publicKey.rawRepresentation.prefix(32)))",\
-    "y":"\(Base64URL.encode(p256.publicKey.rawRepresentation.suffix(32)))"}]}
-    """
-let authenticator = PlayerAuthenticator(
-    policy: PlayerPolicy(
-        issuer: "https://auth.example.com", audience: "biomebus",
-        keys: try! JWKSet(document: Array(jwks.utf8)).keys, hs256Secret: SymmetricKey(size: .bits256)))
+/// Keys made once, in a static (a true global, so LeakSanitizer sees them reachable at exit;
+/// top-level variables of main.swift are not).
+enum Fixture {
+    static let authenticator: PlayerAuthenticator = {
+        let ed25519 = Curve25519.Signing.PrivateKey()
+        let point = P256.Signing.PrivateKey().publicKey.rawRepresentation
+        let jwks = """
+            {"keys":[{"kty":"OKP","crv":"Ed25519","kid":"ed-1","x":"\(Base64URL.encode(ed25519.publicKey.rawRepresentation))"},
+            {"kty":"EC","crv":"P-256","kid":"ec-1","x":"\(Base64URL.encode(point.prefix(32)))",\
+            "y":"\(Base64URL.encode(point.suffix(32)))"}]}
+            """
+        return PlayerAuthenticator(
+            policy: PlayerPolicy(
+                issuer: "https://auth.example.com", audience: "biomebus",
+                keys: try! JWKSet(document: Array(jwks.utf8)).keys, hs256Secret: SymmetricKey(size: .bits256)))
+    }()
+}
 
 @_cdecl("LLVMFuzzerTestOneInput")
 func fuzzJWS(_ data: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
@@ -36,7 +42,7 @@ func fuzzJWS(_ data: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
     if let jws = try? CompactJWS(text) {
         precondition(Array(text.utf8).starts(with: jws.signingInput), "signing input is not a prefix of the token")
     }
-    if case .success(let identity) = authenticator.verify(token: text, now: 1_800_000_000) {
+    if case .success(let identity) = Fixture.authenticator.verify(token: text, now: 1_800_000_000) {
         preconditionFailure("a fuzzed token verified as \(identity.subject)")
     }
     _ = try? JWKSet(document: bytes)

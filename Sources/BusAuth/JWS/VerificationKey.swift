@@ -4,19 +4,50 @@ import CryptoExtras
 /// One key that can check a JWS signature, bound to the one algorithm it is for. A key never
 /// verifies under another algorithm: that binding is what defeats algorithm confusion (an
 /// HS256 token whose "secret" is an RSA public key finds no HMAC key here).
-public enum VerificationKey: Sendable {
-    case rsa(_RSA.Signing.PublicKey)
-    case p256(P256.Signing.PublicKey)
-    case ed25519(Curve25519.Signing.PublicKey)
-    case hmac(SymmetricKey)
-
+///
+/// A struct holding the check as a closure rather than an enum with one case per key type:
+/// a multi-payload enum keeps its case in the spare bits of the key's pointer, which hides the
+/// key from LeakSanitizer and made every long-lived key set look leaked.
+public struct VerificationKey: Sendable {
     /// The only algorithm this key verifies.
-    public var algorithm: JWSAlgorithm {
-        switch self {
-        case .rsa: .rs256
-        case .p256: .es256
-        case .ed25519: .edDSA
-        case .hmac: .hs256
+    public let algorithm: JWSAlgorithm
+    private let check: @Sendable (_ signature: [UInt8], _ signingInput: ArraySlice<UInt8>) -> Bool
+
+    private init(
+        _ algorithm: JWSAlgorithm, check: @escaping @Sendable ([UInt8], ArraySlice<UInt8>) -> Bool
+    ) {
+        self.algorithm = algorithm
+        self.check = check
+    }
+
+    /// RS256: RSASSA-PKCS1-v1_5 with SHA-256.
+    public static func rsa(_ key: _RSA.Signing.PublicKey) -> VerificationKey {
+        VerificationKey(.rs256) { signature, input in
+            key.isValidSignature(
+                _RSA.Signing.RSASignature(rawRepresentation: signature), for: SHA256.hash(data: input),
+                padding: .insecurePKCS1v1_5)
+        }
+    }
+
+    /// ES256: ECDSA on P-256 with SHA-256.
+    public static func p256(_ key: P256.Signing.PublicKey) -> VerificationKey {
+        VerificationKey(.es256) { signature, input in
+            // JWS ES256 signatures are R || S, 32 bytes each (RFC 7518 §3.4), not DER.
+            guard let ecdsa = try? P256.Signing.ECDSASignature(rawRepresentation: signature) else { return false }
+            return key.isValidSignature(ecdsa, for: SHA256.hash(data: input))
+        }
+    }
+
+    /// EdDSA with Ed25519.
+    public static func ed25519(_ key: Curve25519.Signing.PublicKey) -> VerificationKey {
+        VerificationKey(.edDSA) { signature, input in key.isValidSignature(signature, for: input) }
+    }
+
+    /// HS256 with the configured shared secret.
+    public static func hmac(_ key: SymmetricKey) -> VerificationKey {
+        VerificationKey(.hs256) { signature, input in
+            // Constant-time comparison of the MAC (swift-crypto's own check).
+            HMAC<SHA256>.isValidAuthenticationCode(signature, authenticating: input, using: key)
         }
     }
 
@@ -25,21 +56,6 @@ public enum VerificationKey: Sendable {
     public func verifies(_ signature: [UInt8], over signingInput: ArraySlice<UInt8>, algorithm: JWSAlgorithm)
         -> Bool
     {
-        guard algorithm == self.algorithm else { return false }
-        switch self {
-        case .rsa(let key):
-            return key.isValidSignature(
-                _RSA.Signing.RSASignature(rawRepresentation: signature), for: SHA256.hash(data: signingInput),
-                padding: .insecurePKCS1v1_5)
-        case .p256(let key):
-            // JWS ES256 signatures are R || S, 32 bytes each (RFC 7518 §3.4), not DER.
-            guard let ecdsa = try? P256.Signing.ECDSASignature(rawRepresentation: signature) else { return false }
-            return key.isValidSignature(ecdsa, for: SHA256.hash(data: signingInput))
-        case .ed25519(let key):
-            return key.isValidSignature(signature, for: signingInput)
-        case .hmac(let key):
-            // Constant-time comparison of the MAC (swift-crypto's own check).
-            return HMAC<SHA256>.isValidAuthenticationCode(signature, authenticating: signingInput, using: key)
-        }
+        algorithm == self.algorithm && check(signature, signingInput)
     }
 }

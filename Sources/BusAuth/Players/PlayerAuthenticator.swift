@@ -16,8 +16,13 @@ public struct PlayerIdentity: Sendable, Equatable {
 public struct PlayerAuthenticator: Sendable {
     /// The `players` section, keys loaded.
     public let policy: PlayerPolicy
+    /// The HS256 key, built once from the configured secret.
+    private let hmacKey: VerificationKey?
 
-    public init(policy: PlayerPolicy) { self.policy = policy }
+    public init(policy: PlayerPolicy) {
+        self.policy = policy
+        self.hmacKey = policy.hs256Secret.map(VerificationKey.hmac)
+    }
 
     /// Checks the request's `Authorization` header value at Unix time `now` (seconds).
     public func verify(authorization: String?, now: Double) -> Result<PlayerIdentity, AuthRefusal> {
@@ -41,8 +46,8 @@ public struct PlayerAuthenticator: Sendable {
         let key: VerificationKey
         switch jws.algorithm {
         case .hs256:
-            guard let secret = policy.hs256Secret else { return .failure(.unsupportedAlgorithm) }
-            key = .hmac(secret)
+            guard let hmacKey else { return .failure(.unsupportedAlgorithm) }
+            key = hmacKey
         case .rs256, .es256, .edDSA:
             guard let kid = jws.keyID, let found = policy.keys[kid] else { return .failure(.unknownKey) }
             key = found
