@@ -9,26 +9,36 @@ import Testing
 /// where it runs.
 @Suite("Activation limits (token bucket in Redis)")
 struct ActivationLimiterTests {
-    private func check(_ limiter: ActivationLimiter, _ player: String, over client: BlockingRedisClient) throws
-        -> LimitDecision?
+    /// One check through the seam's own call, `ActivationLimiter.check(player:on:)`, on a
+    /// connection of `redis`'s loop; nil when the limiter let it pass.
+    private func check(_ limiter: ActivationLimiter, _ player: String, over redis: BlockingRedis, _ url: String)
+        throws -> AuthRefusal?
     {
-        ActivationLimiter.decision(
-            from: try client.run(
-                LimitScripts.tokenBucket, keys: [ActivationLimiter.key(player: player)], arguments: limiter.arguments))
+        let address = try RedisAddress(url: url)
+        let outcome: Result<Void, AuthRefusal> = try redis.withConnections([address]) { connections, complete in
+            limiter.check(player: player, on: connections[0]) { complete($0) }
+        }
+        return outcome.refusal
+    }
+
+    private func connected(_ server: RedisServerProcess, timeout: Duration = .seconds(2)) throws -> BlockingRedis {
+        let redis = BlockingRedis(timeout: timeout)
+        _ = try redis.server(try RedisAddress(url: server.url))
+        return redis
     }
 
     @Test("buckets start full, a refused attempt takes no token, Retry-After is whole seconds ≥ 1")
     func burstThenRefuse() throws {
         let redis = try RedisServerProcess.temporary()
-        let client = try BlockingRedisClient(address: try RedisAddress(url: redis.url))
+        let client = try connected(redis)
         defer { client.close() }
         // So slow a refill that nothing comes back during the test: one token per 1000 s.
         let limiter = ActivationLimiter(limit: BucketLimit(perSecond: 0.001, burst: 3))
-        for _ in 0..<3 { #expect(try check(limiter, "p-1", over: client) == .allowed) }
+        for _ in 0..<3 { #expect(try check(limiter, "p-1", over: client, redis.url) == nil) }
         let tokensBefore = try redis.cli("HGET", ActivationLimiter.key(player: "p-1"), "tokens")
         for _ in 0..<5 {
-            let decision = try check(limiter, "p-1", over: client)
-            guard case .refused(let seconds)? = decision else {
+            let decision = try check(limiter, "p-1", over: client, redis.url)
+            guard case .rateLimited(let seconds)? = decision else {
                 Issue.record("expected a refusal, got \(String(describing: decision))")
                 continue
             }
@@ -38,34 +48,38 @@ struct ActivationLimiterTests {
             try redis.cli("HGET", ActivationLimiter.key(player: "p-1"), "tokens") == tokensBefore,
             "refusals take nothing")
         // Another player's bucket is its own, and full.
-        #expect(try check(limiter, "p-2", over: client) == .allowed)
+        #expect(try check(limiter, "p-2", over: client, redis.url) == nil)
     }
 
     @Test("a refused attempt does not delay the next token; Retry-After is at least 1 at high rates")
     func refillsAndRetryAfterFloor() throws {
         let redis = try RedisServerProcess.temporary()
-        let client = try BlockingRedisClient(address: try RedisAddress(url: redis.url))
+        let client = try connected(redis)
         defer { client.close() }
         let limiter = ActivationLimiter(limit: BucketLimit(perSecond: 20, burst: 2))
-        #expect(try check(limiter, "p-1", over: client) == .allowed)
-        #expect(try check(limiter, "p-1", over: client) == .allowed)
+        #expect(try check(limiter, "p-1", over: client, redis.url) == nil)
+        #expect(try check(limiter, "p-1", over: client, redis.url) == nil)
         // 20 tokens/s: the wait is 50 ms, but Retry-After is whole seconds, at least 1.
-        if case .refused(let seconds)? = try check(limiter, "p-1", over: client) { #expect(seconds == 1) }
-        #expect(Polling.waitUntil(timeout: .seconds(10)) { (try? check(limiter, "p-1", over: client)) == .allowed })
+        let refusal = try check(limiter, "p-1", over: client, redis.url)
+        #expect(refusal == .rateLimited(retryAfterSeconds: 1))
+        #expect(
+            Polling.waitUntil(timeout: .seconds(10)) {
+                (try? check(limiter, "p-1", over: client, redis.url)) == .some(nil)
+            })
     }
 
     @Test("one bucket across processes: two connections drain the same bucket")
     func sharedAcrossConnections() throws {
         let redis = try RedisServerProcess.temporary()
-        let first = try BlockingRedisClient(address: try RedisAddress(url: redis.url))
-        let second = try BlockingRedisClient(address: try RedisAddress(url: redis.url))
+        let first = try connected(redis)
+        let second = try connected(redis)
         defer {
             first.close()
             second.close()
         }
         let limiter = ActivationLimiter(limit: BucketLimit(perSecond: 0.001, burst: 4))
         var allowed = 0
-        for index in 0..<10 where try check(limiter, "p-1", over: index % 2 == 0 ? first : second) == .allowed {
+        for index in 0..<10 where try check(limiter, "p-1", over: index % 2 == 0 ? first : second, redis.url) == nil {
             allowed += 1
         }
         #expect(allowed == 4)
@@ -74,15 +88,11 @@ struct ActivationLimiterTests {
     @Test("Redis down: limiter_unavailable with Retry-After, never a pass")
     func unavailable() throws {
         let redis = try RedisServerProcess.temporary()
-        let client = try BlockingRedisClient(address: try RedisAddress(url: redis.url), timeout: .milliseconds(500))
+        let client = try connected(redis, timeout: .milliseconds(500))
         defer { client.close() }
+        let limiter = ActivationLimiter(limit: BucketLimit(perSecond: 1, burst: 1))
         redis.kill()
-        let result = Result { () throws(RedisError) in
-            try client.run(
-                LimitScripts.tokenBucket, keys: [ActivationLimiter.key(player: "p")],
-                arguments: [.string("1"), .integer(1)])
-        }
-        let refusal = ActivationLimiter.outcome(of: result).refusal
+        let refusal = try check(limiter, "p", over: client, redis.url)
         #expect(refusal == .limiterUnavailable(retryAfterSeconds: 1))
         #expect(refusal?.status == 503 && refusal?.code == "limiter_unavailable")
         #expect(refusal?.headers.first?.name == "Retry-After" && refusal?.headers.first?.value == "1")
