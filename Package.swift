@@ -136,7 +136,7 @@ let package = Package(
         .testTarget(
             name: "BusAuthTests",
             dependencies: [
-                "BusAuth", "BusDomain", "BusStreams", "BusRedis", "BusOps", "BusTesting",
+                "BusAuth", "BusDomain", "BusStreams", "BusRedis", "BusOps", "BusRegions", "BusTesting",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
             ]

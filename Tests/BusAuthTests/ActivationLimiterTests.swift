@@ -1,6 +1,7 @@
 import BusAuth
 import BusDomain
 import BusOps
+import BusRegions
 import BusRedis
 import BusTesting
 import Testing
