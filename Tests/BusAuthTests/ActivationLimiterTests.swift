@@ -1,8 +1,8 @@
 import BusAuth
 import BusDomain
 import BusOps
-import BusRegions
 import BusRedis
+import BusRegions
 import BusTesting
 import Testing
 
