@@ -34,6 +34,8 @@ let package = Package(
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
 
         .target(name: "BusLoop", dependencies: ["CLibEvent"]),
+        // Strict RFC 8259 parser, JSON values and the compact writer: a leaf, no dependencies.
+        .target(name: "BusJSON"),
         .target(name: "BusHTTP", dependencies: ["BusLoop", "CLibEvent"]),
         .target(
             name: "BusRedis",
@@ -49,7 +51,7 @@ let package = Package(
             ]
         ),
 
-        .target(name: "BusDomain"),
+        .target(name: "BusDomain", dependencies: ["BusJSON"]),
         // Region files: their model, YAML (read and written with Yams), catalog, Redis addresses.
         .target(name: "BusRegions", dependencies: ["BusDomain", "BusRedis", "Yams"]),
         .target(name: "BusDeploy", dependencies: ["BusDomain", "BusRegions", "Yams"]),
@@ -65,23 +67,25 @@ let package = Package(
         // The treasure_chests table: schema, migrations, every statement on it, row decoding.
         .target(
             name: "BusChests",
-            dependencies: ["BusDomain", "BusPostgres", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["BusDomain", "BusJSON", "BusPostgres", .product(name: "Logging", package: "swift-log")]
         ),
 
         .target(
             name: "BusService",
             dependencies: [
-                "BusLoop", "BusHTTP", "BusPostgres", "BusDomain", .product(name: "Logging", package: "swift-log"),
+                "BusLoop", "BusHTTP", "BusPostgres", "BusJSON", .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Atomics", package: "swift-atomics"),
             ]
         ),
-        .target(name: "BusOps", dependencies: ["BusLoop", "BusRedis", "BusDomain", "BusStreams", "BusRegions"]),
+        .target(
+            name: "BusOps", dependencies: ["BusLoop", "BusRedis", "BusDomain", "BusStreams", "BusRegions", "BusJSON"]),
         .target(
             name: "BusGateway",
             dependencies: [
                 "BusLoop", "BusHTTP", "BusRedis", "BusDomain", "BusService", "BusOps", "BusStreams", "BusRegions",
+                "BusJSON",
                 .product(name: "Logging", package: "swift-log"),
             ],
             // The OpenAPI document, compiled in (no resource bundle to ship): GET /openapi.json.
@@ -91,7 +95,7 @@ let package = Package(
         .target(
             name: "BusActivation",
             dependencies: [
-                "BusLoop", "BusHTTP", "BusPostgres", "BusDomain", "BusService", "BusChests",
+                "BusLoop", "BusHTTP", "BusPostgres", "BusDomain", "BusService", "BusChests", "BusJSON",
                 .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
@@ -102,7 +106,7 @@ let package = Package(
             name: "BusConsumer",
             dependencies: [
                 "BusLoop", "BusHTTP", "BusRedis", "BusPostgres", "BusDomain", "BusService", "BusStreams", "BusChests",
-                "BusRegions",
+                "BusRegions", "BusJSON",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -125,7 +129,7 @@ let package = Package(
             name: "biomebus",
             dependencies: [
                 "BusGateway", "BusActivation", "BusConsumer", "BusService", "BusLocalStack", "BusOps", "BusDomain",
-                "BusLoop", "BusHTTP", "BusDeploy", "BusPostgres", "BusChests", "BusRegions", "BusAuth",
+                "BusLoop", "BusHTTP", "BusDeploy", "BusPostgres", "BusChests", "BusRegions", "BusAuth", "BusJSON",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -144,13 +148,13 @@ let package = Package(
         .testTarget(name: "BusDeployTests", dependencies: ["BusDeploy", "BusDomain", "BusRegions", "Yams"]),
         .testTarget(name: "BusHTTPTests", dependencies: ["BusHTTP", "BusLoop", "BusTesting"]),
         .testTarget(name: "BusRedisTests", dependencies: ["BusRedis"]),
-        .testTarget(name: "BusOpsTests", dependencies: ["BusOps", "BusRedis"]),
+        .testTarget(name: "BusOpsTests", dependencies: ["BusOps", "BusRedis", "BusDomain"]),
         .testTarget(name: "BusStreamsTests", dependencies: ["BusStreams", "BusRedis"]),
         .testTarget(name: "BusPostgresTests", dependencies: ["BusPostgres"]),
         .testTarget(
             name: "BusConsumerTests",
             dependencies: [
-                "BusConsumer", "BusDomain", "BusChests", "BusLoop", "BusRedis", "BusStreams", "BusTesting",
+                "BusConsumer", "BusDomain", "BusChests", "BusJSON", "BusLoop", "BusRedis", "BusStreams", "BusTesting",
                 "BusRegions",
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -159,7 +163,7 @@ let package = Package(
         .testTarget(
             name: "BusActivationTests",
             dependencies: [
-                "BusActivation", "BusChests", "BusDomain", "BusPostgres",
+                "BusActivation", "BusChests", "BusDomain", "BusPostgres", "BusService",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -173,6 +177,9 @@ let package = Package(
             ]
         ),
         .testTarget(name: "BusRegionsTests", dependencies: ["BusRegions", "BusDomain", "BusRedis", "Yams"]),
+        .testTarget(name: "BusJSONTests", dependencies: ["BusJSON"]),
+        .testTarget(name: "BusGatewayTests", dependencies: ["BusGateway", "BusDomain", "BusService", "BusJSON"]),
+        .testTarget(name: "biomebusTests", dependencies: ["biomebus", "BusOps", "BusDomain"]),
     ],
     swiftLanguageModes: [.v6]
 )
@@ -182,7 +189,7 @@ let package = Package(
 // .build-fuzz; libFuzzer supplies `main`) and the JSON parser benchmark (bench/json).
 if Context.environment["BIOMEBUS_DEV_TARGETS"] == "1" {
     let fuzzers = [
-        ("FuzzJSONParser", "BusDomain"), ("FuzzSpawnDecoding", "BusDomain"), ("FuzzIfMatch", "BusActivation"),
+        ("FuzzJSONParser", "BusJSON"), ("FuzzSpawnDecoding", "BusGateway"), ("FuzzIfMatch", "BusActivation"),
         ("FuzzRegionYAML", "BusRegions"), ("FuzzJWS", "BusAuth"),
     ]
     package.targets.append(.target(name: "FuzzSupport", path: "fuzz/FuzzSupport"))
@@ -192,7 +199,7 @@ if Context.environment["BIOMEBUS_DEV_TARGETS"] == "1" {
                 name: fuzzer, dependencies: [.target(name: module), "FuzzSupport"], path: "fuzz/\(fuzzer)"))
     }
     package.targets.append(
-        .executableTarget(name: "JSONParseBench", dependencies: ["BusDomain"], path: "bench/JSONParseBench"))
+        .executableTarget(name: "JSONParseBench", dependencies: ["BusJSON"], path: "bench/JSONParseBench"))
     // bench/auth compares BusAuth's JWT verification with vapor/jwt-kit's (async) API; jwt-kit
     // is a dependency of that benchmark only.
     package.dependencies.append(.package(url: "https://github.com/vapor/jwt-kit", from: "5.0.0"))

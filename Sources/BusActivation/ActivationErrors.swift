@@ -1,5 +1,6 @@
 import BusDomain
 import BusPostgres
+import BusService
 import Logging
 
 /// The activation service's own error answers; the generic ones (malformed JSON, 404 route,

@@ -1,4 +1,5 @@
 import BusDomain
+import BusJSON
 
 /// A chest about to be inserted from a spawn entry: what `ChestStatements.insertOne` and
 /// `insertBatch` write (state `spawned`, version 1).

@@ -1,6 +1,7 @@
 import Atomics
 import BusDomain
 import BusHTTP
+import BusOps
 import BusRegions
 import BusService
 import Metrics

@@ -1,5 +1,6 @@
 import BusDomain
 import BusHTTP
+import BusJSON
 import BusLoop
 import BusOps
 import BusRedis
@@ -168,10 +169,10 @@ final class GatewayWorker {
         let chestID = event.chestID ?? chestIDs.next()
         let stream = StreamKey.events(event.biome)
         let xadd = XAdd(stream: stream, approximateMaxLength: region.stream.maxlen, fieldCount: 4) { entry in
-            entry.field("type", event.type)
-            entry.field("coords", event.coordinatesText)
-            entry.field("chest_id", chestID)
-            entry.field("ts", receivedAt)
+            entry.field(SpawnEvent.Field.type, event.type)
+            entry.field(SpawnEvent.Field.coordinates, event.coordinatesText)
+            entry.field(SpawnEvent.Field.chestID, chestID)
+            entry.field(SpawnEvent.Field.receivedAt, receivedAt)
         }
         // The raw send with the decoder called inside: one completion closure per request, as before.
         connection.send(xadd.command) { [self] result in

@@ -1,5 +1,6 @@
 import ArgumentParser
 import BusDomain
+import BusJSON
 import BusOps
 import BusRegions
 import Foundation

@@ -1,5 +1,6 @@
 import BusDomain
 import BusPostgres
+import BusService
 import Logging
 import Testing
 

@@ -1,5 +1,6 @@
 import BusChests
 import BusDomain
+import BusService
 import Testing
 
 @testable import BusActivation

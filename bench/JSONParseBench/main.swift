@@ -1,7 +1,7 @@
 // bench/json's timer: how long JSONParser takes on a spawn body and on the worst 16 KiB body
 // for the duplicate-member check (one flat object of ~2,200 distinct short keys).
 // Prints the median of ROUNDS rounds of ITERATIONS parses each, in microseconds per parse.
-import BusDomain
+import BusJSON
 
 #if canImport(Glibc)
     import Glibc

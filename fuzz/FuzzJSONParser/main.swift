@@ -2,7 +2,7 @@
 //
 // Oracle: parsing never traps, and whatever parses survives a round trip through JSONWriter
 // unchanged, so the parser and the writer agree on strings, escapes and number literals.
-import BusDomain
+import BusJSON
 import FuzzSupport
 
 @_cdecl("LLVMFuzzerTestOneInput")

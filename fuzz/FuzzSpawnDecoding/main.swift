@@ -3,6 +3,8 @@
 //
 // Oracle: decoding never traps, and an accepted event satisfies every rule of the contract.
 import BusDomain
+import BusGateway
+import BusJSON
 import FuzzSupport
 
 @_cdecl("LLVMFuzzerTestOneInput")

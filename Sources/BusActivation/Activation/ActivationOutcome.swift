@@ -1,5 +1,6 @@
 import BusChests
 import BusDomain
+import BusService
 
 /// What an activation ends in, decided without I/O from what the database said.
 public enum ActivationOutcome: Sendable, Equatable {

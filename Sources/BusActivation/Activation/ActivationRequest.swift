@@ -1,4 +1,6 @@
 import BusDomain
+import BusJSON
+import BusService
 
 /// A validated activation request.
 public struct ActivationRequest: Sendable, Equatable {
@@ -28,7 +30,7 @@ public struct ActivationRequest: Sendable, Equatable {
         var chestID = chestID
         if !body.isEmpty && !body.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) {
             let document: JSONValue
-            switch JSONValue.object(fromBody: body) {
+            switch JSONBody.object(from: body) {
             case .success(let object): document = object
             case .failure(let error): return .failure(error)
             }

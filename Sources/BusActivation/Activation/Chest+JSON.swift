@@ -1,5 +1,6 @@
 import BusChests
 import BusDomain
+import BusJSON
 
 extension Chest {
     /// The contract's JSON representation.

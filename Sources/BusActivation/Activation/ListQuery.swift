@@ -1,5 +1,6 @@
 import BusChests
 import BusDomain
+import BusService
 
 /// The query string of `GET …/chests`: an optional state filter and a page size.
 struct ListQuery: Sendable, Equatable {

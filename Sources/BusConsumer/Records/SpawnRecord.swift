@@ -1,5 +1,6 @@
 import BusChests
 import BusDomain
+import BusJSON
 
 /// A spawn entry read back from its stream, checked before it is materialized.
 struct SpawnRecord: Sendable, Equatable {
@@ -14,13 +15,13 @@ struct SpawnRecord: Sendable, Equatable {
 
     /// Parses the fields the gateway wrote; the error says which field is wrong.
     init(biome: BiomeID, streamID: String, fields: [String: String]) throws(SpawnRecordError) {
-        guard let type = fields["type"], Identifiers.isValidType(type) else {
+        guard let type = fields[SpawnEvent.Field.type], Identifiers.isValidType(type) else {
             throw SpawnRecordError("bad or missing type")
         }
-        guard let chestID = fields["chest_id"], Identifiers.isValidChestID(chestID) else {
+        guard let chestID = fields[SpawnEvent.Field.chestID], Identifiers.isValidChestID(chestID) else {
             throw SpawnRecordError("bad or missing chest_id")
         }
-        guard let coordsText = fields["coords"],
+        guard let coordsText = fields[SpawnEvent.Field.coordinates],
             case .array(let elements)? = try? JSONParser.parse(Array(coordsText.utf8)),
             (2...3).contains(elements.count)
         else { throw SpawnRecordError("coords is not a JSON array of 2 or 3 numbers") }
@@ -31,7 +32,7 @@ struct SpawnRecord: Sendable, Equatable {
             }
             coordinates.append(number.double)
         }
-        guard let tsText = fields["ts"], let ts = Int64(tsText), ts >= 0 else {
+        guard let tsText = fields[SpawnEvent.Field.receivedAt], let ts = Int64(tsText), ts >= 0 else {
             throw SpawnRecordError("bad or missing ts")
         }
         self.biome = biome

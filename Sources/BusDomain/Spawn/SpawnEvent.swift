@@ -1,3 +1,5 @@
+import BusJSON
+
 /// A validated spawn posted by a game server.
 public struct SpawnEvent: Sendable, Equatable {
     public var biome: BiomeID
@@ -15,6 +17,17 @@ public struct SpawnEvent: Sendable, Equatable {
         self.chestID = chestID
     }
 
+    /// The names of a spawn's fields in its stream entry: written by the gateway's XADD, read back
+    /// by the consumer, so one spelling serves both sides.
+    public enum Field {
+        public static let type = "type"
+        /// The coordinates as compact JSON array text (`coordinatesText`).
+        public static let coordinates = "coords"
+        public static let chestID = "chest_id"
+        /// The gateway's receive time, Unix milliseconds in decimal.
+        public static let receivedAt = "ts"
+    }
+
     /// The coordinates as compact JSON array text: `[1.5,2,3.25]`.
     public var coordinatesText: String {
         var writer = JSONWriter()
@@ -22,40 +35,5 @@ public struct SpawnEvent: Sendable, Equatable {
         for value in coordinates { writer.number(value) }
         writer.endArray()
         return writer.text
-    }
-}
-
-/// The identifier rules the contract sets.
-public enum Identifiers {
-    /// `[a-z0-9_-]{1,32}`: a spawn's type.
-    public static func isValidType(_ text: String) -> Bool {
-        matches(text, maxLength: 32) { byte in
-            (byte >= 0x61 && byte <= 0x7A) || isDigit(byte) || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-")
-        }
-    }
-
-    /// `[A-Za-z0-9_.:-]{1,64}`: chest ids and player ids.
-    public static func isValidChestID(_ text: String) -> Bool {
-        matches(text, maxLength: 64, isIDByte)
-    }
-
-    /// `[a-z0-9-]{1,63}`: region names.
-    public static func isValidRegionName(_ text: String) -> Bool {
-        matches(text, maxLength: 63) { byte in
-            (byte >= 0x61 && byte <= 0x7A) || isDigit(byte) || byte == UInt8(ascii: "-")
-        }
-    }
-
-    static func isIDByte(_ byte: UInt8) -> Bool {
-        (byte >= 0x61 && byte <= 0x7A) || (byte >= 0x41 && byte <= 0x5A) || isDigit(byte)
-            || byte == UInt8(ascii: "_") || byte == UInt8(ascii: ".") || byte == UInt8(ascii: ":")
-            || byte == UInt8(ascii: "-")
-    }
-
-    private static func isDigit(_ byte: UInt8) -> Bool { byte >= 0x30 && byte <= 0x39 }
-
-    private static func matches(_ text: String, maxLength: Int, _ allowed: (UInt8) -> Bool) -> Bool {
-        let utf8 = text.utf8
-        return !utf8.isEmpty && utf8.count <= maxLength && utf8.allSatisfy(allowed)
     }
 }

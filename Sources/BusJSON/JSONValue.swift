@@ -53,19 +53,3 @@ public struct JSONNumber: Sendable, Equatable {
     /// The nearest Double; may be infinite for literals such as `1e400`.
     public var double: Double { Double(literal) ?? .nan }
 }
-
-extension JSONValue {
-    /// Parses a request body that must be one JSON object, or says why it is not.
-    public static func object(fromBody body: [UInt8]) -> Result<JSONValue, APIError> {
-        let document: JSONValue
-        do {
-            document = try JSONParser.parse(body)
-        } catch {
-            return .failure(.malformedJSON("body is not valid JSON: \(error)"))
-        }
-        guard case .object = document else {
-            return .failure(.malformedJSON("body must be a JSON object, not \(document.kindName)"))
-        }
-        return .success(document)
-    }
-}

@@ -1,3 +1,5 @@
+import BusDomain
+
 /// The thresholds that mark a row in `status` and fire alerts.
 public struct HealthThresholds: Sendable, Equatable {
     public var fill = 0.6

@@ -1,4 +1,3 @@
-import BusDomain
 import BusHTTP
 
 extension HTTPResponse {

@@ -1,6 +1,6 @@
 import Testing
 
-@testable import BusDomain
+@testable import BusJSON
 
 @Suite("JSONParser")
 struct JSONParserTests {

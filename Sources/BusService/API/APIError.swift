@@ -1,3 +1,5 @@
+import BusJSON
+
 /// An error answer of the HTTP API: status, stable snake_case code and a human message.
 ///
 /// Services render it in one place as `{"error": {"code": …, "message": …}}`.
@@ -55,10 +57,6 @@ extension APIError {
         APIError(status: 400, code: "invalid_field", message: message)
     }
 
-    public static func unknownBiome(_ biome: BiomeID) -> APIError {
-        APIError(status: 404, code: "unknown_biome", message: "biome \(biome) belongs to no configured region")
-    }
-
     public static func notFound(path: String) -> APIError {
         APIError(status: 404, code: "not_found", message: "no route for \(path)")
     }
@@ -76,17 +74,6 @@ extension APIError {
 
     public static let unsupportedMediaType = APIError(
         status: 415, code: "unsupported_media_type", message: "Content-Type must be application/json")
-
-    public static func regionUnavailable(_ region: String, reason: String) -> APIError {
-        APIError(
-            status: 503, code: "region_unavailable", message: "region \(region) is unavailable: \(reason)",
-            retryAfter: 1)
-    }
-
-    public static func regionOverloaded(_ region: String, reason: String) -> APIError {
-        APIError(
-            status: 503, code: "region_overloaded", message: "region \(region) is overloaded: \(reason)", retryAfter: 1)
-    }
 
     public static func internalError(_ message: String) -> APIError {
         APIError(status: 500, code: "internal_error", message: message)

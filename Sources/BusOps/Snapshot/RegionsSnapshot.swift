@@ -1,3 +1,5 @@
+import BusDomain
+
 /// The ops view of every region at one moment: what `GET /v1/regions` and
 /// `biomebus status --json` print.
 public struct RegionsSnapshot: Sendable, Equatable {

@@ -1,9 +1,13 @@
+import BusDomain
+import BusJSON
+import BusService
+
 extension SpawnEvent {
     /// Validates a `POST /v1/spawn` body. Unknown members are ignored; `chest_id: null`
     /// counts as absent. Errors name the offending field.
     public static func decode(body: [UInt8]) -> Result<SpawnEvent, APIError> {
         let document: JSONValue
-        switch JSONValue.object(fromBody: body) {
+        switch JSONBody.object(from: body) {
         case .success(let object): document = object
         case .failure(let error): return .failure(error)
         }

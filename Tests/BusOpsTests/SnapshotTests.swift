@@ -1,9 +1,10 @@
+import BusDomain
 import Testing
 
-@testable import BusDomain
+@testable import BusOps
 
-@Suite("Ops: health marks, memory guard, rendering")
-struct OpsTests {
+@Suite("Ops snapshot: health marks and JSON")
+struct SnapshotTests {
     private func snapshot(
         lag: Int? = 0, length: Int = 10, used: Int64 = 10, max: Int64 = 100, up: Bool = true, age: Int64? = nil
     )
@@ -45,23 +46,13 @@ struct OpsTests {
         #expect(SnapshotHealth.breaches(snapshot(lag: 4), history: Array(history.suffix(2))).isEmpty)
     }
 
-    @Test("the memory guard trips at the high-water mark and clears below it minus the hysteresis")
-    func memoryGuard() {
-        #expect(!MemoryGuard.shedding(now: false, ratio: 0.89, highWater: 0.9))
-        #expect(MemoryGuard.shedding(now: false, ratio: 0.9, highWater: 0.9))
-        #expect(MemoryGuard.shedding(now: true, ratio: 0.86, highWater: 0.9))
-        #expect(!MemoryGuard.shedding(now: true, ratio: 0.84, highWater: 0.9))
-        #expect(!MemoryGuard.shedding(now: true, ratio: nil, highWater: 0.9))
-    }
-
-    @Test("the table marks breached rows and lists the reasons")
-    func table() {
-        let text = snapshot(length: 70).table(breaches: SnapshotHealth.breaches(snapshot(length: 70)))
-        let lines = text.split(separator: "\n")
-        #expect(lines[0].contains("REGION") && lines[0].contains("PENDING") && lines[0].contains("MEMORY"))
-        #expect(lines[1].hasPrefix("!") && lines[1].contains("north") && lines[1].contains("70%"))
-        #expect(text.contains("! biome 53 stream at 70 % of maxlen"))
+    @Test("the JSON names every field of the snapshot and says whether it is healthy")
+    func json() {
         let json = snapshot().json()
         #expect(json.contains(#""length":10"#) && json.contains(#""healthy":true"#))
+        #expect(json.contains(#""state":"up""#) && json.contains(#""memory_ratio":0.1"#))
+        let marked = snapshot(length: 70).json(breaches: SnapshotHealth.breaches(snapshot(length: 70)))
+        #expect(marked.contains(#""healthy":false"#))
+        #expect(marked.contains(#""breaches":["biome 53 stream at 70 % of maxlen"]"#))
     }
 }

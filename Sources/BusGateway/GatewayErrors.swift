@@ -1,0 +1,21 @@
+import BusDomain
+import BusService
+
+/// The spawn API's own error answers; the generic ones (400s, 404, 405, 413, 415, 500) are the
+/// chassis' `APIError` cases.
+extension APIError {
+    public static func unknownBiome(_ biome: BiomeID) -> APIError {
+        APIError(status: 404, code: "unknown_biome", message: "biome \(biome) belongs to no configured region")
+    }
+
+    public static func regionUnavailable(_ region: String, reason: String) -> APIError {
+        APIError(
+            status: 503, code: "region_unavailable", message: "region \(region) is unavailable: \(reason)",
+            retryAfter: 1)
+    }
+
+    public static func regionOverloaded(_ region: String, reason: String) -> APIError {
+        APIError(
+            status: 503, code: "region_overloaded", message: "region \(region) is overloaded: \(reason)", retryAfter: 1)
+    }
+}
