@@ -5,54 +5,43 @@ import BusLoop
 import BusPostgres
 import BusService
 import Logging
-import Metrics
 
-enum ActivationRoute: String, Sendable {
+/// The activation service's own routes (the admin endpoints are the chassis'); the raw value
+/// is the `route` label of its request metrics.
+enum ActivationRoute: String, ServiceRoute {
     case chest, list, activate
     case activateAlias = "activate_alias"
-    case health, ready, metrics
-    case openAPI = "openapi"
+
+    /// Every chest route is closed: once players authenticate (issue #11), each needs a token.
+    var isOpen: Bool { false }
 }
 
 /// One loop's share of the activation service: an HTTP listener and a Postgres pool holding
 /// this loop's share of the process's connections.
-final class ActivationWorker {
+final class ActivationWorker: ServiceWorker {
     let loop: EventLoop
+    private let index: Int
     private let logger: Logger
-    private let router: Router<ActivationRoute>
+    private let router: ServiceRouter<ActivationRoute, Void>
+    private let admin: AdminEndpoints
     private let pool: PostgresPool
     private let store: ChestStore
     private var server: HTTPServer!
     private let health: ReadinessSignal
     private var metricsTimer: LoopTimer?
     private let metrics: ActivationMetrics
-    private let latency: ShardedHistogram.Shard
-    private var counters: [CounterKey: Metrics.Counter] = [:]
-
-    private struct CounterKey: Hashable {
-        let route: String
-        let status: Int
-    }
+    private let meter: RequestMeter
 
     init(
-        index: Int, loop: EventLoop, configuration: ActivationConfiguration, connections: Int, health: ReadinessSignal,
-        metrics: ActivationMetrics, logger: Logger
+        index: Int, loop: EventLoop, configuration: ActivationService.Configuration, connections: Int,
+        health: ReadinessSignal, metrics: ActivationMetrics, logger: Logger
     ) {
         self.loop = loop
+        self.index = index
         self.logger = logger
         self.health = health
         self.metrics = metrics
-        self.latency = metrics.duration.shard(index)
-        var router = Router<ActivationRoute>()
-        router.add(.get, "/v1/treasure/{biome_id}/chests/{chest_id}", .chest)
-        router.add(.get, "/v1/treasure/{biome_id}/chests", .list)
-        router.add(.post, "/v1/treasure/{biome_id}/chests/{chest_id}/activate", .activate)
-        router.add(.post, "/treasure/{biome_id}/activate", .activateAlias)
-        router.add(.get, "/healthz", .health)
-        router.add(.get, "/readyz", .ready)
-        router.add(.get, "/metrics", .metrics)
-        router.add(.get, "/openapi.json", .openAPI)
-        self.router = router
+        self.meter = metrics.requestMeter(loop: index)
 
         var connection = PostgresConfiguration(url: configuration.postgresURL)
         connection.applicationName = "biomebus-activation"
@@ -64,10 +53,33 @@ final class ActivationWorker {
         // One connection kept open, so that /readyz reflects whether Postgres answers even
         // while no request has needed it.
         poolConfiguration.minConnections = 1
-        pool = PostgresPool(loop: loop, configuration: poolConfiguration)
+        let pool = PostgresPool(loop: loop, configuration: poolConfiguration)
+        self.pool = pool
         store = ChestStore(pool: pool, preparedStatements: configuration.preparedStatements)
+
+        let address = PostgresURLRedaction.redacted(configuration.postgresURL)
+        admin = AdminEndpoints(metrics: metrics.service, openAPIDocument: ActivationService.openAPIDocument) {
+            var report = ReadinessReport()
+            if !health.isReady {
+                report.add(
+                    .postgres,
+                    [
+                        .init(
+                            name: connection.applicationName, address: address,
+                            error: pool.lastError ?? "Postgres is not reachable")
+                    ])
+            }
+            return report
+        }
+        var router = ServiceRouter<ActivationRoute, Void>(admin: admin)
+        router.add(.get, "/v1/treasure/{biome_id}/chests/{chest_id}", .chest)
+        router.add(.get, "/v1/treasure/{biome_id}/chests", .list)
+        router.add(.post, "/v1/treasure/{biome_id}/chests/{chest_id}/activate", .activate)
+        router.add(.post, "/treasure/{biome_id}/activate", .activateAlias)
+        self.router = router
+
         server = HTTPServer(loop: loop, configuration: configuration.http) { [unowned self] request, responder in
-            self.handle(request, Answer(worker: self, responder: responder))
+            self.handle(request, responder)
         }
         // Readiness is published as it happens, before the request concerned is answered:
         // every outcome of this loop's pool replaces the process's latest one.
@@ -79,59 +91,59 @@ final class ActivationWorker {
             metrics.publish(loop: index, pool: pool.statistics)
             metricsTimer?.schedule(after: .milliseconds(200))
         }
-        loop.execute { [pool = LoopBound(pool, loop: loop), timer = LoopBound(metricsTimer, loop: loop)] in
-            pool.value.start()
-            timer.value?.schedule(after: .zero)
-        }
     }
 
     func bind(_ address: ListenAddress) throws(BindError) -> Int {
         try server.bind(address)
     }
 
-    func drain(timeout: Duration, then done: @escaping () -> Void) {
+    func start() {
+        pool.start()
+        metricsTimer?.schedule(after: .zero)
+    }
+
+    func drain(then done: @escaping () -> Void) {
         server.stopAccepting()
-        loop.completeOnce(within: timeout, server.whenDrained) { [self] in
-            metricsTimer?.cancel()
-            server.close()
-            pool.close()
-            // Breaks pool → readiness signal → recovery hook → pool.
-            pool.onOutcome = nil
-            done()
-        }
+        server.whenDrained(done)
+    }
+
+    func close() {
+        metricsTimer?.cancel()
+        server.close()
+        pool.close()
+        // Breaks pool → readiness signal → recovery hook → pool.
+        pool.onOutcome = nil
     }
 
     // MARK: - Requests
 
-    private func handle(_ request: HTTPRequest, _ responder: Answer) {
-        let match = router.match(request.method, path: request.path)
-        if case .found(let route, _) = match { responder.route = route.rawValue }
-        switch match {
-        case .found(.chest, let parameters):
-            chest(parameters, responder)
-        case .found(.list, let parameters):
-            list(parameters, query: request.queryParameters, responder)
-        case .found(.activate, let parameters):
-            activate(request, biome: parameters["biome_id"] ?? "", chestID: parameters["chest_id"], responder)
-        case .found(.activateAlias, let parameters):
-            activate(request, biome: parameters["biome_id"] ?? "", chestID: nil, responder)
-        case .found(.health, _):
-            responder.send(.json(200, #"{"status":"ok"}"#))
-        case .found(.metrics, _):
-            responder.send(.prometheus(metrics.service.render()))
-        case .found(.openAPI, _):
-            responder.send(.json(200, bytes: ActivationService.openAPIDocument))
-        case .found(.ready, _):
-            responder.send(
-                health.isReady
-                    ? .json(200, #"{"status":"ready"}"#)
-                    : HTTPResponse(.databaseUnavailable(pool.lastError ?? "Postgres is not reachable")))
-        case let other:
-            responder.send(other.errorResponse(method: request.method, path: request.path)!)
+    private func handle(_ request: HTTPRequest, _ responder: HTTPResponder) {
+        var answer = MeteredResponder(responder, meter: meter, label: "unknown", started: Clocks.monotonicNanoseconds())
+        switch router.route(request) {
+        case .service(let route, let parameters, _):
+            answer.label = route.rawValue
+            switch route {
+            case .chest:
+                chest(parameters, answer)
+            case .list:
+                list(parameters, query: request.queryParameters, answer)
+            case .activate:
+                activate(request, biome: parameters["biome_id"] ?? "", chestID: parameters["chest_id"], answer)
+            case .activateAlias:
+                activate(request, biome: parameters["biome_id"] ?? "", chestID: nil, answer)
+            }
+        case .admin(let route):
+            answer.label = route.rawValue
+            answer.send(admin.response(for: route))
+        case .refused(let route, let response):
+            answer.label = route.rawValue
+            answer.send(response)
+        case .unmatched(let response):
+            answer.send(response)
         }
     }
 
-    private func chest(_ parameters: [String: String], _ responder: Answer) {
+    private func chest(_ parameters: [String: String], _ responder: MeteredResponder) {
         guard let biome = BiomeID(parameters["biome_id"] ?? "") else {
             return responder.send(HTTPResponse(.badBiomeID))
         }
@@ -150,7 +162,7 @@ final class ActivationWorker {
         }
     }
 
-    private func list(_ parameters: [String: String], query: [String: String], _ responder: Answer) {
+    private func list(_ parameters: [String: String], query: [String: String], _ responder: MeteredResponder) {
         guard let biome = BiomeID(parameters["biome_id"] ?? "") else {
             return responder.send(HTTPResponse(.badBiomeID))
         }
@@ -169,7 +181,7 @@ final class ActivationWorker {
         }
     }
 
-    private func activate(_ request: HTTPRequest, biome: String, chestID: String?, _ responder: Answer) {
+    private func activate(_ request: HTTPRequest, biome: String, chestID: String?, _ responder: MeteredResponder) {
         let validated = ActivationRequest.validate(
             biomeID: biome, chestID: chestID, ifMatch: request.headers.values("If-Match"), body: request.body,
             chestIDInBody: chestID == nil)
@@ -188,40 +200,5 @@ final class ActivationWorker {
                 responder.send(HTTPResponse(.statementFailed(error, logger: logger)))
             }
         }
-    }
-}
-
-/// Wraps the request's responder so that every answer is counted by route and status, and
-/// timed, in one place.
-final class Answer {
-    private unowned let worker: ActivationWorker
-    private let responder: HTTPResponder
-    private let started = Clocks.monotonicNanoseconds()
-    var route = "unknown"
-
-    init(worker: ActivationWorker, responder: HTTPResponder) {
-        self.worker = worker
-        self.responder = responder
-    }
-
-    func send(_ response: HTTPResponse) {
-        responder.send(response)
-        worker.record(
-            route: route, status: response.status, seconds: Double(Clocks.monotonicNanoseconds() &- started) / 1e9)
-    }
-}
-
-extension ActivationWorker {
-    func record(route: String, status: Int, seconds: Double) {
-        let key = CounterKey(route: route, status: status)
-        let counter: Metrics.Counter
-        if let cached = counters[key] {
-            counter = cached
-        } else {
-            counter = metrics.requests(route: route, status: status)
-            counters[key] = counter
-        }
-        counter.increment()
-        latency.record(seconds: seconds)
     }
 }

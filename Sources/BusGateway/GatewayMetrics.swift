@@ -1,29 +1,20 @@
-import Atomics
 import BusDomain
 import BusHTTP
 import BusOps
 import BusRegions
 import BusService
 import Metrics
-import Synchronization
 
-/// The gateway's metrics and the state its loops share: lock-free on the request path.
+/// The gateway's metrics: spawn counters and latency, and the sampled region gauges.
 final class GatewayMetrics: Sendable {
     let service: ServiceMetrics
     let spawnDuration: ShardedHistogram
-    /// Per region (catalog index): spawns refused because Redis memory is above high water.
-    let shedding: [ManagedAtomic<Bool>]
-    /// The sampler's latest snapshots, oldest first, for the "lag keeps growing" rule of
-    /// `/v1/regions`. Locked once a second by the sampler and per `/v1/regions`, never per spawn.
-    private let recent = Mutex<[RegionsSnapshot]>([])
-    private static let lagSamples = HealthThresholds().lagGrowthSamples
 
-    init(catalog: RegionCatalog, loops: Int, http: HTTPServerCounters) {
+    init(loops: Int, http: HTTPServerCounters) {
         spawnDuration = ShardedHistogram(
             name: "biomebus_spawn_duration_seconds", help: "Time from receiving a spawn to answering it.",
             buckets: ShardedHistogram.latencyBuckets, shards: loops)
         service = ServiceMetrics(histograms: [spawnDuration], http: http)
-        shedding = catalog.regions.map { _ in ManagedAtomic(false) }
     }
 
     func spawnRequests(biome: String, status: Int) -> Metrics.Counter {
@@ -32,14 +23,10 @@ final class GatewayMetrics: Sendable {
             [("biome", biome), ("status", String(status))])
     }
 
-    /// Groups whose lag rose in each of the sampler's last steps: a judgement on consecutive
-    /// samples, which a fresh snapshot taken between two of them cannot make.
-    var lagBreaches: [Breach] {
-        let samples = recent.withLock { $0 }
-        guard let latest = samples.last else { return [] }
-        return SnapshotHealth.breaches(latest, history: Array(samples.dropLast())).filter {
-            if case .lagGrowing = $0 { return true }
-            return false
+    /// Loop `index`'s spawn meter.
+    func spawnMeter(loop index: Int) -> RequestMeter {
+        RequestMeter(latency: spawnDuration.shard(index)) { [self] biome, status in
+            spawnRequests(biome: biome, status: status)
         }
     }
 
@@ -65,7 +52,6 @@ final class GatewayMetrics: Sendable {
 
     /// Publishes one sample of every region's figures as gauges.
     func publish(_ snapshot: RegionsSnapshot) {
-        recent.withLock { $0 = Array(($0 + [snapshot]).suffix(Self.lagSamples + 1)) }
         for region in snapshot.regions {
             let regionLabel = ("region", region.name)
             gauge("biomebus_region_up", [regionLabel]).record(region.up ? 1 : 0)

@@ -1,69 +1,64 @@
 import BusDomain
 import BusHTTP
-import BusJSON
 import BusLoop
 import BusOps
 import BusRedis
 import BusRegions
 import BusService
-import BusStreams
 import Logging
-import Metrics
 
-/// The routes of the gateway.
-enum GatewayRoute: Sendable {
-    case spawn, health, ready, regions, metrics, openAPI
+/// The gateway's own routes (the admin endpoints are the chassis').
+enum GatewayRoute: ServiceRoute {
+    case spawn, regions
+
+    /// `/v1/regions` is an operator view, open like `/metrics` (contract, "Authentication").
+    var isOpen: Bool { self == .regions }
 }
 
 /// One loop's share of the gateway: an HTTP listener and one Redis connection per distinct
 /// region Redis. Everything here runs on `loop`'s thread; nothing is shared with other loops.
-final class GatewayWorker {
+final class GatewayWorker: ServiceWorker {
     let loop: EventLoop
     private let catalog: RegionCatalog
     private let logger: Logger
-    private let router: Router<GatewayRoute>
+    private let router: ServiceRouter<GatewayRoute, Void>
+    private let admin: AdminEndpoints
     private var server: HTTPServer!
     /// One connection per distinct Redis address.
     private let connections: [RedisConnection]
     /// For each region (by catalog index), the index of its connection in `connections`.
     private let connectionOfRegion: [Int]
-    private var chestIDs: ChestIDGenerator
+    private var pipeline: SpawnPipeline
+    private let control: RegionControl
     private let metrics: GatewayMetrics
     private let readiness: RegionReadiness
-    private let latency: ShardedHistogram.Shard
-    /// Request counters by (biome label, status), created on first use.
-    private var requestCounters: [CounterKey: Metrics.Counter] = [:]
+    /// Counts and times spawns; nil when request metrics are off.
+    private let meter: RequestMeter?
     /// Loop 0 samples every region each second: gauges and the memory guard.
     private var sampler: LoopTimer?
     private let sampleInterval: Duration
-    private let requestMetrics: Bool
-
-    private struct CounterKey: Hashable {
-        let biome: String
-        let status: Int
-    }
 
     init(
-        index: Int, loop: EventLoop, configuration: GatewayConfiguration, processTag: String,
-        readiness: RegionReadiness, metrics: GatewayMetrics, logger: Logger
+        index: Int, loop: EventLoop, configuration: GatewayService.Configuration, processTag: String,
+        readiness: RegionReadiness, control: RegionControl, metrics: GatewayMetrics, logger: Logger
     ) {
         self.loop = loop
         self.metrics = metrics
+        self.control = control
         self.readiness = readiness
-        self.latency = metrics.spawnDuration.shard(index)
+        self.meter = configuration.requestMetrics ? metrics.spawnMeter(loop: index) : nil
         self.sampleInterval = configuration.sampleInterval
-        self.requestMetrics = configuration.requestMetrics
         self.catalog = configuration.catalog
         self.logger = logger
-        self.chestIDs = ChestIDGenerator(processTag: processTag, worker: index)
-
-        var router = Router<GatewayRoute>()
+        self.pipeline = SpawnPipeline(
+            catalog: configuration.catalog, control: control,
+            chestIDs: ChestIDGenerator(processTag: processTag, worker: index))
+        admin = AdminEndpoints(metrics: metrics.service, openAPIDocument: GatewayService.openAPIDocument) {
+            [readiness] in readiness.report()
+        }
+        var router = ServiceRouter<GatewayRoute, Void>(admin: admin)
         router.add(.post, "/v1/spawn", .spawn)
-        router.add(.get, "/healthz", .health)
-        router.add(.get, "/readyz", .ready)
         router.add(.get, "/v1/regions", .regions)
-        router.add(.get, "/metrics", .metrics)
-        router.add(.get, "/openapi.json", .openAPI)
         self.router = router
 
         let addresses = catalog.redisAddresses
@@ -90,13 +85,8 @@ final class GatewayWorker {
         server = HTTPServer(loop: loop, configuration: configuration.http) { [unowned self] request, responder in
             self.handle(request, responder)
         }
-        // Connecting is asynchronous: the first attempt starts when the loop runs.
         if index == 0 {
             sampler = LoopTimer(loop: loop) { [unowned self] in self.sampleRegions() }
-        }
-        loop.execute { [connections = LoopBound(connections, loop: loop), sampler = LoopBound(sampler, loop: loop)] in
-            for connection in connections.value { connection.start() }
-            sampler.value?.schedule(after: .zero)
         }
     }
 
@@ -104,130 +94,77 @@ final class GatewayWorker {
         try server.bind(address)
     }
 
-    /// Stops accepting, waits for in-flight requests (at most `timeout`), then closes everything.
-    func drain(timeout: Duration, then done: @escaping () -> Void) {
+    /// Connecting is asynchronous: the first attempt starts here, when the loop runs.
+    func start() {
+        for connection in connections { connection.start() }
+        sampler?.schedule(after: .zero)
+    }
+
+    func drain(then done: @escaping () -> Void) {
         server.stopAccepting()
-        loop.completeOnce(within: timeout, server.whenDrained) { [self] in
-            sampler?.cancel()
-            server.close()
-            for connection in connections {
-                connection.close()
-                // Breaks connection → readiness → recovery hook → connection.
-                connection.onReadinessChange = nil
-            }
-            done()
+        server.whenDrained(done)
+    }
+
+    func close() {
+        sampler?.cancel()
+        server.close()
+        for connection in connections {
+            connection.close()
+            // Breaks connection → readiness → recovery hook → connection.
+            connection.onReadinessChange = nil
         }
     }
 
     // MARK: - Requests
 
     private func handle(_ request: HTTPRequest, _ responder: HTTPResponder) {
-        switch router.match(request.method, path: request.path) {
-        case .found(.spawn, _):
+        switch router.route(request) {
+        case .service(.spawn, _, _):
             spawn(request, responder)
-        case .found(.health, _):
-            responder.send(.json(200, #"{"status":"ok"}"#))
-        case .found(.ready, _):
-            responder.send(readinessResponse())
-        case .found(.regions, _):
-            RegionSampler.snapshot(catalog, connections: regionConnections, shedding: sheddingStates) {
-                [metrics] snapshot in
-                let breaches = SnapshotHealth.breaches(snapshot) + metrics.lagBreaches
+        case .service(.regions, _, _):
+            RegionSampler.snapshot(catalog, connections: regionConnections, shedding: control.sheddingStates) {
+                [control] snapshot in
+                let breaches = SnapshotHealth.breaches(snapshot) + control.lagBreaches
                 responder.send(.json(200, snapshot.json(breaches: breaches)))
             }
-        case .found(.metrics, _):
-            responder.send(.prometheus(metrics.service.render()))
-        case .found(.openAPI, _):
-            responder.send(.json(200, bytes: Gateway.openAPIDocument))
-        case let other:
-            responder.send(other.errorResponse(method: request.method, path: request.path)!)
+        case .admin(let route):
+            responder.send(admin.response(for: route))
+        case .refused(.spawn, let response):
+            MeteredResponder(responder, meter: meter, label: "none", started: Clocks.monotonicNanoseconds())
+                .send(response)
+        case .refused(_, let response), .unmatched(let response):
+            responder.send(response)
         }
     }
 
     private func spawn(_ request: HTTPRequest, _ responder: HTTPResponder) {
-        let started = Clocks.monotonicNanoseconds()
-        let receivedAt = Clocks.unixMilliseconds()
-        guard request.hasJSONContentType else {
-            return answerSpawn(responder, HTTPResponse(.unsupportedMediaType), biome: "none", started: started)
-        }
-        let event: SpawnEvent
-        switch SpawnEvent.decode(body: request.body) {
-        case .success(let decoded): event = decoded
-        case .failure(let error):
-            return answerSpawn(responder, HTTPResponse(error), biome: "none", started: started)
-        }
-        guard let regionIndex = catalog.regionIndex(of: event.biome) else {
-            return answerSpawn(responder, HTTPResponse(.unknownBiome(event.biome)), biome: "unknown", started: started)
-        }
-        let region = catalog.regions[regionIndex]
-        let biomeLabel = String(event.biome.value)
-        if metrics.shedding[regionIndex].load(ordering: .relaxed) {
-            let error = APIError.regionOverloaded(region.name, reason: "its Redis memory is above the high-water mark")
-            return answerSpawn(responder, HTTPResponse(error), biome: biomeLabel, started: started)
-        }
-        let connection = connections[connectionOfRegion[regionIndex]]
-        let chestID = event.chestID ?? chestIDs.next()
-        let stream = StreamKey.events(event.biome)
-        let xadd = XAdd(stream: stream, approximateMaxLength: region.stream.maxlen, fieldCount: 4) { entry in
-            entry.field(SpawnEvent.Field.type, event.type)
-            entry.field(SpawnEvent.Field.coordinates, event.coordinatesText)
-            entry.field(SpawnEvent.Field.chestID, chestID)
-            entry.field(SpawnEvent.Field.receivedAt, receivedAt)
-        }
-        // The raw send with the decoder called inside: one completion closure per request, as before.
-        connection.send(xadd.command) { [self] result in
-            switch xadd.decode(result) {
-            case .success(let id):
-                var body = JSONWriter()
-                body.beginObject()
-                body.field("biome_id", event.biome.value)
-                body.field("stream", stream)
-                body.field("id", id)
-                body.field("chest_id", chestID)
-                body.endObject()
-                answerSpawn(responder, .json(202, bytes: body.bytes), biome: biomeLabel, started: started)
-            case .failure(let error):
-                let answer = HTTPResponse(Self.apiError(for: error, region: region, logger: logger))
-                answerSpawn(responder, answer, biome: biomeLabel, started: started)
+        var answer = MeteredResponder(responder, meter: meter, label: "none", started: Clocks.monotonicNanoseconds())
+        switch pipeline.prepare(request, receivedAt: Clocks.unixMilliseconds()) {
+        case .answer(let response, let label):
+            answer.label = label
+            answer.send(response)
+        case .append(let append, let label):
+            answer.label = label
+            // The raw send with the decoder called inside: one completion closure per request.
+            connections[connectionOfRegion[append.region]].send(append.xadd.command) { [self] reply in
+                answer.send(pipeline.answer(append, reply: reply, logger: logger))
             }
         }
-    }
-
-    /// Sends a spawn's answer and counts it: by biome (bounded by the configured biomes, plus
-    /// "unknown" and "none") and status, and its latency.
-    private func answerSpawn(_ responder: HTTPResponder, _ response: HTTPResponse, biome: String, started: UInt64) {
-        responder.send(response)
-        guard requestMetrics else { return }
-        let key = CounterKey(biome: biome, status: response.status)
-        let counter: Metrics.Counter
-        if let cached = requestCounters[key] {
-            counter = cached
-        } else {
-            counter = metrics.spawnRequests(biome: biome, status: response.status)
-            requestCounters[key] = counter
-        }
-        counter.increment()
-        latency.record(seconds: Double(Clocks.monotonicNanoseconds() &- started) / 1e9)
     }
 
     // MARK: - Sampling (loop 0)
 
     private var regionConnections: [RedisConnection] { connectionOfRegion.map { connections[$0] } }
 
-    private var sheddingStates: [Bool] { metrics.shedding.map { $0.load(ordering: .relaxed) } }
-
-    /// Samples every region, publishes gauges, and moves the memory guard.
+    /// Samples every region, moves the memory guard, and publishes gauges.
     private func sampleRegions() {
-        RegionSampler.snapshot(catalog, connections: regionConnections, shedding: sheddingStates) { [self] snapshot in
-            for (index, status) in snapshot.regions.enumerated() {
-                let region = catalog.regions[index]
-                let was = metrics.shedding[index].load(ordering: .relaxed)
-                let now = MemoryGuard.shedding(
-                    now: was, ratio: status.memoryRatio, highWater: region.stream.memoryHighWater)
-                guard now != was else { continue }
-                metrics.shedding[index].store(now, ordering: .relaxed)
-                let ratio = status.memoryRatio.map { "\(Int(($0 * 100).rounded()))%" } ?? "-"
-                if now {
+        RegionSampler.snapshot(catalog, connections: regionConnections, shedding: control.sheddingStates) {
+            [self] snapshot in
+            let (changes, sample) = control.observe(snapshot, catalog: catalog)
+            for change in changes {
+                let region = catalog.regions[change.region]
+                let ratio = change.ratio.map { "\(Int(($0 * 100).rounded()))%" } ?? "-"
+                if change.shedding {
                     logger.warning(
                         "region shedding spawns: Redis memory above high water",
                         metadata: ["region": "\(region.name)", "memory": "\(ratio)"])
@@ -236,57 +173,8 @@ final class GatewayWorker {
                         "region accepting spawns again", metadata: ["region": "\(region.name)", "memory": "\(ratio)"])
                 }
             }
-            var published = snapshot
-            for index in published.regions.indices {
-                published.regions[index].shedding = metrics.shedding[index].load(ordering: .relaxed)
-            }
-            metrics.publish(published)
+            metrics.publish(sample)
             sampler?.schedule(after: sampleInterval)
         }
-    }
-
-    /// Maps a Redis failure to the contract's 503s (500 for anything unexpected).
-    static func apiError(for error: RedisError, region: RegionConfig, logger: Logger) -> APIError {
-        switch error {
-        case .unavailable:
-            return .regionUnavailable(region.name, reason: "its Redis is not connected")
-        case .timedOut:
-            return .regionUnavailable(region.name, reason: "its Redis did not answer in time")
-        case .disconnected:
-            return .regionUnavailable(region.name, reason: "the connection to its Redis was lost")
-        case .overloaded:
-            return .regionOverloaded(region.name, reason: "too many writes are waiting for its Redis")
-        case .server where error.isOutOfMemory:
-            return .regionOverloaded(region.name, reason: "its Redis is out of memory")
-        case .server:
-            logger.error("XADD failed", metadata: ["region": "\(region.name)", "error": "\(error.serverText ?? "")"])
-            return .internalError("Redis refused the write")
-        case .unexpectedReply:
-            return .internalError("unexpected XADD reply")
-        }
-    }
-
-    private func readinessResponse() -> HTTPResponse {
-        let down = readiness.unreachableRegions()
-        guard !down.isEmpty else { return .json(200, #"{"status":"ready"}"#) }
-        var body = JSONWriter()
-        body.beginObject()
-        body.key("error")
-        body.beginObject()
-        body.field("code", "not_ready")
-        body.field("message", "regions not answering: " + down.map(\.region.name).joined(separator: ", "))
-        body.endObject()
-        body.key("regions")
-        body.beginArray()
-        for entry in down {
-            body.beginObject()
-            body.field("name", entry.region.name)
-            body.field("redis", entry.region.redis.description)
-            body.field("error", entry.error)
-            body.endObject()
-        }
-        body.endArray()
-        body.endObject()
-        return .json(503, body.text, headers: ["Retry-After": "1"])
     }
 }

@@ -38,7 +38,7 @@ public final class LocalStack: @unchecked Sendable {
     private let logger: Logger
     private var redis: RedisServerProcess?
     private var postgres: PostgresCluster?
-    private var gateway: Gateway?
+    private var gateway: GatewayService?
     private var activation: ActivationService?
     private var consumers: [ConsumerService] = []
     /// Where the activation service listens (after start).
@@ -136,7 +136,7 @@ public final class LocalStack: @unchecked Sendable {
         }
 
         for region in local.regions {
-            var configuration = ConsumerServiceConfiguration(
+            var configuration = ConsumerService.Configuration(
                 region: region, biomes: region.biomes, consumerName: "local-\(region.name)", postgresURL: postgresURL)
             configuration.poolSize = 4
             do {
@@ -154,7 +154,7 @@ public final class LocalStack: @unchecked Sendable {
             activationListen.port = LoopbackPorts.choose(preferred: activationListen.port + 1)
         }
         do {
-            var configuration = ActivationConfiguration(
+            var configuration = ActivationService.Configuration(
                 postgresURL: postgresURL, listen: activationListen, threads: options.threads)
             configuration.poolSize = 4
             let service = try ActivationService(configuration: configuration, logger: logger)
@@ -172,8 +172,8 @@ public final class LocalStack: @unchecked Sendable {
             listen.port = LoopbackPorts.choose(preferred: listen.port)
         }
         do {
-            let gateway = try Gateway(
-                configuration: GatewayConfiguration(catalog: local, listen: listen, threads: options.threads),
+            let gateway = try GatewayService(
+                configuration: GatewayService.Configuration(catalog: local, listen: listen, threads: options.threads),
                 logger: logger)
             gateway.start()
             self.gateway = gateway

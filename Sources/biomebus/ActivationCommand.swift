@@ -35,13 +35,13 @@ struct ActivationCommand: ParsableCommand {
             guard (1...1000).contains(poolSize) else {
                 throw CLIError("--pool-size: expected 1 to 1000, got \(poolSize)")
             }
-            let threadCount = threads ?? WorkerLoops<Void>.processorCount
+            let threadCount = threads ?? ServiceHost.processorCount
             guard (1...256).contains(threadCount) else {
                 throw CLIError("--threads: expected 1 to 256, got \(threadCount)")
             }
             let logger = Logs.logger("activation")
             let signals = TerminationSignal()
-            var configuration = ActivationConfiguration(postgresURL: url, listen: address, threads: threadCount)
+            var configuration = ActivationService.Configuration(postgresURL: url, listen: address, threads: threadCount)
             configuration.poolSize = poolSize
             configuration.preparedStatements = preparedStatements
             configuration.serverTimeouts = serverTimeouts

@@ -49,7 +49,7 @@ struct ConsumerCommand: ParsableCommand {
             guard Identifiers.isValidChestID(consumerName) else {
                 throw CLIError("--name: expected 1 to 64 characters from [A-Za-z0-9_.:-], got \"\(consumerName)\"")
             }
-            var configuration = ConsumerServiceConfiguration(
+            var configuration = ConsumerService.Configuration(
                 region: region, biomes: selected, consumerName: consumerName, postgresURL: url)
             configuration.preparedStatements = preparedStatements
             configuration.serverTimeouts = serverTimeouts

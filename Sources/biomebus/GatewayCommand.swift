@@ -22,7 +22,7 @@ struct GatewayCommand: ParsableCommand {
         try failingCleanly {
             let catalog = try regions.load(validation: .exceptConsumerTuning)
             let address = try listenAddress(listen, default: "127.0.0.1:8080")
-            let threadCount = threads ?? WorkerLoops<Void>.processorCount
+            let threadCount = threads ?? ServiceHost.processorCount
             guard (1...256).contains(threadCount) else {
                 throw CLIError("--threads: expected 1 to 256, got \(threadCount)")
             }
@@ -34,13 +34,14 @@ struct GatewayCommand: ParsableCommand {
                 metadata: [
                     "regions": "\(catalog.regions.map(\.name).joined(separator: ","))", "threads": "\(threadCount)",
                 ])
-            let gateway: Gateway
+            let gateway: GatewayService
             do {
-                var configuration = GatewayConfiguration(catalog: catalog, listen: address, threads: threadCount)
+                var configuration = GatewayService.Configuration(
+                    catalog: catalog, listen: address, threads: threadCount)
                 // Only for measuring what request metrics cost (docs/benchmarks.md).
                 configuration.http = http
                 configuration.requestMetrics = ProcessInfo.processInfo.environment["BIOMEBUS_REQUEST_METRICS"] != "off"
-                gateway = try Gateway(configuration: configuration, logger: logger)
+                gateway = try GatewayService(configuration: configuration, logger: logger)
             } catch {
                 throw CLIError("\(error)")
             }

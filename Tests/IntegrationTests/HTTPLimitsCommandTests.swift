@@ -148,12 +148,12 @@ struct HTTPLimitsCommandTests {
         let database = try TestDatabase(on: try PostgresCluster.shared())
         #expect(throws: BindError.self) {
             _ = try ActivationService(
-                configuration: ActivationConfiguration(postgresURL: database.url, listen: taken, threads: 2),
+                configuration: ActivationService.Configuration(postgresURL: database.url, listen: taken, threads: 2),
                 logger: logger)
         }
         let redis = try RedisServerProcess.temporary()
         let region = ConsumerHarness.region(redis: redis, biomes: [7])
-        var consumer = ConsumerServiceConfiguration(
+        var consumer = ConsumerService.Configuration(
             region: region, biomes: region.biomes, consumerName: "taken", postgresURL: database.url)
         consumer.admin = taken
         #expect(throws: BindError.self) { _ = try ConsumerService(configuration: consumer, logger: logger) }

@@ -75,7 +75,7 @@ struct MetricsLintTests {
         let redis = try RedisServerProcess.temporary()
         let database = try TestDatabase(on: try PostgresCluster.shared())
         let region = ConsumerHarness.region(redis: redis, biomes: [7])
-        var configuration = ConsumerServiceConfiguration(
+        var configuration = ConsumerService.Configuration(
             region: region, biomes: region.biomes, consumerName: "lint", postgresURL: database.url)
         configuration.admin = ListenAddress(host: "127.0.0.1", port: 0)
         let service = try ConsumerService(

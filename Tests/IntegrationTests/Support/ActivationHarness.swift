@@ -49,9 +49,9 @@ final class ActivationHarness {
 
     init(
         postgresURL: String, poolSize: Int = 4, threads: Int = 2,
-        configure: (inout ActivationConfiguration) -> Void = { _ in }
+        configure: (inout ActivationService.Configuration) -> Void = { _ in }
     ) throws {
-        var configuration = ActivationConfiguration(
+        var configuration = ActivationService.Configuration(
             postgresURL: postgresURL, listen: ListenAddress(host: "127.0.0.1", port: 0), threads: threads)
         configuration.poolSize = poolSize
         configure(&configuration)

@@ -10,7 +10,7 @@ final class ConsumerHarness {
     let service: ConsumerService
 
     init(region: RegionConfig, postgresURL: String, name: String = "test-consumer") throws {
-        let configuration = ConsumerServiceConfiguration(
+        let configuration = ConsumerService.Configuration(
             region: region, biomes: region.biomes, consumerName: name, postgresURL: postgresURL)
         service = try ConsumerService(
             configuration: configuration, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })

@@ -8,16 +8,18 @@ import Logging
 
 /// An in-process gateway on a free port, serving the given regions; shut down on release.
 final class GatewayHarness {
-    let gateway: Gateway
+    let gateway: GatewayService
 
     var port: Int { gateway.port }
 
-    init(regions: [RegionConfig], threads: Int = 2, configure: (inout GatewayConfiguration) -> Void = { _ in }) throws {
-        var configuration = GatewayConfiguration(
+    init(regions: [RegionConfig], threads: Int = 2, configure: (inout GatewayService.Configuration) -> Void = { _ in })
+        throws
+    {
+        var configuration = GatewayService.Configuration(
             catalog: try RegionCatalog(regions: regions), listen: ListenAddress(host: "127.0.0.1", port: 0),
             threads: threads)
         configure(&configuration)
-        gateway = try Gateway(
+        gateway = try GatewayService(
             configuration: configuration, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
         gateway.start()
         let ready = Polling.waitUntil {

@@ -1,57 +1,8 @@
 import BusDomain
-import BusHTTP
-import BusLoop
 import BusRegions
 import BusService
 import Logging
 import Synchronization
-
-/// The spawn gateway: N event loops, each with its own HTTP listener (sharing the port) and
-/// its own connection to every distinct region Redis. It validates spawns and appends them to
-/// their biome's stream; nothing else.
-public final class Gateway: Sendable {
-    public let configuration: GatewayConfiguration
-    private let loops: WorkerLoops<GatewayWorker>
-    private let readiness: RegionReadiness
-    private let metrics: GatewayMetrics
-    /// The port actually bound (differs from the configured one when that is 0).
-    public let port: Int
-
-    /// Builds the loops, connects to Redis and binds the port; throws if the port cannot be
-    /// bound. Serving starts with `start()`.
-    public init(configuration: GatewayConfiguration, logger: Logger) throws(BindError) {
-        self.configuration = configuration
-        let readiness = RegionReadiness(catalog: configuration.catalog, loops: configuration.threads, logger: logger)
-        self.readiness = readiness
-        let processTag = ChestIDGenerator.makeProcessTag()
-        let metrics = GatewayMetrics(
-            catalog: configuration.catalog, loops: configuration.threads, http: configuration.http.counters)
-        self.metrics = metrics
-        (loops, port) = try WorkerLoops.listening(
-            name: "gateway", count: configuration.threads, on: configuration.listen,
-            makeWorker: { index, loop in
-                GatewayWorker(
-                    index: index, loop: loop, configuration: configuration, processTag: processTag,
-                    readiness: readiness, metrics: metrics, logger: logger)
-            },
-            bind: { worker, address throws(BindError) in try worker.bind(address) })
-    }
-
-    /// Spawn requests answered so far and their latencies (for `biomebus up`'s summary).
-    public var spawnLatency: ShardedHistogram.Snapshot { metrics.spawnDuration.snapshot() }
-
-    /// Starts the loops: connections open and requests are served.
-    public func start() {
-        loops.start()
-    }
-
-    /// Stops accepting, lets in-flight requests finish (up to the drain timeout), closes Redis
-    /// connections and joins the loop threads. Blocks; call from outside the loops.
-    public func shutdown() {
-        let drainTimeout = configuration.drainTimeout
-        loops.stop { worker, done in worker.drain(timeout: drainTimeout, then: done) }
-    }
-}
 
 /// Whether each region's Redis answers, for `/readyz` and the "region up/down" log lines.
 ///
@@ -121,11 +72,16 @@ final class RegionReadiness: Sendable {
 
     /// Regions whose latest outcome is not ready, with the latest error: what `/readyz`
     /// reports. Locks briefly; never called per spawn.
-    func unreachableRegions() -> [(region: RegionConfig, error: String)] {
-        state.withLock { state in
+    func report() -> ReadinessReport {
+        let down = state.withLock { state in
             catalog.regions.indices.filter { !state.ready[$0] }.map {
-                (catalog.regions[$0], state.errors[$0] ?? "connecting")
+                ReadinessReport.Unreachable(
+                    name: catalog.regions[$0].name, address: catalog.regions[$0].redis.description,
+                    error: state.errors[$0] ?? "connecting")
             }
         }
+        var report = ReadinessReport()
+        report.add(.regions, down)
+        return report
     }
 }

@@ -1,4 +1,4 @@
-extension Gateway {
+extension GatewayService {
     /// The gateway's OpenAPI 3.1 document, served at `GET /openapi.json`.
     ///
     /// `Resources/openapi.json` is the single source: SwiftPM compiles its bytes in

@@ -1,0 +1,34 @@
+import BusDomain
+import BusHTTP
+import BusLoop
+import BusRegions
+import BusService
+
+extension GatewayService {
+    /// Everything a gateway process needs to run.
+    public struct Configuration: Sendable {
+        public var catalog: RegionCatalog
+        public var listen: ListenAddress
+        /// Event loops (threads); each has its own HTTP listener and Redis connections.
+        public var threads: Int
+        /// How long a region's Redis may take to acknowledge an XADD before the spawn gets 503.
+        public var redisTimeout: Duration = .seconds(1)
+        /// XADDs allowed to wait for Redis per connection; beyond it spawns get 503 at once.
+        public var maxOutstandingPerConnection = 1024
+        /// Count and time every spawn (`biomebus_spawn_requests_total`, the latency histogram).
+        /// Off only to measure what metrics cost (`BIOMEBUS_REQUEST_METRICS=off`).
+        public var requestMetrics = true
+        /// How often stream figures and Redis memory are sampled (gauges, memory guard).
+        public var sampleInterval: Duration = .seconds(1)
+        /// How long shutdown waits for in-flight requests.
+        public var drainTimeout: Duration = .seconds(5)
+        /// HTTP limits (request timeout, connection cap) shared by every loop's listener.
+        public var http = HTTPServerConfiguration.standard
+
+        public init(catalog: RegionCatalog, listen: ListenAddress, threads: Int) {
+            self.catalog = catalog
+            self.listen = listen
+            self.threads = threads
+        }
+    }
+}

@@ -1,0 +1,69 @@
+import BusHTTP
+import BusLoop
+import Metrics
+
+/// One loop's request accounting: a counter per (label, status), made on first use and reused,
+/// and the loop's shard of the latency histogram. Use it only on its loop: the cache is a plain
+/// dictionary, so counting a request takes no lock and, once a pair was seen, allocates nothing.
+public final class RequestMeter {
+    private struct Key: Hashable {
+        let label: String
+        let status: Int
+    }
+
+    private let makeCounter: (_ label: String, _ status: Int) -> Metrics.Counter
+    private let latency: ShardedHistogram.Shard
+    private var counters: [Key: Metrics.Counter] = [:]
+
+    /// `makeCounter` registers the service's request counter for a label and status (called
+    /// once per pair); `latency` is this loop's shard of the request histogram.
+    public init(
+        latency: ShardedHistogram.Shard, makeCounter: @escaping (_ label: String, _ status: Int) -> Metrics.Counter
+    ) {
+        self.latency = latency
+        self.makeCounter = makeCounter
+    }
+
+    /// Counts one answered request and records its latency from `started`
+    /// (`Clocks.monotonicNanoseconds()` when it arrived).
+    public func record(label: String, status: Int, started: UInt64) {
+        let key = Key(label: label, status: status)
+        let counter: Metrics.Counter
+        if let cached = counters[key] {
+            counter = cached
+        } else {
+            counter = makeCounter(label, status)
+            counters[key] = counter
+        }
+        counter.increment()
+        latency.record(seconds: Double(Clocks.monotonicNanoseconds() &- started) / 1e9)
+    }
+
+    /// The counters made so far (tests).
+    var cachedCounters: Int { counters.count }
+}
+
+/// A request's responder that counts and times the answer in one place.
+///
+/// A struct holding references that already exist (the request's responder, the loop's meter),
+/// so wrapping a request allocates nothing. `label` is the metric label (route or biome); set
+/// it once it is known. Without a meter (`requestMetrics` off) it only sends.
+public struct MeteredResponder {
+    public let responder: HTTPResponder
+    private let meter: RequestMeter?
+    private let started: UInt64
+    public var label: String
+
+    public init(_ responder: HTTPResponder, meter: RequestMeter?, label: String, started: UInt64) {
+        self.responder = responder
+        self.meter = meter
+        self.label = label
+        self.started = started
+    }
+
+    /// Sends the answer, then counts it.
+    public func send(_ response: HTTPResponse) {
+        responder.send(response)
+        meter?.record(label: label, status: response.status, started: started)
+    }
+}

@@ -1,0 +1,76 @@
+import BusHTTP
+
+/// A service's own route (the admin endpoints are the chassis').
+public protocol ServiceRoute: Sendable {
+    /// Open routes skip admission: documents and views operators and clients may read without
+    /// credentials (`/v1/regions`, a JWKS). The admin endpoints are always open.
+    var isOpen: Bool { get }
+}
+
+/// Routes a request to an admin endpoint or to one of the service's routes, and passes every
+/// service route that is not open through **one** admission hook, before its handler runs.
+///
+/// The hook is the seam for authentication (issue #11): it sees the request and the route,
+/// and either admits it, yielding who the caller is (`Identity`, e.g. a spawn client or a
+/// player; a service without auth uses `Void`), or refuses it with an `APIError`, whose
+/// status, body and extra headers (`WWW-Authenticate`, `Retry-After`) become the answer as for
+/// any other error. It runs on the request's loop for every request of a closed route, so it
+/// must not block: keys and tokens are loaded before the service starts. Without a hook every
+/// route is admitted with a nil identity.
+public struct ServiceRouter<Route: ServiceRoute, Identity> {
+    /// Admits a request of a closed route, or says why not.
+    public typealias Admit = (_ request: HTTPRequest, _ route: Route) -> Result<Identity, APIError>
+
+    /// Where a request goes.
+    public enum Routing {
+        /// A service route, admitted; `identity` is nil when the route is open or the service
+        /// has no admission hook.
+        case service(Route, parameters: [String: String], identity: Identity?)
+        /// An admin endpoint (answer with `AdminEndpoints.response(for:)`).
+        case admin(AdminRoute)
+        /// A service route the hook refused: its answer.
+        case refused(Route, HTTPResponse)
+        /// No route: 404, or 405 with `Allow`.
+        case unmatched(HTTPResponse)
+    }
+
+    @usableFromInline
+    enum Target: Sendable {
+        case admin(AdminRoute)
+        case service(Route)
+    }
+
+    // Inlinable, like `Router.match`, so that the lookup is specialized for each service's
+    // route type instead of looking up generic metadata per request.
+    @usableFromInline var router = Router<Target>()
+    @usableFromInline let admit: Admit?
+
+    /// A router serving `admin`'s routes, with `admit` as the admission hook (nil: none).
+    public init(admin: AdminEndpoints, admit: Admit? = nil) {
+        self.admit = admit
+        for route in admin.routes { router.add(.get, route.path, .admin(route)) }
+    }
+
+    /// Adds a service route; `{name}` in a segment captures that segment.
+    public mutating func add(_ method: HTTPMethod, _ pattern: String, _ route: Route) {
+        router.add(method, pattern, .service(route))
+    }
+
+    /// Matches the request, then (for closed service routes) asks the hook.
+    @inlinable
+    public func route(_ request: HTTPRequest) -> Routing {
+        let match = router.match(request.method, path: request.path)
+        switch match {
+        case .found(.admin(let route), _):
+            return .admin(route)
+        case .found(.service(let route), let parameters):
+            guard let admit, !route.isOpen else { return .service(route, parameters: parameters, identity: nil) }
+            switch admit(request, route) {
+            case .success(let identity): return .service(route, parameters: parameters, identity: identity)
+            case .failure(let error): return .refused(route, HTTPResponse(error))
+            }
+        case .notFound, .methodNotAllowed:
+            return .unmatched(match.errorResponse(method: request.method, path: request.path)!)
+        }
+    }
+}
