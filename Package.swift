@@ -178,8 +178,20 @@ let package = Package(
         ),
         .testTarget(name: "BusRegionsTests", dependencies: ["BusRegions", "BusDomain", "BusRedis", "Yams"]),
         .testTarget(name: "BusJSONTests", dependencies: ["BusJSON"]),
-        .testTarget(name: "BusGatewayTests", dependencies: ["BusGateway", "BusDomain", "BusService", "BusJSON"]),
+        .testTarget(
+            name: "BusGatewayTests",
+            dependencies: [
+                "BusGateway", "BusDomain", "BusService", "BusJSON", "BusHTTP", "BusRedis", "BusOps",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(name: "biomebusTests", dependencies: ["biomebus", "BusOps", "BusDomain"]),
+        .testTarget(
+            name: "BusServiceTests",
+            dependencies: [
+                "BusService", "BusHTTP", "BusLoop", .product(name: "Metrics", package: "swift-metrics"),
+            ]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

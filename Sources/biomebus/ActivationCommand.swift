@@ -20,13 +20,7 @@ struct ActivationCommand: ParsableCommand {
     @Option(help: "Event loops (threads). Default: the number of cores (at most --pool-size).")
     var threads: Int?
 
-    @Flag(inversion: .prefixedNo, help: "Prepare statements once per connection (off behind pgbouncer < 1.21).")
-    var preparedStatements = true
-
-    @Flag(
-        inversion: .prefixedNo,
-        help: "Send statement_timeout and lock_timeout at connect (off behind a pooler that refuses startup options).")
-    var serverTimeouts = true
+    @OptionGroup var tuning: PostgresTuningOptions
 
     func run() throws {
         try failingCleanly {
@@ -35,16 +29,13 @@ struct ActivationCommand: ParsableCommand {
             guard (1...1000).contains(poolSize) else {
                 throw CLIError("--pool-size: expected 1 to 1000, got \(poolSize)")
             }
-            let threadCount = threads ?? ServiceHost.processorCount
-            guard (1...256).contains(threadCount) else {
-                throw CLIError("--threads: expected 1 to 256, got \(threadCount)")
-            }
+            let threadCount = try loopCount(threads)
             let logger = Logs.logger("activation")
             let signals = TerminationSignal()
             var configuration = ActivationService.Configuration(postgresURL: url, listen: address, threads: threadCount)
             configuration.poolSize = poolSize
-            configuration.preparedStatements = preparedStatements
-            configuration.serverTimeouts = serverTimeouts
+            configuration.preparedStatements = tuning.preparedStatements
+            configuration.serverTimeouts = tuning.serverTimeouts
             configuration.http = try httpLimits()
             logger.info(
                 "activation starting", metadata: ["pool_size": "\(poolSize)", "threads": "\(configuration.loopCount)"])
@@ -53,15 +44,11 @@ struct ActivationCommand: ParsableCommand {
             } catch {
                 throw CLIError("postgres: \(error)")
             }
-            let service: ActivationService
-            do {
-                service = try ActivationService(configuration: configuration, logger: logger)
-            } catch {
-                throw CLIError("\(error)")
+            try serve("activation", signals: signals, logger: logger) {
+                try ActivationService(configuration: configuration, logger: logger)
+            } started: { service in
+                logger.info("activation listening", metadata: ["address": "\(address.host):\(service.port)"])
             }
-            service.start()
-            logger.info("activation listening", metadata: ["address": "\(address.host):\(service.port)"])
-            serveUntilSignalled("activation", signals: signals, logger: logger, shutdown: service.shutdown)
         }
     }
 }

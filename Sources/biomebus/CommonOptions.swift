@@ -66,15 +66,6 @@ extension ParsableCommand {
     }
 }
 
-/// Waits for SIGINT/SIGTERM, then shuts the service down, logging each step as
-/// "<name> shutting down" and "<name> stopped".
-func serveUntilSignalled(_ name: String, signals: TerminationSignal, logger: Logger, shutdown: () -> Void) {
-    let signal = signals.wait()
-    logger.info("\(name) shutting down", metadata: ["signal": "\(TerminationSignal.name(signal))"])
-    shutdown()
-    logger.info("\(name) stopped")
-}
-
 enum Logs {
     /// Logs go to stderr, one line per event; `BIOMEBUS_LOG_LEVEL` sets the level (default info).
     static let bootstrap: Void = {

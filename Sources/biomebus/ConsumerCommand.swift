@@ -31,13 +31,7 @@ struct ConsumerCommand: ParsableCommand {
     @Option(help: "Admin listener for /healthz, /readyz and /metrics, HOST:PORT.")
     var admin: String?
 
-    @Flag(inversion: .prefixedNo, help: "Prepare statements once per connection (off behind pgbouncer < 1.21).")
-    var preparedStatements = true
-
-    @Flag(
-        inversion: .prefixedNo,
-        help: "Send statement_timeout and lock_timeout at connect (off behind a pooler that refuses startup options).")
-    var serverTimeouts = true
+    @OptionGroup var tuning: PostgresTuningOptions
 
     func run() throws {
         try failingCleanly {
@@ -51,8 +45,8 @@ struct ConsumerCommand: ParsableCommand {
             }
             var configuration = ConsumerService.Configuration(
                 region: region, biomes: selected, consumerName: consumerName, postgresURL: url)
-            configuration.preparedStatements = preparedStatements
-            configuration.serverTimeouts = serverTimeouts
+            configuration.preparedStatements = tuning.preparedStatements
+            configuration.serverTimeouts = tuning.serverTimeouts
             configuration.http = try httpLimits()
             if let admin {
                 guard let address = ListenAddress(admin) else {
@@ -73,17 +67,13 @@ struct ConsumerCommand: ParsableCommand {
             } catch {
                 throw CLIError("postgres: \(error)")
             }
-            let service: ConsumerService
-            do {
-                service = try ConsumerService(configuration: configuration, logger: logger)
-            } catch {
-                throw CLIError("\(error)")
+            try serve("consumer", signals: signals, logger: logger) {
+                try ConsumerService(configuration: configuration, logger: logger)
+            } started: { service in
+                if let port = service.adminPort, let admin = configuration.admin {
+                    logger.info("admin listening", metadata: ["address": "\(admin.host):\(port)"])
+                }
             }
-            service.start()
-            if let port = service.adminPort, let admin = configuration.admin {
-                logger.info("admin listening", metadata: ["address": "\(admin.host):\(port)"])
-            }
-            serveUntilSignalled("consumer", signals: signals, logger: logger, shutdown: service.shutdown)
         }
     }
 

@@ -22,10 +22,7 @@ struct GatewayCommand: ParsableCommand {
         try failingCleanly {
             let catalog = try regions.load(validation: .exceptConsumerTuning)
             let address = try listenAddress(listen, default: "127.0.0.1:8080")
-            let threadCount = threads ?? ServiceHost.processorCount
-            guard (1...256).contains(threadCount) else {
-                throw CLIError("--threads: expected 1 to 256, got \(threadCount)")
-            }
+            let threadCount = try loopCount(threads)
             let http = try httpLimits()
             let logger = Logs.logger("gateway")
             let signals = TerminationSignal()
@@ -34,20 +31,15 @@ struct GatewayCommand: ParsableCommand {
                 metadata: [
                     "regions": "\(catalog.regions.map(\.name).joined(separator: ","))", "threads": "\(threadCount)",
                 ])
-            let gateway: GatewayService
-            do {
-                var configuration = GatewayService.Configuration(
-                    catalog: catalog, listen: address, threads: threadCount)
-                // Only for measuring what request metrics cost (docs/benchmarks.md).
-                configuration.http = http
-                configuration.requestMetrics = ProcessInfo.processInfo.environment["BIOMEBUS_REQUEST_METRICS"] != "off"
-                gateway = try GatewayService(configuration: configuration, logger: logger)
-            } catch {
-                throw CLIError("\(error)")
+            var configuration = GatewayService.Configuration(catalog: catalog, listen: address, threads: threadCount)
+            configuration.http = http
+            // Only for measuring what request metrics cost (docs/benchmarks.md).
+            configuration.requestMetrics = ProcessInfo.processInfo.environment["BIOMEBUS_REQUEST_METRICS"] != "off"
+            try serve("gateway", signals: signals, logger: logger) {
+                try GatewayService(configuration: configuration, logger: logger)
+            } started: { gateway in
+                logger.info("gateway listening", metadata: ["address": "\(address.host):\(gateway.port)"])
             }
-            gateway.start()
-            logger.info("gateway listening", metadata: ["address": "\(address.host):\(gateway.port)"])
-            serveUntilSignalled("gateway", signals: signals, logger: logger, shutdown: gateway.shutdown)
         }
     }
 }

@@ -86,8 +86,8 @@ public struct ReadinessReport: Sendable, Equatable {
         return .json(503, bytes: body.bytes, headers: ["Retry-After": "1"])
     }
 
-    /// `regions not answering: north, south`; kinds joined by `; `.
-    var message: String {
+    /// The 503's message: `regions not answering: north, south`; kinds joined by `; `.
+    public var message: String {
         groups.map { "\($0.kind.rawValue) not answering: " + $0.members.map(\.name).joined(separator: ", ") }
             .joined(separator: "; ")
     }
