@@ -1,31 +1,20 @@
 import BusHTTP
 import BusPostgres
 import BusService
-import Metrics
 
 /// The activation service's metrics, shared by its loops (counters are atomics; latency is a
 /// histogram sharded per loop).
 final class ActivationMetrics: Sendable {
     let service: ServiceMetrics
-    let duration: ShardedHistogram
+    let requests: RequestMetrics
 
     init(loops: Int, http: HTTPServerCounters) {
-        duration = ShardedHistogram(
-            name: "biomebus_activation_request_duration_seconds",
-            help: "Time from receiving an activation API request to answering it.",
-            buckets: ShardedHistogram.latencyBuckets, shards: loops)
-        service = ServiceMetrics(histograms: [duration], http: http)
-    }
-
-    func requests(route: String, status: Int) -> Metrics.Counter {
-        service.counter(
-            "biomebus_activation_requests_total", help: "Activation API requests answered, by route and HTTP status.",
-            [("route", route), ("status", String(status))])
-    }
-
-    /// Loop `index`'s request meter (every route, admin ones included, by route label).
-    func requestMeter(loop index: Int) -> RequestMeter {
-        RequestMeter(latency: duration.shard(index)) { [self] route, status in requests(route: route, status: status) }
+        requests = RequestMetrics(
+            counter: "biomebus_activation_requests_total",
+            counterHelp: "Activation API requests answered, by route and HTTP status.", labelName: "route",
+            duration: "biomebus_activation_request_duration_seconds",
+            durationHelp: "Time from receiving an activation API request to answering it.", loops: loops)
+        service = ServiceMetrics(histograms: [requests.duration], http: http)
     }
 
     /// One loop's pool, as gauges labelled by loop (pool figures are readable on their loop only).

@@ -35,7 +35,7 @@ public final class ActivationService: Sendable {
     }
 
     /// Requests answered so far and their latencies (for `biomebus up`'s summary).
-    public var requestLatency: ShardedHistogram.Snapshot { metrics.duration.snapshot() }
+    public var requestLatency: ShardedHistogram.Snapshot { metrics.requests.duration.snapshot() }
 
     /// Stops accepting, drains in-flight requests, closes the pools and joins the loops.
     public func shutdown() {

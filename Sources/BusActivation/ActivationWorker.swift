@@ -41,7 +41,7 @@ final class ActivationWorker: ServiceWorker {
         self.logger = logger
         self.health = health
         self.metrics = metrics
-        self.meter = metrics.requestMeter(loop: index)
+        self.meter = metrics.requests.meter(loop: index, in: metrics.service)
 
         var connection = PostgresConfiguration(url: configuration.postgresURL)
         connection.applicationName = "biomebus-activation"

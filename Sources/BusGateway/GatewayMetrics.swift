@@ -8,26 +8,14 @@ import Metrics
 /// The gateway's metrics: spawn counters and latency, and the sampled region gauges.
 final class GatewayMetrics: Sendable {
     let service: ServiceMetrics
-    let spawnDuration: ShardedHistogram
+    let spawns: RequestMetrics
 
     init(loops: Int, http: HTTPServerCounters) {
-        spawnDuration = ShardedHistogram(
-            name: "biomebus_spawn_duration_seconds", help: "Time from receiving a spawn to answering it.",
-            buckets: ShardedHistogram.latencyBuckets, shards: loops)
-        service = ServiceMetrics(histograms: [spawnDuration], http: http)
-    }
-
-    func spawnRequests(biome: String, status: Int) -> Metrics.Counter {
-        service.counter(
-            "biomebus_spawn_requests_total", help: "Spawn requests answered, by biome and HTTP status.",
-            [("biome", biome), ("status", String(status))])
-    }
-
-    /// Loop `index`'s spawn meter.
-    func spawnMeter(loop index: Int) -> RequestMeter {
-        RequestMeter(latency: spawnDuration.shard(index)) { [self] biome, status in
-            spawnRequests(biome: biome, status: status)
-        }
+        spawns = RequestMetrics(
+            counter: "biomebus_spawn_requests_total", counterHelp: "Spawn requests answered, by biome and HTTP status.",
+            labelName: "biome", duration: "biomebus_spawn_duration_seconds",
+            durationHelp: "Time from receiving a spawn to answering it.", loops: loops)
+        service = ServiceMetrics(histograms: [spawns.duration], http: http)
     }
 
     /// The one-line `# HELP` of each gauge `publish` sets.

@@ -34,7 +34,7 @@ public final class GatewayService: Sendable {
     }
 
     /// Spawn requests answered so far and their latencies (for `biomebus up`'s summary).
-    public var spawnLatency: ShardedHistogram.Snapshot { metrics.spawnDuration.snapshot() }
+    public var spawnLatency: ShardedHistogram.Snapshot { metrics.spawns.duration.snapshot() }
 
     /// Starts the loops: connections open and requests are served.
     public func start() {

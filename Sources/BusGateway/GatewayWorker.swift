@@ -46,7 +46,7 @@ final class GatewayWorker: ServiceWorker {
         self.metrics = metrics
         self.control = control
         self.readiness = readiness
-        self.meter = configuration.requestMetrics ? metrics.spawnMeter(loop: index) : nil
+        self.meter = configuration.requestMetrics ? metrics.spawns.meter(loop: index, in: metrics.service) : nil
         self.sampleInterval = configuration.sampleInterval
         self.catalog = configuration.catalog
         self.logger = logger

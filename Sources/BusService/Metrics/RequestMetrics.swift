@@ -43,6 +43,35 @@ public final class RequestMeter {
     var cachedCounters: Int { counters.count }
 }
 
+/// A service's request metrics: a counter by (label, status) and a latency histogram sharded per
+/// loop. Pass `duration` to the service's `ServiceMetrics` so that it is exported, then give each
+/// loop its `meter`.
+public final class RequestMetrics: Sendable {
+    public let duration: ShardedHistogram
+    private let counterName: String
+    private let counterHelp: String
+    private let labelName: String
+
+    /// `counter` (`# HELP` `counterHelp`) counts answers by `labelName` and `status`;
+    /// `duration` (`# HELP` `durationHelp`) times them, one shard per loop.
+    public init(
+        counter: String, counterHelp: String, labelName: String, duration: String, durationHelp: String, loops: Int
+    ) {
+        self.duration = ShardedHistogram(
+            name: duration, help: durationHelp, buckets: ShardedHistogram.latencyBuckets, shards: loops)
+        counterName = counter
+        self.counterHelp = counterHelp
+        self.labelName = labelName
+    }
+
+    /// Loop `index`'s meter, registering its counters in `service`.
+    public func meter(loop index: Int, in service: ServiceMetrics) -> RequestMeter {
+        RequestMeter(latency: duration.shard(index)) { [self] label, status in
+            service.counter(counterName, help: counterHelp, [(labelName, label), ("status", String(status))])
+        }
+    }
+}
+
 /// A request's responder that counts and times the answer in one place.
 ///
 /// A struct holding references that already exist (the request's responder, the loop's meter),
