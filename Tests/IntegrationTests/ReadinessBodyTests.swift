@@ -1,7 +1,7 @@
 import BusActivation
 import BusConsumer
 import BusDomain
-import BusHTTP
+import BusLoop
 import BusTesting
 import Logging
 import Testing
