@@ -60,7 +60,8 @@ let package = Package(
         .target(
             name: "BusAuth",
             dependencies: [
-                "BusDomain", "BusRedis", "BusStreams", "Yams", .product(name: "Crypto", package: "swift-crypto"),
+                "BusDomain", "BusJSON", "BusRedis", "BusStreams", "Yams",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
             ]
         ),
@@ -140,7 +141,7 @@ let package = Package(
         .testTarget(
             name: "BusAuthTests",
             dependencies: [
-                "BusAuth", "BusDomain", "BusStreams", "BusRedis", "BusOps", "BusRegions", "BusTesting",
+                "BusAuth", "BusDomain", "BusJSON", "BusStreams", "BusRedis", "BusOps", "BusRegions", "BusTesting",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
             ]
@@ -182,6 +183,7 @@ let package = Package(
             name: "BusGatewayTests",
             dependencies: [
                 "BusGateway", "BusDomain", "BusService", "BusJSON", "BusHTTP", "BusRedis", "BusOps",
+                "BusRegions",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

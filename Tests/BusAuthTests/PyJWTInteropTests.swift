@@ -1,5 +1,6 @@
 import BusAuth
 import BusDomain
+import BusJSON
 import BusTesting
 import Crypto
 import Foundation

@@ -1,5 +1,6 @@
 import BusAuth
 import BusDomain
+import BusJSON
 import Crypto
 import Testing
 

@@ -1,5 +1,6 @@
 import BusDomain
 import BusOps
+import BusRegions
 import Testing
 
 @testable import BusGateway

@@ -1,4 +1,5 @@
 import BusDomain
+import BusRegions
 import Logging
 import Synchronization
 import Testing

@@ -2,6 +2,7 @@ import BusActivation
 import BusConsumer
 import BusDomain
 import BusLoop
+import BusRegions
 import BusTesting
 import Logging
 import Testing

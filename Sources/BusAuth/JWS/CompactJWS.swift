@@ -1,4 +1,5 @@
 import BusDomain
+import BusJSON
 
 /// A compact JWS (RFC 7515 §7.1) taken apart but not yet trusted: its header, its payload
 /// bytes, the signing input and the signature. Nothing here says the signature is good.

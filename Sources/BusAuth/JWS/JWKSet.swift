@@ -1,4 +1,5 @@
 import BusDomain
+import BusJSON
 import Crypto
 import CryptoExtras
 

@@ -1,4 +1,5 @@
 import BusDomain
+import BusJSON
 import Crypto
 
 /// Who the player is, from a verified JWT.

@@ -1,4 +1,5 @@
 import BusDomain
+import BusJSON
 import Crypto
 
 /// Signs receipts: the proof of a won activation that a game server verifies offline before

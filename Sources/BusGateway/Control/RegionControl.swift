@@ -1,6 +1,7 @@
 import Atomics
 import BusDomain
 import BusOps
+import BusRegions
 import Synchronization
 
 /// What the gateway decides from its samples of the regions, shared by its loops: which regions
