@@ -1,17 +1,17 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
-// Layers, bottom up (nothing imports a layer above it):
-//   C wrappers:  CLibEvent, CHiredis, CLibPQ
-//   I/O:         BusLoop (event loops, timers, signals, name lookups) -> BusHTTP, BusRedis, BusPostgres
-//   Protocols:   BusStreams (Redis Streams commands, replies and scripts; on BusRedis)
-//   Domain:      BusDomain (spawn validation, keys; pure Swift, no I/O)
-//   Regions:     BusRegions (region files, catalog, Redis addresses; over BusDomain, BusRedis, Yams)
-//   Tables:      BusChests (the treasure_chests table: schema, statements, rows) over BusDomain, BusPostgres
-//   Services:    BusService (shared plumbing) -> BusGateway, BusActivation, BusConsumer, BusOps
-//   Support:     BusTesting (child processes, own Postgres/Redis servers, plain HTTP client; BusPostgres)
-//   Local stack: BusLocalStack (runs its own servers plus every service in one process)
-//   Command:     biomebus
+// Modules in layers, bottom up; every dependency points to a lower layer (docs/architecture.md
+// has the diagram and each module's one job; scripts/check-layers checks the imports):
+//   L0 C headers:   CLibEvent, CHiredis, CLibPQ
+//   L1 foundations: BusLoop (loops, timers, signals, sockets, DNS), BusJSON (JSON parser and writer)
+//   L2 clients:     BusHTTP (HTTP server), BusRedis (hiredis, Sentinel), BusPostgres (libpq, pool)
+//   L3 protocols:   BusStreams (Redis Streams commands, replies, scripts), BusDomain (biomes, spawn events)
+//   L4 models:      BusRegions (region files, Redis addresses), BusChests (the chests table), BusAuth (trust)
+//   L5 shared:      BusService (service chassis), BusOps (ops read model), BusTesting (processes, servers)
+//   L6 services:    BusGateway, BusActivation, BusConsumer, BusDeploy (Kubernetes render)
+//   L7 local stack: BusLocalStack (its own servers plus every service in one process)
+//   L8 command:     biomebus
 let package = Package(
     name: "BiomeBus",
     platforms: [.macOS(.v14)],
