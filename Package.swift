@@ -53,7 +53,7 @@ let package = Package(
 
         .target(name: "BusDomain", dependencies: ["BusJSON"]),
         // Region files: their model, YAML (read and written with Yams), catalog, Redis addresses.
-        .target(name: "BusRegions", dependencies: ["BusDomain", "BusRedis", "Yams"]),
+        .target(name: "BusRegions", dependencies: ["BusDomain", "BusLoop", "BusRedis", "Yams"]),
         .target(name: "BusDeploy", dependencies: ["BusDomain", "BusRegions", "Yams"]),
         // Who may spawn and who may open a chest: the auth file, client tokens, player JWTs,
         // receipts, the rate-limit script. Crypto from swift-crypto only, never by hand.

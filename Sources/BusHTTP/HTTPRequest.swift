@@ -1,3 +1,5 @@
+import BusLoop
+
 /// A complete HTTP request, copied out of libevent: safe to keep after the reply.
 public struct HTTPRequest: Sendable {
     public var method: HTTPMethod
@@ -25,8 +27,8 @@ public struct HTTPRequest: Sendable {
         var result: [String: String] = [:]
         for pair in query.split(separator: "&") {
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            guard let name = PercentDecoding.decode(parts[0], plusIsSpace: true) else { continue }
-            let value = parts.count > 1 ? PercentDecoding.decode(parts[1], plusIsSpace: true) : ""
+            guard let name = PercentEncoding.decode(parts[0], plusIsSpace: true) else { continue }
+            let value = parts.count > 1 ? PercentEncoding.decode(parts[1], plusIsSpace: true) : ""
             if result[name] == nil, let value { result[name] = value }
         }
         return result
@@ -45,40 +47,6 @@ public struct HTTPRequest: Sendable {
             }
             while index < bytes.count, bytes[index] == 0x20 || bytes[index] == 0x09 { index += 1 }
             return index == bytes.count || bytes[index] == UInt8(ascii: ";")
-        }
-    }
-}
-
-/// Percent-decoding for paths and queries (RFC 3986).
-public enum PercentDecoding {
-    /// Decodes `text`; nil when an escape is malformed or the result is not UTF-8.
-    public static func decode(_ text: Substring, plusIsSpace: Bool = false) -> String? {
-        guard text.utf8.contains(where: { $0 == UInt8(ascii: "%") || (plusIsSpace && $0 == UInt8(ascii: "+")) })
-        else { return String(text) }
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(text.utf8.count)
-        var iterator = text.utf8.makeIterator()
-        while let byte = iterator.next() {
-            switch byte {
-            case UInt8(ascii: "%"):
-                guard let high = iterator.next().flatMap(hexValue), let low = iterator.next().flatMap(hexValue)
-                else { return nil }
-                bytes.append(high << 4 | low)
-            case UInt8(ascii: "+") where plusIsSpace:
-                bytes.append(UInt8(ascii: " "))
-            default:
-                bytes.append(byte)
-            }
-        }
-        return String(validating: bytes, as: UTF8.self)
-    }
-
-    private static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
-        default: nil
         }
     }
 }

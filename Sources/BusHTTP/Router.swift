@@ -1,3 +1,5 @@
+import BusLoop
+
 /// Matches a method and path against route patterns such as `/v1/treasure/{biome_id}/chests`.
 ///
 /// Pure and immutable once built, so one router serves every loop. Literal paths are found by
@@ -98,7 +100,7 @@ public struct Router<Route: Sendable>: Sendable {
             case .literal(let text):
                 guard part == text else { return nil }
             case .parameter(let name):
-                guard let value = PercentDecoding.decode(part) else { return nil }
+                guard let value = PercentEncoding.decode(part) else { return nil }
                 parameters[name] = value
             }
         }

@@ -1,3 +1,5 @@
+import BusLoop
+
 /// A region's Redis, from a `redis://[[user]:password@]host[:port][/db]` URL.
 ///
 /// `user` is a Redis 6+ ACL user (the handshake sends `AUTH user password`); without one the
@@ -42,17 +44,17 @@ public struct RedisAddress: Sendable, Hashable, CustomStringConvertible {
             rest = rest[rest.index(after: at)...]
             if let colon = userInfo.firstIndex(of: ":") {
                 let user = userInfo[..<colon]
-                guard let decodedUser = Self.percentDecoded(user) else {
+                guard let decodedUser = PercentEncoding.decode(user) else {
                     throw RedisAddressError("bad percent-encoding in the user name")
                 }
-                guard let decoded = Self.percentDecoded(userInfo[userInfo.index(after: colon)...]) else {
+                guard let decoded = PercentEncoding.decode(userInfo[userInfo.index(after: colon)...]) else {
                     throw RedisAddressError("bad percent-encoding in the password")
                 }
                 username = decodedUser.isEmpty ? nil : decodedUser
                 // A user with an empty password still authenticates (a `nopass` ACL user).
                 password = decoded.isEmpty && username == nil ? nil : decoded
             } else if !userInfo.isEmpty {
-                guard let decoded = Self.percentDecoded(userInfo) else {
+                guard let decoded = PercentEncoding.decode(userInfo) else {
                     throw RedisAddressError("bad percent-encoding in the password")
                 }
                 password = decoded
@@ -87,7 +89,7 @@ public struct RedisAddress: Sendable, Hashable, CustomStringConvertible {
     /// The URL without the password, for logs and status output.
     public var description: String {
         let hostPart = host.contains(":") ? "[\(host)]" : host
-        let auth = password == nil ? "" : "\(username.map(Self.percentEncoded) ?? ""):***@"
+        let auth = password == nil ? "" : "\(username.map(PercentEncoding.encode) ?? ""):***@"
         return "redis://\(auth)\(hostPart):\(port)/\(database)"
     }
 
@@ -95,7 +97,7 @@ public struct RedisAddress: Sendable, Hashable, CustomStringConvertible {
     /// region files only, never for logs.
     public var urlWithPassword: String {
         let hostPart = host.contains(":") ? "[\(host)]" : host
-        let auth = password.map { "\(username.map(Self.percentEncoded) ?? ""):\(Self.percentEncoded($0))@" } ?? ""
+        let auth = password.map { "\(username.map(PercentEncoding.encode) ?? ""):\(PercentEncoding.encode($0))@" } ?? ""
         return "redis://\(auth)\(hostPart):\(port)/\(database)"
     }
 
@@ -109,48 +111,6 @@ public struct RedisAddress: Sendable, Hashable, CustomStringConvertible {
         let userInfo = url[scheme.upperBound..<at]
         let kept = userInfo.firstIndex(of: ":").map { userInfo[..<$0] } ?? ""
         return String(url[..<scheme.upperBound]) + kept + ":***" + String(url[at...])
-    }
-
-    /// Decodes `%XX` escapes; nil when an escape is malformed or the bytes are not UTF-8.
-    static func percentDecoded(_ text: Substring) -> String? {
-        var bytes: [UInt8] = []
-        var iterator = text.utf8.makeIterator()
-        while let byte = iterator.next() {
-            guard byte == UInt8(ascii: "%") else {
-                bytes.append(byte)
-                continue
-            }
-            guard let high = iterator.next().flatMap(Self.hexValue), let low = iterator.next().flatMap(Self.hexValue)
-            else { return nil }
-            bytes.append(high << 4 | low)
-        }
-        return String(validating: bytes, as: UTF8.self)
-    }
-
-    private static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
-        default: nil
-        }
-    }
-
-    /// Escapes everything but RFC 3986's unreserved characters.
-    static func percentEncoded(_ text: String) -> String {
-        var out = ""
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
-                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"),
-                UInt8(ascii: "~"):
-                out.unicodeScalars.append(Unicode.Scalar(byte))
-            default:
-                let hex = String(byte, radix: 16, uppercase: true)
-                out += "%" + (hex.count == 1 ? "0" + hex : hex)
-            }
-        }
-        return out
     }
 }
 

@@ -1,3 +1,5 @@
+import BusLoop
+
 /// Hides the passwords of a libpq connection string (URI or `key=value` form) in text meant
 /// for people: logs, error messages, `/readyz` bodies.
 ///
@@ -17,7 +19,8 @@ public enum PostgresURLRedaction {
         let (safeURL, secrets) = isURI(url) ? redactedURI(url) : redactedKeywords(url)
         var text = message.replacingAll(url, with: safeURL)
         var all = Set(secrets)
-        for secret in secrets { if let decoded = percentDecoded(secret) { all.insert(decoded) } }
+        // A secret may also appear decoded (libpq decodes the URL before it writes messages).
+        for secret in secrets { if let decoded = PercentEncoding.decode(secret) { all.insert(decoded) } }
         // Longest first, so a password that contains another is hidden whole.
         for secret in all.filter({ !$0.isEmpty }).sorted(by: { $0.count > $1.count }) {
             text = text.replacingAll(secret, with: "***")
@@ -113,32 +116,6 @@ public enum PostgresURLRedaction {
     /// `password`, `sslpassword`, and any other key that ends in "password".
     private static func isSecretKey(_ key: Substring) -> Bool {
         key.lowercased().hasSuffix("password")
-    }
-
-    private static func percentDecoded(_ text: String) -> String? {
-        guard text.contains("%") else { return nil }
-        var bytes: [UInt8] = []
-        var iterator = text.utf8.makeIterator()
-        while let byte = iterator.next() {
-            guard byte == UInt8(ascii: "%") else {
-                bytes.append(byte)
-                continue
-            }
-            guard let high = iterator.next().flatMap(hexValue), let low = iterator.next().flatMap(hexValue) else {
-                return nil
-            }
-            bytes.append(high << 4 | low)
-        }
-        return String(validating: bytes, as: UTF8.self)
-    }
-
-    private static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
-        default: nil
-        }
     }
 }
 

@@ -1,3 +1,5 @@
+import BusLoop
+
 /// A Redis master found through Sentinels:
 /// `redis+sentinel://[[user]:password@]host[:port][,host[:port]...]/<master-name>[?db=N]`.
 ///
@@ -47,7 +49,7 @@ public struct SentinelAddress: Sendable, Hashable, CustomStringConvertible {
         rest = rest[..<slash]
         guard !path.isEmpty else { throw SentinelAddressError("the master name is missing (…/<master-name>)") }
         guard !path.contains("/") else { throw SentinelAddressError("the path must be only the master name") }
-        guard let masterName = RedisURLEncoding.decoded(path), !masterName.isEmpty else {
+        guard let masterName = PercentEncoding.decode(path), !masterName.isEmpty else {
             throw SentinelAddressError("bad percent-encoding in the master name")
         }
         var username: String?
@@ -72,13 +74,13 @@ public struct SentinelAddress: Sendable, Hashable, CustomStringConvertible {
 
     /// The URL with the password, percent-encoded: what `init(url:)` reads back. Secret: for
     /// region files only, never for logs.
-    public var urlWithPassword: String { url(password: password.map(RedisURLEncoding.encoded)) }
+    public var urlWithPassword: String { url(password: password.map(PercentEncoding.encode)) }
 
     private func url(password shown: String?) -> String {
-        let auth = shown.map { "\(username.map(RedisURLEncoding.encoded) ?? ""):\($0)@" } ?? ""
+        let auth = shown.map { "\(username.map(PercentEncoding.encode) ?? ""):\($0)@" } ?? ""
         let hosts = sentinels.map(\.description).joined(separator: ",")
         let query = database == 0 ? "" : "?db=\(database)"
-        return "\(Self.scheme)\(auth)\(hosts)/\(RedisURLEncoding.encoded(masterName))\(query)"
+        return "\(Self.scheme)\(auth)\(hosts)/\(PercentEncoding.encode(masterName))\(query)"
     }
 
     private static func database(query: Substring) throws(SentinelAddressError) -> Int {
@@ -97,15 +99,15 @@ public struct SentinelAddress: Sendable, Hashable, CustomStringConvertible {
 
     private static func credentials(_ userInfo: Substring) throws(SentinelAddressError) -> (String?, String?) {
         guard let colon = userInfo.firstIndex(of: ":") else {
-            guard let password = RedisURLEncoding.decoded(userInfo) else {
+            guard let password = PercentEncoding.decode(userInfo) else {
                 throw SentinelAddressError("bad percent-encoding in the password")
             }
             return (nil, password.isEmpty ? nil : password)
         }
-        guard let user = RedisURLEncoding.decoded(userInfo[..<colon]) else {
+        guard let user = PercentEncoding.decode(userInfo[..<colon]) else {
             throw SentinelAddressError("bad percent-encoding in the user name")
         }
-        guard let password = RedisURLEncoding.decoded(userInfo[userInfo.index(after: colon)...]) else {
+        guard let password = PercentEncoding.decode(userInfo[userInfo.index(after: colon)...]) else {
             throw SentinelAddressError("bad percent-encoding in the password")
         }
         let username = user.isEmpty ? nil : user
