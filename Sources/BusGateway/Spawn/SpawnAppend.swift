@@ -1,0 +1,39 @@
+import BusDomain
+import BusStreams
+
+/// The Redis work of one validated spawn: a plain `XADD`, or, when it carries an idempotency
+/// key, the idempotent-append script (the entry and the key's record in one step).
+enum SpawnAppend {
+    case plain(XAdd)
+    case keyed(IdempotentAppend, key: IdempotencyKey)
+
+    /// The append of `event` as entry fields (type, coords, chest_id, ts), to its biome's stream
+    /// trimmed to `maxlen`; keyed under `scope` for `ttlSeconds` when `key` is given.
+    init(
+        event: SpawnEvent, chestID: String, receivedAt: Int64, maxlen: Int, key: IdempotencyKey?,
+        scope: IdempotencyScope, ttlSeconds: Int
+    ) {
+        let stream = StreamKey.events(event.biome)
+        guard let key else {
+            self = .plain(
+                XAdd(stream: stream, approximateMaxLength: maxlen, fieldCount: 4) { entry in
+                    entry.field(SpawnEvent.Field.type, event.type)
+                    entry.field(SpawnEvent.Field.coordinates, event.coordinatesText)
+                    entry.field(SpawnEvent.Field.chestID, chestID)
+                    entry.field(SpawnEvent.Field.receivedAt, receivedAt)
+                })
+            return
+        }
+        let append = IdempotentAppend(
+            record: IdempotencyKeys.record(event.biome, scope: scope, key: key), stream: stream,
+            index: IdempotencyKeys.index(event.biome), bytes: IdempotencyKeys.bytes(event.biome),
+            ttlSeconds: ttlSeconds, fingerprintSource: event.idempotencyFingerprintSource,
+            indexMember: IdempotencyKeys.member(scope: scope, key: key), approximateMaxLength: maxlen,
+            chestID: chestID,
+            fields: [
+                (SpawnEvent.Field.type, event.type), (SpawnEvent.Field.coordinates, event.coordinatesText),
+                (SpawnEvent.Field.chestID, chestID), (SpawnEvent.Field.receivedAt, String(receivedAt)),
+            ])
+        self = .keyed(append, key: key)
+    }
+}

@@ -1,0 +1,100 @@
+import BusRedis
+import Testing
+
+@testable import BusStreams
+
+/// Records commands and keeps their completions, so a test decides when replies arrive.
+private final class HeldRedis {
+    var sent: [[String]] = []
+    var completions: [(Result<RedisReply, RedisError>) -> Void] = []
+
+    func send(_ command: RedisCommand, _ completion: @escaping (Result<RedisReply, RedisError>) -> Void) {
+        sent.append(Self.words(command.encoded))
+        completions.append(completion)
+    }
+
+    static func words(_ bytes: [UInt8]) -> [String] {
+        var words: [String] = []
+        var index = bytes.firstIndex(of: 10)! + 1
+        while index < bytes.count {
+            let lineEnd = bytes[index...].firstIndex(of: 13)!
+            let length = Int(String(decoding: bytes[(index + 1)..<lineEnd], as: UTF8.self))!
+            let start = lineEnd + 2
+            words.append(String(decoding: bytes[start..<(start + length)], as: UTF8.self))
+            index = start + length + 2
+        }
+        return words
+    }
+}
+
+@Suite("Prepared scripts keep pipelined calls in order")
+struct PreparedScriptTests {
+    let script = RedisScript(name: "test", keyCount: 1, source: "return 1")
+
+    @Test("an unknown SHA: the load's reply is awaited, then calls go out by SHA")
+    func unknownSHAWaitsForTheLoad() throws {
+        let runner = ScriptRunner(digests: .init())
+        let redis = HeldRedis()
+        var prepared: Result<PreparedScript, RedisError>?
+        runner.prepare(script, send: redis.send) { prepared = $0 }
+        #expect(prepared == nil, "nothing may be pipelined before the SHA is known")
+        #expect(redis.sent == [["SCRIPT", "LOAD", "return 1"]])
+        redis.completions[0](.success(.bulk(Array("f00d".utf8))))
+        let ready = try #require(try prepared?.get())
+        #expect(
+            HeldRedis.words(ready.command(keys: ["k"], arguments: ["a"]).encoded) == ["EVALSHA", "f00d", "1", "k", "a"])
+        #expect(runner.digests.sha(of: script) == "f00d")
+    }
+
+    @Test("a known SHA: the load goes out first, unawaited, and the calls may follow at once")
+    func knownSHALoadsAheadWithoutWaiting() throws {
+        let runner = ScriptRunner(digests: .init())
+        runner.digests.remember("f00d", of: script)
+        let redis = HeldRedis()
+        var prepared: Result<PreparedScript, RedisError>?
+        runner.prepare(script, send: redis.send) { prepared = $0 }
+        #expect(try prepared?.get().sha == "f00d")
+        #expect(redis.sent == [["SCRIPT", "LOAD", "return 1"]], "the server holds the script for what follows")
+    }
+
+    @Test("a failed load fails the preparation")
+    func failedLoad() {
+        let runner = ScriptRunner(digests: .init())
+        let redis = HeldRedis()
+        var prepared: Result<PreparedScript, RedisError>?
+        runner.prepare(script, send: redis.send) { prepared = $0 }
+        redis.completions[0](.failure(.timedOut))
+        #expect(prepared == .failure(.timedOut))
+    }
+}
+
+@Suite("The idempotent append's arguments and answers")
+struct IdempotentAppendTests {
+    @Test("keys and arguments in the script's order, fields last")
+    func arguments() {
+        let append = IdempotentAppend(
+            record: "EVIDEM:7:_:k", stream: "EVSTREAM:7", index: "EVIDEMIDX:7", bytes: "EVIDEMBYTES:7", ttlSeconds: 60,
+            fingerprintSource: "7\nchest\n[1,2]\n", indexMember: "_:k", approximateMaxLength: 100, chestID: "c-1",
+            fields: [("type", "chest"), ("chest_id", "c-1")])
+        #expect(append.keys == ["EVIDEM:7:_:k", "EVSTREAM:7", "EVIDEMIDX:7", "EVIDEMBYTES:7"])
+        let words = HeldRedis.words(
+            PreparedScript(script: IdempotentAppend.script, sha: "s").command(
+                keys: append.keys, arguments: append.arguments
+            )
+            .encoded)
+        #expect(
+            Array(words.dropFirst(7))
+                == ["60", "7\nchest\n[1,2]\n", "_:k", "100", "c-1", "type", "chest", "chest_id", "c-1"])
+    }
+
+    @Test("verdicts decode; anything else is an unexpected reply")
+    func decoding() throws {
+        func reply(_ words: String...) -> RedisReply { .array(words.map { .bulk(Array($0.utf8)) }) }
+        #expect(try IdempotentAppend.decode(reply("appended", "1-0", "c")) == .appended(id: "1-0", chestID: "c"))
+        #expect(try IdempotentAppend.decode(reply("replayed", "1-0", "c")) == .replayed(id: "1-0", chestID: "c"))
+        #expect(try IdempotentAppend.decode(reply("reused")) == .reused)
+        #expect(throws: RedisError.self) { try IdempotentAppend.decode(reply("appended")) }
+        #expect(throws: RedisError.self) { try IdempotentAppend.decode(reply("other", "1-0", "c")) }
+        #expect(throws: RedisError.self) { try IdempotentAppend.decode(.integer(1)) }
+    }
+}
