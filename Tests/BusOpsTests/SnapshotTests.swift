@@ -55,4 +55,21 @@ struct SnapshotTests {
         #expect(marked.contains(#""healthy":false"#))
         #expect(marked.contains(#""breaches":["biome 53 stream at 70 % of maxlen"]"#))
     }
+
+    @Test("idempotency records are counted per biome and summed per region")
+    func idempotencyFigures() {
+        var figures = snapshot()
+        figures.regions[0].biomes[0].idempotencyKeys = 3
+        figures.regions[0].biomes[0].idempotencyBytes = 300
+        var second = figures.regions[0].biomes[0]
+        second.biome = BiomeID(54)!
+        second.idempotencyKeys = 2
+        second.idempotencyBytes = 200
+        figures.regions[0].biomes.append(second)
+        #expect(figures.regions[0].idempotencyKeys == 5)
+        #expect(figures.regions[0].idempotencyBytes == 500)
+        let json = figures.json()
+        #expect(json.contains(#""idempotency_keys":5,"idempotency_bytes":500"#))
+        #expect(json.contains(#""dead_letters":0,"idempotency_keys":3,"idempotency_bytes":300"#))
+    }
 }

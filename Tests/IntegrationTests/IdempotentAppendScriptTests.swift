@@ -104,6 +104,28 @@ struct IdempotentAppendScriptTests {
             })
     }
 
+    @Test("the ops snapshot counts a region's live records and their bytes per biome, without a scan")
+    func statusCounts() throws {
+        let redis = try RedisServerProcess.temporary()
+        let client = try BlockingRedisClient(address: try RedisAddress(url: redis.url))
+        defer { client.close() }
+        for key in ["a", "b", "c"] { #expect(try Self.run(Self.append(key: key), on: client).isAppend) }
+        #expect(try Self.run(Self.append(key: "gone", ttl: 1), on: client).isAppend)
+        #expect(Polling.waitUntil(timeout: .seconds(5)) { (try? redis.cli("EXISTS", "EVIDEM:7:_:gone")) == "0" })
+
+        let region = RegionConfig(
+            name: "north", redis: try RedisAddress(url: redis.url), biomes: [Self.biome, BiomeID(8)!])
+        let probe = StatusProbe(catalog: try RegionCatalog(regions: [region]))
+        defer { probe.close() }
+        let status = try #require(probe.snapshot().regions.first)
+        #expect(status.biomes.map(\.idempotencyKeys) == [3, 0], "the expired record is not counted")
+        #expect(status.idempotencyKeys == 3)
+        #expect(status.idempotencyBytes == Int64(try redis.cli("GET", "EVIDEMBYTES:7")))
+        #expect(status.idempotencyBytes > 0)
+        let commands = try redis.cli("INFO", "commandstats")
+        #expect(!commands.contains("cmdstat_scan:") && !commands.contains("cmdstat_keys:"))
+    }
+
     @Test("50 concurrent calls with one key: exactly one entry")
     func concurrentSameKey() throws {
         let redis = try RedisServerProcess.temporary()

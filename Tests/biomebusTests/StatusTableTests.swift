@@ -18,7 +18,7 @@ struct StatusTableTests {
                         biome: BiomeID(53)!, length: 70, maxlen: 100, deadLetters: 2,
                         groups: [
                             GroupStatus(name: "treasure", pending: 4, lag: 7, consumers: 1, oldestPendingAgeMs: 12_345)
-                        ])
+                        ], idempotencyKeys: 12, idempotencyBytes: 1536)
                 ]),
             RegionStatus(
                 name: "south", redis: "redis://h:2/0", up: false, error: "refused", memoryHighWater: 0.9,
@@ -30,13 +30,16 @@ struct StatusTableTests {
         let lines = snapshot.table().split(separator: "\n").map(String.init)
         #expect(
             lines[0].split(separator: " ") == [
-                "REGION", "BIOME", "LENGTH", "FILL", "GROUP", "PENDING", "LAG", "CONSUMERS", "OLDEST", "DLQ", "MEMORY",
+                "REGION", "BIOME", "LENGTH", "FILL", "GROUP", "PENDING", "LAG", "CONSUMERS", "OLDEST", "DLQ",
+                "IDEMPOTENCY",
+                "MEMORY",
             ])
         #expect(
             lines[1].split(separator: " ") == [
-                "north", "(shedding)", "53", "70", "70%", "treasure", "4", "7", "1", "12s", "2", "92%",
+                "north", "(shedding)", "53", "70", "70%", "treasure", "4", "7", "1", "12s", "2", "12/1.5KiB", "92%",
             ])
-        #expect(lines[2].split(separator: " ") == ["!", "south", "-", "-", "-", "-", "-", "-", "-", "-", "-", "down"])
+        #expect(
+            lines[2].split(separator: " ") == ["!", "south", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "down"])
         #expect(lines.count == 3)
     }
 
@@ -50,5 +53,14 @@ struct StatusTableTests {
         #expect(Array(lines[4...]) == breaches.map { "! \($0)" } + [""])
         #expect(text.contains("! biome 53 stream at 70 % of maxlen"))
         #expect(text.contains("! region south is down"))
+    }
+
+    @Test("idempotency bytes read at a glance")
+    func bytesText() {
+        #expect(RegionsSnapshot.bytesText(0) == "0B")
+        #expect(RegionsSnapshot.bytesText(1023) == "1023B")
+        #expect(RegionsSnapshot.bytesText(1536) == "1.5KiB")
+        #expect(RegionsSnapshot.bytesText(3 * 1024 * 1024) == "3.0MiB")
+        #expect(RegionsSnapshot.bytesText(5 * 1024 * 1024 * 1024 * 1024) == "5120.0GiB")
     }
 }

@@ -31,6 +31,8 @@ extension RegionsSnapshot {
             if let max = region.maxMemory { writer.integer(max) } else { writer.null() }
             writer.key("memory_ratio")
             if let ratio = region.memoryRatio { writer.number(ratio) } else { writer.null() }
+            writer.field("idempotency_keys", region.idempotencyKeys)
+            writer.field("idempotency_bytes", region.idempotencyBytes)
             writer.key("biomes")
             writer.beginArray()
             for biome in region.biomes {
@@ -42,6 +44,8 @@ extension RegionsSnapshot {
                 writer.key("fill")
                 writer.number(biome.fill)
                 writer.field("dead_letters", biome.deadLetters)
+                writer.field("idempotency_keys", biome.idempotencyKeys)
+                writer.field("idempotency_bytes", biome.idempotencyBytes)
                 writer.key("groups")
                 writer.beginArray()
                 for group in biome.groups {

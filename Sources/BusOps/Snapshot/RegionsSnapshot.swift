@@ -42,6 +42,12 @@ public struct RegionStatus: Sendable, Equatable {
         self.biomes = biomes
     }
 
+    /// Live idempotency records of the region's biomes.
+    public var idempotencyKeys: Int { biomes.reduce(0) { $0 + $1.idempotencyKeys } }
+
+    /// Bytes of the region's idempotency records.
+    public var idempotencyBytes: Int64 { biomes.reduce(0) { $0 + $1.idempotencyBytes } }
+
     /// used / max, when Redis has a maxmemory.
     public var memoryRatio: Double? {
         guard let usedMemory, let maxMemory, maxMemory > 0 else { return nil }
@@ -55,13 +61,22 @@ public struct BiomeStatus: Sendable, Equatable {
     public var maxlen: Int
     public var deadLetters: Int
     public var groups: [GroupStatus]
+    /// Live idempotency records of the biome (keys not yet expired).
+    public var idempotencyKeys: Int
+    /// Bytes the biome's idempotency records hold (see `IdempotentAppend`).
+    public var idempotencyBytes: Int64
 
-    public init(biome: BiomeID, length: Int, maxlen: Int, deadLetters: Int = 0, groups: [GroupStatus] = []) {
+    public init(
+        biome: BiomeID, length: Int, maxlen: Int, deadLetters: Int = 0, groups: [GroupStatus] = [],
+        idempotencyKeys: Int = 0, idempotencyBytes: Int64 = 0
+    ) {
         self.biome = biome
         self.length = length
         self.maxlen = maxlen
         self.deadLetters = deadLetters
         self.groups = groups
+        self.idempotencyKeys = idempotencyKeys
+        self.idempotencyBytes = idempotencyBytes
     }
 
     public var stream: String { StreamKey.events(biome) }

@@ -5,7 +5,9 @@ extension RegionsSnapshot {
     /// The `biomebus status` table: one row per biome; marked rows start with `!`.
     func table(breaches: [Breach] = []) -> String {
         let header = [
-            "", "REGION", "BIOME", "LENGTH", "FILL", "GROUP", "PENDING", "LAG", "CONSUMERS", "OLDEST", "DLQ", "MEMORY",
+            "", "REGION", "BIOME", "LENGTH", "FILL", "GROUP", "PENDING", "LAG", "CONSUMERS", "OLDEST", "DLQ",
+            "IDEMPOTENCY",
+            "MEMORY",
         ]
         var rows: [[String]] = [header]
         for region in regions {
@@ -16,7 +18,7 @@ extension RegionsSnapshot {
                 return false
             }
             if !region.up {
-                rows.append(["!", region.name, "-", "-", "-", "-", "-", "-", "-", "-", "-", "down"])
+                rows.append(["!", region.name, "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "down"])
                 continue
             }
             for biome in region.biomes {
@@ -29,7 +31,8 @@ extension RegionsSnapshot {
                         String(biome.length), "\(Int((biome.fill * 100).rounded()))%", group?.name ?? "-",
                         group.map { String($0.pending) } ?? "-", group?.lag.map(String.init) ?? "-",
                         group.map { String($0.consumers) } ?? "-",
-                        group?.oldestPendingAgeMs.map { "\($0 / 1000)s" } ?? "-", String(biome.deadLetters), memory,
+                        group?.oldestPendingAgeMs.map { "\($0 / 1000)s" } ?? "-", String(biome.deadLetters),
+                        "\(biome.idempotencyKeys)/\(Self.bytesText(biome.idempotencyBytes))", memory,
                     ])
                 }
             }
@@ -44,6 +47,21 @@ extension RegionsSnapshot {
             text += "\n" + breaches.map { "! \($0)" }.joined(separator: "\n") + "\n"
         }
         return text
+    }
+}
+
+extension RegionsSnapshot {
+    /// Bytes for a narrow column: `512B`, `1.5KiB`, `3.2MiB`, `1.1GiB`.
+    static func bytesText(_ bytes: Int64) -> String {
+        let units = ["KiB", "MiB", "GiB"]
+        guard bytes >= 1024 else { return "\(bytes)B" }
+        var value = Double(bytes) / 1024
+        var unit = 0
+        while value >= 1024, unit < units.count - 1 {
+            value /= 1024
+            unit += 1
+        }
+        return "\((value * 10).rounded() / 10)\(units[unit])"
     }
 }
 
