@@ -13,8 +13,9 @@ extension GatewayService {
         public var threads: Int
         /// How long a region's Redis may take to acknowledge an XADD before the spawn gets 503.
         public var redisTimeout: Duration = .seconds(1)
-        /// XADDs allowed to wait for Redis per connection; beyond it spawns get 503 at once.
-        public var maxOutstandingPerConnection = 1024
+        /// XADDs allowed to wait for Redis per connection; beyond it spawns get 503 at once. Room
+        /// for a few full batches (1000 events each) at once.
+        public var maxOutstandingPerConnection = 8192
         /// Count and time every spawn (`biomebus_spawn_requests_total`, the latency histogram).
         /// Off only to measure what metrics cost (`BIOMEBUS_REQUEST_METRICS=off`).
         public var requestMetrics = true

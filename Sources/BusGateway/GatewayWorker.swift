@@ -9,7 +9,7 @@ import Logging
 
 /// The gateway's own routes (the admin endpoints are the chassis').
 enum GatewayRoute: ServiceRoute {
-    case spawn, regions
+    case spawn, spawnBatch, regions
 
     /// `/v1/regions` is an operator view, open like `/metrics` (contract, "Authentication").
     var isOpen: Bool { self == .regions }
@@ -58,6 +58,7 @@ final class GatewayWorker: ServiceWorker {
         }
         var router = ServiceRouter<GatewayRoute, Void>(admin: admin)
         router.add(.post, "/v1/spawn", .spawn)
+        router.add(.post, "/v1/spawn/batch", .spawnBatch)
         router.add(.get, "/v1/regions", .regions)
         self.router = router
 
@@ -82,7 +83,8 @@ final class GatewayWorker: ServiceWorker {
                 }
             }
         }
-        server = HTTPServer(loop: loop, configuration: configuration.http) { [unowned self] request, responder in
+        let http = configuration.http.allowingBodies(upTo: SpawnBatch.maxBodySize, on: "/v1/spawn/batch")
+        server = HTTPServer(loop: loop, configuration: http) { [unowned self] request, responder in
             self.handle(request, responder)
         }
         if index == 0 {
@@ -121,6 +123,8 @@ final class GatewayWorker: ServiceWorker {
         switch router.route(request) {
         case .service(.spawn, _, _):
             spawn(request, responder)
+        case .service(.spawnBatch, _, _):
+            spawnBatch(request, responder)
         case .service(.regions, _, _):
             RegionSampler.snapshot(catalog, connections: regionConnections, shedding: control.sheddingStates) {
                 [control] snapshot in
@@ -129,7 +133,7 @@ final class GatewayWorker: ServiceWorker {
             }
         case .admin(let route):
             responder.send(admin.response(for: route))
-        case .refused(.spawn, let response):
+        case .refused(.spawn, let response), .refused(.spawnBatch, let response):
             MeteredResponder(responder, meter: meter, label: "none", started: Clocks.monotonicNanoseconds())
                 .send(response)
         case .refused(_, let response), .unmatched(let response):
@@ -145,9 +149,38 @@ final class GatewayWorker: ServiceWorker {
             answer.send(response)
         case .append(let append, let label):
             answer.label = label
-            // The raw send with the decoder called inside: one completion closure per request.
-            connections[connectionOfRegion[append.region]].send(append.xadd.command) { [self] reply in
-                answer.send(pipeline.answer(append, reply: reply, logger: logger))
+            let connection = connections[connectionOfRegion[append.region]]
+            switch append.work {
+            case .plain(let xadd):
+                // The raw send with the decoder called inside: one completion closure per request.
+                connection.send(xadd.command) { [self] reply in
+                    answer.send(pipeline.answer(append, reply: reply, logger: logger))
+                }
+            case .keyed(let call, _):
+                connection.send(call) { [self] reply in
+                    answer.send(pipeline.answer(append, script: reply, logger: logger))
+                }
+            }
+        }
+    }
+
+    /// A batch: each event is counted as a spawn (its biome and status), timed to the batch's answer.
+    private func spawnBatch(_ request: HTTPRequest, _ responder: HTTPResponder) {
+        let started = Clocks.monotonicNanoseconds()
+        switch pipeline.prepareBatch(request, receivedAt: Clocks.unixMilliseconds()) {
+        case .answer(let response):
+            MeteredResponder(responder, meter: meter, label: "none", started: started).send(response)
+        case .run(let events):
+            SpawnBatchRun.start(
+                events, pipeline: pipeline, connections: connections, connectionOfRegion: connectionOfRegion,
+                logger: logger
+            ) { [meter] results in
+                responder.send(SpawnBatchRun.response(results))
+                guard let meter else { return }
+                for result in results {
+                    let status = if case .refused(let error) = result.outcome { error.status } else { 202 }
+                    meter.record(label: result.label, status: status, started: started)
+                }
             }
         }
     }

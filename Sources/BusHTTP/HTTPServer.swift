@@ -30,6 +30,10 @@ public struct HTTPServerConfiguration: Sendable {
     public var backlog: Int32 = 1024
     /// Sent when a body exceeds `maxBodySize`.
     public var bodyTooLargeResponse = HTTPResponse(status: 413)
+    /// Paths (exact, as requested) allowed a larger body than `maxBodySize`, with their own 413.
+    /// Looked up only for a body past `maxBodySize`, so other requests pay nothing. Keep
+    /// `transportBodyLimit` above the largest, or libevent's plain 413 answers first.
+    public var pathBodyLimits: [String: PathBodyLimit] = [:]
     /// Sent when a handler dropped its responder without replying (a bug, but never a hang).
     public var unansweredResponse = HTTPResponse(status: 500)
     /// Written (best effort) to a connection refused because of `maxConnections`.
@@ -38,6 +42,18 @@ public struct HTTPServerConfiguration: Sendable {
     public var requestTimeoutResponse = HTTPResponse(status: 408)
 
     public init() {}
+
+    /// A larger body limit for one path.
+    public struct PathBodyLimit: Sendable {
+        public var maxBodySize: Int
+        /// Sent when a body of this path exceeds `maxBodySize`.
+        public var tooLargeResponse: HTTPResponse
+
+        public init(maxBodySize: Int, tooLargeResponse: HTTPResponse) {
+            self.maxBodySize = maxBodySize
+            self.tooLargeResponse = tooLargeResponse
+        }
+    }
 
     /// 4096, or less when the open-file limit is lower: a quarter of the descriptors stays for
     /// Redis, Postgres, logs and the connections being refused, so that accept never reaches
@@ -356,7 +372,17 @@ public final class HTTPServer {
         let responder = HTTPResponder(server: self, request: request, connection: connection)
         let input = evhttp_request_get_input_buffer(request)
         let length = evbuffer_get_length(input)
-        if length > configuration.maxBodySize {
+        if length > configuration.maxBodySize, !configuration.pathBodyLimits.isEmpty {
+            let limit = configuration.pathBodyLimits[Self.path(of: request)]
+            if let limit, length > limit.maxBodySize {
+                responder.send(limit.tooLargeResponse)
+                return
+            }
+            if limit == nil {
+                responder.send(configuration.bodyTooLargeResponse)
+                return
+            }
+        } else if length > configuration.maxBodySize {
             responder.send(configuration.bodyTooLargeResponse)
             return
         }
@@ -407,6 +433,14 @@ public final class HTTPServer {
         if evhttp_find_header(headers, "Transfer-Encoding") != nil { return true }
         guard let length = evhttp_find_header(headers, "Content-Length") else { return false }
         return Int(String(cString: length)) != 0
+    }
+
+    /// The request's path, still percent-encoded ("/" when it has none).
+    private static func path(of request: OpaquePointer) -> String {
+        guard let uri = evhttp_request_get_evhttp_uri(request), let rawPath = evhttp_uri_get_path(uri),
+            rawPath.pointee != 0
+        else { return "/" }
+        return String(cString: rawPath)
     }
 
     private static func copyRequest(_ request: OpaquePointer, bodyLength: Int) -> HTTPRequest {

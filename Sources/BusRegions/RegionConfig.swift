@@ -32,10 +32,13 @@ public struct StreamConfig: Sendable, Equatable {
     public var maxlen = 5000
     /// Shed spawns for the region above this share of Redis `maxmemory`.
     public var memoryHighWater = 0.9
+    /// How long an idempotency key's record lives (`stream.idempotency_ttl_s`, 1 … 604800).
+    public var idempotencyTTLSeconds = 86400
 
-    public init(maxlen: Int = 5000, memoryHighWater: Double = 0.9) {
+    public init(maxlen: Int = 5000, memoryHighWater: Double = 0.9, idempotencyTTLSeconds: Int = 86400) {
         self.maxlen = maxlen
         self.memoryHighWater = memoryHighWater
+        self.idempotencyTTLSeconds = idempotencyTTLSeconds
     }
 }
 

@@ -97,7 +97,11 @@ struct SpawnPipelineTests {
             "XADD", "EVSTREAM:53", "MAXLEN", "~", "100", "*", "type", "gold", "coords", "[1.5,2]", "chest_id",
             "g-tag-3-1",
             "ts", "1700000000123")
-        #expect(append.xadd.command.encoded == expected.encoded)
+        guard case .plain(let xadd) = append.work else {
+            Issue.record("a spawn without a key was keyed")
+            return
+        }
+        #expect(xadd.command.encoded == expected.encoded)
         guard
             case .append(let second, _) = pipeline.prepare(
                 Self.request(#"{"biome_id": 53, "type": "gold", "coords": [1, 2], "chest_id": "c-9"}"#), receivedAt: 1),

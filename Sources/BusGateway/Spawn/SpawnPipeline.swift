@@ -23,12 +23,18 @@ struct SpawnPipeline {
 
     /// A spawn ready to be appended.
     struct Append {
-        let xadd: XAdd
+        /// The plain XADD, or the idempotent-append script when the spawn carries a key.
+        let work: SpawnAppend
         /// The region's catalog index.
         let region: Int
         let biome: BiomeID
         let stream: String
         let chestID: String
+
+        var key: IdempotencyKey? {
+            if case .keyed(_, let key) = work { return key }
+            return nil
+        }
     }
 
     /// What to do with a request, and its metric label: the biome, `unknown` for a biome of no
@@ -38,51 +44,127 @@ struct SpawnPipeline {
         case append(Append, label: String)
     }
 
-    /// Checks a `POST /v1/spawn` received at `receivedAt` (Unix ms).
-    mutating func prepare(_ request: HTTPRequest, receivedAt: Int64) -> Step {
+    /// What Redis made of an append.
+    enum Outcome: Equatable {
+        /// Appended now (`replayed` false), or earlier under the same key (`replayed` true).
+        case accepted(id: String, replayed: Bool)
+        case refused(APIError)
+    }
+
+    /// Checks a `POST /v1/spawn` received at `receivedAt` (Unix ms). Its `Idempotency-Key`, if
+    /// any, is kept under `scope`.
+    mutating func prepare(_ request: HTTPRequest, receivedAt: Int64, scope: IdempotencyScope = .open) -> Step {
         guard request.hasJSONContentType else { return .answer(HTTPResponse(.unsupportedMediaType), label: "none") }
+        let key: IdempotencyKey?
+        switch IdempotencyKey.fromHeader(request.headers[IdempotencyKey.headerName]) {
+        case .success(let valid): key = valid
+        case .failure(let error): return .answer(HTTPResponse(error), label: "none")
+        }
         let event: SpawnEvent
         switch SpawnEvent.decode(body: request.body) {
         case .success(let decoded): event = decoded
         case .failure(let error): return .answer(HTTPResponse(error), label: "none")
         }
+        let (planned, label) = plan(event, key: key, scope: scope, receivedAt: receivedAt)
+        switch planned {
+        case .success(let append): return .append(append, label: label)
+        case .failure(let error): return .answer(HTTPResponse(error), label: label)
+        }
+    }
+
+    /// One valid spawn against the catalog and the memory guard: its append, or why none, and
+    /// its metric label.
+    mutating func plan(_ event: SpawnEvent, key: IdempotencyKey?, scope: IdempotencyScope, receivedAt: Int64) -> (
+        Result<Append, APIError>, label: String
+    ) {
         guard let regionIndex = catalog.regionIndex(of: event.biome) else {
-            return .answer(HTTPResponse(.unknownBiome(event.biome)), label: "unknown")
+            return (.failure(.unknownBiome(event.biome)), "unknown")
         }
         let region = catalog.regions[regionIndex]
         let label = String(event.biome.value)
         if control.isShedding(regionIndex) {
-            let error = APIError.regionOverloaded(region.name, reason: "its Redis memory is above the high-water mark")
-            return .answer(HTTPResponse(error), label: label)
+            return (
+                .failure(.regionOverloaded(region.name, reason: "its Redis memory is above the high-water mark")), label
+            )
         }
         let chestID = event.chestID ?? chestIDs.next()
-        let stream = StreamKey.events(event.biome)
-        let xadd = XAdd(stream: stream, approximateMaxLength: region.stream.maxlen, fieldCount: 4) { entry in
-            entry.field(SpawnEvent.Field.type, event.type)
-            entry.field(SpawnEvent.Field.coordinates, event.coordinatesText)
-            entry.field(SpawnEvent.Field.chestID, chestID)
-            entry.field(SpawnEvent.Field.receivedAt, receivedAt)
+        let work = SpawnAppend(
+            event: event, chestID: chestID, receivedAt: receivedAt, maxlen: region.stream.maxlen, key: key,
+            scope: scope, ttlSeconds: region.stream.idempotencyTTLSeconds)
+        let append = Append(
+            work: work, region: regionIndex, biome: event.biome, stream: StreamKey.events(event.biome),
+            chestID: chestID)
+        return (.success(append), label)
+    }
+
+    /// What a plain append's XADD reply means.
+    func outcome(_ append: Append, xadd: XAdd, reply: Result<RedisReply, RedisError>, logger: Logger) -> Outcome {
+        switch xadd.decode(reply) {
+        case .success(let id): .accepted(id: id, replayed: false)
+        case .failure(let error):
+            .refused(Self.apiError(for: error, region: catalog.regions[append.region], logger: logger))
         }
-        return .append(
-            Append(xadd: xadd, region: regionIndex, biome: event.biome, stream: stream, chestID: chestID),
-            label: label)
+    }
+
+    /// What a keyed append's script answer means. A replay answers the chest id stored with the
+    /// key, not the one generated for this request.
+    func outcome(
+        _ append: Append, key: IdempotencyKey, reply: Result<IdempotentAppend.Outcome, RedisError>, logger: Logger
+    ) -> (Outcome, chestID: String) {
+        switch reply {
+        case .success(.appended(let id, let chestID)): (.accepted(id: id, replayed: false), chestID)
+        case .success(.replayed(let id, let chestID)): (.accepted(id: id, replayed: true), chestID)
+        case .success(.reused): (.refused(.idempotencyKeyReused(key)), append.chestID)
+        case .failure(let error):
+            (
+                .refused(Self.apiError(for: error, region: catalog.regions[append.region], logger: logger)),
+                append.chestID
+            )
+        }
     }
 
     /// The answer once Redis replied to `append`'s XADD.
     func answer(_ append: Append, reply: Result<RedisReply, RedisError>, logger: Logger) -> HTTPResponse {
-        switch append.xadd.decode(reply) {
-        case .success(let id):
+        guard case .plain(let xadd) = append.work else { preconditionFailure("a keyed append answers by script") }
+        return answer(append, outcome(append, xadd: xadd, reply: reply, logger: logger), chestID: append.chestID)
+    }
+
+    /// The answer once Redis ran `append`'s script: a replay carries `Idempotent-Replayed: true`.
+    func answer(_ append: Append, script reply: Result<IdempotentAppend.Outcome, RedisError>, logger: Logger)
+        -> HTTPResponse
+    {
+        guard let key = append.key else { preconditionFailure("a plain append answers by XADD") }
+        let (result, chestID) = outcome(append, key: key, reply: reply, logger: logger)
+        return answer(append, result, chestID: chestID)
+    }
+
+    private func answer(_ append: Append, _ outcome: Outcome, chestID: String) -> HTTPResponse {
+        switch outcome {
+        case .accepted(let id, let replayed):
             var body = JSONWriter()
-            body.beginObject()
-            body.field("biome_id", append.biome.value)
-            body.field("stream", append.stream)
-            body.field("id", id)
-            body.field("chest_id", append.chestID)
-            body.endObject()
-            return .json(202, bytes: body.bytes)
-        case .failure(let error):
-            return HTTPResponse(Self.apiError(for: error, region: catalog.regions[append.region], logger: logger))
+            Self.writeAccepted(to: &body, biome: append.biome, stream: append.stream, id: id, chestID: chestID)
+            return .json(202, bytes: body.bytes, headers: replayed ? ["Idempotent-Replayed": "true"] : [:])
+        case .refused(let error):
+            return HTTPResponse(error)
         }
+    }
+
+    /// The 202 body of a spawn; a batch result is the same object after its `status`.
+    static func writeAccepted(
+        to body: inout JSONWriter, biome: BiomeID, stream: String, id: String, chestID: String,
+        status: Int? = nil, replayed: Bool = false
+    ) {
+        body.beginObject()
+        if let status { body.field("status", status) }
+        body.field("biome_id", biome.value)
+        body.field("stream", stream)
+        body.field("id", id)
+        body.field("chest_id", chestID)
+        if replayed {
+            body.key("replayed")
+            body.bool(true)
+        }
+        body.endObject()
     }
 
     /// Maps a Redis failure to the contract's 503s (500 for anything unexpected).
@@ -98,11 +180,55 @@ struct SpawnPipeline {
             return .regionOverloaded(region.name, reason: "too many writes are waiting for its Redis")
         case .server where error.isOutOfMemory:
             return .regionOverloaded(region.name, reason: "its Redis is out of memory")
+        case .server where error.serverCode == .noScript:
+            // Only after a SCRIPT FLUSH between a batch's script load and its call: nothing was written.
+            return .regionUnavailable(region.name, reason: "its Redis lost the gateway's scripts; retry")
         case .server:
             logger.error("XADD failed", metadata: ["region": "\(region.name)", "error": "\(error.serverText ?? "")"])
             return .internalError("Redis refused the write")
         case .unexpectedReply:
             return .internalError("unexpected XADD reply")
         }
+    }
+}
+
+extension SpawnPipeline {
+    /// One event of a batch, planned: its append or why none, and its metric label.
+    struct PlannedEvent {
+        var planned: Result<Append, APIError>
+        var label: String
+    }
+
+    /// What to do with a batch request.
+    enum BatchStep {
+        /// A bad request as a whole (415, or a bad envelope): nothing is written.
+        case answer(HTTPResponse)
+        /// Every event, in request order.
+        case run([PlannedEvent])
+    }
+
+    /// Checks a `POST /v1/spawn/batch` received at `receivedAt`: the envelope as a whole, then
+    /// each event as a single spawn would be (its `idempotency_key` kept under `scope`).
+    mutating func prepareBatch(_ request: HTTPRequest, receivedAt: Int64, scope: IdempotencyScope = .open)
+        -> BatchStep
+    {
+        guard request.hasJSONContentType else { return .answer(HTTPResponse(.unsupportedMediaType)) }
+        let batch: SpawnBatch
+        switch SpawnBatch.decode(body: request.body) {
+        case .success(let decoded): batch = decoded
+        case .failure(let error): return .answer(HTTPResponse(error))
+        }
+        var events: [PlannedEvent] = []
+        events.reserveCapacity(batch.items.count)
+        for item in batch.items {
+            switch item {
+            case .success(let valid):
+                let (planned, label) = plan(valid.event, key: valid.key, scope: scope, receivedAt: receivedAt)
+                events.append(PlannedEvent(planned: planned, label: label))
+            case .failure(let error):
+                events.append(PlannedEvent(planned: .failure(error), label: "none"))
+            }
+        }
+        return .run(events)
     }
 }

@@ -1,0 +1,164 @@
+import BusDomain
+import BusHTTP
+import BusJSON
+import BusRedis
+import BusService
+import BusStreams
+import Logging
+
+/// One batch request from its appends to its answer, on one loop.
+///
+/// The events of one region go to that region's connection in request order, all written
+/// before the first reply is awaited (the connection pipelines what is sent in one loop pass),
+/// so one biome's entries keep the batch's order: Redis runs one connection's commands in the
+/// order they arrive. A share that would push the connection past its outstanding-command cap
+/// is refused whole (503 per event), never cut in two. When the share holds keyed events, the
+/// idempotent-append script is prepared on the connection first, so no call of the share can
+/// fail NOSCRIPT and be resent behind later ones.
+final class SpawnBatchRun {
+    /// One event's result.
+    struct EventResult {
+        var outcome: SpawnPipeline.Outcome
+        /// The accepted event's append (nil for a refused one).
+        var append: SpawnPipeline.Append?
+        /// The chest id to report (the stored one on a replay).
+        var chestID: String
+        var label: String
+    }
+
+    private var results: [EventResult?]
+    private var remaining: Int
+    private let done: ([EventResult]) -> Void
+
+    private init(count: Int, done: @escaping ([EventResult]) -> Void) {
+        results = Array(repeating: nil, count: count)
+        remaining = count
+        self.done = done
+    }
+
+    private func finish(_ index: Int, _ result: EventResult) {
+        precondition(results[index] == nil, "a batch event finished twice")
+        results[index] = result
+        remaining -= 1
+        if remaining == 0 { done(results.map { $0! }) }
+    }
+
+    /// Appends `events` over `connections` (`connectionOfRegion` maps a region's catalog index
+    /// to its connection); `done` gets every result, in request order, on the loop.
+    static func start(
+        _ events: [SpawnPipeline.PlannedEvent], pipeline: SpawnPipeline, connections: [RedisConnection],
+        connectionOfRegion: [Int], logger: Logger, done: @escaping ([EventResult]) -> Void
+    ) {
+        let run = SpawnBatchRun(count: events.count, done: done)
+        var shares: [[Int]] = Array(repeating: [], count: connections.count)
+        for (index, event) in events.enumerated() {
+            switch event.planned {
+            case .success(let append): shares[connectionOfRegion[append.region]].append(index)
+            case .failure(let error):
+                run.finish(index, EventResult(outcome: .refused(error), append: nil, chestID: "", label: event.label))
+            }
+        }
+        for (connectionIndex, share) in shares.enumerated() where !share.isEmpty {
+            run.send(share, of: events, over: connections[connectionIndex], pipeline: pipeline, logger: logger)
+        }
+    }
+
+    private func send(
+        _ share: [Int], of events: [SpawnPipeline.PlannedEvent], over connection: RedisConnection,
+        pipeline: SpawnPipeline, logger: Logger
+    ) {
+        let appends = share.map { index -> SpawnPipeline.Append in
+            guard case .success(let append) = events[index].planned else { preconditionFailure("planned event") }
+            return append
+        }
+        let keyed = appends.contains { $0.key != nil }
+        let needed = share.count + (keyed ? 1 : 0)
+        guard connection.outstanding + needed <= connection.configuration.maxOutstanding else {
+            return fail(share, appends, events, error: .overloaded, pipeline: pipeline, logger: logger)
+        }
+        guard keyed else {
+            return sendAll(share, appends, events, script: nil, over: connection, pipeline: pipeline, logger: logger)
+        }
+        connection.prepare(IdempotentAppend.script) { [self] prepared in
+            switch prepared {
+            case .success(let script):
+                // The load may have waited for its reply: room is judged again.
+                guard connection.outstanding + share.count <= connection.configuration.maxOutstanding else {
+                    return fail(share, appends, events, error: .overloaded, pipeline: pipeline, logger: logger)
+                }
+                sendAll(share, appends, events, script: script, over: connection, pipeline: pipeline, logger: logger)
+            case .failure(let error):
+                fail(share, appends, events, error: error, pipeline: pipeline, logger: logger)
+            }
+        }
+    }
+
+    private func sendAll(
+        _ share: [Int], _ appends: [SpawnPipeline.Append], _ events: [SpawnPipeline.PlannedEvent],
+        script: PreparedScript?, over connection: RedisConnection, pipeline: SpawnPipeline, logger: Logger
+    ) {
+        for (index, append) in zip(share, appends) {
+            let label = events[index].label
+            switch append.work {
+            case .plain(let xadd):
+                connection.send(xadd.command) { [self] reply in
+                    let outcome = pipeline.outcome(append, xadd: xadd, reply: reply, logger: logger)
+                    finish(index, EventResult(outcome: outcome, append: append, chestID: append.chestID, label: label))
+                }
+            case .keyed(let call, let key):
+                connection.send(script!.command(keys: call.keys, arguments: call.arguments)) { [self] reply in
+                    let decoded = IdempotentAppend.decode(reply)
+                    let (outcome, chestID) = pipeline.outcome(append, key: key, reply: decoded, logger: logger)
+                    finish(index, EventResult(outcome: outcome, append: append, chestID: chestID, label: label))
+                }
+            }
+        }
+    }
+
+    private func fail(
+        _ share: [Int], _ appends: [SpawnPipeline.Append], _ events: [SpawnPipeline.PlannedEvent], error: RedisError,
+        pipeline: SpawnPipeline, logger: Logger
+    ) {
+        for (index, append) in zip(share, appends) {
+            let refusal = SpawnPipeline.apiError(
+                for: error, region: pipeline.catalog.regions[append.region], logger: logger)
+            finish(
+                index,
+                EventResult(
+                    outcome: .refused(refusal), append: append, chestID: append.chestID, label: events[index].label))
+        }
+    }
+
+    /// The batch's `200` answer: `{"accepted": n, "rejected": m, "results": [...]}`, one result
+    /// per event in request order.
+    static func response(_ results: [EventResult]) -> HTTPResponse {
+        let accepted = results.count { if case .accepted = $0.outcome { true } else { false } }
+        var body = JSONWriter()
+        body.beginObject()
+        body.field("accepted", accepted)
+        body.field("rejected", results.count - accepted)
+        body.key("results")
+        body.beginArray()
+        for result in results {
+            switch result.outcome {
+            case .accepted(let id, let replayed):
+                let append = result.append!
+                SpawnPipeline.writeAccepted(
+                    to: &body, biome: append.biome, stream: append.stream, id: id, chestID: result.chestID,
+                    status: 202, replayed: replayed)
+            case .refused(let error):
+                body.beginObject()
+                body.field("status", error.status)
+                body.key("error")
+                body.beginObject()
+                body.field("code", error.code)
+                body.field("message", error.message)
+                body.endObject()
+                body.endObject()
+            }
+        }
+        body.endArray()
+        body.endObject()
+        return .json(200, bytes: body.bytes)
+    }
+}
