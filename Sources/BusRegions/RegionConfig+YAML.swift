@@ -51,13 +51,16 @@ extension RegionConfig {
 
         var region = RegionConfig(name: name, redis: redis, biomes: biomes, sourceFile: file)
         if let streamNode = top["stream"] {
-            let stream = try reader.mapping(streamNode, path: "stream", allowed: ["maxlen", "memory_high_water"])
+            let stream = try reader.mapping(streamNode, path: "stream", allowed: ["maxlen", "memory_high_water", "idempotency_ttl_s"])
             region.stream.maxlen =
                 try reader.int(stream["maxlen"], path: "stream.maxlen", range: 1...1_000_000_000)
                 ?? region.stream.maxlen
             region.stream.memoryHighWater =
                 try reader.double(stream["memory_high_water"], path: "stream.memory_high_water", range: 0.01...1.0)
                 ?? region.stream.memoryHighWater
+            region.stream.idempotencyTTLSeconds =
+                try reader.int(stream["idempotency_ttl_s"], path: "stream.idempotency_ttl_s", range: 1...604_800)
+                ?? region.stream.idempotencyTTLSeconds
         }
         if let consumerNode = top["consumer"] {
             region.consumer = try reader.consumer(consumerNode)

@@ -32,6 +32,7 @@ extension RegionConfig {
             "stream": [
                 "maxlen": .plain(stream.maxlen, .int),
                 "memory_high_water": .plain(stream.memoryHighWater, .float),
+                "idempotency_ttl_s": .plain(stream.idempotencyTTLSeconds, .int),
             ],
             "consumer": consumerNode,
         ]

@@ -36,6 +36,16 @@ struct RegionConfigTests {
         #expect(minimal.redis == RedisAddress(host: "h", port: 6379, database: 0))
     }
 
+    @Test("stream.idempotency_ttl_s defaults to a day and takes 1 … 604800")
+    func idempotencyTTL() throws {
+        #expect(StreamConfig().idempotencyTTLSeconds == 86400)
+        for value in [1, 3600, 604_800] {
+            let region = try RegionConfig.parse(
+                yaml: "name: a\nredis: redis://h\nbiomes: [1]\nstream: {idempotency_ttl_s: \(value)}\n", file: "a.yaml")
+            #expect(region.stream.idempotencyTTLSeconds == value)
+        }
+    }
+
     @Test(
         "mistakes name the file and the key",
         arguments: [
@@ -55,6 +65,8 @@ struct RegionConfigTests {
             ("name: a\nredis: redis://h\nbiomes: [1]\nstream: {maxlen: 0}\n", "stream.maxlen"),
             ("name: a\nredis: redis://h\nbiomes: [1]\nstream: {maxlen: \"5000\"}\n", "stream.maxlen"),
             ("name: a\nredis: redis://h\nbiomes: [1]\nstream: {memory_high_water: 1.5}\n", "stream.memory_high_water"),
+            ("name: a\nredis: redis://h\nbiomes: [1]\nstream: {idempotency_ttl_s: 0}\n", "stream.idempotency_ttl_s"),
+            ("name: a\nredis: redis://h\nbiomes: [1]\nstream: {idempotency_ttl_s: 604801}\n", "stream.idempotency_ttl_s"),
             ("name: a\nredis: redis://h\nbiomes: [1]\nconsumer: {max_in_flight: 0}\n", "consumer.max_in_flight"),
             ("name: a\nredis: redis://h\nbiomes: [1]\nconsumer: {block_ms: 1.5}\n", "consumer.block_ms"),
             ("name: a\nredis: redis://h\nbiomes: [1]\nconsumer: {backoff: {jitter: 2}}\n", "consumer.backoff.jitter"),
