@@ -51,7 +51,8 @@ extension RegionConfig {
 
         var region = RegionConfig(name: name, redis: redis, biomes: biomes, sourceFile: file)
         if let streamNode = top["stream"] {
-            let stream = try reader.mapping(streamNode, path: "stream", allowed: ["maxlen", "memory_high_water", "idempotency_ttl_s"])
+            let stream = try reader.mapping(
+                streamNode, path: "stream", allowed: ["maxlen", "memory_high_water", "idempotency_ttl_s"])
             region.stream.maxlen =
                 try reader.int(stream["maxlen"], path: "stream.maxlen", range: 1...1_000_000_000)
                 ?? region.stream.maxlen

@@ -66,7 +66,10 @@ struct RegionConfigTests {
             ("name: a\nredis: redis://h\nbiomes: [1]\nstream: {maxlen: \"5000\"}\n", "stream.maxlen"),
             ("name: a\nredis: redis://h\nbiomes: [1]\nstream: {memory_high_water: 1.5}\n", "stream.memory_high_water"),
             ("name: a\nredis: redis://h\nbiomes: [1]\nstream: {idempotency_ttl_s: 0}\n", "stream.idempotency_ttl_s"),
-            ("name: a\nredis: redis://h\nbiomes: [1]\nstream: {idempotency_ttl_s: 604801}\n", "stream.idempotency_ttl_s"),
+            (
+                "name: a\nredis: redis://h\nbiomes: [1]\nstream: {idempotency_ttl_s: 604801}\n",
+                "stream.idempotency_ttl_s"
+            ),
             ("name: a\nredis: redis://h\nbiomes: [1]\nconsumer: {max_in_flight: 0}\n", "consumer.max_in_flight"),
             ("name: a\nredis: redis://h\nbiomes: [1]\nconsumer: {block_ms: 1.5}\n", "consumer.block_ms"),
             ("name: a\nredis: redis://h\nbiomes: [1]\nconsumer: {backoff: {jitter: 2}}\n", "consumer.backoff.jitter"),
