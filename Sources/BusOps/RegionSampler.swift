@@ -23,7 +23,7 @@ public enum RegionSampler {
             return
         }
         var biomes = region.biomes.map { BiomeStatus(biome: $0, length: 0, maxlen: region.stream.maxlen) }
-        var outstanding = 1 + biomes.count * 5
+        var outstanding = 1 + biomes.count * 4
         var failed: RedisError?
         let finishOne = {
             outstanding -= 1
@@ -57,13 +57,14 @@ public enum RegionSampler {
                 if case .success(let length) = result { biomes[index].deadLetters = length }
                 finishOne()
             }
-            // Idempotency records: two O(log n) reads from the index the append script keeps.
-            connection.send(LiveRecordCount(index: IdempotencyKeys.index(biome), nowMs: now)) { result in
-                if case .success(let count) = result { biomes[index].idempotencyKeys = count }
-                finishOne()
-            }
-            connection.send(CounterValue(key: IdempotencyKeys.bytes(biome))) { result in
-                if case .success(let bytes) = result { biomes[index].idempotencyBytes = bytes }
+            // Idempotency records: one read of the counts the append script keeps per time bucket.
+            connection.send(CounterHash(key: IdempotencyKeys.stats(biome))) { result in
+                if case .success(let fields) = result {
+                    let live = IdempotencyAccounting.live(
+                        fields, nowMs: now, ttlSeconds: region.stream.idempotencyTTLSeconds)
+                    biomes[index].idempotencyKeys = live.keys
+                    biomes[index].idempotencyBytes = live.bytes
+                }
                 finishOne()
             }
             connection.send(XInfoGroups(stream: StreamKey.events(biome))) { result in

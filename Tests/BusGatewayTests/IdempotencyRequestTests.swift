@@ -37,16 +37,14 @@ struct IdempotencyRequestTests {
         #expect(IdempotencyScope(client: "Bad:Name") == nil)
     }
 
-    @Test("records, index and byte counter are per biome; records per scope")
+    @Test("records and stats are per biome; records per scope")
     func keyNames() throws {
         let biome = try #require(BiomeID(53))
         let key = try #require(IdempotencyKey("order 1:a"))
         let client = try #require(IdempotencyScope(client: "gs-1"))
         #expect(IdempotencyKeys.record(biome, scope: .open, key: key) == "EVIDEM:53:_:order 1:a")
         #expect(IdempotencyKeys.record(biome, scope: client, key: key) == "EVIDEM:53:gs-1:order 1:a")
-        #expect(IdempotencyKeys.index(biome) == "EVIDEMIDX:53")
-        #expect(IdempotencyKeys.bytes(biome) == "EVIDEMBYTES:53")
-        #expect(IdempotencyKeys.member(scope: client, key: key) == "gs-1:order 1:a")
+        #expect(IdempotencyKeys.stats(biome) == "EVIDEMSTAT:53")
     }
 
     @Test("the fingerprint is the validated spawn: spelling, spacing and ignored members do not count")
@@ -55,13 +53,42 @@ struct IdempotencyRequestTests {
         let second = try SpawnEvent.decode(
             body: Array(#"{ "coords": [1.5, 2.0], "x": true, "type": "chest", "biome_id": 5 }"#.utf8)
         ).get()
-        #expect(first.idempotencyFingerprintSource == second.idempotencyFingerprintSource)
+        #expect(first.idempotencyFingerprint == second.idempotencyFingerprint)
         var moved = first
         moved.coordinates = [1.5, 3]
-        #expect(moved.idempotencyFingerprintSource != first.idempotencyFingerprintSource)
+        #expect(moved.idempotencyFingerprint != first.idempotencyFingerprint)
         var named = first
         named.chestID = "c-1"
-        #expect(named.idempotencyFingerprintSource != first.idempotencyFingerprintSource)
+        #expect(named.idempotencyFingerprint != first.idempotencyFingerprint)
+    }
+}
+
+@Suite("Idempotency record accounting")
+struct IdempotencyAccountingTests {
+    @Test("sixteen buckets per TTL, at least a second wide")
+    func buckets() {
+        #expect(IdempotencyAccounting.bucketSeconds(ttlSeconds: 86400) == 5400)
+        #expect(IdempotencyAccounting.bucketSeconds(ttlSeconds: 17) == 2)
+        #expect(IdempotencyAccounting.bucketSeconds(ttlSeconds: 1) == 1)
+        #expect(IdempotencyAccounting.bucket(nowMs: 10_799_999, ttlSeconds: 86400) == 1)
+        #expect(IdempotencyAccounting.bucket(nowMs: 10_800_000, ttlSeconds: 86400) == 2)
+        // Bucket 1 (5400 … 10799 s) has all expired at 10800 + 86400 s, when the hash may go.
+        #expect(IdempotencyAccounting.statsExpiry(bucket: 1, ttlSeconds: 86400) == 97200)
+    }
+
+    @Test("live totals: buckets younger than the TTL count, older ones and foreign fields do not")
+    func live() {
+        let ttl = 160  // buckets of 10 s
+        let fields: [String: Int64] = [
+            "0:keys": 5, "0:bytes": 500, "1:keys": 2, "1:bytes": 200, "16:keys": 1, "16:bytes": 100, "junk": 9,
+            "x:keys": 3,
+        ]
+        // At 170 s the oldest record that may live was written at 10 s: bucket 1 on.
+        let at170 = IdempotencyAccounting.live(fields, nowMs: 170_000, ttlSeconds: ttl)
+        #expect(at170.keys == 3 && at170.bytes == 300)
+        let at165 = IdempotencyAccounting.live(fields, nowMs: 165_000, ttlSeconds: ttl)
+        #expect(at165.keys == 8 && at165.bytes == 800, "bucket 0's last records live until 170 s")
+        #expect(IdempotencyAccounting.live([:], nowMs: 0, ttlSeconds: ttl).keys == 0)
     }
 }
 

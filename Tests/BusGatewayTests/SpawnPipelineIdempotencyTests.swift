@@ -41,12 +41,12 @@ struct SpawnPipelineIdempotencyTests {
             return
         }
         #expect(key.text == "k 1")
-        #expect(call.keys == ["EVIDEM:53:_:k 1", "EVSTREAM:53", "EVIDEMIDX:53", "EVIDEMBYTES:53"])
-        guard case .integer(600) = call.arguments[0], case .string(let member) = call.arguments[2] else {
-            Issue.record("TTL or member not where the script reads them")
+        #expect(call.keys == ["EVIDEM:53:_:k 1", "EVSTREAM:53", "EVIDEMSTAT:53"])
+        guard case .integer(600) = call.arguments[0], case .string(let fingerprint) = call.arguments[1] else {
+            Issue.record("TTL or fingerprint not where the script reads them")
             return
         }
-        #expect(member == "_:k 1")
+        #expect(fingerprint == "53\ngold\n[1,2]\n")
         guard case .append(let plain, _) = pipeline.prepare(Self.request(Self.spawn, key: nil), receivedAt: 5),
             case .plain = plain.work
         else {

@@ -73,18 +73,20 @@ struct IdempotentAppendTests {
     @Test("keys and arguments in the script's order, fields last")
     func arguments() {
         let append = IdempotentAppend(
-            record: "EVIDEM:7:_:k", stream: "EVSTREAM:7", index: "EVIDEMIDX:7", bytes: "EVIDEMBYTES:7", ttlSeconds: 60,
-            fingerprintSource: "7\nchest\n[1,2]\n", indexMember: "_:k", approximateMaxLength: 100, chestID: "c-1",
-            fields: [("type", "chest"), ("chest_id", "c-1")])
-        #expect(append.keys == ["EVIDEM:7:_:k", "EVSTREAM:7", "EVIDEMIDX:7", "EVIDEMBYTES:7"])
+            record: "EVIDEM:7:_:k", stream: "EVSTREAM:7", stats: "EVIDEMSTAT:7", ttlSeconds: 60,
+            fingerprint: "7\nchest\n[1,2]\n", approximateMaxLength: 100, chestID: "c-1", bucket: 42, recordBytes: 150,
+            oldestLiveBucket: 26, statsExpiry: 1234, fields: [("type", "chest"), ("chest_id", "c-1")])
+        #expect(append.keys == ["EVIDEM:7:_:k", "EVSTREAM:7", "EVIDEMSTAT:7"])
         let words = HeldRedis.words(
             PreparedScript(script: IdempotentAppend.script, sha: "s").command(
                 keys: append.keys, arguments: append.arguments
-            )
-            .encoded)
+            ).encoded)
         #expect(
-            Array(words.dropFirst(7))
-                == ["60", "7\nchest\n[1,2]\n", "_:k", "100", "c-1", "type", "chest", "chest_id", "c-1"])
+            Array(words.dropFirst(6))
+                == [
+                    "60", "7\nchest\n[1,2]\n", "100", "c-1", "42", "150", "26", "1234", "type", "chest", "chest_id",
+                    "c-1",
+                ])
     }
 
     @Test("verdicts decode; anything else is an unexpected reply")
@@ -96,5 +98,19 @@ struct IdempotentAppendTests {
         #expect(throws: RedisError.self) { try IdempotentAppend.decode(reply("appended")) }
         #expect(throws: RedisError.self) { try IdempotentAppend.decode(reply("other", "1-0", "c")) }
         #expect(throws: RedisError.self) { try IdempotentAppend.decode(.integer(1)) }
+    }
+}
+
+@Suite("The idempotent append's hot-path encoding")
+struct IdempotentAppendEncodingTests {
+    @Test("command(sha:) writes the same bytes as EVALSHA over keys and arguments")
+    func sameBytes() {
+        let append = IdempotentAppend(
+            record: "EVIDEM:7:_:k", stream: "EVSTREAM:7", stats: "EVIDEMSTAT:7", ttlSeconds: 60, fingerprint: "f",
+            approximateMaxLength: 100, chestID: "c", bucket: 1, recordBytes: 2, oldestLiveBucket: -3, statsExpiry: 4,
+            fields: [("type", "chest"), ("ts", "5")])
+        let general = PreparedScript(script: IdempotentAppend.script, sha: "abc").command(
+            keys: append.keys, arguments: append.arguments)
+        #expect(append.command(sha: "abc").encoded == general.encoded)
     }
 }

@@ -40,23 +40,63 @@ public struct IdempotencyScope: Sendable, Hashable, CustomStringConvertible {
 /// The Redis keys of a biome's idempotency records (see docs/architecture.md, "Idempotent spawns").
 public enum IdempotencyKeys {
     /// One record per (biome, scope, key): `EVIDEM:<biome>:<scope>:<key>`, a string holding the
-    /// spawn's fingerprint, entry id and chest id, expiring after the region's
+    /// spawn's entry id, chest id and fingerprint, expiring after the region's
     /// `stream.idempotency_ttl_s`.
     public static func record(_ biome: BiomeID, scope: IdempotencyScope, key: IdempotencyKey) -> String {
         "EVIDEM:\(biome.value):\(scope.text):\(key.text)"
     }
 
-    /// The biome's index of live records, `EVIDEMIDX:<biome>`: a sorted set of
-    /// `<bytes>:<scope>:<key>` scored by expiry (Unix ms), so records are counted without a scan.
-    public static func index(_ biome: BiomeID) -> String { "EVIDEMIDX:\(biome.value)" }
+    /// The biome's record counts, `EVIDEMSTAT:<biome>`: a hash of `<bucket>:keys` and
+    /// `<bucket>:bytes` per time bucket of records written (see `IdempotencyAccounting`), kept by
+    /// the same script that writes the records.
+    public static func stats(_ biome: BiomeID) -> String { "EVIDEMSTAT:\(biome.value)" }
+}
 
-    /// The bytes the biome's indexed records hold, `EVIDEMBYTES:<biome>`: an integer kept by the
-    /// same script that writes the records.
-    public static func bytes(_ biome: BiomeID) -> String { "EVIDEMBYTES:\(biome.value)" }
+/// How idempotency records are counted without a scan and without per-record bookkeeping:
+/// the script adds each new record's count and bytes to its creation-time bucket (a sixteenth of
+/// the TTL wide) in the biome's stats hash; a bucket is dropped once all its records have
+/// expired. Live records are then the sum of the buckets younger than the TTL: exact but for
+/// the oldest bucket, which is counted whole while its records expire (at most a sixteenth of a
+/// TTL's worth too many). Pure arithmetic on Unix time, shared by the writer and the readers.
+public enum IdempotencyAccounting {
+    /// Buckets per TTL.
+    public static let bucketsPerTTL = 16
+    /// What a record costs Redis besides its key and value bytes (dictionary entry, object
+    /// headers, the expiry entry): an estimate, so the byte figure is approximate.
+    public static let recordOverheadBytes = 80
 
-    /// The index member of a record (without its size prefix): `<scope>:<key>`.
-    public static func member(scope: IdempotencyScope, key: IdempotencyKey) -> String {
-        "\(scope.text):\(key.text)"
+    /// A bucket's width in seconds for `ttlSeconds`.
+    public static func bucketSeconds(ttlSeconds: Int) -> Int {
+        max(1, (ttlSeconds + bucketsPerTTL - 1) / bucketsPerTTL)
+    }
+
+    /// The bucket a record written at `nowMs` (Unix ms) falls in.
+    public static func bucket(nowMs: Int64, ttlSeconds: Int) -> Int64 {
+        nowMs / 1000 / Int64(bucketSeconds(ttlSeconds: ttlSeconds))
+    }
+
+    /// The oldest bucket that may still hold a live record at `nowMs`.
+    public static func oldestLiveBucket(nowMs: Int64, ttlSeconds: Int) -> Int64 {
+        (nowMs / 1000 - Int64(ttlSeconds)) / Int64(bucketSeconds(ttlSeconds: ttlSeconds))
+    }
+
+    /// When the stats hash may go, once `bucket` is its newest: all its records have expired
+    /// (Unix seconds).
+    public static func statsExpiry(bucket: Int64, ttlSeconds: Int) -> Int64 {
+        (bucket + 1) * Int64(bucketSeconds(ttlSeconds: ttlSeconds)) + Int64(ttlSeconds)
+    }
+
+    /// Live records and their bytes from a stats hash's fields at `nowMs`.
+    public static func live(_ fields: [String: Int64], nowMs: Int64, ttlSeconds: Int) -> (keys: Int, bytes: Int64) {
+        let oldest = oldestLiveBucket(nowMs: nowMs, ttlSeconds: ttlSeconds)
+        var keys = 0
+        var bytes: Int64 = 0
+        for (name, value) in fields {
+            let parts = name.split(separator: ":")
+            guard parts.count == 2, let bucket = Int64(parts[0]), bucket >= oldest else { continue }
+            if parts[1] == "keys" { keys += Int(value) } else if parts[1] == "bytes" { bytes += value }
+        }
+        return (keys, bytes)
     }
 }
 
@@ -64,8 +104,9 @@ extension SpawnEvent {
     /// What "the same body" means for an idempotency key: the validated spawn (biome, type,
     /// coordinates as the stream stores them, and the chest id the client gave, if any), so
     /// bodies that differ only in spacing, member order, number spelling or ignored members
-    /// count as the same. Redis hashes it (`redis.sha1hex`) into the stored fingerprint.
-    public var idempotencyFingerprintSource: String {
+    /// count as the same. The record stores it as it is (shorter than a hash for typical spawns,
+    /// at most about 190 bytes) and a later use of the key compares it byte for byte.
+    public var idempotencyFingerprint: String {
         "\(biome.value)\n\(type)\n\(coordinatesText)\n\(chestID ?? "")"
     }
 }

@@ -24,15 +24,23 @@ enum SpawnAppend {
                 })
             return
         }
+        let record = IdempotencyKeys.record(event.biome, scope: scope, key: key)
+        let fingerprint = event.idempotencyFingerprint
+        let receivedAtText = String(receivedAt)
+        let bucket = IdempotencyAccounting.bucket(nowMs: receivedAt, ttlSeconds: ttlSeconds)
+        // The record's value is "<id> <chest id> <fingerprint>"; an entry id is at most ~30 bytes.
+        let recordBytes =
+            record.utf8.count + 32 + chestID.utf8.count + fingerprint.utf8.count
+            + IdempotencyAccounting.recordOverheadBytes
         let append = IdempotentAppend(
-            record: IdempotencyKeys.record(event.biome, scope: scope, key: key), stream: stream,
-            index: IdempotencyKeys.index(event.biome), bytes: IdempotencyKeys.bytes(event.biome),
-            ttlSeconds: ttlSeconds, fingerprintSource: event.idempotencyFingerprintSource,
-            indexMember: IdempotencyKeys.member(scope: scope, key: key), approximateMaxLength: maxlen,
-            chestID: chestID,
+            record: record, stream: stream, stats: IdempotencyKeys.stats(event.biome), ttlSeconds: ttlSeconds,
+            fingerprint: fingerprint, approximateMaxLength: maxlen, chestID: chestID, bucket: bucket,
+            recordBytes: recordBytes,
+            oldestLiveBucket: IdempotencyAccounting.oldestLiveBucket(nowMs: receivedAt, ttlSeconds: ttlSeconds),
+            statsExpiry: IdempotencyAccounting.statsExpiry(bucket: bucket, ttlSeconds: ttlSeconds),
             fields: [
                 (SpawnEvent.Field.type, event.type), (SpawnEvent.Field.coordinates, event.coordinatesText),
-                (SpawnEvent.Field.chestID, chestID), (SpawnEvent.Field.receivedAt, String(receivedAt)),
+                (SpawnEvent.Field.chestID, chestID), (SpawnEvent.Field.receivedAt, receivedAtText),
             ])
         self = .keyed(append, key: key)
     }

@@ -5,53 +5,43 @@ import BusRedis
 /// a record without its entry (a retry would be told of an entry that does not exist), and of
 /// concurrent calls with one key exactly one appends.
 ///
-/// The record (`KEYS[1]`, a string with `EX ttl`) holds `<fingerprint> <entry id> <chest id>`,
-/// the fingerprint being `redis.sha1hex` of the caller's canonical spawn text. A call whose key
-/// has a record appends nothing: same fingerprint, it answers the stored entry (a replay);
-/// another fingerprint, it answers `reused`.
+/// The record (`KEYS[1]`, a string with `EX ttl`) holds `<entry id> <chest id> <fingerprint>`,
+/// the fingerprint being the caller's canonical text of the spawn. A call whose key has a record
+/// appends nothing: same fingerprint, it answers the stored entry (a replay); another, `reused`.
 ///
-/// Each new record also enters the biome's index (a sorted set of `<bytes>:<member>` scored by
-/// expiry in Unix ms) and its byte counter, and expired index entries are pruned (at most 64
-/// per call, oldest first, which outpaces the one entry each call adds), so `status` counts
-/// records and bytes with two O(log n) reads instead of a scan. Index and counter expire with
-/// their newest record: an idle biome leaves nothing behind. A record's bytes are its
-/// `MEMORY USAGE` plus the length of its index member (the index's own per-entry overhead is
-/// not counted); records pruned late (more than 64 expired at once) are counted until pruned.
+/// A new record is also counted in the biome's stats hash (`KEYS[3]`): `<bucket>:keys` and
+/// `<bucket>:bytes` for the caller's time bucket. The first record of a bucket drops the
+/// buckets older than the caller's oldest live one and moves the hash's expiry to when the new
+/// bucket's records will all have expired, so an idle biome leaves nothing behind. That is two
+/// `HINCRBY`s per record and a scan of at most a few dozen fields once per bucket, where an index
+/// of every record would cost a sorted-set insert and prune per call (measured three times the
+/// script's cost on Redis 7.0). Every redis.call costs a Lua round trip: keep them few.
 public struct IdempotentAppend: Sendable {
-    /// KEYS: record, stream, index, bytes counter. ARGV: ttl seconds, fingerprint source, index
-    /// member, maxlen, chest id, then the entry's fields and values.
+    /// KEYS: record, stream, stats hash. ARGV: ttl seconds, fingerprint, maxlen, chest id,
+    /// bucket, record bytes, oldest live bucket, stats expiry (Unix s), then the entry's fields
+    /// and values.
     public static let script = RedisScript(
-        name: "idempotent-append", keyCount: 4,
+        name: "idempotent-append", keyCount: 3,
         source: """
-            local fingerprint = redis.sha1hex(ARGV[2])
             local held = redis.call('GET', KEYS[1])
             if held then
-              local stored, id, chest = string.match(held, '^(%S+) (%S+) (%S+)$')
-              if stored ~= fingerprint then return {'reused'} end
+              local id, chest, stored = string.match(held, '^(%S+) (%S+) (.*)$')
+              if stored ~= ARGV[2] then return {'reused'} end
               return {'replayed', id, chest}
             end
-            local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], '*', unpack(ARGV, 6))
-            local ttl = tonumber(ARGV[1])
-            redis.call('SET', KEYS[1], fingerprint .. ' ' .. id .. ' ' .. ARGV[5], 'EX', ttl)
-            local time = redis.call('TIME')
-            local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-            local expires = now + ttl * 1000
-            local gone = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now, 'LIMIT', 0, 64)
-            local freed = 0
-            if #gone > 0 then
-              for _, member in ipairs(gone) do freed = freed + tonumber(string.match(member, '^(%d+):')) end
-              redis.call('ZREM', KEYS[3], unpack(gone))
+            local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', unpack(ARGV, 9))
+            redis.call('SET', KEYS[1], id .. ' ' .. ARGV[4] .. ' ' .. ARGV[2], 'EX', ARGV[1])
+            if redis.call('HINCRBY', KEYS[3], ARGV[5] .. ':keys', 1) == 1 then
+              local oldest = tonumber(ARGV[7])
+              for _, field in ipairs(redis.call('HKEYS', KEYS[3])) do
+                if tonumber(string.match(field, '^(%d+):')) < oldest then redis.call('HDEL', KEYS[3], field) end
+              end
+              if redis.call('EXPIRETIME', KEYS[3]) < tonumber(ARGV[8]) then
+                redis.call('EXPIREAT', KEYS[3], ARGV[8])
+              end
             end
-            local member = ARGV[3]
-            local size = redis.call('MEMORY', 'USAGE', KEYS[1]) + #member
-            local added = redis.call('ZADD', KEYS[3], expires, size .. ':' .. member)
-            if added == 0 then size = 0 end
-            redis.call('INCRBY', KEYS[4], size - freed)
-            if redis.call('PEXPIRETIME', KEYS[3]) < expires then
-              redis.call('PEXPIREAT', KEYS[3], expires)
-              redis.call('PEXPIREAT', KEYS[4], expires)
-            end
-            return {'appended', id, ARGV[5]}
+            redis.call('HINCRBY', KEYS[3], ARGV[5] .. ':bytes', ARGV[6])
+            return {'appended', id, ARGV[4]}
             """)
 
     /// What the script did.
@@ -64,28 +54,83 @@ public struct IdempotentAppend: Sendable {
         case reused
     }
 
-    public let keys: [String]
-    public let arguments: [RedisArgument]
+    private let record: String
+    private let stream: String
+    private let stats: String
+    private let ttlSeconds: Int
+    private let fingerprint: String
+    private let approximateMaxLength: Int
+    private let chestID: String
+    private let bucket: Int64
+    private let recordBytes: Int
+    private let oldestLiveBucket: Int64
+    private let statsExpiry: Int64
+    private let fields: [(name: String, value: String)]
 
     /// An append of `fields` (names and values, in order; `chest_id` among them) to `stream`,
     /// trimmed to about `approximateMaxLength`, guarded by `record` for `ttlSeconds`.
-    /// `fingerprintSource` is the canonical text of the spawn; `indexMember` names the record
-    /// in the biome's `index` (see the type's comment), whose byte total is kept in `bytes`.
+    /// `fingerprint` is the canonical text of the spawn (any bytes). The record is counted in
+    /// `stats` under `bucket` as `recordBytes`; buckets before `oldestLiveBucket` are dropped and
+    /// the hash expires at `statsExpiry` (Unix seconds) at the earliest.
     public init(
-        record: String, stream: String, index: String, bytes: String, ttlSeconds: Int, fingerprintSource: String,
-        indexMember: String, approximateMaxLength: Int, chestID: String, fields: [(name: String, value: String)]
+        record: String, stream: String, stats: String, ttlSeconds: Int, fingerprint: String,
+        approximateMaxLength: Int, chestID: String, bucket: Int64, recordBytes: Int, oldestLiveBucket: Int64,
+        statsExpiry: Int64, fields: [(name: String, value: String)]
     ) {
-        keys = [record, stream, index, bytes]
+        self.record = record
+        self.stream = stream
+        self.stats = stats
+        self.ttlSeconds = ttlSeconds
+        self.fingerprint = fingerprint
+        self.approximateMaxLength = approximateMaxLength
+        self.chestID = chestID
+        self.bucket = bucket
+        self.recordBytes = recordBytes
+        self.oldestLiveBucket = oldestLiveBucket
+        self.statsExpiry = statsExpiry
+        self.fields = fields
+    }
+
+    /// The script's keys, in its order.
+    public var keys: [String] { [record, stream, stats] }
+
+    /// The script's arguments, in its order (for runners that take them as a list).
+    public var arguments: [RedisArgument] {
         var arguments: [RedisArgument] = [
-            .integer(Int64(ttlSeconds)), .string(fingerprintSource), .string(indexMember),
-            .integer(Int64(approximateMaxLength)), .string(chestID),
+            .integer(Int64(ttlSeconds)), .string(fingerprint), .integer(Int64(approximateMaxLength)),
+            .string(chestID), .integer(bucket), .integer(Int64(recordBytes)), .integer(oldestLiveBucket),
+            .integer(statsExpiry),
         ]
-        arguments.reserveCapacity(arguments.count + 2 * fields.count)
         for field in fields {
             arguments.append(.string(field.name))
             arguments.append(.string(field.value))
         }
-        self.arguments = arguments
+        return arguments
+    }
+
+    /// `EVALSHA sha 3 <keys> <arguments>`, written straight into the RESP bytes: the gateway's
+    /// per-spawn form, with no argument list in between.
+    public func command(sha: String) -> RedisCommand {
+        var encoder = RedisCommandEncoder(argumentCount: 14 + 2 * fields.count)
+        encoder.append("EVALSHA")
+        encoder.append(sha)
+        encoder.append(3)
+        encoder.append(record)
+        encoder.append(stream)
+        encoder.append(stats)
+        encoder.append(ttlSeconds)
+        encoder.append(fingerprint)
+        encoder.append(approximateMaxLength)
+        encoder.append(chestID)
+        encoder.append(bucket)
+        encoder.append(recordBytes)
+        encoder.append(oldestLiveBucket)
+        encoder.append(statsExpiry)
+        for field in fields {
+            encoder.append(field.name)
+            encoder.append(field.value)
+        }
+        return encoder.command(name: "EVALSHA")
     }
 
     /// Reads the script's answer.
@@ -127,8 +172,8 @@ extension RedisConnection {
     public func send(
         _ append: IdempotentAppend, _ completion: @escaping (Result<IdempotentAppend.Outcome, RedisError>) -> Void
     ) {
-        run(IdempotentAppend.script, keys: append.keys, arguments: append.arguments) { result in
-            completion(IdempotentAppend.decode(result))
+        ScriptRunner.shared.run(IdempotentAppend.script, evalSHA: append.command(sha:), send: { self.send($0, $1) }) {
+            result in completion(IdempotentAppend.decode(result))
         }
     }
 }

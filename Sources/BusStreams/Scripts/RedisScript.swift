@@ -47,10 +47,19 @@ public struct ScriptRunner: Sendable {
         _ completion: @escaping (Result<RedisReply, RedisError>) -> Void
     ) {
         precondition(keys.count == script.keyCount, "\(script.name): \(script.keyCount) keys expected")
-        let digests = self.digests
         let evalSHA = { (sha: String) in
             RedisCommand(["EVALSHA", .string(sha), .integer(Int64(keys.count))] + keys.map { .string($0) } + arguments)
         }
+        run(script, evalSHA: evalSHA, send: send, completion)
+    }
+
+    /// Runs `script` with the `EVALSHA` command `evalSHA` builds for a SHA: for callers that
+    /// encode their arguments straight into the command bytes (a hot path).
+    public func run(
+        _ script: RedisScript, evalSHA: @escaping (_ sha: String) -> RedisCommand, send: @escaping Send,
+        _ completion: @escaping (Result<RedisReply, RedisError>) -> Void
+    ) {
+        let digests = self.digests
         let load = RedisCommand("SCRIPT", "LOAD", .string(script.source))
         guard let sha = digests.sha(of: script) else {
             send(load) { result in
