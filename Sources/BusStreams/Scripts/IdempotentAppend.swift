@@ -172,8 +172,9 @@ extension RedisConnection {
     public func send(
         _ append: IdempotentAppend, _ completion: @escaping (Result<IdempotentAppend.Outcome, RedisError>) -> Void
     ) {
-        ScriptRunner.shared.run(IdempotentAppend.script, evalSHA: append.command(sha:), send: { self.send($0, $1) }) {
-            result in completion(IdempotentAppend.decode(result))
+        let send: ScriptRunner.Send = { self.send($0, $1) }
+        ScriptRunner.shared.run(IdempotentAppend.script, evalSHA: append.command(sha:), send: send) { result in
+            completion(IdempotentAppend.decode(result))
         }
     }
 }
