@@ -1,6 +1,7 @@
 import BusDomain
 import BusHTTP
 import BusRedis
+import BusRegions
 import BusService
 import BusStreams
 import Logging

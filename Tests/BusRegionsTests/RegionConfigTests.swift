@@ -269,6 +269,7 @@ struct RegionYAMLTests {
         let lines = region.yaml.split(separator: "\n")
         #expect(lines.prefix(4) == ["name: \"no\"", "redis: redis://h:6379/0", "biomes: [1, 53]", "stream:"])
         #expect(lines.contains("  backoff: {initial_ms: 100, multiplier: 2.0, max_ms: 8000, jitter: 0.2}"))
-        #expect(lines.count == 14 && region.yaml.hasSuffix("handler_timeout_ms: 5000\n"))
+        #expect(lines.contains("  idempotency_ttl_s: 86400"))
+        #expect(lines.count == 15 && region.yaml.hasSuffix("handler_timeout_ms: 5000\n"))
     }
 }

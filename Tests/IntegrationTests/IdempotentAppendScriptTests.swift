@@ -1,6 +1,7 @@
 import BusDomain
 import BusOps
 import BusRedis
+import BusRegions
 import BusStreams
 import BusTesting
 import Foundation
@@ -30,7 +31,7 @@ struct IdempotentAppendScriptTests {
             fields: [("type", "chest"), ("coords", coords), ("chest_id", chestID), ("ts", "1")])
     }
 
-    private static func run(_ append: IdempotentAppend, on client: BlockingRedisClient) throws
+    private static func run(_ append: IdempotentAppend, on client: BlockingRedis.Server) throws
         -> IdempotentAppend.Outcome
     {
         try IdempotentAppend.decode(
@@ -40,8 +41,9 @@ struct IdempotentAppendScriptTests {
     @Test("first call appends and records; the same spawn again replays and writes nothing; another is reused")
     func firstReplayReused() throws {
         let redis = try RedisServerProcess.temporary()
-        let client = try BlockingRedisClient(address: try RedisAddress(url: redis.url))
-        defer { client.close() }
+        let blocking = BlockingRedis()
+        defer { blocking.close() }
+        let client = try blocking.server(try RedisAddress(url: redis.url))
 
         let first = try Self.run(Self.append(key: "k-1"), on: client)
         guard case .appended(let id, let chestID) = first else { throw Failure("expected an append, got \(first)") }
@@ -69,8 +71,9 @@ struct IdempotentAppendScriptTests {
     @Test("records expire after the TTL; each new record is counted once in its bucket of the stats hash")
     func ttlAndAccounting() throws {
         let redis = try RedisServerProcess.temporary()
-        let client = try BlockingRedisClient(address: try RedisAddress(url: redis.url))
-        defer { client.close() }
+        let blocking = BlockingRedis()
+        defer { blocking.close() }
+        let client = try blocking.server(try RedisAddress(url: redis.url))
 
         let now = Self.nowMs()
         let bucket = IdempotencyAccounting.bucket(nowMs: now, ttlSeconds: 600)
@@ -111,8 +114,9 @@ struct IdempotentAppendScriptTests {
     @Test("an idle biome's records and stats all expire")
     func idleBiomeLeavesNothing() throws {
         let redis = try RedisServerProcess.temporary()
-        let client = try BlockingRedisClient(address: try RedisAddress(url: redis.url))
-        defer { client.close() }
+        let blocking = BlockingRedis()
+        defer { blocking.close() }
+        let client = try blocking.server(try RedisAddress(url: redis.url))
         #expect(try Self.run(Self.append(key: "a", ttl: 1), on: client).isAppend)
         #expect(try Self.run(Self.append(key: "b", ttl: 1), on: client).isAppend)
         #expect(
@@ -124,8 +128,9 @@ struct IdempotentAppendScriptTests {
     @Test("the ops snapshot counts a region's live records and their bytes per biome, without a scan")
     func statusCounts() throws {
         let redis = try RedisServerProcess.temporary()
-        let client = try BlockingRedisClient(address: try RedisAddress(url: redis.url))
-        defer { client.close() }
+        let blocking = BlockingRedis()
+        defer { blocking.close() }
+        let client = try blocking.server(try RedisAddress(url: redis.url))
         for key in ["a", "b", "c"] { #expect(try Self.run(Self.append(key: key), on: client).isAppend) }
         // A bucket older than the TTL (left by a clock far behind): not counted.
         try redis.cli("HSET", "EVIDEMSTAT:7", "1:keys", "9", "1:bytes", "900")
@@ -146,8 +151,9 @@ struct IdempotentAppendScriptTests {
     func concurrentSameKey() throws {
         let redis = try RedisServerProcess.temporary()
         let address = try RedisAddress(url: redis.url)
-        let clients = try (0..<50).map { _ in try BlockingRedisClient(address: address) }
-        defer { for client in clients { client.close() } }
+        let redises = (0..<50).map { _ in BlockingRedis() }
+        defer { for redis in redises { redis.close() } }
+        let clients = try redises.map { try $0.server(address) }
         let start = DispatchSemaphore(value: 0)
         let batch = Concurrently.start(50, width: 50) { index in
             start.wait()
