@@ -106,7 +106,8 @@ final class SpawnBatchRun {
                     finish(index, EventResult(outcome: outcome, append: append, chestID: append.chestID, label: label))
                 }
             case .keyed(let call, let key):
-                connection.send(call.command(sha: script!.sha)) { [self] reply in
+                guard let script else { preconditionFailure("a share with keyed events is sent prepared") }
+                connection.send(call.command(sha: script.sha)) { [self] reply in
                     let decoded = IdempotentAppend.decode(reply)
                     let (outcome, chestID) = pipeline.outcome(append, key: key, reply: decoded, logger: logger)
                     finish(index, EventResult(outcome: outcome, append: append, chestID: chestID, label: label))
