@@ -1,7 +1,9 @@
-// libFuzzer target for SpawnEvent.decode(body:), the gateway's `POST /v1/spawn` validation
-// (built only by scripts/fuzz).
+// libFuzzer target for SpawnEvent.decode(body:), the gateway's `POST /v1/spawn` validation, and
+// SpawnBatch.decode(body:) (`POST /v1/spawn/batch`) over the same bytes (built only by scripts/fuzz).
 //
-// Oracle: decoding never traps, and an accepted event satisfies every rule of the contract.
+// Oracle: decoding never traps, and an accepted event (alone or in a batch) satisfies every rule
+// of the contract; an accepted batch holds 1 … 1000 events, and an accepted key 1 … 255
+// printable ASCII characters.
 import BusDomain
 import BusGateway
 import BusJSON
@@ -10,7 +12,25 @@ import FuzzSupport
 @_cdecl("LLVMFuzzerTestOneInput")
 func fuzzSpawnDecoding(_ data: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
     let body = fuzzInput(data, count)
+    if case .success(let batch) = SpawnBatch.decode(body: body) {
+        precondition(SpawnBatch.eventLimit.contains(batch.items.count), "batch size outside 1 … 1000 accepted")
+        for case .success(let item) in batch.items {
+            check(item.event)
+            if let key = item.key { check(key) }
+        }
+    }
+    if case .success(let key?) = IdempotencyKey.fromHeader(String(decoding: body, as: UTF8.self)) { check(key) }
     guard case .success(let event) = SpawnEvent.decode(body: body) else { return 0 }
+    check(event)
+    return 0
+}
+
+private func check(_ key: IdempotencyKey) {
+    precondition((1...255).contains(key.text.utf8.count), "key of \(key.text.utf8.count) bytes accepted")
+    precondition(key.text.utf8.allSatisfy { $0 >= 0x20 && $0 <= 0x7E }, "non-printable key accepted")
+}
+
+private func check(_ event: SpawnEvent) {
     precondition(BiomeID.range.contains(Int64(event.biome.value)), "biome out of range")
     precondition(Identifiers.isValidType(event.type), "invalid type accepted: \(event.type)")
     precondition((2...3).contains(event.coordinates.count), "wrong coordinate count accepted")
@@ -20,7 +40,6 @@ func fuzzSpawnDecoding(_ data: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
     }
     // The stream entry's coords field must itself be valid JSON.
     precondition((try? JSONParser.parse(Array(event.coordinatesText.utf8))) != nil, "bad coords text")
-    return 0
 }
 
 runFuzzer(fuzzSpawnDecoding)
