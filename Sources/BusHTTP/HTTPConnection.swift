@@ -1,127 +1,395 @@
 import BusLoop
 import CLibEvent
-import Synchronization
 
 #if canImport(Glibc)
     import Glibc
 #endif
 
-/// One client connection of an `HTTPServer`, as the server follows it.
+/// One client connection of an `HTTPServer`: a nonblocking socket read straight into its own
+/// buffer, requests parsed in place, one request handled at a time, each reply written with
+/// one `send` where the socket takes it.
 ///
-/// Made when evhttp accepts the connection; `adopt` attaches it to evhttp's connection and
-/// registers the close callback, and `detach` (on close, or when the server goes away) removes
-/// every callback and timer pointing at it. Owned by the server's table; C callbacks hold it
-/// unretained, which is safe because `detach` runs before the table lets it go.
+/// Ownership: the server's table holds the connection from accept until `close`; the three
+/// libevent events carry it unretained and are freed in `close` (or `abandon`, when the server
+/// goes), before the table lets go. A responder holds it strongly, so a reply after the client
+/// left finds a closed connection and does nothing. `server` is unowned(unsafe): a closed
+/// connection never touches it, and the server closes every connection before it goes.
 final class HTTPConnection {
-    enum Phase {
-        /// Waiting for (or reading) a request; the request deadline runs.
+    enum State {
+        /// Waiting for (or reading) a request: the request deadline runs.
         case reading
         /// The handler has the request.
         case handling
-        /// The reply is queued and being written.
+        /// A reply is being written; `ioTimeout` runs while the socket does not take it.
         case writing
+        /// A refusal was written and the write side shut down: what the client still sends is
+        /// read and thrown away, so that closing does not reset the connection before the
+        /// client read the refusal.
+        case lingering
+        case closed
     }
 
-    weak var server: HTTPServer?
-    /// The bufferevent made for evhttp; freed by evhttp with its connection.
-    let bufferEvent: OpaquePointer
-    /// evhttp's connection, once adopted; nil after `detach`.
-    private(set) var evcon: OpaquePointer?
-    private(set) var isDetached = false
-    var phase = Phase.reading
-    /// Past the connection cap: answered 503 and closed as soon as it is adopted.
-    var refused = false
-    /// The request deadline, a loop timer event whose argument is this object, unretained.
-    private var deadline: OpaquePointer?
+    unowned(unsafe) let server: HTTPServer
+    let fd: Int32
+    private(set) var state = State.reading
 
-    init(server: HTTPServer, bufferEvent: OpaquePointer) {
+    private var readEvent: OpaquePointer?
+    private var writeEvent: OpaquePointer?
+    private var timer: OpaquePointer?
+    private var readPaused = false
+    private var writeArmed = false
+
+    /// Received bytes; `input[start..<end]` is not consumed yet.
+    private var input: UnsafeMutableRawBufferPointer
+    private var start = 0
+    private var end = 0
+    /// The reply being written; `output[written...]` is still to go.
+    private var output: [UInt8] = []
+    private var written = 0
+
+    /// A head whose body is still arriving, with the body limit of its path.
+    private var pendingHead: HTTPRequestHead?
+    private var pendingLimit = HTTPServerConfiguration.PathBodyLimit(maxBodySize: 0, tooLargeResponse: .init(status: 413))
+    /// Bumped per request, so that a stale responder cannot answer a later request.
+    private var generation: UInt64 = 0
+    /// A request was handed to the handler and its reply is not written: it counts in flight.
+    private var inRequest = false
+    private var headOnly = false
+    private var keepAlive = true
+    private var http10 = false
+    private var closeAfterWrite = false
+    private var lingerAfterWrite = false
+    /// The client closed its side (EOF): the reply pending, if any, is the last.
+    private var inputClosed = false
+    /// Inside `processInput`: a reply written synchronously must not start it again.
+    private var processing = false
+    private var discarded = 0
+
+    private static let initialCapacity = 4096
+
+    init(server: HTTPServer, fd: Int32) {
         self.server = server
-        self.bufferEvent = bufferEvent
+        self.fd = fd
+        input = .allocate(byteCount: Self.initialCapacity, alignment: 16)
+        let unretained = Unmanaged.passUnretained(self).toOpaque()
+        let base = server.loop.base
+        readEvent = event_new(
+            base, fd, Int16(EV_READ | EV_PERSIST),
+            { _, _, argument in
+                let connection = Unmanaged<HTTPConnection>.fromOpaque(argument!).takeUnretainedValue()
+                withExtendedLifetime(connection) { connection.readable() }
+            }, unretained)
+        writeEvent = event_new(
+            base, fd, Int16(EV_WRITE | EV_PERSIST),
+            { _, _, argument in
+                let connection = Unmanaged<HTTPConnection>.fromOpaque(argument!).takeUnretainedValue()
+                withExtendedLifetime(connection) { connection.flush() }
+            }, unretained)
+        timer = event_new(
+            base, -1, 0,
+            { _, _, argument in
+                let connection = Unmanaged<HTTPConnection>.fromOpaque(argument!).takeUnretainedValue()
+                withExtendedLifetime(connection) { connection.timerFired() }
+            }, unretained)
+        event_add(readEvent, nil)
+        event_add(timer, server.timeouts.request)
     }
 
     deinit {
-        if let deadline { event_free(deadline) }
+        assert(state == .closed, "a connection was released open")
     }
 
-    /// Attaches evhttp's connection and asks it to report its end (`HTTPServer.closed`).
-    func adopt(_ evcon: OpaquePointer) {
-        self.evcon = evcon
-        evhttp_connection_set_closecb(
-            evcon,
-            { _, argument in
-                let connection = Unmanaged<HTTPConnection>.fromOpaque(argument!).takeUnretainedValue()
-                // Held for the whole call: the server drops its reference while handling it.
-                withExtendedLifetime(connection) { connection.server?.closed(connection) }
-            }, Unmanaged.passUnretained(self).toOpaque())
-        deadline = event_new(
-            bufferevent_get_base(bufferEvent), -1, 0,
-            { _, _, argument in
-                let connection = Unmanaged<HTTPConnection>.fromOpaque(argument!).takeUnretainedValue()
-                withExtendedLifetime(connection) { connection.server?.deadlinePassed(connection) }
-            }, Unmanaged.passUnretained(self).toOpaque())
+    // MARK: - Reading
+
+    private func readable() {
+        if state == .lingering { return discard() }
+        guard makeRoom() else {
+            // Full while a request is handled: stop reading until its reply is written.
+            event_del(readEvent)
+            readPaused = true
+            return
+        }
+        let count = read(fd, input.baseAddress! + end, input.count - end)
+        if count > 0 {
+            end += count
+            if state == .reading { processInput() }
+        } else if count == 0 {
+            inputClosed = true
+            // The reply pending, if any, still goes out; an idle or half-sent request ends here.
+            if state == .reading { close() } else { event_del(readEvent) }
+        } else if errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR {
+            close()
+        }
     }
 
-    /// Removes the close callback and the deadline: nothing in libevent points here any more.
-    func detach() {
-        guard !isDetached else { return }
-        isDetached = true
-        if let evcon { evhttp_connection_set_closecb(evcon, nil, nil) }
-        if let deadline { event_del(deadline) }
+    /// Makes room in `input` for at least one more byte and for `needed` bytes from `start`
+    /// (a whole request): moves the unread bytes to the front, and grows the buffer while a
+    /// request is being read. False when there is no room.
+    private func makeRoom(needed: Int = 0) -> Bool {
+        let wanted = max(needed, end - start + 1)
+        if start + wanted <= input.count { return true }
+        if start > 0 {
+            if end > start { input.baseAddress!.copyMemory(from: input.baseAddress! + start, byteCount: end - start) }
+            end -= start
+            start = 0
+        }
+        if wanted <= input.count { return true }
+        // While a request is handled the buffer only holds what was pipelined behind it.
+        guard state == .reading else { return false }
+        let capacity = min(max(wanted, input.count * 2), maximumCapacity)
+        guard capacity >= wanted else { return false }
+        let grown = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 16)
+        grown.baseAddress!.copyMemory(from: input.baseAddress!, byteCount: end)
+        input.deallocate()
+        input = grown
+        return true
     }
 
-    func armDeadline(_ timeout: Duration) {
-        guard let deadline, !isDetached else { return }
-        var tv = timeval(timeout)
-        event_add(deadline, &tv)
+    /// The largest buffer a request may need: a head and the largest body any path allows,
+    /// with room for chunk framing.
+    private var maximumCapacity: Int {
+        let configuration = server.configuration
+        let largestBody = configuration.pathBodyLimits.values.reduce(configuration.maxBodySize) {
+            max($0, $1.maxBodySize)
+        }
+        return configuration.maxHeadersSize + 2 * largestBody + 4096
     }
 
-    func cancelDeadline() {
-        if let deadline { event_del(deadline) }
+    /// Parses and hands over the requests in `input`, one at a time, until one is pending.
+    private func processInput() {
+        processing = true
+        defer { processing = false }
+        while state == .reading {
+            if pendingHead == nil {
+                guard start < end else { return }
+                let configuration = server.configuration
+                let parse = HTTPRequestParser.parseHead(
+                    UnsafeRawBufferPointer(rebasing: input[start..<end]), maxSize: configuration.maxHeadersSize,
+                    maxFields: configuration.maxHeaderFields)
+                switch parse {
+                case .incomplete:
+                    if end == input.count { _ = makeRoom(needed: configuration.maxHeadersSize + 4) }
+                    return
+                case .failed(let error):
+                    return refuse(HTTPServer.response(for: error), linger: true)
+                case .complete(let head):
+                    pendingLimit = server.bodyLimit(path: head.path)
+                    if case .length(let length) = head.framing, length > pendingLimit.maxBodySize {
+                        return refuse(pendingLimit.tooLargeResponse, linger: true)
+                    }
+                    pendingHead = head
+                    if head.expectsContinue, !bodyArrived(head) { sendContinue() }
+                }
+            }
+            guard let head = pendingHead, let (body, consumed) = takeBody(head) else { return }
+            pendingHead = nil
+            start += consumed
+            if start == end {
+                start = 0
+                end = 0
+            }
+            dispatch(head, body: body)
+        }
     }
 
-    /// Writes `response` straight to the socket, without blocking and best effort, for a
-    /// connection about to be closed (its request, if any, is never read).
-    func writeRaw(_ response: HTTPResponse) {
-        let fd = bufferevent_getfd(bufferEvent)
-        guard fd >= 0 else { return }
-        let bytes = response.closingBytes
-        _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL)) }
-    }
-}
-
-extension HTTPResponse {
-    /// The whole response as HTTP/1.1 bytes, with `Content-Length` and `Connection: close`.
-    var closingBytes: [UInt8] {
-        var text = "HTTP/1.1 \(status) \(HTTPResponse.reasonPhrase(status))\r\n"
-        for field in headers.fields { text += "\(field.name): \(field.value)\r\n" }
-        text += "Content-Length: \(body.count)\r\nConnection: close\r\n\r\n"
-        return Array(text.utf8) + body
-    }
-}
-
-/// Which server owns each evhttp: the listener's error callback gets the evhttp (the listener's
-/// callback argument, set by evhttp_bind_listener), not the server. Touched only at bind,
-/// close and on accept errors, never per request.
-enum ListenerOwners {
-    /// evhttp address → unretained server address; an entry lives from bind to the server's close.
-    private static let owners = Mutex<[UInt: UInt]>([:])
-
-    static func register(http: OpaquePointer, server: HTTPServer) {
-        let key = UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(http)))
-        let value = UInt(bitPattern: Int(bitPattern: Unmanaged.passUnretained(server).toOpaque()))
-        owners.withLock { $0[key] = value }
+    private func bodyArrived(_ head: HTTPRequestHead) -> Bool {
+        guard case .length(let length) = head.framing else { return false }
+        return end - start - head.length >= length
     }
 
-    static func unregister(http: OpaquePointer) {
-        let key = UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(http)))
-        _ = owners.withLock { $0.removeValue(forKey: key) }
+    /// The body of `head` and the bytes the whole request took, once it has all arrived.
+    private func takeBody(_ head: HTTPRequestHead) -> ([UInt8], Int)? {
+        let bodyStart = start + head.length
+        switch head.framing {
+        case .none:
+            return ([], head.length)
+        case .length(let length):
+            guard end - bodyStart >= length else {
+                if end == input.count { _ = makeRoom(needed: head.length + length) }
+                return nil
+            }
+            let body = [UInt8](UnsafeRawBufferPointer(rebasing: input[bodyStart..<(bodyStart + length)]))
+            return (body, head.length + length)
+        case .chunked:
+            let bytes = UnsafeRawBufferPointer(rebasing: input[bodyStart..<end])
+            switch ChunkedBody.scan(bytes, limit: pendingLimit.maxBodySize, maxTrailerSize: server.configuration.maxHeadersSize) {
+            case .incomplete:
+                if end == input.count, !makeRoom(needed: input.count + 1) {
+                    refuse(pendingLimit.tooLargeResponse, linger: true)
+                }
+                return nil
+            case .tooLarge:
+                refuse(pendingLimit.tooLargeResponse, linger: true)
+                return nil
+            case .failed(let error):
+                refuse(HTTPServer.response(for: error), linger: true)
+                return nil
+            case .complete(let length, let bodySize):
+                return (ChunkedBody.decode(bytes, bodySize: bodySize), head.length + length)
+            }
+        }
     }
 
-    /// The server, valid for the current callback: it is on this loop and unregisters before it goes.
-    static func server(forHTTP http: OpaquePointer) -> HTTPServer? {
-        let key = UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(http)))
-        guard let value = owners.withLock({ $0[key] }), let pointer = UnsafeMutableRawPointer(bitPattern: value)
-        else { return nil }
-        return Unmanaged<HTTPServer>.fromOpaque(pointer).takeUnretainedValue()
+    /// `100 Continue`, so that a client waiting for it sends the body. The socket has nothing
+    /// else queued (no reply is pending while reading), so the 25 bytes go out whole.
+    private func sendContinue() {
+        let line: StaticString = "HTTP/1.1 100 Continue\r\n\r\n"
+        _ = send(fd, line.utf8Start, line.utf8CodeUnitCount, Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
+    }
+
+    private func dispatch(_ head: HTTPRequestHead, body: [UInt8]) {
+        state = .handling
+        event_del(timer)
+        generation &+= 1
+        inRequest = true
+        headOnly = head.method == .head
+        keepAlive = head.keepAlive
+        http10 = head.minorVersion == 0
+        server.requestStarted()
+        let request = HTTPRequest(
+            method: head.method, path: head.path, query: head.query, headers: head.headers, body: body)
+        server.handler(request, HTTPResponder(connection: self, generation: generation))
+    }
+
+    // MARK: - Writing
+
+    /// The handler's reply to request `generation`; ignored when that request is gone (the
+    /// client left, or the server closed).
+    func reply(_ response: HTTPResponse, generation: UInt64) {
+        guard state == .handling, generation == self.generation else { return }
+        server.loop.assertInLoop()
+        let closing = !keepAlive || inputClosed || server.draining
+        closeAfterWrite = response.serialize(
+            into: &output, headOnly: headOnly, closing: closing, http10: http10, date: server.dateField())
+        state = .writing
+        flush()
+    }
+
+    /// The handler dropped its responder unanswered.
+    func replyUnanswered(generation: UInt64) {
+        guard state == .handling, generation == self.generation else { return }
+        reply(server.configuration.unansweredResponse, generation: generation)
+    }
+
+    /// Answers without a request in flight (a limit, a parse error, the deadline) and closes.
+    private func refuse(_ response: HTTPResponse, linger: Bool) {
+        pendingHead = nil
+        closeAfterWrite = response.serialize(
+            into: &output, headOnly: false, closing: true, http10: false, date: server.dateField())
+        lingerAfterWrite = linger
+        state = .writing
+        flush()
+    }
+
+    /// Writes what is left of `output`; called again by the write event while the socket is full.
+    private func flush() {
+        guard state == .writing else { return }
+        while written < output.count {
+            let count = output.withUnsafeBytes {
+                send(fd, $0.baseAddress! + written, $0.count - written, Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
+            }
+            if count > 0 {
+                written += count
+            } else if count < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
+                if !writeArmed {
+                    event_add(writeEvent, nil)
+                    writeArmed = true
+                }
+                event_add(timer, server.timeouts.io)
+                return
+            } else if count < 0 && errno == EINTR {
+                continue
+            } else {
+                return close()
+            }
+        }
+        if writeArmed {
+            event_del(writeEvent)
+            writeArmed = false
+        }
+        written = 0
+        // A large reply's buffer is not kept for the connection's life.
+        if output.capacity > 65536 { output = [] } else { output.removeAll(keepingCapacity: true) }
+        replyWritten()
+    }
+
+    private func replyWritten() {
+        if inRequest {
+            inRequest = false
+            server.requestEnded()
+        }
+        if lingerAfterWrite || (closeAfterWrite && start < end) { return linger() }
+        if closeAfterWrite { return close() }
+        state = .reading
+        event_add(timer, server.timeouts.request)
+        if readPaused {
+            readPaused = false
+            event_add(readEvent, nil)
+        }
+        if !processing { processInput() }
+    }
+
+    // MARK: - Ending
+
+    private func linger() {
+        guard !inputClosed else { return close() }
+        state = .lingering
+        shutdown(fd, Int32(SHUT_WR))
+        start = 0
+        end = 0
+        if readPaused {
+            readPaused = false
+            event_add(readEvent, nil)
+        }
+        event_add(timer, server.timeouts.linger)
+    }
+
+    private func discard() {
+        let count = read(fd, input.baseAddress!, input.count)
+        if count > 0 {
+            discarded += count
+            if discarded > server.configuration.transportBodyLimit { close() }
+        } else if count == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+            close()
+        }
+    }
+
+    private func timerFired() {
+        switch state {
+        case .reading:
+            guard start < end || pendingHead != nil else {
+                // Idle between requests: close quietly, as keep-alive clients expect.
+                return close()
+            }
+            server.configuration.counters.timedOut.add(1, ordering: .relaxed)
+            refuse(server.configuration.requestTimeoutResponse, linger: false)
+        case .writing, .lingering:
+            close()
+        case .handling, .closed:
+            break
+        }
+    }
+
+    /// Closes the socket and leaves the server's table; a reply still pending is lost.
+    func close() {
+        guard state != .closed else { return }
+        let requestLost = inRequest
+        abandon()
+        server.connectionClosed(self, requestLost: requestLost)
+    }
+
+    /// Frees the socket, the events and the buffers without telling the server (it is going).
+    func abandon() {
+        guard state != .closed else { return }
+        state = .closed
+        inRequest = false
+        for event in [readEvent, writeEvent, timer] { if let event { event_free(event) } }
+        readEvent = nil
+        writeEvent = nil
+        timer = nil
+        Glibc.close(fd)
+        input.deallocate()
+        input = UnsafeMutableRawBufferPointer(start: nil, count: 0)
+        output = []
     }
 }

@@ -7,20 +7,24 @@ import CLibEvent
 
 /// Limits that keep slow, stalled, oversized or too many clients from pinning resources.
 public struct HTTPServerConfiguration: Sendable {
-    /// Largest body handed to the handler; larger ones get `bodyTooLargeResponse`.
+    /// Largest body handed to the handler; a larger one gets `bodyTooLargeResponse` as soon as
+    /// its head (or the chunk crossing the limit) arrives, and is never buffered.
     public var maxBodySize = 16 * 1024
-    /// Bodies past this are cut off by libevent itself (its own plain 413) without buffering
-    /// them; between `maxBodySize` and this the service's own 413 is sent.
-    public var transportBodyLimit = 1024 * 1024
-    /// Largest request line plus headers; libevent rejects larger ones.
+    /// After a refusal (413, a malformed request) the server shuts its side and reads and
+    /// throws away what the client still sends, for up to 2 s and at most this many bytes, so
+    /// that the close does not reset the connection before the client read the refusal.
+    public var transportBodyLimit = 8 * 1024 * 1024
+    /// Largest request line plus headers; a larger head gets 431.
     public var maxHeadersSize = 8 * 1024
-    /// How long a connection may sit idle, or take to read a reply (libevent's timer, which
-    /// restarts with every byte).
+    /// Most header fields in one request; more get 431.
+    public var maxHeaderFields = 100
+    /// How long a reply may wait for the client to take it (the socket's send buffer full).
     public var ioTimeout: Duration = .seconds(10)
     /// A request (line, headers and body) must have arrived complete within this long of the
     /// connection opening or of the previous reply being written; else the connection gets
-    /// `requestTimeoutResponse` and is closed. Unlike `ioTimeout`, a client sending one byte a
-    /// second cannot stretch it.
+    /// `requestTimeoutResponse` and is closed (an idle keep-alive connection, which has sent
+    /// nothing of a next request, is closed quietly). A client sending one byte a second
+    /// cannot stretch it.
     public var requestTimeout: Duration = .seconds(10)
     /// Most connections open at once across every server sharing `counters` (one service);
     /// a connection past it gets `connectionLimitResponse` and is closed at once.
@@ -31,8 +35,7 @@ public struct HTTPServerConfiguration: Sendable {
     /// Sent when a body exceeds `maxBodySize`.
     public var bodyTooLargeResponse = HTTPResponse(status: 413)
     /// Paths (exact, as requested) allowed a larger body than `maxBodySize`, with their own 413.
-    /// Looked up only for a body past `maxBodySize`, so other requests pay nothing. Keep
-    /// `transportBodyLimit` above the largest, or libevent's plain 413 answers first.
+    /// Looked up once per request only when the table is not empty.
     public var pathBodyLimits: [String: PathBodyLimit] = [:]
     /// Sent when a handler dropped its responder without replying (a bug, but never a hang).
     public var unansweredResponse = HTTPResponse(status: 500)
@@ -66,14 +69,15 @@ public struct HTTPServerConfiguration: Sendable {
     }
 }
 
-/// An HTTP/1.1 server on one event loop (libevent's evhttp).
+
+/// An HTTP/1.1 server on one event loop: libevent's listener and events on nonblocking
+/// sockets, with BusHTTP's own parser (`HTTPRequestParser`) and connections (`HTTPConnection`).
 ///
 /// Several servers on several loops can listen on the same port: each binds with
 /// SO_REUSEPORT and the kernel spreads connections. Use a server only on its loop's thread.
 ///
-/// The server follows every connection (libevent 2.1 has no per-connection hook of its own,
-/// see `HTTPConnection`), so that it can count a request in flight until its reply is written,
-/// close a connection whose request does not arrive in time, and refuse connections past the cap.
+/// Keep-alive and pipelining: a connection hands the handler one request at a time and parses
+/// the next one only once the reply is written, so replies always leave in request order.
 public final class HTTPServer {
     /// Handles one request; it must eventually call `responder.send(_:)` once (the responder
     /// replies 500 by itself if it is dropped unanswered).
@@ -81,21 +85,22 @@ public final class HTTPServer {
 
     public let loop: EventLoop
     let configuration: HTTPServerConfiguration
-    private let handler: Handler
-    private var http: OpaquePointer?
-    private var boundSocket: OpaquePointer?
+    let handler: Handler
+    /// The loop's shared timer queues for the server's timeouts (`event_base_init_common_timeout`:
+    /// arming one costs a list append, not a heap insertion). Owned by the loop's base.
+    let timeouts: (request: UnsafePointer<timeval>, io: UnsafePointer<timeval>, linger: UnsafePointer<timeval>)
+    private var listener: OpaquePointer?
+    /// Every open connection; the table's reference keeps each alive until it closes.
+    private var connections: [ObjectIdentifier: HTTPConnection] = [:]
     private var drained: (() -> Void)?
     /// Set by `whenDrained`: replies then carry `Connection: close`.
-    private var draining = false
-    /// Connections whose evhttp_connection is known, by that pointer.
-    private var connections: [OpaquePointer: HTTPConnection] = [:]
-    /// Connections just accepted, whose evhttp_connection is not known yet (see `adopt`).
-    private var accepted: [HTTPConnection] = []
-    /// Activated when a connection is accepted; runs `adoptAccepted` once evhttp is done with it.
-    private var adoptEvent: OpaquePointer?
-    /// Runs the drained check outside libevent's own call stack.
+    private(set) var draining = false
+    private(set) var isClosed = false
+    /// Runs the drained check outside a connection's own callback.
     private var drainCheckEvent: OpaquePointer?
     private var acceptRetry: LoopTimer?
+    private var acceptPaused = false
+    private var date = HTTPDateField()
 
     /// Requests received whose reply has not been written yet (or whose client went away).
     public private(set) var inFlight = 0
@@ -104,42 +109,18 @@ public final class HTTPServer {
         self.loop = loop
         self.configuration = configuration
         self.handler = handler
-        let http = evhttp_new(loop.base)!
-        self.http = http
-        evhttp_set_max_body_size(http, configuration.transportBodyLimit)
-        evhttp_set_max_headers_size(http, configuration.maxHeadersSize)
-        var timeout = timeval(configuration.ioTimeout)
-        evhttp_set_timeout_tv(http, &timeout)
-        // Let every method through so that the router, not libevent, answers 405 with `Allow`.
-        let allMethods = HTTPMethod.allCases.reduce(UInt16(0)) { $0 | $1.evhttpFlag }
-        evhttp_set_allowed_methods(http, allMethods)
-        // Every callback below gets an unretained self: close()/deinit free the evhttp and
-        // these events (and detach every connection) before self is released.
-        let unretained = Unmanaged.passUnretained(self).toOpaque()
-        evhttp_set_gencb(
-            http,
-            { request, argument in
-                let server = Unmanaged<HTTPServer>.fromOpaque(argument!).takeUnretainedValue()
-                withExtendedLifetime(server) { server.receive(request!) }
-            }, unretained)
-        evhttp_set_bevcb(
-            http,
-            { base, argument in
-                let server = Unmanaged<HTTPServer>.fromOpaque(argument!).takeUnretainedValue()
-                return withExtendedLifetime(server) { server.makeBufferEvent(base!) }
-            }, unretained)
-        adoptEvent = event_new(
-            loop.base, -1, 0,
-            { _, _, argument in
-                let server = Unmanaged<HTTPServer>.fromOpaque(argument!).takeUnretainedValue()
-                withExtendedLifetime(server) { server.adoptAccepted() }
-            }, unretained)
+        func common(_ duration: Duration) -> UnsafePointer<timeval> {
+            var tv = timeval(duration)
+            return event_base_init_common_timeout(loop.base, &tv)
+        }
+        timeouts = (common(configuration.requestTimeout), common(configuration.ioTimeout), common(.seconds(2)))
+        // Unretained self: close()/deinit free the event before self is released.
         drainCheckEvent = event_new(
             loop.base, -1, 0,
             { _, _, argument in
                 let server = Unmanaged<HTTPServer>.fromOpaque(argument!).takeUnretainedValue()
                 withExtendedLifetime(server) { server.checkDrained() }
-            }, unretained)
+            }, Unmanaged.passUnretained(self).toOpaque())
     }
 
     deinit {
@@ -152,24 +133,30 @@ public final class HTTPServer {
     /// process share it silently, so call `ListenAddress.ensureNoListener()` once first.
     @discardableResult
     public func bind(_ address: ListenAddress) throws(BindError) -> Int {
-        guard let http else { throw BindError(address: address, reason: "server is closed") }
+        guard !isClosed, listener == nil else {
+            throw BindError(address: address, reason: "server is closed or already bound")
+        }
         let storage = try address.resolve()
         let flags = LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_REUSEABLE_PORT | LEV_OPT_CLOSE_ON_EXEC
+        // The listener's argument is this server, unretained: it is freed before the server goes.
         let listener = storage.withSocketAddress { socketAddress, length in
             evconnlistener_new_bind(
-                loop.base, nil, nil, UInt32(flags), configuration.backlog, socketAddress, Int32(length))
+                loop.base,
+                { _, fd, _, _, argument in
+                    let server = Unmanaged<HTTPServer>.fromOpaque(argument!).takeUnretainedValue()
+                    withExtendedLifetime(server) { server.accept(fd) }
+                }, Unmanaged.passUnretained(self).toOpaque(), UInt32(flags), configuration.backlog, socketAddress,
+                Int32(length))
         }
         guard let listener else {
             throw BindError(address: address, reason: String(cString: strerror(errno)))
         }
-        // evhttp owns the listener from here and frees it (closing the socket) with the server.
-        boundSocket = evhttp_bind_listener(http, listener)
+        self.listener = listener
         // accept() failing (EMFILE at the descriptor limit) leaves the socket readable, so the
         // loop would spin on it: the error callback pauses accepting instead.
-        ListenerOwners.register(http: http, server: self)
-        evconnlistener_set_error_cb(listener) { listener, argument in
-            guard let listener, let argument else { return }
-            ListenerOwners.server(forHTTP: OpaquePointer(argument))?.acceptFailed(listener)
+        evconnlistener_set_error_cb(listener) { _, argument in
+            let server = Unmanaged<HTTPServer>.fromOpaque(argument!).takeUnretainedValue()
+            withExtendedLifetime(server) { server.acceptFailed() }
         }
         return sockaddr_storage.bound(to: evconnlistener_get_fd(listener))?.port ?? 0
     }
@@ -178,10 +165,10 @@ public final class HTTPServer {
     public func stopAccepting() {
         loop.assertInLoop()
         acceptRetry?.cancel()
-        pausedListener = nil
-        if let http, let boundSocket {
-            evhttp_del_accept_socket(http, boundSocket)
-            self.boundSocket = nil
+        acceptPaused = false
+        if let listener {
+            evconnlistener_free(listener)
+            self.listener = nil
         }
     }
 
@@ -201,126 +188,67 @@ public final class HTTPServer {
     /// Closes every connection. Replies still pending are dropped silently.
     public func close() {
         loop.assertInLoop()
-        acceptRetry?.cancel()
         tearDown()
     }
 
-    var isClosed: Bool { http == nil }
-
     private func tearDown() {
-        guard let http else { return }
-        self.http = nil
-        boundSocket = nil
-        ListenerOwners.unregister(http: http)
-        // Connections freed by evhttp_free must not call back into a server going away.
-        for connection in connections.values { connection.detach() }
+        guard !isClosed else { return }
+        isClosed = true
+        acceptRetry?.cancel()
+        if let listener { evconnlistener_free(listener) }
+        listener = nil
+        for connection in connections.values { connection.abandon() }
         let counters = configuration.counters
-        counters.openConnections.subtract(connections.count + accepted.count, ordering: .relaxed)
+        counters.openConnections.subtract(connections.count, ordering: .relaxed)
         counters.inFlight.subtract(inFlight, ordering: .relaxed)
         connections = [:]
         inFlight = 0
-        evhttp_free(http)
-        // Our own reference on each accepted-but-not-adopted bufferevent, dropped after evhttp's.
-        for connection in accepted { bufferevent_decref(connection.bufferEvent) }
-        accepted = []
-        if let adoptEvent { event_free(adoptEvent) }
         if let drainCheckEvent { event_free(drainCheckEvent) }
-        adoptEvent = nil
         drainCheckEvent = nil
     }
 
     // MARK: - Connections
 
-    /// evhttp's bufferevent callback: called for each accepted connection, before evhttp makes
-    /// its evhttp_connection around the returned bufferevent.
-    private func makeBufferEvent(_ base: OpaquePointer) -> OpaquePointer? {
-        guard let bufferEvent = bufferevent_socket_new(base, -1, Int32(BEV_OPT_CLOSE_ON_FREE.rawValue)) else {
-            return nil
-        }
-        // Our own reference, dropped in `adoptAccepted`: the bufferevent stays valid even if
-        // evhttp frees its connection first.
-        bufferevent_incref(bufferEvent)
+    /// A connection was accepted (nonblocking, close-on-exec, by the listener).
+    private func accept(_ fd: Int32) {
         let open = configuration.counters.openConnections.add(1, ordering: .relaxed).newValue
-        let connection = HTTPConnection(server: self, bufferEvent: bufferEvent)
-        connection.refused = open > configuration.maxConnections
-        accepted.append(connection)
-        event_active(adoptEvent, 0, 0)
-        return bufferEvent
-    }
-
-    /// Finds the evhttp_connection of each connection accepted since the last call.
-    ///
-    /// libevent 2.1 tells nothing when evhttp creates or frees a server connection (2.2 adds
-    /// `evhttp_set_newreqcb`). evhttp creates it right after our bufferevent callback and makes
-    /// itself the bufferevent's callback argument; this runs in the same loop pass, after the
-    /// accept callback returned, and from then on the close callback reports the connection's
-    /// end. A bufferevent whose callbacks are gone was already freed by evhttp (our reference
-    /// kept it readable).
-    private func adoptAccepted() {
-        loop.assertInLoop()
-        let batch = accepted
-        accepted = []
-        for connection in batch {
-            var readCallback: bufferevent_data_cb?
-            var argument: UnsafeMutableRawPointer?
-            bufferevent_getcb(connection.bufferEvent, &readCallback, nil, nil, &argument)
-            if readCallback == nil || argument == nil {
-                configuration.counters.openConnections.subtract(1, ordering: .relaxed)
-            } else {
-                let evcon = OpaquePointer(argument!)
-                connection.adopt(evcon)
-                connections[evcon] = connection
-                if connection.refused {
-                    configuration.counters.refused.add(1, ordering: .relaxed)
-                    connection.writeRaw(configuration.connectionLimitResponse)
-                    // Frees the connection; its close callback (`closed`) untracks it.
-                    evhttp_connection_free(evcon)
-                } else {
-                    connection.armDeadline(configuration.requestTimeout)
-                }
-            }
-            bufferevent_decref(connection.bufferEvent)
+        guard open <= configuration.maxConnections, !isClosed else {
+            configuration.counters.refused.add(1, ordering: .relaxed)
+            // Best effort: a fresh socket's send buffer takes a short reply whole.
+            var bytes: [UInt8] = []
+            _ = configuration.connectionLimitResponse.serialize(
+                into: &bytes, headOnly: false, closing: true, http10: false, date: dateField())
+            _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL)) }
+            Glibc.close(fd)
+            configuration.counters.openConnections.subtract(1, ordering: .relaxed)
+            return
         }
+        // Replies go out in one send each; Nagle would only delay the rare second segment.
+        var one: Int32 = 1
+        setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+        let connection = HTTPConnection(server: self, fd: fd)
+        connections[ObjectIdentifier(connection)] = connection
     }
 
-    /// The request deadline of a connection passed before its request arrived complete.
-    func deadlinePassed(_ connection: HTTPConnection) {
-        loop.assertInLoop()
-        guard let evcon = connection.evcon, connection.phase == .reading else { return }
-        configuration.counters.timedOut.add(1, ordering: .relaxed)
-        connection.writeRaw(configuration.requestTimeoutResponse)
-        evhttp_connection_free(evcon)
-    }
-
-    /// evhttp is freeing `connection` (client gone, timeout, reply with `Connection: close`).
-    func closed(_ connection: HTTPConnection) {
-        loop.assertInLoop()
-        guard let evcon = connection.evcon else { return }
-        connection.detach()
-        connections[evcon] = nil
+    /// `connection` closed its socket (client gone, timeout, `Connection: close`).
+    func connectionClosed(_ connection: HTTPConnection, requestLost: Bool) {
+        connections[ObjectIdentifier(connection)] = nil
         configuration.counters.openConnections.subtract(1, ordering: .relaxed)
-        if connection.phase != .reading {
-            // The reply is lost with its client: the request is no longer in flight.
-            connection.phase = .reading
-            requestEnded()
-        }
-        if let listener = pausedListener { resumeAccepting(listener) }
+        // The reply is lost with its client: the request is no longer in flight.
+        if requestLost { requestEnded() }
+        if acceptPaused { resumeAccepting() }
     }
 
-    /// The reply on `connection` was written completely.
-    func replyWritten(_ connection: HTTPConnection) {
-        loop.assertInLoop()
-        guard connection.phase == .writing else { return }
-        connection.phase = .reading
-        connection.armDeadline(configuration.requestTimeout)
-        requestEnded()
+    func requestStarted() {
+        inFlight += 1
+        configuration.counters.inFlight.add(1, ordering: .relaxed)
     }
 
-    private func requestEnded() {
+    func requestEnded() {
         inFlight -= 1
         configuration.counters.inFlight.subtract(1, ordering: .relaxed)
-        // Called from inside evhttp (it frees the request and maybe the connection after we
-        // return), so the drain callback, which may free the server, runs in a later callback.
+        // Called from a connection's callback, which goes on after we return; the drain
+        // callback may free the server, so it runs in a callback of its own.
         if inFlight == 0, drained != nil { event_active(drainCheckEvent, 0, 0) }
     }
 
@@ -330,144 +258,52 @@ public final class HTTPServer {
         drained()
     }
 
-    // MARK: - Accept errors
+    /// The body limit of `path`: its own, or `maxBodySize`.
+    func bodyLimit(path: String) -> HTTPServerConfiguration.PathBodyLimit {
+        if !configuration.pathBodyLimits.isEmpty, let limit = configuration.pathBodyLimits[path] { return limit }
+        return .init(maxBodySize: configuration.maxBodySize, tooLargeResponse: configuration.bodyTooLargeResponse)
+    }
 
-    private var pausedListener: OpaquePointer?
+    /// The `Date` field line of this second.
+    func dateField() -> [UInt8] {
+        date.current()
+    }
+
+    /// The answer to a request that could not be read, in the contract's error shape.
+    static func response(for error: HTTPParseError) -> HTTPResponse {
+        let (code, message) =
+            switch error {
+            case .malformed(let reason): ("bad_request", "malformed HTTP request: \(reason)")
+            case .headersTooLarge: ("header_fields_too_large", "the request line and headers are too large")
+            case .unsupportedTransferEncoding: ("not_implemented", "only the chunked transfer coding is supported")
+            case .unsupportedVersion: ("http_version_not_supported", "only HTTP/1.0 and HTTP/1.1 are supported")
+            }
+        // `message` holds no quote or backslash, so it is JSON text as it is.
+        return .json(error.status, #"{"error": {"code": "\#(code)", "message": "\#(message)"}}"#)
+    }
+
+    // MARK: - Accept errors
 
     /// accept() failed for a reason other than a retriable one (EMFILE, ENFILE, ENOBUFS):
     /// stop accepting until a connection closes or 100 ms passed, rather than spin.
-    fileprivate func acceptFailed(_ listener: OpaquePointer) {
+    private func acceptFailed() {
         loop.assertInLoop()
         configuration.counters.acceptFailures.add(1, ordering: .relaxed)
-        guard pausedListener == nil else { return }
+        guard !acceptPaused, let listener else { return }
         evconnlistener_disable(listener)
-        pausedListener = listener
+        acceptPaused = true
         if acceptRetry == nil {
             acceptRetry = LoopTimer(loop: loop) { [unowned self] in
-                if let listener = self.pausedListener { self.resumeAccepting(listener) }
+                if self.acceptPaused { self.resumeAccepting() }
             }
         }
         acceptRetry?.schedule(after: .milliseconds(100))
     }
 
-    private func resumeAccepting(_ listener: OpaquePointer) {
-        pausedListener = nil
+    private func resumeAccepting() {
+        acceptPaused = false
         acceptRetry?.cancel()
-        guard boundSocket != nil else { return }
-        evconnlistener_enable(listener)
-    }
-
-    // MARK: - Requests
-
-    private func receive(_ request: OpaquePointer) {
-        loop.assertInLoop()
-        if !accepted.isEmpty { adoptAccepted() }
-        let connection = evhttp_request_get_connection(request).flatMap { connections[$0] }
-        if let connection {
-            connection.cancelDeadline()
-            connection.phase = .handling
-        }
-        inFlight += 1
-        configuration.counters.inFlight.add(1, ordering: .relaxed)
-        let responder = HTTPResponder(server: self, request: request, connection: connection)
-        let input = evhttp_request_get_input_buffer(request)
-        let length = evbuffer_get_length(input)
-        if length > configuration.maxBodySize, !configuration.pathBodyLimits.isEmpty {
-            let limit = configuration.pathBodyLimits[Self.path(of: request)]
-            if let limit, length > limit.maxBodySize {
-                responder.send(limit.tooLargeResponse)
-                return
-            }
-            if limit == nil {
-                responder.send(configuration.bodyTooLargeResponse)
-                return
-            }
-        } else if length > configuration.maxBodySize {
-            responder.send(configuration.bodyTooLargeResponse)
-            return
-        }
-        handler(Self.copyRequest(request, bodyLength: length), responder)
-    }
-
-    /// Writes `response` to the still-valid libevent `request`; libevent frees the request.
-    func complete(_ request: OpaquePointer, on connection: HTTPConnection?, with response: HTTPResponse) {
-        loop.assertInLoop()
-        guard !isClosed else { return }
-        guard let connection, !connection.isDetached, connection.phase == .handling else {
-            // The client went away while the handler ran (its close already ended the request):
-            // evhttp only frees the request. Untracked requests end here.
-            if connection == nil { requestEnded() }
-            evhttp_send_reply(request, Int32(response.status), HTTPResponse.reasonPhrase(response.status), nil)
-            return
-        }
-        connection.phase = .writing
-        let headers = evhttp_request_get_output_headers(request)
-        for field in response.headers.fields {
-            evhttp_add_header(headers, field.name, field.value)
-        }
-        if draining || Self.leftBodyUnread(request) { evhttp_add_header(headers, "Connection", "close") }
-        if !response.body.isEmpty {
-            let output = evhttp_request_get_output_buffer(request)
-            response.body.withUnsafeBytes { _ = evbuffer_add(output, $0.baseAddress, $0.count) }
-        }
-        // Unretained connection: it stays in `connections` until its close callback, which
-        // evhttp calls after this one if the connection goes down before the write completes.
-        evhttp_request_set_on_complete_cb(
-            request,
-            { _, argument in
-                let connection = Unmanaged<HTTPConnection>.fromOpaque(argument!).takeUnretainedValue()
-                withExtendedLifetime(connection) { connection.server?.replyWritten(connection) }
-            }, Unmanaged.passUnretained(connection).toOpaque())
-        evhttp_send_reply(request, Int32(response.status), HTTPResponse.reasonPhrase(response.status), nil)
-    }
-
-    /// True when the client sent a body that libevent did not read: it reads none after HEAD,
-    /// TRACE or a method it does not know, and would parse those bytes as the next request on
-    /// the connection (answering the client's next request with a 400 of its own). Such a
-    /// connection is closed after the reply instead.
-    private static func leftBodyUnread(_ request: OpaquePointer) -> Bool {
-        let command = evhttp_request_get_command(request).rawValue
-        guard [HTTPMethod.head, .trace, .unrecognized].contains(where: { UInt32($0.evhttpFlag) == command })
-        else { return false }
-        let headers = evhttp_request_get_input_headers(request)
-        if evhttp_find_header(headers, "Transfer-Encoding") != nil { return true }
-        guard let length = evhttp_find_header(headers, "Content-Length") else { return false }
-        return Int(String(cString: length)) != 0
-    }
-
-    /// The request's path, still percent-encoded ("/" when it has none).
-    private static func path(of request: OpaquePointer) -> String {
-        guard let uri = evhttp_request_get_evhttp_uri(request), let rawPath = evhttp_uri_get_path(uri),
-            rawPath.pointee != 0
-        else { return "/" }
-        return String(cString: rawPath)
-    }
-
-    private static func copyRequest(_ request: OpaquePointer, bodyLength: Int) -> HTTPRequest {
-        let method = HTTPMethod(evhttpCommand: evhttp_request_get_command(request))
-        var path = "/"
-        var query: String?
-        if let uri = evhttp_request_get_evhttp_uri(request) {
-            if let rawPath = evhttp_uri_get_path(uri), rawPath.pointee != 0 { path = String(cString: rawPath) }
-            if let rawQuery = evhttp_uri_get_query(uri) { query = String(cString: rawQuery) }
-        }
-        var headers = HTTPHeaders()
-        // The header list belongs to the request; keys and values are copied into Swift strings.
-        var node = evhttp_request_get_input_headers(request)?.pointee.tqh_first
-        while let field = node {
-            headers.add(String(cString: field.pointee.key), String(cString: field.pointee.value))
-            node = field.pointee.next.tqe_next
-        }
-        let input = evhttp_request_get_input_buffer(request)
-        // No unsafeUninitializedCapacity for an empty body: with capacity 0 it writes the count
-        // into the process-wide empty-array singleton, a data race between loops (ThreadSanitizer).
-        let body =
-            bodyLength == 0
-            ? []
-            : [UInt8](unsafeUninitializedCapacity: bodyLength) { buffer, count in
-                count = max(0, evbuffer_copyout(input, buffer.baseAddress, bodyLength))
-            }
-        return HTTPRequest(method: method ?? .get, path: path, query: query, headers: headers, body: body)
+        if let listener { evconnlistener_enable(listener) }
     }
 }
 
@@ -475,63 +311,60 @@ public final class HTTPServer {
 ///
 /// `send(_:)` works once; later calls are ignored (and trap in debug builds). A responder
 /// dropped without a reply sends the server's `unansweredResponse`, so a forgotten path
-/// can never leak the request or hang the client. Use it only on its server's loop.
+/// can never hang the client. Sending after the client went away (or the server closed) does
+/// nothing. Use it only on its server's loop.
 public final class HTTPResponder {
-    private let server: HTTPServer
-    /// The connection the request came on (nil only if the server lost track of it).
-    private let connection: HTTPConnection?
-    /// The libevent request: valid until it is replied to; nil afterwards.
-    private var request: OpaquePointer?
+    private let connection: HTTPConnection
+    private let generation: UInt64
+    private var answered = false
 
-    init(server: HTTPServer, request: OpaquePointer, connection: HTTPConnection?) {
-        self.server = server
-        self.request = request
+    init(connection: HTTPConnection, generation: UInt64) {
         self.connection = connection
+        self.generation = generation
     }
 
     deinit {
-        if let request {
-            server.complete(request, on: connection, with: server.configuration.unansweredResponse)
-        }
+        if !answered { connection.replyUnanswered(generation: generation) }
     }
 
     /// True until a reply was sent.
-    public var isPending: Bool { request != nil }
+    public var isPending: Bool { !answered }
 
     /// Sends the reply. Must be called on the server's loop.
     public func send(_ response: HTTPResponse) {
-        guard let request else {
+        guard !answered else {
             assertionFailure("a request was answered twice")
             return
         }
-        self.request = nil
-        server.complete(request, on: connection, with: response)
+        answered = true
+        connection.reply(response, generation: generation)
     }
 }
 
-extension HTTPMethod {
-    fileprivate var evhttpFlag: UInt16 {
-        let command: evhttp_cmd_type =
-            switch self {
-            case .get: EVHTTP_REQ_GET
-            case .head: EVHTTP_REQ_HEAD
-            case .post: EVHTTP_REQ_POST
-            case .put: EVHTTP_REQ_PUT
-            case .delete: EVHTTP_REQ_DELETE
-            case .options: EVHTTP_REQ_OPTIONS
-            case .trace: EVHTTP_REQ_TRACE
-            case .connect: EVHTTP_REQ_CONNECT
-            case .patch: EVHTTP_REQ_PATCH
-            // EVHTTP_REQ_UNKNOWN_ (http-internal.h, libevent 2.1): the type libevent gives a
-            // method it does not know. Allowing it lets such requests reach the handler.
-            case .unrecognized: evhttp_cmd_type(rawValue: 1 << 15)
-            }
-        return UInt16(command.rawValue)
+/// `Date: <IMF-fixdate>\r\n`, formatted once a second (RFC 9110 §6.6.1).
+struct HTTPDateField {
+    private var second: time_t = -1
+    private var field: [UInt8] = []
+
+    mutating func current() -> [UInt8] {
+        let now = time(nil)
+        if now != second {
+            second = now
+            field = Self.format(now)
+        }
+        return field
     }
 
-    fileprivate init?(evhttpCommand: evhttp_cmd_type) {
-        guard let method = HTTPMethod.allCases.first(where: { UInt32($0.evhttpFlag) == evhttpCommand.rawValue })
-        else { return nil }
-        self = method
+    static func format(_ time: time_t) -> [UInt8] {
+        var seconds = time
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
+        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        let text =
+            "Date: \(days[Int(parts.tm_wday)]), \(two(parts.tm_mday)) \(months[Int(parts.tm_mon)]) "
+            + "\(parts.tm_year + 1900) \(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)) GMT\r\n"
+        return Array(text.utf8)
     }
 }
