@@ -67,16 +67,15 @@ struct OpenAPITests {
         }
     }
 
-    // Found by schemathesis: libevent reads no body after HEAD, TRACE or an unknown method, and
-    // parses a body sent with one as the next request, so the client's next request on that
-    // keep-alive connection got libevent's HTML 400, or was dropped with the connection. The
-    // reply now says `Connection: close`, so a client does not reuse the connection.
+    // Found by schemathesis: libevent read no body after HEAD, TRACE or an unknown method, and
+    // parsed a body sent with one as the next request. BusHTTP's own parser frames every
+    // request by its Content-Length, so the body is read and the next request is answered.
     @Test(
-        "a body sent with a method that takes none: one reply, which announces the close",
+        "a body sent with a method that takes none is read as its body; the next request is answered",
         arguments: [
             "TRACE", "QUERY", "HEAD",
         ])
-    func unreadBodyClosesConnection(method: String) throws {
+    func bodyWithoutMeaningIsRead(method: String) throws {
         let redis = try RedisServerProcess.temporary()
         let harness = try GatewayHarness(regions: [GatewayHarness.region("emerald", redis: redis, biomes: [53])])
         let received = try PlainHTTPClient.exchange(
@@ -84,9 +83,8 @@ struct OpenAPITests {
             "\(method) /healthz HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhello"
                 + "GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
         let statusLines = received.components(separatedBy: "\r\n").filter { $0.hasPrefix("HTTP/1.1 ") }
-        #expect(statusLines.count == 1, "\(received)")
-        let head = received.components(separatedBy: "\r\n\r\n")[0].lowercased()
-        #expect(head.components(separatedBy: "\r\n").contains("connection: close"), "\(received)")
+        #expect(statusLines.count == 2, "\(received)")
+        #expect(statusLines.last == "HTTP/1.1 200 OK", "\(received)")
         #expect(statusLines.first == (method == "HEAD" ? "HTTP/1.1 200 OK" : "HTTP/1.1 405 Method Not Allowed"))
     }
 }
