@@ -204,7 +204,7 @@ let package = Package(
 if Context.environment["BIOMEBUS_DEV_TARGETS"] == "1" {
     let fuzzers = [
         ("FuzzJSONParser", "BusJSON"), ("FuzzSpawnDecoding", "BusGateway"), ("FuzzIfMatch", "BusActivation"),
-        ("FuzzRegionYAML", "BusRegions"), ("FuzzJWS", "BusAuth"),
+        ("FuzzRegionYAML", "BusRegions"), ("FuzzJWS", "BusAuth"), ("FuzzHTTPParser", "BusHTTP"),
     ]
     package.targets.append(.target(name: "FuzzSupport", path: "fuzz/FuzzSupport"))
     for (fuzzer, module) in fuzzers {

@@ -49,7 +49,8 @@ final class HTTPConnection {
 
     /// A head whose body is still arriving, with the body limit of its path.
     private var pendingHead: HTTPRequestHead?
-    private var pendingLimit = HTTPServerConfiguration.PathBodyLimit(maxBodySize: 0, tooLargeResponse: .init(status: 413))
+    private var pendingLimit = HTTPServerConfiguration.PathBodyLimit(
+        maxBodySize: 0, tooLargeResponse: .init(status: 413))
     /// Bumped per request, so that a stale responder cannot answer a later request.
     private var generation: UInt64 = 0
     /// A request was handed to the handler and its reply is not written: it counts in flight.
@@ -212,7 +213,9 @@ final class HTTPConnection {
             return (body, head.length + length)
         case .chunked:
             let bytes = UnsafeRawBufferPointer(rebasing: input[bodyStart..<end])
-            switch ChunkedBody.scan(bytes, limit: pendingLimit.maxBodySize, maxTrailerSize: server.configuration.maxHeadersSize) {
+            switch ChunkedBody.scan(
+                bytes, limit: pendingLimit.maxBodySize, maxTrailerSize: server.configuration.maxHeadersSize)
+            {
             case .incomplete:
                 if end == input.count, !makeRoom(needed: input.count + 1) {
                     refuse(pendingLimit.tooLargeResponse, linger: true)
@@ -319,7 +322,14 @@ final class HTTPConnection {
             server.requestEnded()
         }
         if lingerAfterWrite || (closeAfterWrite && start < end) { return linger() }
-        if closeAfterWrite { return close() }
+        if closeAfterWrite || inputClosed { return close() }
+        if start == end, input.count > 65536 {
+            // The room a large request took is not kept for the connection's life.
+            input.deallocate()
+            input = .allocate(byteCount: Self.initialCapacity, alignment: 16)
+            start = 0
+            end = 0
+        }
         state = .reading
         event_add(timer, server.timeouts.request)
         if readPaused {

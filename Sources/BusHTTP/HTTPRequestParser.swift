@@ -120,7 +120,8 @@ package enum HTTPRequestParser {
             var valueEnd = stop
             while valueStart < valueEnd, bytes[valueStart] == space || bytes[valueStart] == tab { valueStart += 1 }
             while valueEnd > valueStart, bytes[valueEnd - 1] == space || bytes[valueEnd - 1] == tab { valueEnd -= 1 }
-            for index in valueStart..<valueEnd where bytes[index] < space && bytes[index] != tab || bytes[index] == 127 {
+            for index in valueStart..<valueEnd where bytes[index] < space && bytes[index] != tab || bytes[index] == 127
+            {
                 throw .malformed("control character in a header field value")
             }
             let name = UnsafeRawBufferPointer(rebasing: bytes[lineStart..<colon])
@@ -261,7 +262,8 @@ package enum ChunkedBody {
         while true {
             guard let lineFeed = firstIndex(of: lf, in: bytes, from: index) else {
                 // A size line has no business being long (extensions are ignored but bounded).
-                return bytes.count - index > 1024 ? .failed(.malformed("chunk size line too long")) : .incomplete(bodySize: bodySize)
+                return bytes.count - index > 1024
+                    ? .failed(.malformed("chunk size line too long")) : .incomplete(bodySize: bodySize)
             }
             var size = 0
             var digits = index
@@ -319,7 +321,8 @@ package enum ChunkedBody {
                 }
                 index = lineFeed + 1
                 let chunk = UnsafeRawBufferPointer(rebasing: bytes[index..<(index + size)])
-                UnsafeMutableRawPointer(buffer.baseAddress! + count).copyMemory(from: chunk.baseAddress!, byteCount: size)
+                UnsafeMutableRawPointer(buffer.baseAddress! + count).copyMemory(
+                    from: chunk.baseAddress!, byteCount: size)
                 count += size
                 index += size
                 index += bytes[index] == cr ? 2 : 1
@@ -362,7 +365,8 @@ private func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte 
 /// `tchar` of RFC 9110 §5.6.2.
 private func isTokenByte(_ byte: UInt8) -> Bool {
     switch byte {
-    case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+    case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+        UInt8(ascii: "0")...UInt8(ascii: "9"):
         true
     case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"),
         UInt8(ascii: "'"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."),

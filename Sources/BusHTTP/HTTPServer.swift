@@ -69,7 +69,6 @@ public struct HTTPServerConfiguration: Sendable {
     }
 }
 
-
 /// An HTTP/1.1 server on one event loop: libevent's listener and events on nonblocking
 /// sockets, with BusHTTP's own parser (`HTTPRequestParser`) and connections (`HTTPConnection`).
 ///

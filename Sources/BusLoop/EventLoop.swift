@@ -44,8 +44,8 @@ public final class EventLoop: @unchecked Sendable {
     public init(name: String) {
         Self.enableThreadSupport
         // The epoll changelist defers epoll_ctl calls to the end of each loop iteration and
-        // drops add/delete pairs that cancel out; evhttp toggles read/write interest several
-        // times per request, so this saves syscalls on every request.
+        // drops add/delete pairs that cancel out; hiredis adds and drops write interest around
+        // each command, so this saves syscalls on every request.
         let config = event_config_new()
         event_config_set_flag(config, Int32(EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST.rawValue))
         let made = event_base_new_with_config(config)

@@ -23,7 +23,8 @@ struct HTTPRequestParserTests {
     @Test("request line, target forms, headers and framing")
     func heads() throws {
         let post = try head(
-            "\r\nPOST /v1/spawn?x=1#frag HTTP/1.1\r\nHost: a\r\ncontent-LENGTH:  12 \r\nConnection: keep-alive, Close\r\n\r\nbody")
+            "\r\nPOST /v1/spawn?x=1#frag HTTP/1.1\r\nHost: a\r\ncontent-LENGTH:  12 \r\nConnection: keep-alive, Close\r\n\r\nbody"
+        )
         #expect(post.method == .post)
         #expect(post.path == "/v1/spawn")
         #expect(post.query == "x=1")
@@ -62,7 +63,8 @@ struct HTTPRequestParserTests {
             "GET / HTTP/1.1\r\n: x\r\n\r\n", "GET / HTTP/1.1\r\nA b: x\r\n\r\n", "GET / HTTP/1.1\r\nA\r\n\r\n",
             "GET / HTTP/1.1\r\nA: x\u{1}y\r\n\r\n", "POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
             "POST / HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n",
-            "POST / HTTP/1.1\r\nContent-Length: 1,1\r\n\r\n", "POST / HTTP/1.1\r\nContent-Length: 9999999999999999\r\n\r\n",
+            "POST / HTTP/1.1\r\nContent-Length: 1,1\r\n\r\n",
+            "POST / HTTP/1.1\r\nContent-Length: 9999999999999999\r\n\r\n",
             "GET / HTTP/1.1\r\nA: 1\r\n continued\r\n\r\n", "GET / HTTP/1.x\r\n\r\n",
         ] {
             guard case .malformed = error(text) else {
