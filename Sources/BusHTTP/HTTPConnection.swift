@@ -159,7 +159,13 @@ final class HTTPConnection {
     /// Parses and hands over the requests in `input`, one at a time, until one is pending.
     private func processInput() {
         processing = true
-        defer { processing = false }
+        handOverRequests()
+        processing = false
+        // A client that closed its side sends nothing more: what is left can never complete.
+        if inputClosed, state == .reading { close() }
+    }
+
+    private func handOverRequests() {
         while state == .reading {
             if pendingHead == nil {
                 guard start < end else { return }
@@ -261,7 +267,8 @@ final class HTTPConnection {
     func reply(_ response: HTTPResponse, generation: UInt64) {
         guard state == .handling, generation == self.generation else { return }
         server.loop.assertInLoop()
-        let closing = !keepAlive || inputClosed || server.draining
+        // After the client's FIN, requests it pipelined before it are still answered.
+        let closing = !keepAlive || (inputClosed && start == end) || server.draining
         closeAfterWrite = response.serialize(
             into: &output, headOnly: headOnly, closing: closing, http10: http10, date: server.dateField())
         state = .writing
@@ -322,7 +329,7 @@ final class HTTPConnection {
             server.requestEnded()
         }
         if lingerAfterWrite || (closeAfterWrite && start < end) { return linger() }
-        if closeAfterWrite || inputClosed { return close() }
+        if closeAfterWrite { return close() }
         if start == end, input.count > 65536 {
             // The room a large request took is not kept for the connection's life.
             input.deallocate()

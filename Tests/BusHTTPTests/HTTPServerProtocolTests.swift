@@ -53,6 +53,24 @@ struct HTTPServerProtocolTests {
         #expect(harness.onLoop { harness.heldRequests[1].body } == Array("abc".utf8))
     }
 
+    @Test("a client that half-closes after pipelining still gets every reply, then the close")
+    func halfCloseAfterPipelining() throws {
+        let harness = try ServerHarness(hold: true)
+        defer { harness.stop() }
+        let client = try RawClient(port: harness.port)
+        client.send("GET /1 HTTP/1.1\r\nHost: t\r\n\r\nGET /2 HTTP/1.1\r\nHost: t\r\n\r\n")
+        Glibc.shutdown(client.fd, Int32(SHUT_WR))
+        for index in 0..<2 {
+            #expect(Polling.waitUntil { harness.received.load(ordering: .relaxed) == index + 1 })
+            harness.onLoop { harness.held[index].send(HTTPResponse(status: 200, body: [UInt8(ascii: "a")])) }
+            let response = try client.readResponse()
+            #expect(response.status == 200)
+            #expect(response.headers.contains("Connection: close") == (index == 1))
+        }
+        #expect(Polling.waitUntil { client.isClosedByPeer() })
+        #expect(Polling.waitUntil { harness.counters.connections == 0 })
+    }
+
     @Test("Expect: 100-continue gets an interim 100 before the body; an oversized one gets 413 at once")
     func expectContinue() throws {
         let harness = try ServerHarness(echo: true)
