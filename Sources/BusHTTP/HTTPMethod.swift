@@ -10,8 +10,7 @@ public enum HTTPMethod: String, Sendable, Hashable, CaseIterable {
     case trace = "TRACE"
     case connect = "CONNECT"
     case patch = "PATCH"
-    /// Any method libevent does not know (`QUERY`, `PROPFIND`, …). No route takes it, so the
-    /// router answers it like any other wrong method: 405 with `Allow`, as the contract asks,
-    /// rather than libevent's own HTML 501.
+    /// Any other method token (`QUERY`, `PROPFIND`, …). No route takes it, so the router
+    /// answers it like any other wrong method: 405 with `Allow`, as the contract asks.
     case unrecognized = "an unrecognized method"
 }

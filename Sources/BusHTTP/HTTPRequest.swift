@@ -1,6 +1,6 @@
 import BusLoop
 
-/// A complete HTTP request, copied out of libevent: safe to keep after the reply.
+/// A complete HTTP request, copied out of the connection's buffer: safe to keep after the reply.
 public struct HTTPRequest: Sendable {
     public var method: HTTPMethod
     /// The path, still percent-encoded, without the query ("/v1/spawn").

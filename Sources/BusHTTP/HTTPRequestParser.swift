@@ -93,7 +93,9 @@ package enum HTTPRequestParser {
         var lineStart = start
         var lineEnd = lineEndIndex(bytes, from: lineStart)
         let (method, path, query, minor) = try requestLine(bytes, lineStart, contentEnd(bytes, lineStart, lineEnd))
-        var headers = HTTPHeaders()
+        // One allocation for the usual handful of fields, not one per doubling.
+        var fields: [(name: String, value: String)] = []
+        fields.reserveCapacity(8)
         var contentLength: Int?
         var chunked = false
         var close = false
@@ -145,7 +147,7 @@ package enum HTTPRequestParser {
             default:
                 break
             }
-            headers.add(String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self))
+            fields.append((String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self)))
             lineStart = lineEnd + 1
         }
         // Both framings at once is how requests are smuggled past proxies (RFC 9112 §6.1).
@@ -153,7 +155,7 @@ package enum HTTPRequestParser {
         let framing: HTTPBodyFraming =
             chunked ? .chunked : (contentLength ?? 0) > 0 ? .length(contentLength!) : .none
         return HTTPRequestHead(
-            method: method, path: path, query: query, headers: headers, minorVersion: minor,
+            method: method, path: path, query: query, headers: HTTPHeaders(fields), minorVersion: minor,
             keepAlive: minor == 1 ? !close : keepAliveToken && !close, framing: framing,
             expectsContinue: expectsContinue && minor == 1 && framing != .none, length: end)
     }

@@ -1,7 +1,7 @@
 // libFuzzer target for the activation service's `If-Match` parsing (IfMatch, EntityTag)
 // (built only by scripts/fuzz).
 //
-// The input is split at newlines into repeated header values, as evhttp hands them over.
+// The input is split at newlines into repeated header values, as a repeated header arrives.
 // Oracle: parsing never traps, and every parsed tag reads back as itself from its own text.
 import BusActivation
 import FuzzSupport
