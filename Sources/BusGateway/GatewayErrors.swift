@@ -14,6 +14,13 @@ extension APIError {
             retryAfter: 1)
     }
 
+    /// The append may exist, but fewer replicas than `stream.durability.replicas` acknowledged
+    /// it in time: a retry with the same `Idempotency-Key` or `chest_id` creates no second chest.
+    public static func regionDegraded(_ region: String, reason: String) -> APIError {
+        APIError(
+            status: 503, code: "region_degraded", message: "region \(region) is degraded: \(reason)", retryAfter: 1)
+    }
+
     public static func regionOverloaded(_ region: String, reason: String) -> APIError {
         APIError(
             status: 503, code: "region_overloaded", message: "region \(region) is overloaded: \(reason)", retryAfter: 1)

@@ -5,6 +5,7 @@ import BusOps
 import BusRedis
 import BusRegions
 import BusService
+import BusStreams
 import Logging
 
 /// The gateway's own routes (the admin endpoints are the chassis').
@@ -26,8 +27,12 @@ final class GatewayWorker: ServiceWorker {
     private var server: HTTPServer!
     /// One connection per distinct Redis address.
     private let connections: [RedisConnection]
+    /// Made them; follows the masters of Sentinel regions.
+    private let connector: RedisConnector
     /// For each region (by catalog index), the index of its connection in `connections`.
     private let connectionOfRegion: [Int]
+    /// For each region (by catalog index), its `WAIT` after appends; nil without durability.
+    private let replicaWaits: [ReplicaWait?]
     private var pipeline: SpawnPipeline
     private let control: RegionControl
     private let metrics: GatewayMetrics
@@ -63,13 +68,15 @@ final class GatewayWorker: ServiceWorker {
         self.router = router
 
         let addresses = catalog.redisAddresses
+        let connector = RedisConnector(loop: loop)
+        self.connector = connector
         connections = addresses.map { address in
-            let redis = address.connectionConfiguration(
-                commandTimeout: configuration.redisTimeout, connectTimeout: configuration.redisTimeout,
+            connector.connection(
+                to: address, commandTimeout: configuration.redisTimeout, connectTimeout: configuration.redisTimeout,
                 maxOutstanding: configuration.maxOutstandingPerConnection)
-            return RedisConnection(loop: loop, configuration: redis)
         }
         connectionOfRegion = catalog.regions.map { region in addresses.firstIndex(of: region.redis)! }
+        replicaWaits = catalog.regions.map(ReplicaWait.init)
 
         readiness.onRecovery(loop: index) {
             [connections = LoopBound(connections, loop: loop), connectionOfRegion] region in
@@ -98,6 +105,7 @@ final class GatewayWorker: ServiceWorker {
 
     /// Connecting is asynchronous: the first attempt starts here, when the loop runs.
     func start() {
+        connector.start()
         for connection in connections { connection.start() }
         sampler?.schedule(after: .zero)
     }
@@ -115,6 +123,7 @@ final class GatewayWorker: ServiceWorker {
             // Breaks connection → readiness → recovery hook → connection.
             connection.onReadinessChange = nil
         }
+        connector.close()
     }
 
     // MARK: - Requests
@@ -150,6 +159,9 @@ final class GatewayWorker: ServiceWorker {
         case .append(let append, let label):
             answer.label = label
             let connection = connections[connectionOfRegion[append.region]]
+            if let wait = replicaWaits[append.region] {
+                return durableSpawn(append, wait: wait, over: connection, answer)
+            }
             switch append.work {
             case .plain(let xadd):
                 // The raw send with the decoder called inside: one completion closure per request.
@@ -164,6 +176,45 @@ final class GatewayWorker: ServiceWorker {
         }
     }
 
+    /// An append followed by its region's `WAIT` (sent before either reply is awaited): the
+    /// append's outcome stands only when enough replicas acknowledged it. A keyed append's
+    /// script is prepared first, so a NOSCRIPT retry can never land behind the `WAIT`.
+    private func durableSpawn(
+        _ append: SpawnPipeline.Append, wait: ReplicaWait, over connection: RedisConnection,
+        _ answer: MeteredResponder
+    ) {
+        var outcome = SpawnPipeline.Outcome.refused(.internalError("no reply to the append"))
+        var chestID = append.chestID
+        let waitAndAnswer = { [self] in
+            // Replies come in command order: the append's completion has run when this one runs.
+            wait.send(on: connection) { [self] refusal in
+                answer.send(pipeline.answer(append, ReplicaWait.combine(outcome, refusal), chestID: chestID))
+            }
+        }
+        switch append.work {
+        case .plain(let xadd):
+            connection.send(xadd.command) { [self] reply in
+                outcome = pipeline.outcome(append, xadd: xadd, reply: reply, logger: logger)
+            }
+            waitAndAnswer()
+        case .keyed(let call, let key):
+            connection.prepare(IdempotentAppend.script) { [self] prepared in
+                switch prepared {
+                case .success(let script):
+                    connection.send(call.command(sha: script.sha)) { [self] reply in
+                        (outcome, chestID) = pipeline.outcome(
+                            append, key: key, reply: IdempotentAppend.decode(reply), logger: logger)
+                    }
+                    waitAndAnswer()
+                case .failure(let error):
+                    let refusal = SpawnPipeline.apiError(
+                        for: error, region: catalog.regions[append.region], logger: logger)
+                    answer.send(pipeline.answer(append, .refused(refusal), chestID: chestID))
+                }
+            }
+        }
+    }
+
     /// A batch: each event is counted as a spawn (its biome and status), timed to the batch's answer.
     private func spawnBatch(_ request: HTTPRequest, _ responder: HTTPResponder) {
         let started = Clocks.monotonicNanoseconds()
@@ -173,7 +224,7 @@ final class GatewayWorker: ServiceWorker {
         case .run(let events):
             SpawnBatchRun.start(
                 events, pipeline: pipeline, connections: connections, connectionOfRegion: connectionOfRegion,
-                logger: logger
+                replicaWaits: replicaWaits, logger: logger
             ) { [meter] results in
                 responder.send(SpawnBatchRun.response(results))
                 guard let meter else { return }

@@ -83,7 +83,8 @@ public final class LocalStack: @unchecked Sendable {
             do {
                 address = try RedisAddress(url: url)
             } catch {
-                throw LocalStackError("--redis: expected redis://host:port/db: \(error.reason)")
+                throw LocalStackError(
+                    "--redis: expected redis://host:port/db or redis+sentinel://…/<master-name>: \(error.reason)")
             }
         } else {
             let managed = try Self.startRedis(configFile: options.redisConfigFile, dataDirectory: dataDirectory)

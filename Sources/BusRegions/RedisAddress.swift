@@ -1,11 +1,14 @@
 import BusLoop
+import BusRedis
 
-/// A region's Redis, from a `redis://[[user]:password@]host[:port][/db]` URL.
+/// A region's Redis, from a `redis://[[user]:password@]host[:port][/db]` URL, or a
+/// Sentinel-monitored master from a `redis+sentinel://…/<master-name>[?db=N]` URL (`sentinel`).
 ///
 /// `user` is a Redis 6+ ACL user (the handshake sends `AUTH user password`); without one the
 /// password is the `default` user's. User and password may be percent-encoded (`%40` for `@`,
 /// `%2F` for `/`, `%25` for `%`) and are stored decoded.
 public struct RedisAddress: Sendable, Hashable, CustomStringConvertible {
+    /// The server; for a Sentinel address, the first Sentinel's (never used as a data server).
     public var host: String
     public var port: Int
     public var database: Int
@@ -13,6 +16,10 @@ public struct RedisAddress: Sendable, Hashable, CustomStringConvertible {
     public var username: String?
     /// The password, decoded.
     public var password: String?
+    /// Set for a `redis+sentinel://` address: the master is whichever server these Sentinels
+    /// name (database, user and password are the same as the fields above). Connections are
+    /// made by `RedisConnector`, which follows it.
+    public private(set) var sentinel: SentinelAddress?
 
     public init(host: String, port: Int = 6379, database: Int = 0, username: String? = nil, password: String? = nil) {
         self.host = host
@@ -22,9 +29,31 @@ public struct RedisAddress: Sendable, Hashable, CustomStringConvertible {
         self.password = password
     }
 
-    /// Parses a `redis://` URL; the error says what is wrong with it.
+    /// A Sentinel-monitored master.
+    public init(sentinel: SentinelAddress) {
+        let first = sentinel.sentinels[0]
+        self.init(
+            host: first.host, port: first.port, database: sentinel.database, username: sentinel.username,
+            password: sentinel.password)
+        self.sentinel = sentinel
+    }
+
+    /// True for a Sentinel-monitored master.
+    public var isSentinel: Bool { sentinel != nil }
+
+    /// Parses a `redis://` or `redis+sentinel://` URL; the error says what is wrong with it.
     public init(url: String) throws(RedisAddressError) {
-        guard url.hasPrefix("redis://") else { throw RedisAddressError("must start with redis://") }
+        if SentinelAddress.matches(url: url) {
+            do {
+                self.init(sentinel: try SentinelAddress(url: url))
+            } catch {
+                throw RedisAddressError(error.reason)
+            }
+            return
+        }
+        guard url.hasPrefix("redis://") else {
+            throw RedisAddressError("must start with redis:// or \(SentinelAddress.scheme)")
+        }
         var rest = Substring(url.dropFirst("redis://".count))
         var database = 0
         if let slash = rest.firstIndex(of: "/") {
@@ -88,6 +117,7 @@ public struct RedisAddress: Sendable, Hashable, CustomStringConvertible {
 
     /// The URL without the password, for logs and status output.
     public var description: String {
+        if let sentinel { return sentinel.description }
         let hostPart = host.contains(":") ? "[\(host)]" : host
         let auth = password == nil ? "" : "\(username.map(PercentEncoding.encode) ?? ""):***@"
         return "redis://\(auth)\(hostPart):\(port)/\(database)"
@@ -96,6 +126,7 @@ public struct RedisAddress: Sendable, Hashable, CustomStringConvertible {
     /// The URL with the password, percent-encoded: what `init(url:)` reads back. Secret: for
     /// region files only, never for logs.
     public var urlWithPassword: String {
+        if let sentinel { return sentinel.urlWithPassword }
         let hostPart = host.contains(":") ? "[\(host)]" : host
         let auth = password.map { "\(username.map(PercentEncoding.encode) ?? ""):\(PercentEncoding.encode($0))@" } ?? ""
         return "redis://\(auth)\(hostPart):\(port)/\(database)"

@@ -44,7 +44,7 @@ extension RegionConfig {
         } catch {
             throw reader.error(
                 "redis",
-                "expected redis://host:port/db, got \"\(RedisAddress.redacted(url: redisURL))\": \(error.reason)",
+                "expected redis://host:port/db or redis+sentinel://host:port[,host:port…]/<master-name>, got \"\(RedisAddress.redacted(url: redisURL))\": \(error.reason)",
                 top["redis"])
         }
         let biomes = try reader.biomes(top["biomes"])
@@ -52,7 +52,7 @@ extension RegionConfig {
         var region = RegionConfig(name: name, redis: redis, biomes: biomes, sourceFile: file)
         if let streamNode = top["stream"] {
             let stream = try reader.mapping(
-                streamNode, path: "stream", allowed: ["maxlen", "memory_high_water", "idempotency_ttl_s"])
+                streamNode, path: "stream", allowed: ["maxlen", "memory_high_water", "idempotency_ttl_s", "durability"])
             region.stream.maxlen =
                 try reader.int(stream["maxlen"], path: "stream.maxlen", range: 1...1_000_000_000)
                 ?? region.stream.maxlen
@@ -62,6 +62,16 @@ extension RegionConfig {
             region.stream.idempotencyTTLSeconds =
                 try reader.int(stream["idempotency_ttl_s"], path: "stream.idempotency_ttl_s", range: 1...604_800)
                 ?? region.stream.idempotencyTTLSeconds
+            if let durabilityNode = stream["durability"] {
+                let durability = try reader.mapping(
+                    durabilityNode, path: "stream.durability", allowed: ["replicas", "timeout_ms"])
+                region.stream.durability.replicas =
+                    try reader.int(durability["replicas"], path: "stream.durability.replicas", range: 0...5)
+                    ?? region.stream.durability.replicas
+                region.stream.durability.timeoutMs =
+                    try reader.int(durability["timeout_ms"], path: "stream.durability.timeout_ms", range: 1...10_000)
+                    ?? region.stream.durability.timeoutMs
+            }
         }
         if let consumerNode = top["consumer"] {
             region.consumer = try reader.consumer(consumerNode)

@@ -33,6 +33,11 @@ extension RegionConfig {
                 "maxlen": .plain(stream.maxlen, .int),
                 "memory_high_water": .plain(stream.memoryHighWater, .float),
                 "idempotency_ttl_s": .plain(stream.idempotencyTTLSeconds, .int),
+                "durability": Node(
+                    [
+                        ("replicas", .plain(stream.durability.replicas, .int)),
+                        ("timeout_ms", .plain(stream.durability.timeoutMs, .int)),
+                    ], .implicit, .flow),
             ],
             "consumer": consumerNode,
         ]

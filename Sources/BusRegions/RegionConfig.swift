@@ -34,11 +34,32 @@ public struct StreamConfig: Sendable, Equatable {
     public var memoryHighWater = 0.9
     /// How long an idempotency key's record lives (`stream.idempotency_ttl_s`, 1 … 604800).
     public var idempotencyTTLSeconds = 86400
+    /// How many replicas must have each append before it is acknowledged (`stream.durability`).
+    public var durability = StreamDurability()
 
-    public init(maxlen: Int = 5000, memoryHighWater: Double = 0.9, idempotencyTTLSeconds: Int = 86400) {
+    public init(
+        maxlen: Int = 5000, memoryHighWater: Double = 0.9, idempotencyTTLSeconds: Int = 86400,
+        durability: StreamDurability = .init()
+    ) {
         self.maxlen = maxlen
         self.memoryHighWater = memoryHighWater
         self.idempotencyTTLSeconds = idempotencyTTLSeconds
+        self.durability = durability
+    }
+}
+
+/// `stream.durability`: with `replicas` N ≥ 1 the gateway follows each append with
+/// `WAIT N timeout_ms` and accepts it only when N replicas acknowledged it. Redis replication
+/// stays asynchronous: this narrows what a failover can lose, it is no consensus.
+public struct StreamDurability: Sendable, Equatable {
+    /// Replicas that must acknowledge each append, 0 … 5 (0: no `WAIT`).
+    public var replicas = 0
+    /// How long `WAIT` may wait for them, 1 … 10000 ms.
+    public var timeoutMs = 200
+
+    public init(replicas: Int = 0, timeoutMs: Int = 200) {
+        self.replicas = replicas
+        self.timeoutMs = timeoutMs
     }
 }
 

@@ -53,4 +53,20 @@ struct RedisAddressTests {
             #expect(!error.description.contains("Sup3rS3cret"), "\(error)")
         }
     }
+
+    @Test("redis+sentinel:// gives a Sentinel address; plain URLs none; both read back from urlWithPassword")
+    func sentinelAddresses() throws {
+        let address = try RedisAddress(url: "redis+sentinel://alice:s%40cret@10.0.0.1,10.0.0.2:26380/main?db=2")
+        let sentinel = try #require(address.sentinel)
+        #expect(address.isSentinel)
+        #expect(sentinel.masterName == "main")
+        #expect(address.username == "alice" && address.password == "s@cret" && address.database == 2)
+        #expect(address.description == "redis+sentinel://alice:***@10.0.0.1:26379,10.0.0.2:26380/main?db=2")
+        #expect(try RedisAddress(url: address.urlWithPassword) == address)
+        #expect(address != (try RedisAddress(url: "redis://alice:s%40cret@10.0.0.1:26379/2")))
+        #expect(try RedisAddress(url: "redis://h").sentinel == nil)
+        for bad in ["redis+sentinel://h", "redis+sentinel:///m", "redis+sentinel://h/m?db=x", "rediss://h"] {
+            #expect(throws: RedisAddressError.self) { try RedisAddress(url: bad) }
+        }
+    }
 }

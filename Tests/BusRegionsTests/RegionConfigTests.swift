@@ -46,6 +46,52 @@ struct RegionConfigTests {
         }
     }
 
+    @Test("stream.durability: replicas 0 … 5 (default 0), timeout_ms 1 … 10000 (default 200); YAML round trip")
+    func durability() throws {
+        #expect(StreamConfig().durability == StreamDurability(replicas: 0, timeoutMs: 200))
+        let region = try RegionConfig.parse(
+            yaml: "name: a\nredis: redis://h\nbiomes: [1]\nstream: {durability: {replicas: 2, timeout_ms: 750}}\n",
+            file: "a.yaml")
+        #expect(region.stream.durability == StreamDurability(replicas: 2, timeoutMs: 750))
+        #expect(try RegionConfig.parse(yaml: region.yaml, file: "a.yaml") == region)
+        let partial = try RegionConfig.parse(
+            yaml: "name: a\nredis: redis://h\nbiomes: [1]\nstream: {durability: {replicas: 1}}\n", file: "a.yaml")
+        #expect(partial.stream.durability == StreamDurability(replicas: 1, timeoutMs: 200))
+        for (bad, key) in [
+            ("{replicas: 6}", "stream.durability.replicas"), ("{replicas: -1}", "stream.durability.replicas"),
+            ("{timeout_ms: 0}", "stream.durability.timeout_ms"),
+            ("{timeout_ms: 10001}", "stream.durability.timeout_ms"),
+            ("{quorum: 1}", "stream.durability.quorum"),
+        ] {
+            let yaml = "name: a\nredis: redis://h\nbiomes: [1]\nstream: {durability: \(bad)}\n"
+            #expect(throws: RegionConfigError.self) { try RegionConfig.parse(yaml: yaml, file: "a.yaml") }
+            do {
+                _ = try RegionConfig.parse(yaml: yaml, file: "a.yaml")
+            } catch {
+                #expect(error.key == key)
+            }
+        }
+    }
+
+    @Test("a redis+sentinel:// region reads back from its YAML; a bad one names the redis key")
+    func sentinelRegion() throws {
+        let region = try RegionConfig.parse(
+            yaml: "name: a\nredis: redis+sentinel://:pw@s1:26380,s2/mymaster?db=3\nbiomes: [1]\n", file: "a.yaml")
+        let sentinel = try #require(region.redis.sentinel)
+        #expect(sentinel.sentinels.map(\.description) == ["s1:26380", "s2:26379"])
+        #expect(sentinel.masterName == "mymaster")
+        #expect(region.redis.database == 3 && region.redis.password == "pw")
+        #expect(try RegionConfig.parse(yaml: region.yaml, file: "a.yaml") == region)
+        #expect(!region.redis.description.contains("pw"))
+        do {
+            _ = try RegionConfig.parse(yaml: "name: a\nredis: redis+sentinel://:pw@s1\nbiomes: [1]\n", file: "a.yaml")
+            Issue.record("a Sentinel URL without a master name was accepted")
+        } catch {
+            #expect(error.key == "redis")
+            #expect(!error.description.contains("pw"))
+        }
+    }
+
     @Test(
         "mistakes name the file and the key",
         arguments: [
@@ -270,6 +316,7 @@ struct RegionYAMLTests {
         #expect(lines.prefix(4) == ["name: \"no\"", "redis: redis://h:6379/0", "biomes: [1, 53]", "stream:"])
         #expect(lines.contains("  backoff: {initial_ms: 100, multiplier: 2.0, max_ms: 8000, jitter: 0.2}"))
         #expect(lines.contains("  idempotency_ttl_s: 86400"))
-        #expect(lines.count == 15 && region.yaml.hasSuffix("handler_timeout_ms: 5000\n"))
+        #expect(lines.contains("  durability: {replicas: 0, timeout_ms: 200}"))
+        #expect(lines.count == 16 && region.yaml.hasSuffix("handler_timeout_ms: 5000\n"))
     }
 }

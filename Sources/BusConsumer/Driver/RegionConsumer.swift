@@ -52,6 +52,8 @@ public final class RegionConsumer {
     private var machine: ConsumerStateMachine
     private let reads: any StreamsConnection
     private let commands: any StreamsConnection
+    /// Made the two connections (nil for given ones); follows a Sentinel region's master.
+    private var connector: RedisConnector?
     private var group: String { configuration.region.consumer.group }
 
     /// One record per entry the machine holds, and no other (see `followMachine`).
@@ -80,19 +82,18 @@ public final class RegionConsumer {
     public convenience init(loop: EventLoop, configuration: Configuration, handler: DeliveryHandler, logger: Logger) {
         let consumer = configuration.region.consumer
         let address = configuration.region.redis
-        // A blocking read legitimately waits block_ms; only past that is Redis unresponsive.
-        let readConfiguration = address.connectionConfiguration(
-            commandTimeout: .milliseconds(consumer.blockMs) + .seconds(2))
-        let commandConfiguration = address.connectionConfiguration(
-            commandTimeout: .seconds(2),
-            maxOutstanding: Self.commandCap(maxInFlight: consumer.maxInFlight, streams: Set(configuration.biomes).count)
-        )
+        let connector = RedisConnector(loop: loop)
         self.init(
             loop: loop, configuration: configuration, handler: handler, logger: logger,
             connections: (
-                reads: RedisConnection(loop: loop, configuration: readConfiguration),
-                commands: RedisConnection(loop: loop, configuration: commandConfiguration)
+                // A blocking read legitimately waits block_ms; only past that is Redis unresponsive.
+                reads: connector.connection(to: address, commandTimeout: .milliseconds(consumer.blockMs) + .seconds(2)),
+                commands: connector.connection(
+                    to: address, commandTimeout: .seconds(2),
+                    maxOutstanding: Self.commandCap(
+                        maxInFlight: consumer.maxInFlight, streams: Set(configuration.biomes).count))
             ))
+        self.connector = connector
     }
 
     /// A consumer on the given connections (not started yet; `start()` starts them).
@@ -146,6 +147,7 @@ public final class RegionConsumer {
 
     public func start() {
         loop.assertInLoop()
+        connector?.start()
         reads.start()
         commands.start()
         reclaimTimer.schedule(after: configuration.reclaimInterval)
@@ -172,6 +174,7 @@ public final class RegionConsumer {
     public func close() {
         reads.close()
         commands.close()
+        connector?.close()
         ackTimer.cancel()
         readRetryTimer.cancel()
         groupRetryTimer.cancel()

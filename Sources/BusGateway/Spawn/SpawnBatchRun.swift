@@ -47,7 +47,8 @@ final class SpawnBatchRun {
     /// to its connection); `done` gets every result, in request order, on the loop.
     static func start(
         _ events: [SpawnPipeline.PlannedEvent], pipeline: SpawnPipeline, connections: [RedisConnection],
-        connectionOfRegion: [Int], logger: Logger, done: @escaping ([EventResult]) -> Void
+        connectionOfRegion: [Int], replicaWaits: [ReplicaWait?] = [], logger: Logger,
+        done: @escaping ([EventResult]) -> Void
     ) {
         let run = SpawnBatchRun(count: events.count, done: done)
         var shares: [[Int]] = Array(repeating: [], count: connections.count)
@@ -59,59 +60,85 @@ final class SpawnBatchRun {
             }
         }
         for (connectionIndex, share) in shares.enumerated() where !share.isEmpty {
-            run.send(share, of: events, over: connections[connectionIndex], pipeline: pipeline, logger: logger)
+            run.send(
+                share, of: events, over: connections[connectionIndex], waits: replicaWaits, pipeline: pipeline,
+                logger: logger)
         }
     }
 
     private func send(
         _ share: [Int], of events: [SpawnPipeline.PlannedEvent], over connection: RedisConnection,
-        pipeline: SpawnPipeline, logger: Logger
+        waits: [ReplicaWait?], pipeline: SpawnPipeline, logger: Logger
     ) {
         let appends = share.map { index -> SpawnPipeline.Append in
             guard case .success(let append) = events[index].planned else { preconditionFailure("planned event") }
             return append
         }
+        // Regions sharing a connection share a Redis, so one WAIT (the strictest) covers them.
+        let wait = appends.compactMap { waits.isEmpty ? nil : waits[$0.region] }
+            .max {
+                ($0.durability.replicas, $0.durability.timeoutMs) < ($1.durability.replicas, $1.durability.timeoutMs)
+            }
         let keyed = appends.contains { $0.key != nil }
-        let needed = share.count + (keyed ? 1 : 0)
+        let needed = share.count + (keyed ? 1 : 0) + (wait == nil ? 0 : 1)
         guard connection.outstanding + needed <= connection.configuration.maxOutstanding else {
             return fail(share, appends, events, error: .overloaded, pipeline: pipeline, logger: logger)
         }
         guard keyed else {
-            return sendAll(share, appends, events, script: nil, over: connection, pipeline: pipeline, logger: logger)
+            return sendAll(
+                share, appends, events, script: nil, wait: wait, over: connection, pipeline: pipeline, logger: logger)
         }
         connection.prepare(IdempotentAppend.script) { [self] prepared in
             switch prepared {
             case .success(let script):
                 // The load may have waited for its reply: room is judged again.
-                guard connection.outstanding + share.count <= connection.configuration.maxOutstanding else {
+                guard connection.outstanding + needed - 1 <= connection.configuration.maxOutstanding else {
                     return fail(share, appends, events, error: .overloaded, pipeline: pipeline, logger: logger)
                 }
-                sendAll(share, appends, events, script: script, over: connection, pipeline: pipeline, logger: logger)
+                sendAll(
+                    share, appends, events, script: script, wait: wait, over: connection, pipeline: pipeline,
+                    logger: logger)
             case .failure(let error):
                 fail(share, appends, events, error: error, pipeline: pipeline, logger: logger)
             }
         }
     }
 
+    /// Sends the share's appends, then its `WAIT` when one is due: each result is held until
+    /// the `WAIT` replied, which decides whether the accepted ones stand.
     private func sendAll(
         _ share: [Int], _ appends: [SpawnPipeline.Append], _ events: [SpawnPipeline.PlannedEvent],
-        script: PreparedScript?, over connection: RedisConnection, pipeline: SpawnPipeline, logger: Logger
+        script: PreparedScript?, wait: ReplicaWait?, over connection: RedisConnection, pipeline: SpawnPipeline,
+        logger: Logger
     ) {
+        var held: [(Int, EventResult)] = []
+        let finishOrHold = { [self] (index: Int, result: EventResult) in
+            if wait == nil { finish(index, result) } else { held.append((index, result)) }
+        }
         for (index, append) in zip(share, appends) {
             let label = events[index].label
             switch append.work {
             case .plain(let xadd):
-                connection.send(xadd.command) { [self] reply in
+                connection.send(xadd.command) { reply in
                     let outcome = pipeline.outcome(append, xadd: xadd, reply: reply, logger: logger)
-                    finish(index, EventResult(outcome: outcome, append: append, chestID: append.chestID, label: label))
+                    finishOrHold(
+                        index, EventResult(outcome: outcome, append: append, chestID: append.chestID, label: label))
                 }
             case .keyed(let call, let key):
                 guard let script else { preconditionFailure("a share with keyed events is sent prepared") }
-                connection.send(call.command(sha: script.sha)) { [self] reply in
+                connection.send(call.command(sha: script.sha)) { reply in
                     let decoded = IdempotentAppend.decode(reply)
                     let (outcome, chestID) = pipeline.outcome(append, key: key, reply: decoded, logger: logger)
-                    finish(index, EventResult(outcome: outcome, append: append, chestID: chestID, label: label))
+                    finishOrHold(index, EventResult(outcome: outcome, append: append, chestID: chestID, label: label))
                 }
+            }
+        }
+        guard let wait else { return }
+        // Replies come in command order: every append of the share has its result when this runs.
+        wait.send(on: connection) { [self] refusal in
+            for (index, var result) in held {
+                result.outcome = ReplicaWait.combine(result.outcome, refusal)
+                finish(index, result)
             }
         }
     }

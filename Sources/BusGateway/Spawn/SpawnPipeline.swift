@@ -138,7 +138,8 @@ struct SpawnPipeline {
         return answer(append, result, chestID: chestID)
     }
 
-    private func answer(_ append: Append, _ outcome: Outcome, chestID: String) -> HTTPResponse {
+    /// The answer for an outcome (a durable append's, once its `WAIT` replied).
+    func answer(_ append: Append, _ outcome: Outcome, chestID: String) -> HTTPResponse {
         switch outcome {
         case .accepted(let id, let replayed):
             var body = JSONWriter()

@@ -112,19 +112,20 @@ private final class Connections {
     private let loop: EventLoop
     private let timeout: Duration
     private var byAddress: [RedisAddress: RedisConnection] = [:]
+    private let connector: RedisConnector
     /// Addresses whose first connect attempt has not ended yet, with who waits for them.
     private var firstAttempts: [RedisAddress: [() -> Void]] = [:]
 
     init(loop: EventLoop, timeout: Duration) {
         self.loop = loop
         self.timeout = timeout
+        connector = RedisConnector(loop: loop)
     }
 
     /// The connection to `address`, made (not started) on first use.
     subscript(address: RedisAddress) -> RedisConnection {
         if let connection = byAddress[address] { return connection }
-        let configuration = address.connectionConfiguration(commandTimeout: timeout, connectTimeout: timeout)
-        let connection = RedisConnection(loop: loop, configuration: configuration)
+        let connection = connector.connection(to: address, commandTimeout: timeout, connectTimeout: timeout)
         byAddress[address] = connection
         return connection
     }
@@ -141,10 +142,14 @@ private final class Connections {
             if byAddress[address] == nil {
                 let connection = self[address]
                 firstAttempts[address] = []
-                connection.onReadinessChange = { [unowned self] _ in
+                connection.onReadinessChange = { [unowned self] ready in
+                    // A Sentinel master's first attempts fail at once while the Sentinels are
+                    // being asked: wait for it to come up (the caller's wait bounds this).
+                    guard ready || !address.isSentinel else { return }
                     guard let waiters = firstAttempts.removeValue(forKey: address) else { return }
                     for waiter in waiters { waiter() }
                 }
+                connector.start()
                 connection.start()
             }
             if firstAttempts[address] != nil {
@@ -157,6 +162,7 @@ private final class Connections {
 
     func closeAll() {
         for connection in byAddress.values { connection.close() }
+        connector.close()
         byAddress = [:]
         firstAttempts = [:]
     }
