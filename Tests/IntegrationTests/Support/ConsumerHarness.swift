@@ -27,7 +27,18 @@ final class ConsumerHarness {
         maxDeliveries: Int = 5,
         initialMs: Int = 20, maxMs: Int = 200, claimIdleMs: Int = 6000
     ) -> RegionConfig {
-        var region = GatewayHarness.region(name, redis: redis, biomes: biomes, maxlen: 100_000)
+        region(
+            name, address: RedisAddress(host: "127.0.0.1", port: redis.port), biomes: biomes, maxInFlight: maxInFlight,
+            maxDeliveries: maxDeliveries, initialMs: initialMs, maxMs: maxMs, claimIdleMs: claimIdleMs)
+    }
+
+    /// A region at `address` (a fixed server or a Sentinel master) with fast retries, for tests.
+    static func region(
+        _ name: String = "north", address: RedisAddress, biomes: [Int64], maxInFlight: Int = 32,
+        maxDeliveries: Int = 5, initialMs: Int = 20, maxMs: Int = 200, claimIdleMs: Int = 6000
+    ) -> RegionConfig {
+        var region = RegionConfig(
+            name: name, redis: address, biomes: biomes.map { BiomeID($0)! }, stream: StreamConfig(maxlen: 100_000))
         region.consumer.maxInFlight = maxInFlight
         region.consumer.maxDeliveries = maxDeliveries
         region.consumer.backoff = BackoffPolicy(initialMs: initialMs, multiplier: 2, maxMs: maxMs, jitter: 0.1)
