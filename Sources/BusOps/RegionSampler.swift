@@ -22,8 +22,9 @@ public enum RegionSampler {
             completion(status)
             return
         }
+        status.master = connection.connectedServer?.description
         var biomes = region.biomes.map { BiomeStatus(biome: $0, length: 0, maxlen: region.stream.maxlen) }
-        var outstanding = 1 + biomes.count * 4
+        var outstanding = 2 + biomes.count * 4
         var failed: RedisError?
         let finishOne = {
             outstanding -= 1
@@ -42,6 +43,14 @@ public enum RegionSampler {
                 status.maxMemory = memory.maxMemory
             case .failure(let error):
                 failed = failed ?? error
+            }
+            finishOne()
+        }
+        // The server actually written to, and its replicas: what a Sentinel region's failover moves.
+        connection.send(SentinelProtocol.roleQuery) { result in
+            if case .success(let reply) = result, let role = try? RedisRole(reply: reply) {
+                status.role = role.name
+                if case .master(let replicas) = role { status.replicas = replicas.map(\.description) }
             }
             finishOne()
         }

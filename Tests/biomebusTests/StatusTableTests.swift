@@ -19,7 +19,7 @@ struct StatusTableTests {
                         groups: [
                             GroupStatus(name: "treasure", pending: 4, lag: 7, consumers: 1, oldestPendingAgeMs: 12_345)
                         ], idempotencyKeys: 12, idempotencyBytes: 1536)
-                ]),
+                ], master: "10.0.0.1:6379", role: "master", replicas: ["10.0.0.2:6379", "10.0.0.3:6379"]),
             RegionStatus(
                 name: "south", redis: "redis://h:2/0", up: false, error: "refused", memoryHighWater: 0.9,
                 claimIdleMs: 30000),
@@ -32,14 +32,18 @@ struct StatusTableTests {
             lines[0].split(separator: " ") == [
                 "REGION", "BIOME", "LENGTH", "FILL", "GROUP", "PENDING", "LAG", "CONSUMERS", "OLDEST", "DLQ",
                 "IDEMPOTENCY",
-                "MEMORY",
+                "MEMORY", "ROLE", "MASTER", "REPLICAS",
             ])
         #expect(
             lines[1].split(separator: " ") == [
                 "north", "(shedding)", "53", "70", "70%", "treasure", "4", "7", "1", "12s", "2", "12/1.5KiB", "92%",
+                "master",
+                "10.0.0.1:6379", "2",
             ])
         #expect(
-            lines[2].split(separator: " ") == ["!", "south", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "down"])
+            lines[2].split(separator: " ") == [
+                "!", "south", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "down", "-", "-", "-",
+            ])
         #expect(lines.count == 3)
     }
 

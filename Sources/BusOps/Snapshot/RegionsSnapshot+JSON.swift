@@ -25,6 +25,14 @@ extension RegionsSnapshot {
             writer.string(region.up ? (region.shedding ? "shedding" : "up") : "down")
             writer.key("error")
             if let error = region.error { writer.string(error) } else { writer.null() }
+            writer.key("role")
+            if let role = region.role { writer.string(role) } else { writer.null() }
+            writer.key("master")
+            if let master = region.master { writer.string(master) } else { writer.null() }
+            writer.key("replicas")
+            writer.beginArray()
+            for replica in region.replicas { writer.string(replica) }
+            writer.endArray()
             writer.key("used_memory")
             if let used = region.usedMemory { writer.integer(used) } else { writer.null() }
             writer.key("max_memory")

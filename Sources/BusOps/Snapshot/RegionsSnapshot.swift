@@ -25,10 +25,18 @@ public struct RegionStatus: Sendable, Equatable {
     /// The gateway is refusing this region's spawns (memory above its high-water mark).
     public var shedding: Bool
     public var biomes: [BiomeStatus]
+    /// The server in use as `host:port` (for a Sentinel region, the master it named); nil while
+    /// not connected.
+    public var master: String?
+    /// That server's `ROLE` (`master`, `slave`, …); nil when unknown.
+    public var role: String?
+    /// The replicas connected to it (`host:port`, from `ROLE`).
+    public var replicas: [String] = []
 
     public init(
         name: String, redis: String, up: Bool, error: String? = nil, usedMemory: Int64? = nil, maxMemory: Int64? = nil,
-        memoryHighWater: Double, claimIdleMs: Int, shedding: Bool = false, biomes: [BiomeStatus] = []
+        memoryHighWater: Double, claimIdleMs: Int, shedding: Bool = false, biomes: [BiomeStatus] = [],
+        master: String? = nil, role: String? = nil, replicas: [String] = []
     ) {
         self.name = name
         self.redis = redis
@@ -40,6 +48,9 @@ public struct RegionStatus: Sendable, Equatable {
         self.claimIdleMs = claimIdleMs
         self.shedding = shedding
         self.biomes = biomes
+        self.master = master
+        self.role = role
+        self.replicas = replicas
     }
 
     /// Live idempotency records of the region's biomes.

@@ -7,7 +7,7 @@ extension RegionsSnapshot {
         let header = [
             "", "REGION", "BIOME", "LENGTH", "FILL", "GROUP", "PENDING", "LAG", "CONSUMERS", "OLDEST", "DLQ",
             "IDEMPOTENCY",
-            "MEMORY",
+            "MEMORY", "ROLE", "MASTER", "REPLICAS",
         ]
         var rows: [[String]] = [header]
         for region in regions {
@@ -18,7 +18,7 @@ extension RegionsSnapshot {
                 return false
             }
             if !region.up {
-                rows.append(["!", region.name, "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "down"])
+                rows.append(["!", region.name, "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "down", "-", "-", "-"])
                 continue
             }
             for biome in region.biomes {
@@ -33,6 +33,7 @@ extension RegionsSnapshot {
                         group.map { String($0.consumers) } ?? "-",
                         group?.oldestPendingAgeMs.map { "\($0 / 1000)s" } ?? "-", String(biome.deadLetters),
                         "\(biome.idempotencyKeys)/\(Self.bytesText(biome.idempotencyBytes))", memory,
+                        region.role ?? "-", region.master ?? "-", String(region.replicas.count),
                     ])
                 }
             }
