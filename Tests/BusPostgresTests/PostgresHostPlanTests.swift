@@ -3,6 +3,28 @@ import Testing
 
 @Suite("PostgresHostPlan: which hosts to resolve, and the lists libpq connects with")
 struct PostgresHostPlanTests {
+    @Test("after a host that timed out, the lists start at the next one; none after the last")
+    func remainingHosts() throws {
+        // Two hosts, a port each (a URL's `h1:5432,h2:5433`).
+        let perHost = try #require(
+            PostgresHostPlan.remaining(("h1,h2", "", "5432,5433"), after: "h1", hostaddr: nil, port: "5432"))
+        #expect(perHost.host == "h2" && perHost.hostaddr == "" && perHost.port == "5433")
+        #expect(PostgresHostPlan.remaining(("h1,h2", "", "5432,5433"), after: "h2", hostaddr: nil, port: "5433") == nil)
+        // The same address twice on different ports: the port tells them apart.
+        let samePlace = try #require(
+            PostgresHostPlan.remaining(
+                ("127.0.0.1,127.0.0.1", "", "1,2"), after: "127.0.0.1", hostaddr: "127.0.0.1", port: "1"))
+        #expect(samePlace.host == "127.0.0.1" && samePlace.port == "2")
+        // A resolved plan: one name with two addresses, then another name; one shared port.
+        let resolved = try #require(
+            PostgresHostPlan.remaining(
+                ("db,db,db2", "10.0.0.1,10.0.0.2,10.0.0.3", nil), after: "db", hostaddr: "10.0.0.1", port: "5432"))
+        #expect(resolved.host == "db,db2" && resolved.hostaddr == "10.0.0.2,10.0.0.3" && resolved.port == nil)
+        // One host, or one libpq is not trying: nothing to move on to.
+        #expect(PostgresHostPlan.remaining(("h1", "", nil), after: "h1", hostaddr: nil, port: nil) == nil)
+        #expect(PostgresHostPlan.remaining(("h1,h2", "", nil), after: "other", hostaddr: nil, port: nil) == nil)
+    }
+
     @Test("nothing to resolve: no host, hostaddr given, sockets, IP addresses, mismatched ports")
     func leftToLibpq() {
         #expect(PostgresHostPlan(host: nil, hostaddr: nil, port: nil) == nil)

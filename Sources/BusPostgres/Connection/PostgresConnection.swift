@@ -86,8 +86,12 @@ public final class PostgresConnection {
     private var random = JitterRandom()
     /// Host name lookups of the current connect attempt (finished ones are harmless here).
     private var lookups: [NameLookup] = []
+    /// The host lists libpq was started with for the current attempt, to move on to the next
+    /// host when one does not answer; nil for a single host or none.
+    private var attemptHosts: PostgresHostPlan.Lists?
 
     private lazy var connectTimer = LoopTimer(loop: loop) { [unowned self] in
+        if self.tryNextHost() { return }
         let pending = self.lookups.filter(\.isPending).map(\.host)
         let resolving = pending.isEmpty ? "" : " resolving \(pending.joined(separator: ", "))"
         self.lastError = "connect timed out after \(self.configuration.connectTimeout)\(resolving)"
@@ -247,8 +251,12 @@ public final class PostgresConnection {
     /// connect, retried after the backoff.
     private func openLink() {
         lookups.removeAll()
-        guard let plan = hostPlan() else {
+        let urlHosts = self.urlHosts()
+        guard
+            let plan = urlHosts.flatMap({ PostgresHostPlan(host: $0.host, hostaddr: $0.hostaddr, port: $0.port) })
+        else {
             startLibpq(hosts: nil)
+            attemptHosts = urlHosts.flatMap { hosts in hosts.host.map { ($0, hosts.hostaddr ?? "", hosts.port) } }
             return
         }
         // Shared by the completions below; each runs once, on this loop.
@@ -275,9 +283,9 @@ public final class PostgresConnection {
         }
     }
 
-    /// The host plan of the connection string, nil when libpq needs no lookup (or the string
-    /// does not parse: libpq then reports that itself). A string without a host uses `PGHOST`.
-    private func hostPlan() -> PostgresHostPlan? {
+    /// The connection string's host, hostaddr and port lists, nil when it does not parse
+    /// (libpq then reports that itself). A string without a host uses `PGHOST`.
+    private func urlHosts() -> (host: String?, hostaddr: String?, port: String?)? {
         var error: UnsafeMutablePointer<CChar>?
         guard let options = PQconninfoParse(configuration.url, &error) else {
             if let error { PQfreemem(error) }
@@ -292,9 +300,26 @@ public final class PostgresConnection {
             option += 1
         }
         let environment = { (name: String) in getenv(name).map { String(cString: $0) } }
-        return PostgresHostPlan(
-            host: values["host"] ?? environment("PGHOST"), hostaddr: values["hostaddr"] ?? environment("PGHOSTADDR"),
-            port: values["port"] ?? environment("PGPORT"))
+        return (
+            values["host"] ?? environment("PGHOST"), values["hostaddr"] ?? environment("PGHOSTADDR"),
+            values["port"] ?? environment("PGPORT")
+        )
+    }
+
+    /// When the connect timer fires while libpq is trying one host of several, starts over with
+    /// the hosts after it (each gets its own connect timeout, as libpq's `connect_timeout`
+    /// would in blocking mode). False when there is no further host.
+    private func tryNextHost() -> Bool {
+        guard let pgConnection, let lists = attemptHosts, let host = PQhost(pgConnection).map({ String(cString: $0) }),
+            let next = PostgresHostPlan.remaining(
+                lists, after: host, hostaddr: PQhostaddr(pgConnection).map { String(cString: $0) },
+                port: PQport(pgConnection).map { String(cString: $0) })
+        else { return false }
+        lastError = "connect to \(host) timed out after \(configuration.connectTimeout); trying the next host"
+        closeLink()
+        connectTimer.schedule(after: configuration.connectTimeout)
+        startLibpq(hosts: next)
+        return true
     }
 
     private func cancelLookups() {
@@ -302,7 +327,8 @@ public final class PostgresConnection {
         lookups.removeAll()
     }
 
-    private func startLibpq(hosts: (host: String, hostaddr: String, port: String?)?) {
+    private func startLibpq(hosts: PostgresHostPlan.Lists?) {
+        attemptHosts = hosts
         var keywords = ["fallback_application_name", "dbname"]
         var values: [String?] = [configuration.applicationName, configuration.url]
         // After dbname, so it replaces the URL's own `options`, which it already contains.

@@ -71,4 +71,34 @@ public struct PostgresHostPlan: Sendable, Equatable {
             portPerHost ? ports.joined(separator: ",") : nil
         )
     }
+
+    /// libpq's `host`, `hostaddr` and `port` lists, comma-separated (`port` nil: the URL's own
+    /// single port, or the default, applies to every entry).
+    public typealias Lists = (host: String, hostaddr: String, port: String?)
+
+    /// The lists without the entries up to and including the one libpq is trying (as `PQhost`,
+    /// `PQhostaddr` and `PQport` report it), to restart a multi-host connect on the next host
+    /// when that one did not answer within the connect timeout: in non-blocking mode libpq
+    /// applies no `connect_timeout` and would wait on a silent host for as long as TCP does.
+    /// Nil when it was the last entry, or cannot be told apart.
+    public static func remaining(_ lists: Lists, after host: String, hostaddr: String?, port: String?) -> Lists? {
+        let hosts = lists.host.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        guard hosts.count > 1 else { return nil }
+        var addresses = lists.hostaddr.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        if addresses.count != hosts.count { addresses = Array(repeating: "", count: hosts.count) }
+        let ports = lists.port.map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        let portPerHost = (ports?.count ?? 0) == hosts.count && hosts.count > 1
+        let current = hosts.indices.first { index in
+            let named = hosts[index] == host || (hosts[index].isEmpty && addresses[index] == host)
+            let sameAddress = addresses[index].isEmpty || (hostaddr ?? "").isEmpty || addresses[index] == hostaddr
+            let samePort = !portPerHost || port == nil || ports![index] == port || ports![index].isEmpty
+            return named && sameAddress && samePort
+        }
+        guard let current, current + 1 < hosts.count else { return nil }
+        let rest = (current + 1)..<hosts.count
+        return (
+            rest.map { hosts[$0] }.joined(separator: ","), rest.map { addresses[$0] }.joined(separator: ","),
+            portPerHost ? rest.map { ports![$0] }.joined(separator: ",") : lists.port
+        )
+    }
 }
