@@ -27,13 +27,15 @@ public struct DeployRenderError: Error, Sendable, Equatable, CustomStringConvert
 }
 
 /// Renders the per-region Kubernetes objects: the regions ConfigMap, and per region a consumer
-/// Deployment, its PodDisruptionBudget and KEDA ScaledObject, plus a Redis (headless Service,
-/// StatefulSet, NetworkPolicy) when the region uses the in-cluster Redis generated for it.
+/// Deployment, its PodDisruptionBudget and KEDA ScaledObject, plus a Redis when the region uses
+/// the in-cluster Redis generated for it.
 ///
-/// The in-cluster Redis convention: region `NAME` gets `redis-NAME` (a StatefulSet of one and a
-/// Service of that name), and its rendered region file says `redis://redis-NAME:6379/0`. With
-/// `keepRedis` the region files' URLs are kept, and only regions whose host is already
-/// `redis-NAME` get a Redis rendered; the others point at a Redis managed elsewhere.
+/// The in-cluster Redis convention: region `NAME` gets a Sentinel-monitored group (`redis-NAME`:
+/// a master and two replicas; `sentinel-NAME`: three Sentinels; see `DeployRender+Sentinel`), and
+/// its rendered region file says `redis+sentinel://sentinel-NAME-0.sentinel-NAME:26379,…/NAME`.
+/// With `keepRedis` the region files' URLs are kept: a region whose URL is already that gets the
+/// group, one on `redis://redis-NAME:…` a single Redis (headless Service, StatefulSet of one,
+/// NetworkPolicy), and the others point at a Redis managed elsewhere.
 public enum DeployRender {
     public static let regionsConfigMap = "biomebus-regions"
     public static let redisConfigMap = "biomebus-redis-conf"
@@ -60,13 +62,13 @@ public enum DeployRender {
     public static func deployed(_ region: RegionConfig, options: DeployOptions) -> RegionConfig {
         guard !options.keepRedis else { return region }
         var deployed = region
-        deployed.redis = RedisAddress(host: generatedRedisHost(region.name), port: 6379, database: 0)
+        deployed.redis = RedisAddress(sentinel: generatedSentinelAddress(region.name))
         return deployed
     }
 
     /// True when the deployed region's Redis is the one rendered for it.
     public static func ownsGeneratedRedis(_ deployed: RegionConfig) -> Bool {
-        deployed.redis.host == generatedRedisHost(deployed.name)
+        !deployed.redis.isSentinel && deployed.redis.host == generatedRedisHost(deployed.name)
     }
 
     /// `host:port` as KEDA dials it. KEDA's operator runs in its own namespace, so a generated
@@ -110,6 +112,11 @@ public enum DeployRender {
                     "region \(region.name): name longer than \(maxConsumerRegionName) characters; its consumer pod "
                         + "names would not fit a consumer name (64)")
             }
+            if ownsGeneratedSentinelGroup(region) && region.name.count > maxRedisRegionName - 3 {
+                throw DeployRenderError(
+                    "region \(region.name): name longer than \(maxRedisRegionName - 3) characters for a generated "
+                        + "Sentinel StatefulSet; use a shorter name or --keep-redis with a Redis of its own")
+            }
             if ownsGeneratedRedis(region) && region.name.count > maxRedisRegionName {
                 throw DeployRenderError(
                     "region \(region.name): name longer than \(maxRedisRegionName) characters for a generated Redis "
@@ -120,7 +127,9 @@ public enum DeployRender {
         let checksum = fnv1a64(YAMLEmission.document(regionsMap))
         var objects = [regionsMap]
         for region in regions {
-            if ownsGeneratedRedis(region) {
+            if ownsGeneratedSentinelGroup(region) {
+                objects += sentinelGroupObjects(region, options: options)
+            } else if ownsGeneratedRedis(region) {
                 objects.append(redisService(region, options: options))
                 objects.append(redisStatefulSet(region, options: options))
                 objects.append(redisNetworkPolicy(region, options: options))
@@ -339,16 +348,27 @@ public enum DeployRender {
         let lagTarget = region.consumer.maxInFlight * 10
         let pendingTarget = region.consumer.maxInFlight
         var triggers: [Node] = []
+        // A Sentinel region: KEDA asks the Sentinels for the master itself.
+        let type: Node = region.redis.isSentinel ? "redis-sentinel-streams" : "redis-streams"
+        let server: [(String, Node)] =
+            if let sentinel = region.redis.sentinel {
+                [
+                    ("addresses", .string(kedaSentinelAddresses(region, options: options))),
+                    ("sentinelMaster", .string(sentinel.masterName)),
+                ]
+            } else {
+                [("address", .string(address))]
+            }
         for biome in region.biomes {
-            let common: [(String, Node)] = [
-                ("address", .string(address)),
-                ("databaseIndex", .string(String(region.redis.database))),
-                ("stream", .string(StreamKey.events(biome))),
-                ("consumerGroup", .string(region.consumer.group)),
-            ]
+            let common: [(String, Node)] =
+                server + [
+                    ("databaseIndex", .string(String(region.redis.database))),
+                    ("stream", .string(StreamKey.events(biome))),
+                    ("consumerGroup", .string(region.consumer.group)),
+                ]
             triggers.append(
                 .map([
-                    ("type", "redis-streams"),
+                    ("type", type),
                     (
                         "metadata",
                         .map(common + [("lagCount", .string(String(lagTarget))), ("activationLagCount", "1")])
@@ -356,7 +376,7 @@ public enum DeployRender {
                 ]))
             triggers.append(
                 .map([
-                    ("type", "redis-streams"),
+                    ("type", type),
                     ("metadata", .map(common + [("pendingEntriesCount", .string(String(pendingTarget)))])),
                 ]))
         }

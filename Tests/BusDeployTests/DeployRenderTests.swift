@@ -49,7 +49,7 @@ private func region(_ name: String, biomes: [Int64], redis: String = "redis://10
 
 @Suite("deploy render: per-region Kubernetes objects")
 struct DeployRenderTests {
-    @Test("every sample region gets its consumer Deployment, PDB, ScaledObject and Redis")
+    @Test("every sample region gets its consumer Deployment, PDB, ScaledObject and a Sentinel-monitored Redis")
     func everyRegion() throws {
         let catalog = try sampleCatalog()
         let all = try parse(try DeployRender.render(catalog, options: DeployOptions()))
@@ -57,8 +57,9 @@ struct DeployRenderTests {
         let scaled = objects(all, kind: "ScaledObject")
         #expect(deployments.count == catalog.regions.count)
         #expect(scaled.count == catalog.regions.count)
-        #expect(objects(all, kind: "PodDisruptionBudget").count == catalog.regions.count)
-        #expect(objects(all, kind: "StatefulSet").count == catalog.regions.count)
+        // Per region: the consumer's, the Redis group's and the Sentinels' budgets and sets.
+        #expect(objects(all, kind: "PodDisruptionBudget").count == 3 * catalog.regions.count)
+        #expect(objects(all, kind: "StatefulSet").count == 2 * catalog.regions.count)
         #expect(objects(all, kind: "ConfigMap").map(name) == ["biomebus-regions"])
 
         for region in catalog.regions {
@@ -86,7 +87,7 @@ struct DeployRenderTests {
             #expect(dig(object, "spec", "minReplicaCount") as? Int == 1)
             #expect(dig(object, "spec", "maxReplicaCount") as? Int == 10)
             let triggers = try #require(dig(object, "spec", "triggers") as? [[String: Any]])
-            #expect(triggers.allSatisfy { $0["type"] as? String == "redis-streams" })
+            #expect(triggers.allSatisfy { $0["type"] as? String == "redis-sentinel-streams" })
             let metadata = triggers.compactMap { $0["metadata"] as? [String: String] }
             #expect(metadata.count == triggers.count, "KEDA trigger metadata values are all strings")
             let lag = metadata.filter { $0["lagCount"] != nil }
@@ -94,8 +95,10 @@ struct DeployRenderTests {
             let streams = region.biomes.map { StreamKey.events($0) }
             #expect(lag.map { $0["stream"] } == streams)
             #expect(pending.map { $0["stream"] } == streams)
+            let sentinels = (0..<3).map { "sentinel-\(region.name)-\($0).sentinel-\(region.name).biomebus.svc:26379" }
             for trigger in metadata {
-                #expect(trigger["address"] == "redis-\(region.name).biomebus.svc:6379")
+                #expect(trigger["addresses"] == sentinels.joined(separator: ","))
+                #expect(trigger["sentinelMaster"] == region.name)
                 #expect(trigger["consumerGroup"] == region.consumer.group)
                 #expect(trigger["databaseIndex"] == "0")
             }
@@ -104,7 +107,27 @@ struct DeployRenderTests {
             let redis = try #require(objects(all, kind: "StatefulSet").first { name($0) == "redis-\(region.name)" })
             let command = try #require(
                 dig(redis, "spec", "template", "spec", "containers", "0", "command") as? [String])
-            #expect(command.starts(with: ["redis-server", "/etc/redis/redis.conf", "--bind", "0.0.0.0"]))
+            #expect(command.count == 3 && command[2].contains("redis-server /etc/redis/redis.conf --bind 0.0.0.0"))
+            #expect(command[2].contains("SENTINEL get-master-addr-by-name \(region.name)"))
+            #expect(dig(redis, "spec", "replicas") as? Int == 3)
+            #expect(
+                dig(
+                    redis, "spec", "template", "spec", "affinity", "podAntiAffinity",
+                    "preferredDuringSchedulingIgnoredDuringExecution", "0", "podAffinityTerm", "topologyKey")
+                    as? String == "kubernetes.io/hostname")
+            let sentinel = try #require(
+                objects(all, kind: "StatefulSet").first { name($0) == "sentinel-\(region.name)" })
+            #expect(dig(sentinel, "spec", "replicas") as? Int == 3)
+            let sentinelScript = try #require(
+                dig(sentinel, "spec", "template", "spec", "containers", "0", "command", "2") as? String)
+            #expect(sentinelScript.contains("sentinel monitor \(region.name) $MASTER 6379 2"))
+            #expect(sentinelScript.contains("exec redis-server /data/sentinel.conf --sentinel"))
+            #expect(
+                objects(all, kind: "PodDisruptionBudget").filter {
+                    [
+                        "redis-\(region.name)", "sentinel-\(region.name)",
+                    ].contains(name($0)) && dig($0, "spec", "maxUnavailable") as? Int == 1
+                }.count == 2)
             #expect(dig(redis, "spec", "template", "spec", "containers", "0", "image") as? String == "redis:7")
             #expect(
                 dig(redis, "spec", "template", "spec", "volumes", "0", "configMap", "name") as? String
@@ -112,10 +135,13 @@ struct DeployRenderTests {
             #expect(dig(redis, "spec", "volumeClaimTemplates", "0", "metadata", "name") as? String == "data")
             let service = try #require(objects(all, kind: "Service").first { name($0) == "redis-\(region.name)" })
             #expect(dig(service, "spec", "ports", "0", "port") as? Int == 6379)
+            let sentinelService = try #require(
+                objects(all, kind: "Service").first { name($0) == "sentinel-\(region.name)" })
+            #expect(dig(sentinelService, "spec", "ports", "0", "port") as? Int == 26379)
         }
     }
 
-    @Test("the regions ConfigMap holds every region, its Redis rewritten to the generated one")
+    @Test("the regions ConfigMap holds every region, its Redis rewritten to the generated Sentinel URL")
     func regionsConfigMap() throws {
         let catalog = try sampleCatalog()
         let all = try parse(try DeployRender.render(catalog, options: DeployOptions()))
@@ -124,7 +150,11 @@ struct DeployRenderTests {
         for original in catalog.regions {
             let text = try #require(data["\(original.name).yaml"])
             let parsed = try RegionConfig.parse(yaml: text, file: "configmap")
-            #expect(parsed.redis == RedisAddress(host: "redis-\(original.name)", port: 6379, database: 0))
+            let name = original.name
+            let url =
+                "redis+sentinel://sentinel-\(name)-0.sentinel-\(name):26379,sentinel-\(name)-1.sentinel-\(name):26379,"
+                + "sentinel-\(name)-2.sentinel-\(name):26379/\(name)"
+            #expect(parsed.redis == (try RedisAddress(url: url)))
             #expect(parsed.biomes == original.biomes)
             #expect(parsed.stream == original.stream)
             #expect(parsed.consumer == original.consumer)
