@@ -21,6 +21,9 @@ extension ActivationService {
         /// Prepare statements once per connection (protocol-level) instead of sending them unnamed
         /// each time. Faster; turn off behind a transaction-pooling pgbouncer older than 1.21.
         public var preparedStatements = true
+        /// Activations in flight at once on one Postgres connection (libpq pipeline mode above
+        /// 1): lets a few connections carry more concurrent requests, batching their round trips.
+        public var pipelineDepth = 1
         /// Give each session `statement_timeout` and `lock_timeout` just under `queryTimeout`, so a
         /// statement the service gave up on is cancelled by the server instead of committing later.
         /// Turn off only behind a pooler that refuses the `options` startup parameter, and set them

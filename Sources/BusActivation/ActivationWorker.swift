@@ -47,6 +47,7 @@ final class ActivationWorker: ServiceWorker {
         connection.applicationName = "biomebus-activation"
         connection.queryTimeout = configuration.queryTimeout
         connection.serverTimeouts = configuration.serverTimeouts
+        connection.pipelineDepth = configuration.pipelineDepth
         var poolConfiguration = PostgresPoolConfiguration(connection: connection, maxConnections: connections)
         poolConfiguration.maxWaiters = configuration.maxWaitersPerLoop
         poolConfiguration.leaseTimeout = configuration.acquireTimeout

@@ -20,6 +20,9 @@ struct ActivationCommand: ParsableCommand {
     @Option(help: "Event loops (threads). Default: the number of cores (at most --pool-size).")
     var threads: Int?
 
+    @Option(help: "Activations in flight at once per Postgres connection (libpq pipeline mode above 1).")
+    var pipelineDepth: Int = 1
+
     @OptionGroup var tuning: PostgresTuningOptions
 
     func run() throws {
@@ -29,12 +32,16 @@ struct ActivationCommand: ParsableCommand {
             guard (1...1000).contains(poolSize) else {
                 throw CLIError("--pool-size: expected 1 to 1000, got \(poolSize)")
             }
+            guard (1...64).contains(pipelineDepth) else {
+                throw CLIError("--pipeline-depth: expected 1 to 64, got \(pipelineDepth)")
+            }
             let threadCount = try loopCount(threads)
             let logger = Logs.logger("activation")
             let signals = TerminationSignal()
             var configuration = ActivationService.Configuration(postgresURL: url, listen: address, threads: threadCount)
             configuration.poolSize = poolSize
             configuration.preparedStatements = tuning.preparedStatements
+            configuration.pipelineDepth = pipelineDepth
             configuration.serverTimeouts = tuning.serverTimeouts
             configuration.http = try httpLimits()
             logger.info(

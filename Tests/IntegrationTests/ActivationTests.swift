@@ -138,11 +138,16 @@ struct ActivationTests {
         #expect(try harness.get("/v1/treasure/53/chests?limit=1000").status == 200)
     }
 
-    @Test("40 concurrent activations with the same tag: exactly one 200, 39 × 412, version 2")
-    func raceForOneChest() throws {
+    @Test(
+        "40 concurrent activations with the same tag: exactly one 200, 39 × 412, version 2 (pipelined too)",
+        arguments: [1, 8])
+    func raceForOneChest(pipelineDepth: Int) throws {
         let database = try TestDatabase(on: try PostgresCluster.shared())
         try database.insertChest(id: "prize")
-        let harness = try ActivationHarness(postgresURL: database.url, poolSize: 8)
+        // Pipelined: 2 connections carry the 40 requests, up to 8 statements in flight on each.
+        let harness = try ActivationHarness(postgresURL: database.url, poolSize: pipelineDepth == 1 ? 8 : 2) {
+            $0.pipelineDepth = pipelineDepth
+        }
         let port = harness.port
         let results = Concurrently.results(40, width: 40) { index in
             try PlainHTTPClient.request(

@@ -23,6 +23,12 @@ public struct PostgresConfiguration: Sendable, Equatable {
     /// pgbouncer) and set the timeouts on the role instead; see docs/postgres-client.md.
     public var serverTimeouts = true
     public var reconnectBackoff = ReconnectBackoff()
+    /// How many statements may be in flight at once on the connection. Above 1 the connection
+    /// runs in libpq pipeline mode: each statement is sent with its own Sync (its own implicit
+    /// transaction, as outside pipeline mode) without waiting for the answers to earlier ones,
+    /// and answers are read in order. A `PostgresPool` shares such a connection among callers of
+    /// `query` only; a `withConnection` lease (a transaction) still gets it to itself.
+    public var pipelineDepth = 1
 
     public init(url: String) {
         self.url = url

@@ -1,6 +1,7 @@
 import BusLoop
 import CLibEvent
 import CLibPQ
+import DequeModule
 
 #if canImport(Glibc)
     import Glibc
@@ -12,7 +13,10 @@ import CLibPQ
 /// `PQsendQueryPrepared`) on a non-blocking socket, and results are read as they arrive.
 ///
 /// One query at a time: libpq outside pipeline mode allows one in flight, and a second query
-/// while one runs fails with `.unavailable`. Parameters and results use Postgres's text format.
+/// while one runs fails with `.unavailable`. With `configuration.pipelineDepth` above 1 the
+/// connection runs in libpq pipeline mode instead: up to that many statements in flight, each
+/// sent with its own Sync (so each is its own implicit transaction, and one failing does not
+/// abort the others), answers read in order. Parameters and results use Postgres's text format.
 /// Every query has a timeout; on expiry the connection is closed (ending the query's session)
 /// and reopened, because libpq's cancel request blocks. It reconnects by itself, with capped
 /// exponential backoff, until `close()`.
@@ -42,12 +46,17 @@ public final class PostgresConnection {
 
     private struct InFlight {
         let sql: String
+        /// Monotonic nanoseconds after which the query fails with `.timedOut`.
+        let deadline: UInt64
         let parameters: [String?]
         let statementName: String?
         let completion: Completion
         var phase: Phase
         var result: PostgresResult?
         var error: PostgresError?
+        /// Pipeline mode: statements (`PQsendPrepare`, then the query) whose results ended
+        /// (`PQgetResult` returned NULL) so far; the Sync's result follows the last.
+        var statementsEnded = 0
     }
 
     public let loop: EventLoop
@@ -70,7 +79,7 @@ public final class PostgresConnection {
     /// statement, a `SET`) holds only while this stays the same.
     public private(set) var generation = 0
 
-    private var machine = PostgresConnectionStateMachine()
+    private lazy var machine = PostgresConnectionStateMachine(pipelineDepth: configuration.pipelineDepth)
     /// The libpq connection, nil while disconnected. Ours: freed with `PQfinish` in
     /// `closeLink()`, always before self goes away.
     private var pgConnection: OpaquePointer?
@@ -80,6 +89,11 @@ public final class PostgresConnection {
     /// True while `PQflush` has reported unsent data.
     private var isFlushing = false
     private var inFlight: InFlight?
+    /// Pipeline mode's queries in flight, oldest first (answers arrive in this order).
+    private var pipelined = Deque<InFlight>()
+    private var isPipelining: Bool { configuration.pipelineDepth > 1 }
+    /// The deadline the query timer is armed for in pipeline mode.
+    private var armedQueryDeadline: UInt64?
     /// Statement name to SQL for the statements prepared on the current session.
     private var prepared: [String: String] = [:]
     /// Backoff jitter; its own state, not the zero-size system generator (see `JitterRandom`).
@@ -98,6 +112,12 @@ public final class PostgresConnection {
         self.perform(self.machine.connectFailed())
     }
     private lazy var queryTimer = LoopTimer(loop: loop) { [unowned self] in
+        // In pipeline mode the timer is armed for the earliest deadline; a later query that
+        // finished meanwhile may have moved it.
+        if self.isPipelining, let next = self.earliestDeadline, next > Clocks.monotonicNanoseconds() {
+            self.armQueryTimer()
+            return
+        }
         self.perform(self.machine.queryTimedOut())
     }
     private lazy var reconnectTimer = LoopTimer(loop: loop) { [unowned self] in
@@ -119,8 +139,15 @@ public final class PostgresConnection {
         closeLink()
     }
 
-    /// True while a query would be sent at once (connected, nothing in flight).
+    /// True while connected with nothing in flight.
     public var isReady: Bool { machine.isReady }
+
+    /// True while a query would be sent at once: connected, and fewer than
+    /// `configuration.pipelineDepth` in flight.
+    public var hasCapacity: Bool { machine.hasCapacity }
+
+    /// Queries sent and not answered yet.
+    public var queriesInFlight: Int { machine.inFlight }
 
     /// The state, for diagnostics.
     public var state: PostgresConnectionStateMachine.State { machine.state }
@@ -164,10 +191,17 @@ public final class PostgresConnection {
                 default: name = nil
                 }
             }
-            inFlight = InFlight(
-                sql: sql, parameters: parameters, statementName: name, completion: completion, phase: phase)
-            queryTimer.schedule(after: timeout ?? configuration.queryTimeout)
-            sendCurrentPhase()
+            let limit = timeout ?? configuration.queryTimeout
+            let query = InFlight(
+                sql: sql, deadline: Clocks.monotonicNanoseconds() &+ limit.nanoseconds, parameters: parameters,
+                statementName: name, completion: completion, phase: phase)
+            if isPipelining {
+                sendPipelined(query)
+            } else {
+                inFlight = query
+                queryTimer.schedule(after: limit)
+                sendCurrentPhase()
+            }
         case .rejectQuery(let error):
             completion(.failure(error))
         default:
@@ -205,14 +239,27 @@ public final class PostgresConnection {
             openLink()
         case .becameReady:
             connectTimer.cancel()
+            if isPipelining, let pgConnection, PQenterPipelineMode(pgConnection) != 1 {
+                lastError = "cannot enter pipeline mode: \(Self.message(of: pgConnection))"
+                perform(machine.connectionLost())
+                return
+            }
             lastError = nil
             generation += 1
             prepared.removeAll()
             onLinkEvent?(.up)
         case .completeQuery:
-            queryTimer.cancel()
-            guard let finished = inFlight else { return }
-            inFlight = nil
+            let finished: InFlight
+            if isPipelining {
+                guard let oldest = pipelined.popFirst() else { return }
+                finished = oldest
+                armQueryTimer()
+            } else {
+                queryTimer.cancel()
+                guard let current = inFlight else { return }
+                finished = current
+                inFlight = nil
+            }
             if let error = finished.error {
                 finished.completion(.failure(error))
             } else {
@@ -221,6 +268,7 @@ public final class PostgresConnection {
         case .reconnect(let attempt, let wasReady, let failing):
             connectTimer.cancel()
             queryTimer.cancel()
+            armedQueryDeadline = nil
             closeLink()
             reconnectTimer.schedule(after: configuration.reconnectBackoff.delay(attempt: attempt, using: &random))
             // The owner hears of the lost link before the query's caller, so a pool never hands
@@ -230,6 +278,7 @@ public final class PostgresConnection {
         case .tearDown(let failing):
             connectTimer.cancel()
             queryTimer.cancel()
+            armedQueryDeadline = nil
             reconnectTimer.cancel()
             closeLink()
             onLinkEvent?(.closed)
@@ -237,10 +286,20 @@ public final class PostgresConnection {
         }
     }
 
+    /// Fails every query in flight. After a timeout only the queries past their deadline get
+    /// `.timedOut`; the others lost their session with it.
     private func failInFlight(with error: PostgresError) {
-        guard let failed = inFlight else { return }
-        inFlight = nil
-        failed.completion(.failure(error))
+        if let failed = inFlight {
+            inFlight = nil
+            failed.completion(.failure(error))
+        }
+        guard !pipelined.isEmpty else { return }
+        let failed = pipelined
+        pipelined.removeAll()
+        let now = Clocks.monotonicNanoseconds()
+        for query in failed {
+            query.completion(.failure(error == .timedOut && query.deadline > now ? .connectionLost : error))
+        }
     }
 
     // MARK: - Connecting
@@ -485,7 +544,7 @@ public final class PostgresConnection {
         }
         // The server may be waiting for us to read before it reads the rest of our query.
         if isFlushing { flush() }
-        readResults()
+        if isPipelining { readPipelinedResults() } else { readResults() }
         discardNotifications()
         if let current = self.pgConnection, PQstatus(current) == CONNECTION_BAD { linkBroke() }
     }
@@ -534,6 +593,112 @@ public final class PostgresConnection {
             return
         }
         perform(machine.queryFinished())
+    }
+
+    // MARK: - Pipeline mode
+
+    /// Queues the query's statements (a `PQsendPrepare` first for a name this session has not
+    /// prepared) and a Sync of its own, then flushes.
+    private func sendPipelined(_ query: InFlight) {
+        guard let pgConnection else {
+            // Not expected while connected; counted in flight, so fail it through the machine.
+            pipelined.append(query)
+            perform(machine.connectionLost())
+            return
+        }
+        var sent = true
+        if case .preparing(let name) = query.phase {
+            sent = PQsendPrepare(pgConnection, name, query.sql, Int32(query.parameters.count), nil) == 1
+            // Counted as prepared from now on, so the queries behind it do not prepare it again;
+            // forgotten if the server refuses it.
+            if sent { prepared[name] = query.sql }
+        }
+        if sent {
+            let count = Int32(query.parameters.count)
+            sent = withCStringArray(query.parameters) { values in
+                if case .preparing(let name) = query.phase {
+                    PQsendQueryPrepared(pgConnection, name, count, values, nil, nil, 0) == 1
+                } else if let name = query.statementName {
+                    PQsendQueryPrepared(pgConnection, name, count, values, nil, nil, 0) == 1
+                } else {
+                    PQsendQueryParams(pgConnection, query.sql, count, nil, values, nil, nil, 0) == 1
+                }
+            }
+        }
+        // PQpipelineSync flushes what it can without blocking; flush() below arms the write
+        // event for the rest.
+        if sent { sent = PQpipelineSync(pgConnection) == 1 }
+        guard sent else {
+            // A refusal before anything reached the server: without a Sync queued, the pipeline
+            // cannot be trusted to stay in step with the queries, so the session is dropped
+            // (every query in flight fails with .connectionLost, this one included).
+            lastError = Self.message(of: pgConnection)
+            pipelined.append(query)
+            perform(machine.connectionLost())
+            return
+        }
+        pipelined.append(query)
+        if armedQueryDeadline.map({ query.deadline < $0 }) ?? true { armQueryTimer() }
+        flush()
+    }
+
+    private var earliestDeadline: UInt64? { pipelined.lazy.map(\.deadline).min() }
+
+    /// Arms the query timer for the earliest deadline in flight, or cancels it when none is.
+    private func armQueryTimer() {
+        armedQueryDeadline = earliestDeadline
+        guard let deadline = armedQueryDeadline else {
+            queryTimer.cancel()
+            return
+        }
+        let now = Clocks.monotonicNanoseconds()
+        queryTimer.schedule(after: .nanoseconds(Int64(deadline > now ? deadline - now : 0)))
+    }
+
+    /// Takes every result libpq has complete, without blocking. For each query in flight the
+    /// results come in order: the `PQsendPrepare`'s (when it prepared), a NULL, the query's, a
+    /// NULL, then `PGRES_PIPELINE_SYNC`, which completes it.
+    private func readPipelinedResults() {
+        // Two NULLs in a row mean libpq has nothing queued: stop rather than spin.
+        var lastWasNull = false
+        while !pipelined.isEmpty, let pgConnection, PQisBusy(pgConnection) == 0 {
+            guard let result = PQgetResult(pgConnection) else {
+                if lastWasNull || PQstatus(pgConnection) == CONNECTION_BAD { break }
+                lastWasNull = true
+                pipelined[0].statementsEnded += 1
+                continue
+            }
+            lastWasNull = false
+            let status = PQresultStatus(result)
+            switch status {
+            case PGRES_PIPELINE_SYNC:
+                PQclear(result)
+                perform(machine.queryFinished())
+            case PGRES_TUPLES_OK, PGRES_COMMAND_OK, PGRES_EMPTY_QUERY:
+                let isPrepare: Bool
+                if case .preparing = pipelined[0].phase {
+                    isPrepare = pipelined[0].statementsEnded == 0
+                } else {
+                    isPrepare = false
+                }
+                if !isPrepare { pipelined[0].result = PostgresResult(copying: result) }
+                PQclear(result)
+            case PGRES_FATAL_ERROR, PGRES_NONFATAL_ERROR, PGRES_BAD_RESPONSE:
+                if pipelined[0].error == nil { pipelined[0].error = PostgresError(failed: result) }
+                if case .preparing(let name) = pipelined[0].phase, pipelined[0].statementsEnded == 0 {
+                    prepared.removeValue(forKey: name)
+                }
+                PQclear(result)
+            case PGRES_PIPELINE_ABORTED:
+                // A statement after a failed one up to the Sync: the failure is already recorded.
+                PQclear(result)
+            default:
+                PQclear(result)
+                lastError = "unsupported result status \(String(cString: PQresStatus(status)))"
+                linkBroke()
+                return
+            }
+        }
     }
 
     /// This client does not LISTEN, but a NOTIFY sent to the session must not pile up.

@@ -2,7 +2,8 @@
 ///
 /// `PostgresConnection` feeds it events (the connect finished or failed, a query was asked
 /// for, finished or timed out, the socket broke) and performs the actions it returns. It
-/// enforces libpq's rule of one query in flight per connection outside pipeline mode.
+/// enforces libpq's rule of one query in flight per connection outside pipeline mode, and at
+/// most `pipelineDepth` in flight in pipeline mode.
 public struct PostgresConnectionStateMachine: Sendable {
     public enum State: Sendable, Equatable {
         case idle
@@ -10,7 +11,7 @@ public struct PostgresConnectionStateMachine: Sendable {
         case connecting(attempt: Int)
         /// Connected, no query in flight.
         case ready
-        /// Connected, one query in flight.
+        /// Connected, one query in flight (in pipeline mode: `inFlight` of them, at least one).
         case executing
         /// Waiting for the backoff to pass before connecting again.
         case waitingToReconnect(attempt: Int)
@@ -38,11 +39,21 @@ public struct PostgresConnectionStateMachine: Sendable {
     }
 
     public private(set) var state: State = .idle
+    /// The most queries in flight at once: 1 outside pipeline mode.
+    public let pipelineDepth: Int
+    /// Queries sent and not yet finished (0 unless `executing`).
+    public private(set) var inFlight = 0
 
-    public init() {}
+    public init(pipelineDepth: Int = 1) {
+        precondition(pipelineDepth >= 1, "a connection runs at least one query at a time")
+        self.pipelineDepth = pipelineDepth
+    }
 
-    /// True while a query would be sent at once.
+    /// True while connected with nothing in flight.
     public var isReady: Bool { state == .ready }
+
+    /// True while a query would be sent at once (connected, fewer than `pipelineDepth` in flight).
+    public var hasCapacity: Bool { isConnected && inFlight < pipelineDepth }
 
     /// True while connected, whether or not a query is in flight.
     public var isConnected: Bool { state == .ready || state == .executing }
@@ -72,26 +83,34 @@ public struct PostgresConnectionStateMachine: Sendable {
         switch state {
         case .ready:
             state = .executing
+            inFlight = 1
+            return .sendQuery
+        case .executing where inFlight < pipelineDepth:
+            inFlight += 1
             return .sendQuery
         case .executing, .idle, .connecting, .waitingToReconnect, .closed:
-            // A second query while one runs is a caller bug outside pipeline mode; refusing it
-            // keeps the connection's protocol state intact.
+            // One query too many (outside pipeline mode, a second one) is a caller bug; refusing
+            // it keeps the connection's protocol state intact.
             return .rejectQuery(.unavailable)
         }
     }
 
-    /// `PQgetResult` returned NULL for the query in flight, and the connection is still good.
+    /// The oldest query in flight finished (outside pipeline mode `PQgetResult` returned NULL;
+    /// in it, its `PGRES_PIPELINE_SYNC` arrived), and the connection is still good.
     public mutating func queryFinished() -> Action {
         guard state == .executing else { return .none }
-        state = .ready
+        inFlight -= 1
+        if inFlight == 0 { state = .ready }
         return .completeQuery
     }
 
-    /// The query's timer fired. libpq's cancel (`PQcancel`) blocks the thread on a new
+    /// The timer of a query in flight fired (in pipeline mode every query in flight fails with
+    /// it: they share the session that is dropped). libpq's cancel (`PQcancel`) blocks the thread on a new
     /// connection, so the connection is dropped instead and opened again at once.
     public mutating func queryTimedOut() -> Action {
         guard state == .executing else { return .none }
         state = .waitingToReconnect(attempt: 1)
+        inFlight = 0
         return .reconnect(attempt: 0, wasReady: true, failing: .timedOut)
     }
 
@@ -104,6 +123,7 @@ public struct PostgresConnectionStateMachine: Sendable {
             return .reconnect(attempt: 0, wasReady: true, failing: nil)
         case .executing:
             state = .waitingToReconnect(attempt: 1)
+            inFlight = 0
             return .reconnect(attempt: 0, wasReady: true, failing: .connectionLost)
         case .connecting:
             return connectFailed()
@@ -124,6 +144,7 @@ public struct PostgresConnectionStateMachine: Sendable {
             return .none
         case .executing:
             state = .closed
+            inFlight = 0
             return .tearDown(failing: .unavailable)
         case .idle, .connecting, .ready, .waitingToReconnect:
             state = .closed

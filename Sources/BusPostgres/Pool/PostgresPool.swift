@@ -63,7 +63,7 @@ public final class PostgresPool {
         self.configuration = configuration
         machine = PostgresPoolStateMachine(
             maxConnections: configuration.maxConnections, minConnections: configuration.minConnections,
-            maxWaiters: configuration.maxWaiters)
+            maxWaiters: configuration.maxWaiters, sharesPerConnection: configuration.connection.pipelineDepth)
     }
 
     deinit {
@@ -111,7 +111,9 @@ public final class PostgresPool {
         _ sql: String, _ parameters: [String?] = [], statementName: String? = nil, timeout: Duration? = nil,
         leaseTimeout: Duration? = nil, _ completion: @escaping PostgresConnection.Completion
     ) {
-        withConnection(leaseTimeout: leaseTimeout) { leased in
+        // Shared: on pipelined connections (`pipelineDepth` > 1) other statements may run on the
+        // same connection meanwhile; without pipelining the lease is exclusive all the same.
+        lease(shared: true, leaseTimeout: leaseTimeout) { leased in
             switch leased {
             case .success(let lease):
                 lease.query(sql, parameters, statementName: statementName, timeout: timeout) { result in
@@ -134,9 +136,15 @@ public final class PostgresPool {
     public func withConnection(
         leaseTimeout: Duration? = nil, _ body: @escaping (Result<PostgresLease, PostgresError>) -> Void
     ) {
+        lease(shared: false, leaseTimeout: leaseTimeout, body)
+    }
+
+    private func lease(
+        shared: Bool, leaseTimeout: Duration?, _ body: @escaping (Result<PostgresLease, PostgresError>) -> Void
+    ) {
         loop.assertInLoop()
         let deadline = Clocks.monotonicNanoseconds() &+ (leaseTimeout ?? configuration.leaseTimeout).nanoseconds
-        switch machine.leaseRequested(deadline: deadline) {
+        switch machine.leaseRequested(deadline: deadline, shared: shared) {
         case .lease(let id):
             body(.success(lease(id)))
         case .wait(let waiter, let open):
@@ -224,6 +232,8 @@ public final class PostgresPool {
             waiters.removeValue(forKey: waiter)?(.success(lease(id)))
         case .fail(let failed, let error):
             for waiter in failed { waiters.removeValue(forKey: waiter)?(.failure(error)) }
+        case .share(let id, let sharing):
+            for waiter in sharing { waiters.removeValue(forKey: waiter)?(.success(lease(id))) }
         }
     }
 

@@ -6,6 +6,11 @@ import DequeModule
 /// Invariants: never more than `maxConnections` connections, never more than `maxWaiters`
 /// waiters, a waiter is either served, failed or expired exactly once, and a connection is
 /// opened only for a waiter that no connecting connection will serve.
+///
+/// Shared leases (for single statements on pipelined connections): with `sharesPerConnection`
+/// above 1, a connection leased for sharing takes up to that many shared leases at once, but an
+/// exclusive lease (a transaction) only ever gets a connection nobody holds. Idle connections
+/// are handed out first, so the load spreads over the connections before any is shared.
 public struct PostgresPoolStateMachine: Sendable {
     /// Names one connection of the pool.
     public struct ConnectionID: Hashable, Sendable, CustomStringConvertible {
@@ -47,6 +52,8 @@ public struct PostgresPoolStateMachine: Sendable {
         case lease(ConnectionID, to: WaiterID)
         /// Fail these waiters (which have left the queue).
         case fail([WaiterID], PostgresError)
+        /// Hand the connection to every one of these shared waiters (which have left the queue).
+        case share(ConnectionID, with: [WaiterID])
     }
 
     /// The pool's counts, for metrics and readiness.
@@ -73,11 +80,15 @@ public struct PostgresPoolStateMachine: Sendable {
 
     private struct Slot {
         var health: Health = .starting
-        var leased = false
+        /// Leases held on the connection: 0 or 1, or up to `sharesPerConnection` when `shared`.
+        var holders = 0
+        var shared = false
+        var leased: Bool { holders > 0 }
     }
 
     private struct Waiter {
         let id: WaiterID
+        let shared: Bool
         /// Monotonic nanoseconds after which the waiter fails with `.poolExhausted`.
         let deadline: UInt64
     }
@@ -85,6 +96,8 @@ public struct PostgresPoolStateMachine: Sendable {
     public let maxConnections: Int
     public let minConnections: Int
     public let maxWaiters: Int
+    /// The most shared leases one connection holds at once (its pipeline depth).
+    public let sharesPerConnection: Int
 
     private var slots: [ConnectionID: Slot] = [:]
     /// Idle connections; the most recently released last, and leased first, so that a lightly
@@ -98,10 +111,12 @@ public struct PostgresPoolStateMachine: Sendable {
     /// false after a connect failed or a working link was lost.
     private var reachable = true
 
-    public init(maxConnections: Int, minConnections: Int = 0, maxWaiters: Int) {
+    public init(maxConnections: Int, minConnections: Int = 0, maxWaiters: Int, sharesPerConnection: Int = 1) {
         precondition(maxConnections >= 1, "a pool needs at least one connection")
         precondition((0...maxConnections).contains(minConnections), "minConnections must be 0...maxConnections")
         precondition(maxWaiters >= 0, "maxWaiters must not be negative")
+        precondition(sharesPerConnection >= 1, "sharesPerConnection must be at least 1")
+        self.sharesPerConnection = sharesPerConnection
         self.maxConnections = maxConnections
         self.minConnections = minConnections
         self.maxWaiters = maxWaiters
@@ -147,11 +162,19 @@ public struct PostgresPoolStateMachine: Sendable {
         return opened
     }
 
-    /// A caller wants a connection and will wait until `deadline` (monotonic nanoseconds).
-    public mutating func leaseRequested(deadline: UInt64) -> LeaseAction {
+    /// A caller wants a connection and will wait until `deadline` (monotonic nanoseconds);
+    /// `shared`: for one statement, so a pipelined connection may serve others meanwhile.
+    public mutating func leaseRequested(deadline: UInt64, shared: Bool = false) -> LeaseAction {
         if isClosed { return .fail(.unavailable) }
+        let shared = shared && sharesPerConnection > 1
         if let connection = idle.popLast() {
-            slots[connection]?.leased = true
+            slots[connection]?.holders = 1
+            slots[connection]?.shared = shared
+            return .lease(connection)
+        }
+        // FIFO: nobody overtakes a waiter.
+        if shared, waiters.isEmpty, let connection = leastSharedConnection() {
+            slots[connection]?.holders += 1
             return .lease(connection)
         }
         // Every connection is failing to connect: waiting would only delay the same answer.
@@ -159,7 +182,7 @@ public struct PostgresPoolStateMachine: Sendable {
         guard waiters.count < maxWaiters else { return .fail(.poolExhausted) }
         let waiter = WaiterID(nextWaiter)
         nextWaiter += 1
-        waiters.append(Waiter(id: waiter, deadline: deadline))
+        waiters.append(Waiter(id: waiter, shared: shared, deadline: deadline))
         let starting = slots.values.count { $0.health == .starting }
         let open = slots.count < maxConnections && starting < waiters.count ? addConnection() : nil
         return .wait(waiter, open: open)
@@ -208,10 +231,14 @@ public struct PostgresPoolStateMachine: Sendable {
         reachable = true
     }
 
-    /// The lease holder gave the connection back.
+    /// The lease holder (one of them, for a shared connection) gave the connection back.
     public mutating func connectionReleased(_ connection: ConnectionID) -> Action {
         guard !isClosed, let slot = slots[connection], slot.leased else { return .none }
-        slots[connection]?.leased = false
+        slots[connection]?.holders -= 1
+        if slot.holders > 1 {
+            return slot.health == .up ? shareWithWaiters(connection) : .none
+        }
+        slots[connection]?.shared = false
         return slot.health == .up ? becameIdle(connection) : .none
     }
 
@@ -250,11 +277,37 @@ public struct PostgresPoolStateMachine: Sendable {
     }
 
     private mutating func becameIdle(_ connection: ConnectionID) -> Action {
+        if let waiter = waiters.first, waiter.shared {
+            slots[connection]?.shared = true
+            return shareWithWaiters(connection)
+        }
         if let waiter = waiters.popFirst() {
-            slots[connection]?.leased = true
+            slots[connection]?.holders = 1
             return .lease(connection, to: waiter.id)
         }
         idle.append(connection)
         return .none
+    }
+
+    /// Hands a shared connection's free shares to the shared waiters at the head of the queue.
+    private mutating func shareWithWaiters(_ connection: ConnectionID) -> Action {
+        var served: [WaiterID] = []
+        while let slot = slots[connection], slot.holders < sharesPerConnection, let waiter = waiters.first,
+            waiter.shared
+        {
+            waiters.removeFirst()
+            slots[connection]?.holders += 1
+            served.append(waiter.id)
+        }
+        return served.isEmpty ? .none : .share(connection, with: served)
+    }
+
+    /// The up, shared connection with the fewest holders and a free share, if any.
+    private func leastSharedConnection() -> ConnectionID? {
+        var best: (id: ConnectionID, holders: Int)?
+        for (id, slot) in slots where slot.health == .up && slot.shared && slot.holders < sharesPerConnection {
+            if best.map({ slot.holders < $0.holders }) ?? true { best = (id, slot.holders) }
+        }
+        return best?.id
     }
 }
