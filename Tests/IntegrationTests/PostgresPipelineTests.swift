@@ -61,8 +61,8 @@ struct PostgresPipelineTests {
                 #expect(result.error?.sqlState == "22012")
             } else {
                 let row = try result.get().first
-                #expect(row?.int("quotient") == 12)
-                #expect(row?.int("pid") == pid)
+                #expect(try row?.int("quotient") == 12)
+                #expect(try row?.int("pid") == pid)
             }
         }
         let prepared = await harness.query(

@@ -92,6 +92,8 @@ public final class PostgresConnection {
     /// Pipeline mode's queries in flight, oldest first (answers arrive in this order).
     private var pipelined = Deque<InFlight>()
     private var isPipelining: Bool { configuration.pipelineDepth > 1 }
+    /// True while `readPipelinedResults` runs (it may be re-entered from a completion).
+    private var isReadingResults = false
     /// The deadline the query timer is armed for in pipeline mode.
     private var armedQueryDeadline: UInt64?
     /// Statement name to SQL for the statements prepared on the current session.
@@ -524,7 +526,12 @@ public final class PostgresConnection {
             event_add(writeEvent, nil)
         default:
             linkBroke()
+            return
         }
+        // A flush that cannot send everything reads the socket into libpq's buffer (so that a
+        // server blocked on writing to us does not deadlock). In pipeline mode those bytes may
+        // be answers to earlier statements, and the socket will not be readable for them again.
+        if isPipelining { readPipelinedResults() }
     }
 
     // MARK: - Receiving
@@ -659,6 +666,11 @@ public final class PostgresConnection {
     /// results come in order: the `PQsendPrepare`'s (when it prepared), a NULL, the query's, a
     /// NULL, then `PGRES_PIPELINE_SYNC`, which completes it.
     private func readPipelinedResults() {
+        // A completion that sends the next statement flushes, which reads results again: the
+        // loop already running here takes them.
+        guard !isReadingResults else { return }
+        isReadingResults = true
+        defer { isReadingResults = false }
         // Two NULLs in a row mean libpq has nothing queued: stop rather than spin.
         var lastWasNull = false
         while !pipelined.isEmpty, let pgConnection, PQisBusy(pgConnection) == 0 {
