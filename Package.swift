@@ -74,7 +74,7 @@ let package = Package(
         .target(
             name: "BusService",
             dependencies: [
-                "BusLoop", "BusHTTP", "BusPostgres", "BusJSON", .product(name: "Logging", package: "swift-log"),
+                "BusLoop", "BusHTTP", "BusPostgres", "BusJSON", "BusAuth", .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Atomics", package: "swift-atomics"),
@@ -86,7 +86,7 @@ let package = Package(
             name: "BusGateway",
             dependencies: [
                 "BusLoop", "BusHTTP", "BusRedis", "BusDomain", "BusService", "BusOps", "BusStreams", "BusRegions",
-                "BusJSON",
+                "BusJSON", "BusAuth",
                 .product(name: "Logging", package: "swift-log"),
             ],
             // The OpenAPI document, compiled in (no resource bundle to ship): GET /openapi.json.
@@ -96,7 +96,8 @@ let package = Package(
         .target(
             name: "BusActivation",
             dependencies: [
-                "BusLoop", "BusHTTP", "BusPostgres", "BusDomain", "BusService", "BusChests", "BusJSON",
+                "BusLoop", "BusHTTP", "BusPostgres", "BusDomain", "BusService", "BusChests", "BusJSON", "BusAuth",
+                "BusRedis", "BusRegions",
                 .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
@@ -120,7 +121,7 @@ let package = Package(
             name: "BusLocalStack",
             dependencies: [
                 "BusGateway", "BusActivation", "BusConsumer", "BusService", "BusDomain", "BusHTTP", "BusPostgres",
-                "BusOps", "BusChests", "BusRegions",
+                "BusOps", "BusChests", "BusRegions", "BusAuth",
                 "BusTesting",
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -174,6 +175,7 @@ let package = Package(
                 "BusGateway", "BusActivation", "BusConsumer", "BusService", "BusDomain", "BusLoop", "BusRedis",
                 "BusHTTP", "BusPostgres", "BusOps", "BusStreams", "BusChests", "BusAuth",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 "BusTesting", "BusRegions",
             ]
         ),

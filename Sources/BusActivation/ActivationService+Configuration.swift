@@ -1,5 +1,7 @@
+import BusAuth
 import BusHTTP
 import BusLoop
+import BusRegions
 import BusService
 
 extension ActivationService {
@@ -33,6 +35,15 @@ extension ActivationService {
         public var drainTimeout: Duration = .seconds(5)
         /// HTTP limits (request timeout, connection cap) shared by every loop's listener.
         public var http = HTTPServerConfiguration.standard
+        /// The auth file's `players` section: every chest route needs a player JWT (nil: open).
+        public var players: PlayerPolicy?
+        /// Signs the receipt of a won activation and serves its JWKS (nil: no receipts).
+        public var receipts: ReceiptSigner?
+        /// The Redis holding the per-player activation buckets; required when
+        /// `players.activationLimit` is set (each loop keeps one connection to it).
+        public var limiterRedis: RedisAddress?
+        /// How long the limiter's Redis may take to connect or answer before `503 limiter_unavailable`.
+        public var limiterTimeout: Duration = .milliseconds(500)
 
         public init(postgresURL: String, listen: ListenAddress, threads: Int) {
             self.postgresURL = postgresURL

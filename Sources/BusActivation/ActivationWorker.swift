@@ -1,8 +1,11 @@
+import BusAuth
 import BusChests
 import BusDomain
 import BusHTTP
 import BusLoop
 import BusPostgres
+import BusRedis
+import BusRegions
 import BusService
 import Logging
 
@@ -11,9 +14,11 @@ import Logging
 enum ActivationRoute: String, ServiceRoute {
     case chest, list, activate
     case activateAlias = "activate_alias"
+    case receiptKeys = "receipt_jwks"
 
-    /// Every chest route is closed: once players authenticate (issue #11), each needs a token.
-    var isOpen: Bool { false }
+    /// Every chest route is closed (with `players` configured, each needs a player JWT); the
+    /// receipts' public key is open, like `/healthz`.
+    var isOpen: Bool { self == .receiptKeys }
 }
 
 /// One loop's share of the activation service: an HTTP listener and a Postgres pool holding
@@ -22,7 +27,7 @@ final class ActivationWorker: ServiceWorker {
     let loop: EventLoop
     private let index: Int
     private let logger: Logger
-    private let router: ServiceRouter<ActivationRoute, Void>
+    private let router: ServiceRouter<ActivationRoute, PlayerIdentity>
     private let admin: AdminEndpoints
     private let pool: PostgresPool
     private let store: ChestStore
@@ -31,6 +36,9 @@ final class ActivationWorker: ServiceWorker {
     private var metricsTimer: LoopTimer?
     private let metrics: ActivationMetrics
     private let meter: RequestMeter
+    private let receipts: ReceiptSigner?
+    /// The per-player bucket and this loop's connection to its Redis; nil: unlimited.
+    private let limiter: (ActivationLimiter, RedisConnection)?
 
     init(
         index: Int, loop: EventLoop, configuration: ActivationService.Configuration, connections: Int,
@@ -42,6 +50,14 @@ final class ActivationWorker: ServiceWorker {
         self.health = health
         self.metrics = metrics
         self.meter = metrics.requests.meter(loop: index, in: metrics.service)
+        self.receipts = configuration.receipts
+        if let limit = configuration.players?.activationLimit, let address = configuration.limiterRedis {
+            let redis = address.connectionConfiguration(
+                commandTimeout: configuration.limiterTimeout, connectTimeout: configuration.limiterTimeout)
+            limiter = (ActivationLimiter(limit: limit), RedisConnection(loop: loop, configuration: redis))
+        } else {
+            limiter = nil
+        }
 
         var connection = PostgresConfiguration(url: configuration.postgresURL)
         connection.applicationName = "biomebus-activation"
@@ -72,7 +88,20 @@ final class ActivationWorker: ServiceWorker {
             }
             return report
         }
-        var router = ServiceRouter<ActivationRoute, Void>(admin: admin)
+        let admit = configuration.players.map { policy in
+            let authenticator = PlayerAuthenticator(policy: policy)
+            return { [metrics] (request: HTTPRequest, _: ActivationRoute) -> Result<PlayerIdentity, APIError> in
+                authenticator.verify(
+                    authorization: request.headers["Authorization"], now: Double(Clocks.unixMilliseconds()) / 1000
+                )
+                .mapError { refusal in
+                    metrics.refused(refusal)
+                    return APIError(refusal)
+                }
+            }
+        }
+        var router = ServiceRouter<ActivationRoute, PlayerIdentity>(admin: admin, admit: admit)
+        if configuration.receipts != nil { router.add(.get, "/v1/receipts/jwks.json", .receiptKeys) }
         router.add(.get, "/v1/treasure/{biome_id}/chests/{chest_id}", .chest)
         router.add(.get, "/v1/treasure/{biome_id}/chests", .list)
         router.add(.post, "/v1/treasure/{biome_id}/chests/{chest_id}/activate", .activate)
@@ -100,6 +129,7 @@ final class ActivationWorker: ServiceWorker {
 
     func start() {
         pool.start()
+        limiter?.1.start()
         metricsTimer?.schedule(after: .zero)
     }
 
@@ -112,6 +142,7 @@ final class ActivationWorker: ServiceWorker {
         metricsTimer?.cancel()
         server.close()
         pool.close()
+        limiter?.1.close()
         // Breaks pool → readiness signal → recovery hook → pool.
         pool.onOutcome = nil
     }
@@ -121,7 +152,7 @@ final class ActivationWorker: ServiceWorker {
     private func handle(_ request: HTTPRequest, _ responder: HTTPResponder) {
         var answer = MeteredResponder(responder, meter: meter, label: "unknown", started: Clocks.monotonicNanoseconds())
         switch router.route(request) {
-        case .service(let route, let parameters, _):
+        case .service(let route, let parameters, let player):
             answer.label = route.rawValue
             switch route {
             case .chest:
@@ -129,9 +160,13 @@ final class ActivationWorker: ServiceWorker {
             case .list:
                 list(parameters, query: request.queryParameters, answer)
             case .activate:
-                activate(request, biome: parameters["biome_id"] ?? "", chestID: parameters["chest_id"], answer)
+                activate(
+                    request, biome: parameters["biome_id"] ?? "", chestID: parameters["chest_id"], player: player,
+                    answer)
             case .activateAlias:
-                activate(request, biome: parameters["biome_id"] ?? "", chestID: nil, answer)
+                activate(request, biome: parameters["biome_id"] ?? "", chestID: nil, player: player, answer)
+            case .receiptKeys:
+                answer.send(.json(200, bytes: receipts?.jwksDocument ?? []))
             }
         case .admin(let route):
             answer.label = route.rawValue
@@ -182,19 +217,50 @@ final class ActivationWorker: ServiceWorker {
         }
     }
 
-    private func activate(_ request: HTTPRequest, biome: String, chestID: String?, _ responder: MeteredResponder) {
+    /// An activation by `player` (nil: the service runs open): the body's `player_id` must be
+    /// the token's subject, who is `activated_by`; the player's bucket is checked before
+    /// Postgres is touched.
+    private func activate(
+        _ request: HTTPRequest, biome: String, chestID: String?, player: PlayerIdentity?,
+        _ responder: MeteredResponder
+    ) {
         let validated = ActivationRequest.validate(
             biomeID: biome, chestID: chestID, ifMatch: request.headers.values("If-Match"), body: request.body,
             chestIDInBody: chestID == nil)
-        let activation: ActivationRequest
+        var activation: ActivationRequest
         switch validated {
         case .success(let value): activation = value
         case .failure(let error): return responder.send(HTTPResponse(error))
         }
-        store.activate(activation) { [logger] result in
+        guard let player else { return store(activation, responder) }
+        if case .failure(let refusal) = PlayerAuthenticator.checkBody(playerID: activation.playerID, against: player) {
+            metrics.refused(refusal)
+            return responder.send(HTTPResponse(APIError(refusal)))
+        }
+        activation.playerID = player.subject
+        guard let (limiter, redis) = limiter else { return store(activation, responder) }
+        limiter.check(player: player.subject, on: redis) { [self] decision in
+            switch decision {
+            case .success: store(activation, responder)
+            case .failure(let refusal):
+                metrics.refused(refusal)
+                responder.send(HTTPResponse(APIError(refusal)))
+            }
+        }
+    }
+
+    private func store(_ activation: ActivationRequest, _ responder: MeteredResponder) {
+        store.activate(activation) { [logger, receipts] result in
             switch result {
             case .success(.activated(let chest)):
-                responder.send(.json(200, bytes: chest.jsonBytes, headers: ["ETag": chest.entityTag.description]))
+                var body = chest.jsonBytes
+                if let receipts {
+                    let receipt = receipts.sign(
+                        player: chest.activatedBy ?? "", biomeID: Int64(chest.biome.value), chestID: chest.chestID,
+                        version: chest.version, issuedAt: Clocks.unixMilliseconds() / 1000)
+                    body = Chest.appendingMember("receipt", receipt, to: body)
+                }
+                responder.send(.json(200, bytes: body, headers: ["ETag": chest.entityTag.description]))
             case .success(let outcome):
                 responder.send(HTTPResponse(outcome.error!))
             case .failure(let error):

@@ -1,3 +1,4 @@
+import BusAuth
 import BusDomain
 import BusHTTP
 import BusLoop
@@ -25,6 +26,8 @@ extension GatewayService {
         public var drainTimeout: Duration = .seconds(5)
         /// HTTP limits (request timeout, connection cap) shared by every loop's listener.
         public var http = HTTPServerConfiguration.standard
+        /// The auth file's `spawn` section: spawns need a client token (nil: the gateway runs open).
+        public var spawnAuth: SpawnPolicy?
 
         public init(catalog: RegionCatalog, listen: ListenAddress, threads: Int) {
             self.catalog = catalog

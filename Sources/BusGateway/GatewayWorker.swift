@@ -1,3 +1,4 @@
+import BusAuth
 import BusDomain
 import BusHTTP
 import BusLoop
@@ -22,7 +23,7 @@ final class GatewayWorker: ServiceWorker {
     let loop: EventLoop
     private let catalog: RegionCatalog
     private let logger: Logger
-    private let router: ServiceRouter<GatewayRoute, Void>
+    private let router: ServiceRouter<GatewayRoute, ClientIdentity>
     private let admin: AdminEndpoints
     private var server: HTTPServer!
     /// One connection per distinct Redis address.
@@ -57,11 +58,21 @@ final class GatewayWorker: ServiceWorker {
         self.logger = logger
         self.pipeline = SpawnPipeline(
             catalog: configuration.catalog, control: control,
-            chestIDs: ChestIDGenerator(processTag: processTag, worker: index))
+            chestIDs: ChestIDGenerator(processTag: processTag, worker: index),
+            refused: { [metrics] in metrics.service.countAuthRefusal(service: "gateway", reason: $0.metricReason) })
         admin = AdminEndpoints(metrics: metrics.service, openAPIDocument: GatewayService.openAPIDocument) {
             [readiness] in readiness.report()
         }
-        var router = ServiceRouter<GatewayRoute, Void>(admin: admin)
+        let admit = configuration.spawnAuth.map { policy in
+            let authenticator = SpawnAuthenticator(policy: policy)
+            return { [metrics] (request: HTTPRequest, _: GatewayRoute) -> Result<ClientIdentity, APIError> in
+                authenticator.admit(authorization: request.headers["Authorization"]).mapError { refusal in
+                    metrics.service.countAuthRefusal(service: "gateway", reason: refusal.metricReason)
+                    return APIError(refusal)
+                }
+            }
+        }
+        var router = ServiceRouter<GatewayRoute, ClientIdentity>(admin: admin, admit: admit)
         router.add(.post, "/v1/spawn", .spawn)
         router.add(.post, "/v1/spawn/batch", .spawnBatch)
         router.add(.get, "/v1/regions", .regions)
@@ -130,10 +141,10 @@ final class GatewayWorker: ServiceWorker {
 
     private func handle(_ request: HTTPRequest, _ responder: HTTPResponder) {
         switch router.route(request) {
-        case .service(.spawn, _, _):
-            spawn(request, responder)
-        case .service(.spawnBatch, _, _):
-            spawnBatch(request, responder)
+        case .service(.spawn, _, let client):
+            spawn(request, client: client, responder)
+        case .service(.spawnBatch, _, let client):
+            spawnBatch(request, client: client, responder)
         case .service(.regions, _, _):
             RegionSampler.snapshot(catalog, connections: regionConnections, shedding: control.sheddingStates) {
                 [control] snapshot in
@@ -150,9 +161,9 @@ final class GatewayWorker: ServiceWorker {
         }
     }
 
-    private func spawn(_ request: HTTPRequest, _ responder: HTTPResponder) {
+    private func spawn(_ request: HTTPRequest, client: ClientIdentity?, _ responder: HTTPResponder) {
         var answer = MeteredResponder(responder, meter: meter, label: "none", started: Clocks.monotonicNanoseconds())
-        switch pipeline.prepare(request, receivedAt: Clocks.unixMilliseconds()) {
+        switch pipeline.prepare(request, receivedAt: Clocks.unixMilliseconds(), client: client) {
         case .answer(let response, let label):
             answer.label = label
             answer.send(response)
@@ -216,9 +227,9 @@ final class GatewayWorker: ServiceWorker {
     }
 
     /// A batch: each event is counted as a spawn (its biome and status), timed to the batch's answer.
-    private func spawnBatch(_ request: HTTPRequest, _ responder: HTTPResponder) {
+    private func spawnBatch(_ request: HTTPRequest, client: ClientIdentity?, _ responder: HTTPResponder) {
         let started = Clocks.monotonicNanoseconds()
-        switch pipeline.prepareBatch(request, receivedAt: Clocks.unixMilliseconds()) {
+        switch pipeline.prepareBatch(request, receivedAt: Clocks.unixMilliseconds(), client: client) {
         case .answer(let response):
             MeteredResponder(responder, meter: meter, label: "none", started: started).send(response)
         case .run(let events):

@@ -1,4 +1,5 @@
 import BusActivation
+import BusAuth
 import BusChests
 import BusConsumer
 import BusDomain
@@ -31,6 +32,8 @@ public final class LocalStack: @unchecked Sendable {
         public var redisConfigFile = "redis.conf"
         public var gatewayListen = ListenAddress(host: "127.0.0.1", port: 8080)
         public var threads = 2
+        /// `up --auth FILE`: the auth file, loaded; nil (the default) runs every service open.
+        public var authFile: AuthFile?
 
         public init() {}
     }
@@ -158,6 +161,10 @@ public final class LocalStack: @unchecked Sendable {
             var configuration = ActivationService.Configuration(
                 postgresURL: postgresURL, listen: activationListen, threads: options.threads)
             configuration.poolSize = 4
+            configuration.players = options.authFile?.players
+            configuration.receipts = options.authFile?.receipts
+            // The stack's one Redis holds the activation buckets too.
+            configuration.limiterRedis = address
             let service = try ActivationService(configuration: configuration, logger: logger)
             service.start()
             activation = service
@@ -173,9 +180,9 @@ public final class LocalStack: @unchecked Sendable {
             listen.port = LoopbackPorts.choose(preferred: listen.port)
         }
         do {
-            let gateway = try GatewayService(
-                configuration: GatewayService.Configuration(catalog: local, listen: listen, threads: options.threads),
-                logger: logger)
+            var configuration = GatewayService.Configuration(catalog: local, listen: listen, threads: options.threads)
+            configuration.spawnAuth = options.authFile?.spawn
+            let gateway = try GatewayService(configuration: configuration, logger: logger)
             gateway.start()
             self.gateway = gateway
             listen.port = gateway.port

@@ -1,7 +1,9 @@
 import ArgumentParser
 import BusActivation
 import BusChests
+import BusRegions
 import BusService
+import Foundation
 
 struct ActivationCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -25,6 +27,13 @@ struct ActivationCommand: ParsableCommand {
 
     @OptionGroup var tuning: PostgresTuningOptions
 
+    @OptionGroup var auth: AuthOption
+
+    @Option(
+        name: .customLong("redis"),
+        help: "Redis for per-player activation limits (redis://host:port/db). Env: BIOMEBUS_REDIS_URL.")
+    var redisURL: String?
+
     func run() throws {
         try failingCleanly {
             let url = try postgres.url()
@@ -36,6 +45,8 @@ struct ActivationCommand: ParsableCommand {
                 throw CLIError("--pipeline-depth: expected 1 to 64, got \(pipelineDepth)")
             }
             let threadCount = try loopCount(threads)
+            let authFile = try auth.load(regionNames: nil)
+            let limiterRedis = try limiterAddress(required: authFile?.players?.activationLimit != nil)
             let logger = Logs.logger("activation")
             let signals = TerminationSignal()
             var configuration = ActivationService.Configuration(postgresURL: url, listen: address, threads: threadCount)
@@ -44,6 +55,13 @@ struct ActivationCommand: ParsableCommand {
             configuration.pipelineDepth = pipelineDepth
             configuration.serverTimeouts = tuning.serverTimeouts
             configuration.http = try httpLimits()
+            configuration.players = authFile?.players
+            configuration.receipts = authFile?.receipts
+            configuration.limiterRedis = limiterRedis
+            if configuration.players == nil {
+                warnRunningOpen(
+                    "activation", what: "anyone who reaches it may open any chest as any player", logger: logger)
+            }
             logger.info(
                 "activation starting", metadata: ["pool_size": "\(poolSize)", "threads": "\(configuration.loopCount)"])
             do {
@@ -56,6 +74,23 @@ struct ActivationCommand: ParsableCommand {
             } started: { service in
                 logger.info("activation listening", metadata: ["address": "\(address.host):\(service.port)"])
             }
+        }
+    }
+
+    /// `--redis` or `BIOMEBUS_REDIS_URL`: the limiter's Redis, required when limits are set.
+    private func limiterAddress(required: Bool) throws -> RedisAddress? {
+        guard let url = redisURL ?? ProcessInfo.processInfo.environment["BIOMEBUS_REDIS_URL"] else {
+            guard !required else {
+                throw CLIError(
+                    "\(auth.path ?? "--auth"): players.limits is set, so --redis URL (or BIOMEBUS_REDIS_URL) is required"
+                )
+            }
+            return nil
+        }
+        do {
+            return try RedisAddress(url: url)
+        } catch {
+            throw CLIError("--redis: expected redis://host:port/db: \(error.reason)")
         }
     }
 }

@@ -18,12 +18,15 @@ struct GatewayCommand: ParsableCommand {
     @Option(help: "Event loops (threads). Default: the number of cores.")
     var threads: Int?
 
+    @OptionGroup var auth: AuthOption
+
     func run() throws {
         try failingCleanly {
             let catalog = try regions.load(validation: .exceptConsumerTuning)
             let address = try listenAddress(listen, default: "127.0.0.1:8080")
             let threadCount = try loopCount(threads)
             let http = try httpLimits()
+            let authFile = try auth.load(regionNames: Set(catalog.regions.map(\.name)))
             let logger = Logs.logger("gateway")
             let signals = TerminationSignal()
             logger.info(
@@ -33,6 +36,10 @@ struct GatewayCommand: ParsableCommand {
                 ])
             var configuration = GatewayService.Configuration(catalog: catalog, listen: address, threads: threadCount)
             configuration.http = http
+            configuration.spawnAuth = authFile?.spawn
+            if configuration.spawnAuth == nil {
+                warnRunningOpen("gateway", what: "anyone who reaches it may spawn into any region", logger: logger)
+            }
             // Only for measuring what request metrics cost (docs/benchmarks.md).
             configuration.requestMetrics = ProcessInfo.processInfo.environment["BIOMEBUS_REQUEST_METRICS"] != "off"
             try serve("gateway", signals: signals, logger: logger) {

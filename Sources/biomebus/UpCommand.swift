@@ -2,6 +2,7 @@ import ArgumentParser
 import BusHTTP
 import BusLocalStack
 import BusLoop
+import BusRegions
 import BusService
 import Foundation
 
@@ -37,6 +38,8 @@ struct UpCommand: ParsableCommand {
     @Option(help: "Seconds between live summary lines (0 for none).")
     var summaryEvery: Double = 10
 
+    @OptionGroup var auth: AuthOption
+
     func run() throws {
         try failingCleanly {
             var options = LocalStack.Options()
@@ -50,6 +53,14 @@ struct UpCommand: ParsableCommand {
             }
             options.activationListen = activationAddress
             let logger = Logs.logger("up")
+            // A catalog that does not load is reported by the stack itself, just after.
+            let regionNames = (try? RegionCatalog.load(directory: options.regionsDirectory)).map {
+                Set($0.regions.map(\.name))
+            }
+            options.authFile = try auth.load(regionNames: regionNames)
+            if options.authFile == nil {
+                warnRunningOpen("up", what: "anyone who reaches the stack may spawn and open chests", logger: logger)
+            }
             let signals = TerminationSignal()
             let stack = LocalStack(logger: logger)
             do {

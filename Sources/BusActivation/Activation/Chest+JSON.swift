@@ -38,4 +38,16 @@ extension Chest {
         writer.endObject()
         return writer.bytes
     }
+
+    /// `object` (a compact JSON object) with one more string member at its end. A receipt is
+    /// base64url and dots, so the value needs no escaping beyond what the writer does.
+    static func appendingMember(_ name: String, _ value: String, to object: [UInt8]) -> [UInt8] {
+        precondition(object.last == UInt8(ascii: "}"), "not a JSON object")
+        var member = JSONWriter()
+        member.beginObject()
+        member.field(name, value)
+        member.endObject()
+        // Drop the object's `}` and the member's `{`, joined by a comma.
+        return object.dropLast() + [UInt8(ascii: ",")] + member.bytes.dropFirst()
+    }
 }

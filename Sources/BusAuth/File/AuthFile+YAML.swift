@@ -7,7 +7,8 @@ import Yams
 /// `AuthFileError`s naming the file, the key and the line.
 struct AuthFileReader {
     let file: String
-    let regionNames: Set<String>
+    /// nil: region names are not judged (activation, which serves no regions).
+    let regionNames: Set<String>?
     let readFile: (String) throws -> [UInt8]
 
     /// The smallest HS256 secret taken: as long as the hash output (RFC 7518 §3.2).
@@ -169,7 +170,7 @@ struct AuthFileReader {
                 guard sequence.count == 1 else { throw error(path, "\"*\" stands alone", element) }
                 return .all
             }
-            guard regionNames.contains(name) else {
+            if let regionNames, !regionNames.contains(name) {
                 throw error(
                     path, "unknown region \"\(name)\" (known: \(regionNames.sorted().joined(separator: ", ")))", element
                 )

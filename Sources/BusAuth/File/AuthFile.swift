@@ -19,8 +19,9 @@ public struct AuthFile: Sendable {
     }
 
     /// Reads and parses the file at `path`; paths inside it are relative to its directory.
-    /// `regionNames` are the catalog's regions: a client naming another is a startup error.
-    public static func load(path: String, regionNames: Set<String>) throws(AuthFileError) -> AuthFile {
+    /// `regionNames` are the catalog's regions: a client naming another is a startup error
+    /// (nil: not judged, for a service that serves no regions).
+    public static func load(path: String, regionNames: Set<String>?) throws(AuthFileError) -> AuthFile {
         let text: String
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
@@ -36,7 +37,7 @@ public struct AuthFile: Sendable {
 
     /// Parses auth-file text; `readFile` reads a path named in it (relative to the file).
     public static func parse(
-        yaml: String, file: String, regionNames: Set<String>, readFile: @escaping (String) throws -> [UInt8]
+        yaml: String, file: String, regionNames: Set<String>?, readFile: @escaping (String) throws -> [UInt8]
     ) throws(AuthFileError) -> AuthFile {
         try AuthFileReader(file: file, regionNames: regionNames, readFile: readFile).read(yaml)
     }

@@ -7,6 +7,11 @@ public struct ClientIdentity: Sendable, Equatable {
     /// The regions it may spawn into.
     public let regions: RegionGrant
 
+    public init(name: String, regions: RegionGrant) {
+        self.name = name
+        self.regions = regions
+    }
+
     /// `.success` when this client may spawn into `region`, else `403 region_forbidden`
     /// (in a batch: per event).
     public func authorize(region: String) -> Result<Void, AuthRefusal> {

@@ -26,6 +26,8 @@ public struct SpawnEvent: Sendable, Equatable {
         public static let chestID = "chest_id"
         /// The gateway's receive time, Unix milliseconds in decimal.
         public static let receivedAt = "ts"
+        /// The spawn client that posted it, when the gateway runs with auth.
+        public static let source = "source"
     }
 
     /// The coordinates as compact JSON array text: `[1.5,2,3.25]`.

@@ -7,20 +7,22 @@ enum SpawnAppend {
     case plain(XAdd)
     case keyed(IdempotentAppend, key: IdempotencyKey)
 
-    /// The append of `event` as entry fields (type, coords, chest_id, ts), to its biome's stream
-    /// trimmed to `maxlen`; keyed under `scope` for `ttlSeconds` when `key` is given.
+    /// The append of `event` as entry fields (type, coords, chest_id, ts, and `source` when a
+    /// client is named), to its biome's stream trimmed to `maxlen`; keyed under `scope` for
+    /// `ttlSeconds` when `key` is given.
     init(
         event: SpawnEvent, chestID: String, receivedAt: Int64, maxlen: Int, key: IdempotencyKey?,
-        scope: IdempotencyScope, ttlSeconds: Int
+        scope: IdempotencyScope, ttlSeconds: Int, source: String? = nil
     ) {
         let stream = StreamKey.events(event.biome)
         guard let key else {
             self = .plain(
-                XAdd(stream: stream, approximateMaxLength: maxlen, fieldCount: 4) { entry in
+                XAdd(stream: stream, approximateMaxLength: maxlen, fieldCount: source == nil ? 4 : 5) { entry in
                     entry.field(SpawnEvent.Field.type, event.type)
                     entry.field(SpawnEvent.Field.coordinates, event.coordinatesText)
                     entry.field(SpawnEvent.Field.chestID, chestID)
                     entry.field(SpawnEvent.Field.receivedAt, receivedAt)
+                    if let source { entry.field(SpawnEvent.Field.source, source) }
                 })
             return
         }
@@ -41,7 +43,7 @@ enum SpawnAppend {
             fields: [
                 (SpawnEvent.Field.type, event.type), (SpawnEvent.Field.coordinates, event.coordinatesText),
                 (SpawnEvent.Field.chestID, chestID), (SpawnEvent.Field.receivedAt, receivedAtText),
-            ])
+            ] + (source.map { [(SpawnEvent.Field.source, $0)] } ?? []))
         self = .keyed(append, key: key)
     }
 }

@@ -1,3 +1,4 @@
+import BusAuth
 import BusDomain
 import BusHTTP
 import BusJSON
@@ -14,11 +15,17 @@ struct SpawnPipeline {
     let catalog: RegionCatalog
     let control: RegionControl
     private var chestIDs: ChestIDGenerator
+    /// Counts a refusal of a client's region (`biomebus_auth_refusals_total`).
+    private let refused: (AuthRefusal) -> Void
 
-    init(catalog: RegionCatalog, control: RegionControl, chestIDs: ChestIDGenerator) {
+    init(
+        catalog: RegionCatalog, control: RegionControl, chestIDs: ChestIDGenerator,
+        refused: @escaping (AuthRefusal) -> Void = { _ in }
+    ) {
         self.catalog = catalog
         self.control = control
         self.chestIDs = chestIDs
+        self.refused = refused
     }
 
     /// A spawn ready to be appended.
@@ -51,9 +58,9 @@ struct SpawnPipeline {
         case refused(APIError)
     }
 
-    /// Checks a `POST /v1/spawn` received at `receivedAt` (Unix ms). Its `Idempotency-Key`, if
-    /// any, is kept under `scope`.
-    mutating func prepare(_ request: HTTPRequest, receivedAt: Int64, scope: IdempotencyScope = .open) -> Step {
+    /// Checks a `POST /v1/spawn` received at `receivedAt` (Unix ms) from `client` (nil: the
+    /// gateway runs open). Its `Idempotency-Key`, if any, is kept under the client's scope.
+    mutating func prepare(_ request: HTTPRequest, receivedAt: Int64, client: ClientIdentity? = nil) -> Step {
         guard request.hasJSONContentType else { return .answer(HTTPResponse(.unsupportedMediaType), label: "none") }
         let key: IdempotencyKey?
         switch IdempotencyKey.fromHeader(request.headers[IdempotencyKey.headerName]) {
@@ -65,16 +72,16 @@ struct SpawnPipeline {
         case .success(let decoded): event = decoded
         case .failure(let error): return .answer(HTTPResponse(error), label: "none")
         }
-        let (planned, label) = plan(event, key: key, scope: scope, receivedAt: receivedAt)
+        let (planned, label) = plan(event, key: key, client: client, receivedAt: receivedAt)
         switch planned {
         case .success(let append): return .append(append, label: label)
         case .failure(let error): return .answer(HTTPResponse(error), label: label)
         }
     }
 
-    /// One valid spawn against the catalog and the memory guard: its append, or why none, and
-    /// its metric label.
-    mutating func plan(_ event: SpawnEvent, key: IdempotencyKey?, scope: IdempotencyScope, receivedAt: Int64) -> (
+    /// One valid spawn against the catalog, the client's regions and the memory guard: its
+    /// append, or why none, and its metric label.
+    mutating func plan(_ event: SpawnEvent, key: IdempotencyKey?, client: ClientIdentity?, receivedAt: Int64) -> (
         Result<Append, APIError>, label: String
     ) {
         guard let regionIndex = catalog.regionIndex(of: event.biome) else {
@@ -82,6 +89,12 @@ struct SpawnPipeline {
         }
         let region = catalog.regions[regionIndex]
         let label = String(event.biome.value)
+        if let client, case .failure(let refusal) = client.authorize(region: region.name) {
+            refused(refusal)
+            return (.failure(APIError(refusal)), label)
+        }
+        // Client names are valid scopes by the auth file's rule; without auth every caller shares one.
+        let scope = client.flatMap { IdempotencyScope(client: $0.name) } ?? .open
         if control.isShedding(regionIndex) {
             return (
                 .failure(.regionOverloaded(region.name, reason: "its Redis memory is above the high-water mark")), label
@@ -90,7 +103,7 @@ struct SpawnPipeline {
         let chestID = event.chestID ?? chestIDs.next()
         let work = SpawnAppend(
             event: event, chestID: chestID, receivedAt: receivedAt, maxlen: region.stream.maxlen, key: key,
-            scope: scope, ttlSeconds: region.stream.idempotencyTTLSeconds)
+            scope: scope, ttlSeconds: region.stream.idempotencyTTLSeconds, source: client?.name)
         let append = Append(
             work: work, region: regionIndex, biome: event.biome, stream: StreamKey.events(event.biome),
             chestID: chestID)
@@ -208,9 +221,10 @@ extension SpawnPipeline {
         case run([PlannedEvent])
     }
 
-    /// Checks a `POST /v1/spawn/batch` received at `receivedAt`: the envelope as a whole, then
-    /// each event as a single spawn would be (its `idempotency_key` kept under `scope`).
-    mutating func prepareBatch(_ request: HTTPRequest, receivedAt: Int64, scope: IdempotencyScope = .open)
+    /// Checks a `POST /v1/spawn/batch` received at `receivedAt` from `client`: the envelope as a
+    /// whole, then each event as a single spawn would be (its region allowed to the client, its
+    /// `idempotency_key` kept under the client's scope).
+    mutating func prepareBatch(_ request: HTTPRequest, receivedAt: Int64, client: ClientIdentity? = nil)
         -> BatchStep
     {
         guard request.hasJSONContentType else { return .answer(HTTPResponse(.unsupportedMediaType)) }
@@ -224,7 +238,7 @@ extension SpawnPipeline {
         for item in batch.items {
             switch item {
             case .success(let valid):
-                let (planned, label) = plan(valid.event, key: valid.key, scope: scope, receivedAt: receivedAt)
+                let (planned, label) = plan(valid.event, key: valid.key, client: client, receivedAt: receivedAt)
                 events.append(PlannedEvent(planned: planned, label: label))
             case .failure(let error):
                 events.append(PlannedEvent(planned: .failure(error), label: "none"))

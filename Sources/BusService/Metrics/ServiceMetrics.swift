@@ -75,3 +75,14 @@ extension ServiceMetrics {
         gauge("biomebus_postgres_pool_waiting", help: SharedMetricHelp.poolWaiting, labels).record(pool.waiting)
     }
 }
+
+extension ServiceMetrics {
+    /// Counts one refusal of `service`'s admission (or a later auth check) in
+    /// `biomebus_auth_refusals_total{service,reason}`; the reason is a short, bounded label.
+    public func countAuthRefusal(service: String, reason: String) {
+        counter(
+            "biomebus_auth_refusals_total", help: "Requests refused by authentication or authorization, by reason.",
+            [("service", service), ("reason", reason)]
+        ).increment()
+    }
+}
