@@ -285,7 +285,8 @@ verdict() {
 }
 
 # Lines that a service logged above info.
-complaints() { grep -E ' (warning|error|critical) ' "$1" || true; }
+# The open-service warning (no --auth) is expected in a benchmark.
+complaints() { grep -E ' (warning|error|critical) ' "$1" | grep -v 'running open, without --auth' || true; }
 
 machine_line() {
   echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
