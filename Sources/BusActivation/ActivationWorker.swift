@@ -101,7 +101,7 @@ final class ActivationWorker: ServiceWorker {
             }
         }
         var router = ServiceRouter<ActivationRoute, PlayerIdentity>(admin: admin, admit: admit)
-        if configuration.receipts != nil { router.add(.get, "/v1/receipts/jwks.json", .receiptKeys) }
+        router.add(.get, "/v1/receipts/jwks.json", .receiptKeys)
         router.add(.get, "/v1/treasure/{biome_id}/chests/{chest_id}", .chest)
         router.add(.get, "/v1/treasure/{biome_id}/chests", .list)
         router.add(.post, "/v1/treasure/{biome_id}/chests/{chest_id}/activate", .activate)
@@ -166,7 +166,8 @@ final class ActivationWorker: ServiceWorker {
             case .activateAlias:
                 activate(request, biome: parameters["biome_id"] ?? "", chestID: nil, player: player, answer)
             case .receiptKeys:
-                answer.send(.json(200, bytes: receipts?.jwksDocument ?? []))
+                // Without receipts, an empty key set: nothing this service says can verify.
+                answer.send(.json(200, bytes: receipts?.jwksDocument ?? Array(#"{"keys":[]}"#.utf8)))
             }
         case .admin(let route):
             answer.label = route.rawValue
