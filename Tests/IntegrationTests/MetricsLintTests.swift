@@ -1,6 +1,8 @@
+import BusAuth
 import BusConsumer
 import BusHTTP
 import BusLoop
+import BusRegions
 import BusTesting
 import Foundation
 import Logging
@@ -67,6 +69,38 @@ struct MetricsLintTests {
         let text = scrape(harness.port, until: "biomebus_postgres_pool_waiting{")
         #expect(text.contains("biomebus_postgres_pool_waiting{"))
         #expect(text.contains("# HELP biomebus_activation_requests_total "))
+        #expect(try promtool(text) == "", "\(text)")
+    }
+
+    @Test("with auth on, the refusal and rate-limit counters are clean too")
+    func authCounters() throws {
+        let redis = try RedisServerProcess.temporary()
+        let gateway = try GatewayHarness(regions: [GatewayHarness.region("north", redis: redis, biomes: [53])]) {
+            $0.spawnAuth = SpawnPolicy(clients: [])
+        }
+        #expect(
+            try PlainHTTPClient.spawn(port: gateway.port, #"{"biome_id": 53, "type": "chest", "coords": [1, 2]}"#)
+                .status == 401)
+        let gatewayText = scrape(gateway.port, until: "biomebus_auth_refusals_total{")
+        #expect(gatewayText.contains("# HELP biomebus_auth_refusals_total "))
+        #expect(try promtool(gatewayText) == "", "\(gatewayText)")
+
+        let database = try TestDatabase(on: try PostgresCluster.shared())
+        let activation = try ActivationHarness(postgresURL: database.url) {
+            $0.players = try! PlayerTokens.policy(limit: BucketLimit(perSecond: 0.01, burst: 1))
+            $0.limiterRedis = RedisAddress(host: "127.0.0.1", port: redis.port)
+        }
+        #expect(try activation.activate(chest: "m-1", ifMatch: #""1""#).status == 401)
+        let token = PlayerTokens.valid()
+        for expected in [404, 429] {
+            let response = try PlainHTTPClient.request(
+                port: activation.port, method: "POST", path: "/v1/treasure/53/chests/m-1/activate",
+                headers: ["If-Match": #""1""#, "Authorization": "Bearer \(token)"])
+            #expect(response.status == expected)
+        }
+        let text = scrape(activation.port, until: "biomebus_activation_rate_limited_total")
+        #expect(text.contains("# HELP biomebus_activation_rate_limited_total "))
+        #expect(text.contains(#"biomebus_auth_refusals_total{service="activation",reason="rate_limited"} 1"#))
         #expect(try promtool(text) == "", "\(text)")
     }
 
