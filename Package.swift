@@ -74,7 +74,9 @@ let package = Package(
         .target(
             name: "BusService",
             dependencies: [
-                "BusLoop", "BusHTTP", "BusPostgres", "BusJSON", "BusAuth", .product(name: "Logging", package: "swift-log"),
+                // BusAuth: refusals (`AuthRefusal`) render as API errors in one place, here.
+                "BusLoop", "BusHTTP", "BusPostgres", "BusJSON", "BusAuth",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Atomics", package: "swift-atomics"),
