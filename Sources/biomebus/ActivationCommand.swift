@@ -58,10 +58,6 @@ struct ActivationCommand: ParsableCommand {
             configuration.players = authFile?.players
             configuration.receipts = authFile?.receipts
             configuration.limiterRedis = limiterRedis
-            if configuration.players == nil {
-                warnRunningOpen(
-                    "activation", what: "anyone who reaches it may open any chest as any player", logger: logger)
-            }
             logger.info(
                 "activation starting", metadata: ["pool_size": "\(poolSize)", "threads": "\(configuration.loopCount)"])
             do {
@@ -73,6 +69,10 @@ struct ActivationCommand: ParsableCommand {
                 try ActivationService(configuration: configuration, logger: logger)
             } started: { service in
                 logger.info("activation listening", metadata: ["address": "\(address.host):\(service.port)"])
+                if configuration.players == nil {
+                    warnRunningOpen(
+                        "activation", what: "anyone who reaches it may open any chest as any player", logger: logger)
+                }
             }
         }
     }

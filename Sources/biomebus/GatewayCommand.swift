@@ -37,15 +37,16 @@ struct GatewayCommand: ParsableCommand {
             var configuration = GatewayService.Configuration(catalog: catalog, listen: address, threads: threadCount)
             configuration.http = http
             configuration.spawnAuth = authFile?.spawn
-            if configuration.spawnAuth == nil {
-                warnRunningOpen("gateway", what: "anyone who reaches it may spawn into any region", logger: logger)
-            }
             // Only for measuring what request metrics cost (docs/benchmarks.md).
             configuration.requestMetrics = ProcessInfo.processInfo.environment["BIOMEBUS_REQUEST_METRICS"] != "off"
             try serve("gateway", signals: signals, logger: logger) {
                 try GatewayService(configuration: configuration, logger: logger)
             } started: { gateway in
                 logger.info("gateway listening", metadata: ["address": "\(address.host):\(gateway.port)"])
+                // Once serving, so that a startup error stays the only line.
+                if configuration.spawnAuth == nil {
+                    warnRunningOpen("gateway", what: "anyone who reaches it may spawn into any region", logger: logger)
+                }
             }
         }
     }

@@ -56,7 +56,7 @@ struct AuthFlagTests {
         let open = try BiomeBusProcess([
             "gateway", "--regions", regions.path, "--listen", "127.0.0.1:\(LoopbackPorts.freePort())",
         ])
-        #expect(open.waitForLog("gateway listening"), "\(open.stderr)")
+        #expect(open.waitForLog("running open"), "\(open.stderr)")
         #expect(open.stderr.split(separator: "\n").filter { $0.contains("running open") }.count == 1, "\(open.stderr)")
 
         let token = "tok-" + UUID().uuidString
