@@ -6,15 +6,15 @@ import Logging
 
 /// The activation service: N loops, each with an HTTP listener on the shared port and a pool
 /// holding its share of `poolSize` Postgres connections, so the process never holds more.
-public final class ActivationService: Sendable {
-    public let configuration: Configuration
+package final class ActivationService: Sendable {
+    package let configuration: Configuration
     private let host: ServiceHost
     private let metrics: ActivationMetrics
     /// The port actually bound.
-    public var port: Int { host.port! }
+    package var port: Int { host.port! }
 
     /// Builds the loops and binds the port. Run `Schema.migrate` first.
-    public init(configuration: Configuration, logger: Logger) throws(BindError) {
+    package init(configuration: Configuration, logger: Logger) throws(BindError) {
         self.configuration = configuration
         let shares = PostgresPool.shares(total: configuration.poolSize, loops: configuration.loopCount)
         let health = ReadinessSignal(members: shares.count)
@@ -30,15 +30,15 @@ public final class ActivationService: Sendable {
         }
     }
 
-    public func start() {
+    package func start() {
         host.start()
     }
 
     /// Requests answered so far and their latencies (for `biomebus up`'s summary).
-    public var requestLatency: ShardedHistogram.Snapshot { metrics.requests.duration.snapshot() }
+    package var requestLatency: ShardedHistogram.Snapshot { metrics.requests.duration.snapshot() }
 
     /// Stops accepting, drains in-flight requests, closes the pools and joins the loops.
-    public func shutdown() {
+    package func shutdown() {
         host.shutdown()
     }
 }

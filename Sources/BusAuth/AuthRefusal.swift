@@ -2,7 +2,7 @@ import Foundation
 
 /// Why a request was not let through, with the contract's status, error code and headers in
 /// one place: the service chassis renders every refusal from here, never per handler.
-public enum AuthRefusal: Error, Sendable, Equatable {
+package enum AuthRefusal: Error, Sendable, Equatable {
     /// No, malformed or unknown credentials: `401 unauthorized`.
     case unauthorized(UnauthorizedReason)
     /// A spawn client posting to a region it is not allowed: `403 region_forbidden`.
@@ -15,7 +15,7 @@ public enum AuthRefusal: Error, Sendable, Equatable {
     case limiterUnavailable(retryAfterSeconds: Int)
 
     /// The HTTP status.
-    public var status: Int {
+    package var status: Int {
         switch self {
         case .unauthorized: 401
         case .regionForbidden, .playerMismatch: 403
@@ -25,7 +25,7 @@ public enum AuthRefusal: Error, Sendable, Equatable {
     }
 
     /// The contract's error code (the `error` member of the JSON body).
-    public var code: String {
+    package var code: String {
         switch self {
         case .unauthorized: "unauthorized"
         case .regionForbidden: "region_forbidden"
@@ -36,7 +36,7 @@ public enum AuthRefusal: Error, Sendable, Equatable {
     }
 
     /// A message for the body and the log; never contains a token.
-    public var message: String {
+    package var message: String {
         switch self {
         case .unauthorized(let reason): reason.message
         case .regionForbidden(let client, let region): "client \(client) may not spawn into region \(region)"
@@ -48,7 +48,7 @@ public enum AuthRefusal: Error, Sendable, Equatable {
 
     /// Headers the response must carry: the Bearer challenge for 401 (RFC 6750 §3),
     /// `Retry-After` for 429 and 503.
-    public var headers: [(name: String, value: String)] {
+    package var headers: [(name: String, value: String)] {
         switch self {
         case .unauthorized(let reason): [("WWW-Authenticate", reason.challenge)]
         case .rateLimited(let seconds), .limiterUnavailable(let seconds): [("Retry-After", String(max(1, seconds)))]
@@ -58,7 +58,7 @@ public enum AuthRefusal: Error, Sendable, Equatable {
 
     /// The `reason` label of `biomebus_auth_refusals_total{service,reason}`: a short,
     /// bounded set (never the client or player name).
-    public var metricReason: String {
+    package var metricReason: String {
         switch self {
         case .unauthorized(let reason): reason.metricLabel
         case .regionForbidden: "region_forbidden"
@@ -70,7 +70,7 @@ public enum AuthRefusal: Error, Sendable, Equatable {
 }
 
 /// The cause of a `401`.
-public enum UnauthorizedReason: Sendable, Equatable {
+package enum UnauthorizedReason: Sendable, Equatable {
     /// No bearer credentials at all: the challenge carries no error code (RFC 6750 §3).
     case noCredentials
     /// A game-server token that is malformed or matches no client. The gateway's challenge
@@ -80,7 +80,7 @@ public enum UnauthorizedReason: Sendable, Equatable {
     case invalidToken(InvalidToken)
 
     /// The `WWW-Authenticate` value.
-    public var challenge: String {
+    package var challenge: String {
         switch self {
         case .noCredentials, .unknownClient: #"Bearer realm="biomebus""#
         case .invalidToken: #"Bearer realm="biomebus", error="invalid_token""#
@@ -106,7 +106,7 @@ public enum UnauthorizedReason: Sendable, Equatable {
 
 /// Why a player JWT was refused. The raw values are metric labels and log words; the token
 /// itself is never logged.
-public enum InvalidToken: String, Error, Sendable, Equatable, CaseIterable {
+package enum InvalidToken: String, Error, Sendable, Equatable, CaseIterable {
     case malformed
     case unsupportedAlgorithm = "unsupported_algorithm"
     case unknownKey = "unknown_key"

@@ -1,6 +1,6 @@
 /// What an `Authorization` header holds, for the Bearer scheme (RFC 6750 §2.1):
 /// `Bearer 1*SP b64token`, the scheme name in any case.
-public enum BearerCredentials: Sendable, Equatable {
+package enum BearerCredentials: Sendable, Equatable {
     /// No `Authorization` header, or one of another scheme: no bearer credentials at all
     /// (RFC 6750 §3: the challenge carries no error code).
     case absent
@@ -10,7 +10,7 @@ public enum BearerCredentials: Sendable, Equatable {
     case token(String)
 
     /// Reads the value of the request's `Authorization` header (nil: no header).
-    public init(authorization: String?) {
+    package init(authorization: String?) {
         guard let value = authorization else {
             self = .absent
             return

@@ -3,22 +3,22 @@ import BusPostgres
 
 /// One statement on `treasure_chests`: its SQL and the name it is prepared under (when a
 /// service prepares statements).
-public struct ChestStatement: Sendable {
-    public let name: String
-    public let sql: String
+package struct ChestStatement: Sendable {
+    package let name: String
+    package let sql: String
 }
 
 /// Every statement on `treasure_chests`, with the encoding of its parameters and the decoding
 /// of its rows, so that the table's columns are written down in one module (with `Schema`).
 ///
 /// Parameters are text-format: numbers as decimal strings, lists as Postgres array literals.
-public enum ChestStatements {
+package enum ChestStatements {
     /// The columns every reading statement returns, in `chests(in:)` order.
     static let columns = "biome_id, chest_id, type, array_to_json(coords)::text, state, version, activated_by"
 
     /// Activation's one round trip on the happy path: the conditional UPDATE … RETURNING.
     /// `$3` is the list of acceptable versions, or NULL for `If-Match: *`.
-    public static let activate = ChestStatement(
+    package static let activate = ChestStatement(
         name: "activate_chest",
         sql: """
             UPDATE treasure_chests
@@ -28,10 +28,10 @@ public enum ChestStatements {
             RETURNING \(columns)
             """)
 
-    public static let find = ChestStatement(
+    package static let find = ChestStatement(
         name: "find_chest", sql: "SELECT \(columns) FROM treasure_chests WHERE biome_id = $1 AND chest_id = $2")
 
-    public static let list = ChestStatement(
+    package static let list = ChestStatement(
         name: "list_chests",
         sql: """
             SELECT \(columns) FROM treasure_chests
@@ -40,7 +40,7 @@ public enum ChestStatements {
             """)
 
     /// One spawn; a chest that exists already is left alone (redelivery is harmless).
-    public static let insertOne = ChestStatement(
+    package static let insertOne = ChestStatement(
         name: "insert_chest",
         sql: """
             INSERT INTO treasure_chests (biome_id, chest_id, type, coords, state, version, stream_id, spawned_at)
@@ -49,7 +49,7 @@ public enum ChestStatements {
             """)
 
     /// Many spawns in one statement, one array parameter per column.
-    public static let insertBatch = ChestStatement(
+    package static let insertBatch = ChestStatement(
         name: "insert_chests",
         sql: """
             INSERT INTO treasure_chests (biome_id, chest_id, type, coords, state, version, stream_id, spawned_at)
@@ -59,30 +59,30 @@ public enum ChestStatements {
             """)
 
     /// `versions` nil accepts any version (`If-Match: *`); else `{1,2}`.
-    public static func activateParameters(biome: BiomeID, chestID: String, versions: [Int64]?, playerID: String?)
+    package static func activateParameters(biome: BiomeID, chestID: String, versions: [Int64]?, playerID: String?)
         -> [String?]
     {
         let versionList = versions.map { "{" + $0.map(String.init).joined(separator: ",") + "}" }
         return [String(biome.value), chestID, versionList, playerID]
     }
 
-    public static func findParameters(biome: BiomeID, chestID: String) -> [String?] {
+    package static func findParameters(biome: BiomeID, chestID: String) -> [String?] {
         [String(biome.value), chestID]
     }
 
     /// `state` nil lists every state.
-    public static func listParameters(biome: BiomeID, state: Chest.State?, limit: Int) -> [String?] {
+    package static func listParameters(biome: BiomeID, state: Chest.State?, limit: Int) -> [String?] {
         [String(biome.value), state?.rawValue, String(limit)]
     }
 
-    public static func insertOneParameters(_ chest: NewChest) -> [String?] {
+    package static func insertOneParameters(_ chest: NewChest) -> [String?] {
         [
             String(chest.biome.value), chest.chestID, chest.type, chest.coordinatesArrayLiteral, chest.streamID,
             String(chest.receivedAtMs),
         ]
     }
 
-    public static func insertBatchParameters(_ chests: [NewChest]) -> [String?] {
+    package static func insertBatchParameters(_ chests: [NewChest]) -> [String?] {
         [
             PostgresArrayLiteral.of(chests.map { String($0.biome.value) }),
             PostgresArrayLiteral.of(chests.map(\.chestID)),
@@ -94,7 +94,7 @@ public enum ChestStatements {
     }
 
     /// Rows in `columns` order; a row that does not decode is skipped (the schema forbids it).
-    public static func chests(in result: PostgresResult) -> [Chest] {
+    package static func chests(in result: PostgresResult) -> [Chest] {
         result.rows.compactMap { row in
             let values = row.values
             guard values.count == 7, let biomeText = values[0], let biome = BiomeID(biomeText), let chestID = values[1],
@@ -113,7 +113,7 @@ public enum ChestStatements {
 extension PostgresPool {
     /// Runs a chest statement, prepared under its name once per connection when `prepared`
     /// (off behind a transaction-pooling pgbouncer older than 1.21).
-    public func query(
+    package func query(
         _ statement: ChestStatement, _ parameters: [String?], prepared: Bool,
         _ completion: @escaping PostgresConnection.Completion
     ) {

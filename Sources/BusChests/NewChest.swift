@@ -3,17 +3,17 @@ import BusJSON
 
 /// A chest about to be inserted from a spawn entry: what `ChestStatements.insertOne` and
 /// `insertBatch` write (state `spawned`, version 1).
-public struct NewChest: Sendable, Equatable {
-    public var biome: BiomeID
-    public var chestID: String
-    public var type: String
-    public var coordinates: [Double]
+package struct NewChest: Sendable, Equatable {
+    package var biome: BiomeID
+    package var chestID: String
+    package var type: String
+    package var coordinates: [Double]
     /// The stream entry id, stored as `stream_id`.
-    public var streamID: String
+    package var streamID: String
     /// The gateway's receive time (Unix ms), stored as `spawned_at`.
-    public var receivedAtMs: Int64
+    package var receivedAtMs: Int64
 
-    public init(
+    package init(
         biome: BiomeID, chestID: String, type: String, coordinates: [Double], streamID: String, receivedAtMs: Int64
     ) {
         self.biome = biome
@@ -25,7 +25,7 @@ public struct NewChest: Sendable, Equatable {
     }
 
     /// The coordinates as a Postgres array literal: `{1.5,2,3.25}`.
-    public var coordinatesArrayLiteral: String {
+    package var coordinatesArrayLiteral: String {
         "{" + coordinates.map(JSONWriter.compactNumber).joined(separator: ",") + "}"
     }
 }

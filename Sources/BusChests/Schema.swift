@@ -2,16 +2,16 @@ import BusPostgres
 import Logging
 
 /// One step of the schema; statements run in one transaction.
-public struct SchemaMigration: Sendable {
-    public let version: Int
-    public let name: String
-    public let statements: [String]
+package struct SchemaMigration: Sendable {
+    package let version: Int
+    package let name: String
+    package let statements: [String]
 }
 
 /// The Postgres schema and how to bring a database up to it.
-public enum Schema {
+package enum Schema {
     /// Every migration, oldest first. Never edit one that has shipped: add another.
-    public static let migrations: [SchemaMigration] = [
+    package static let migrations: [SchemaMigration] = [
         SchemaMigration(
             version: 1, name: "create treasure_chests",
             statements: [
@@ -47,7 +47,7 @@ public enum Schema {
     /// transaction and it works through a transaction-pooling pgbouncer too. Blocking: call at
     /// startup, before any event loop runs.
     @discardableResult
-    public static func migrate(postgresURL: String, logger: Logger, timeout: Duration = .seconds(60))
+    package static func migrate(postgresURL: String, logger: Logger, timeout: Duration = .seconds(60))
         throws(PostgresBlockingError)
         -> [Int]
     {

@@ -6,27 +6,27 @@ import BusService
 
 /// Everything a consumer process (or one consumer of `biomebus up`) needs.
 extension ConsumerService {
-    public struct Configuration: Sendable {
-        public var region: RegionConfig
+    package struct Configuration: Sendable {
+        package var region: RegionConfig
         /// The region's biomes this consumer reads (all of them by default).
-        public var biomes: [BiomeID]
-        public var consumerName: String
-        public var postgresURL: String
+        package var biomes: [BiomeID]
+        package var consumerName: String
+        package var postgresURL: String
         /// Where to serve /healthz, /readyz and /metrics; nil for none.
-        public var admin: ListenAddress?
+        package var admin: ListenAddress?
         /// Postgres connections for the handler.
-        public var poolSize = 8
+        package var poolSize = 8
         /// Prepare statements once per connection; turn off behind a transaction-pooling
         /// pgbouncer older than 1.21 (docs/postgres-client.md).
-        public var preparedStatements = true
+        package var preparedStatements = true
         /// Send `statement_timeout`/`lock_timeout` at connect (docs/postgres-client.md).
-        public var serverTimeouts = true
+        package var serverTimeouts = true
         /// How long SIGTERM waits for in-flight entries before leaving them pending for others.
-        public var drainTimeout: Duration = .seconds(10)
+        package var drainTimeout: Duration = .seconds(10)
         /// HTTP limits of the admin listener.
-        public var http = HTTPServerConfiguration.standard
+        package var http = HTTPServerConfiguration.standard
 
-        public init(region: RegionConfig, biomes: [BiomeID], consumerName: String, postgresURL: String) {
+        package init(region: RegionConfig, biomes: [BiomeID], consumerName: String, postgresURL: String) {
             self.region = region
             self.biomes = biomes
             self.consumerName = consumerName

@@ -5,13 +5,13 @@ import Logging
 
 /// A biome-bound consumer on its own loop thread: the region consumer, its Postgres pool and
 /// handler, and an optional admin listener.
-public final class ConsumerService: Sendable {
-    public let configuration: Configuration
+package final class ConsumerService: Sendable {
+    package let configuration: Configuration
     private let host: ServiceHost
     /// The admin port actually bound, if any.
-    public var adminPort: Int? { host.port }
+    package var adminPort: Int? { host.port }
 
-    public init(configuration: Configuration, logger: Logger) throws(BindError) {
+    package init(configuration: Configuration, logger: Logger) throws(BindError) {
         self.configuration = configuration
         host = try ServiceHost(
             name: "consumer-\(configuration.region.name)", count: 1, listen: configuration.admin,
@@ -21,12 +21,12 @@ public final class ConsumerService: Sendable {
         }
     }
 
-    public func start() {
+    package func start() {
         host.start()
     }
 
     /// Stops reading, drains in-flight entries (acknowledging successes), closes everything.
-    public func shutdown() {
+    package func shutdown() {
         host.shutdown()
     }
 }

@@ -1,14 +1,14 @@
 import BusDomain
 
 /// One entry handed to a handler.
-public struct Delivery: Sendable {
-    public let key: EntryKey
+package struct Delivery: Sendable {
+    package let key: EntryKey
     /// The entry's fields as written (the gateway writes type, coords, chest_id, ts).
-    public let fields: [String: String]
+    package let fields: [String: String]
     /// Which delivery this is (1 for the first).
-    public let deliveries: Int
+    package let deliveries: Int
 
-    public init(key: EntryKey, fields: [String: String], deliveries: Int) {
+    package init(key: EntryKey, fields: [String: String], deliveries: Int) {
         self.key = key
         self.fields = fields
         self.deliveries = deliveries
@@ -16,14 +16,14 @@ public struct Delivery: Sendable {
 }
 
 /// Why a handler failed; the message ends up in the dead-letter entry's `error` field.
-public struct HandlerFailure: Error, Sendable, Equatable, CustomStringConvertible {
-    public let description: String
+package struct HandlerFailure: Error, Sendable, Equatable, CustomStringConvertible {
+    package let description: String
     /// The failure says nothing about the entry (the database was unavailable, timed out, or
     /// answered with a transient SQLSTATE): the entry is retried after the backoff, the retry
     /// is not counted as a delivery, and it is never dead-lettered for it.
-    public let isTransient: Bool
+    package let isTransient: Bool
 
-    public init(_ description: String, transient: Bool = false) {
+    package init(_ description: String, transient: Bool = false) {
         self.description = description
         self.isTransient = transient
     }
@@ -35,6 +35,6 @@ public struct HandlerFailure: Error, Sendable, Equatable, CustomStringConvertibl
 /// loop. It must be idempotent: an entry can be delivered again (after a crash, a reclaim, or
 /// an acknowledgement Redis never confirmed). A handler that does not complete within the
 /// consumer's handler timeout counts as failed; its late completion is ignored.
-public protocol DeliveryHandler: AnyObject {
+package protocol DeliveryHandler: AnyObject {
     func handle(_ entry: Delivery, completion: @escaping (Result<Void, HandlerFailure>) -> Void)
 }

@@ -12,7 +12,7 @@ import BusPostgres
 /// or a SQLSTATE such as `57014` or `40P01`) hunts for nothing: every entry of the batch fails
 /// as transient, and the consumer retries it after the backoff without counting a delivery.
 /// Entries whose fields do not parse fail alone, before any batch.
-public final class PostgresChestHandler: DeliveryHandler {
+package final class PostgresChestHandler: DeliveryHandler {
     private typealias Completion = (Result<Void, HandlerFailure>) -> Void
 
     private let loop: EventLoop
@@ -20,17 +20,17 @@ public final class PostgresChestHandler: DeliveryHandler {
     private var batch: [(record: SpawnRecord, completion: Completion)] = []
     private lazy var flushTimer = LoopTimer(loop: loop) { [unowned self] in self.flush() }
     /// Largest batch per statement.
-    public var maxBatch = 256
+    package var maxBatch = 256
     /// Prepare the INSERTs once per connection (off behind a pgbouncer older than 1.21).
     private let preparedStatements: Bool
 
-    public init(loop: EventLoop, pool: PostgresPool, preparedStatements: Bool = true) {
+    package init(loop: EventLoop, pool: PostgresPool, preparedStatements: Bool = true) {
         self.loop = loop
         self.pool = pool
         self.preparedStatements = preparedStatements
     }
 
-    public func handle(_ entry: Delivery, completion: @escaping (Result<Void, HandlerFailure>) -> Void) {
+    package func handle(_ entry: Delivery, completion: @escaping (Result<Void, HandlerFailure>) -> Void) {
         let record: SpawnRecord
         do {
             record = try SpawnRecord(biome: entry.key.biome, streamID: entry.key.id, fields: entry.fields)

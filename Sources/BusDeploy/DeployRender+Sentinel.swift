@@ -15,14 +15,14 @@ import Yams
 extension DeployRender {
     /// Data pods per region: a master and two replicas, so that after a promotion the new
     /// master still has a replica (what `stream.durability.replicas: 1` needs).
-    public static let redisReplicas = 3
-    public static let sentinelCount = 3
-    public static let sentinelPort = 26379
+    package static let redisReplicas = 3
+    package static let sentinelCount = 3
+    package static let sentinelPort = 26379
     /// Sentinel's failure detection in a cluster: longer than on loopback, where tests use 1 s.
-    public static let sentinelDownAfterMilliseconds = 5000
+    package static let sentinelDownAfterMilliseconds = 5000
 
     /// The Sentinel StatefulSet and Service of a region.
-    public static func generatedSentinelName(_ region: String) -> String { "sentinel-\(region)" }
+    package static func generatedSentinelName(_ region: String) -> String { "sentinel-\(region)" }
 
     /// The Sentinel address rendered for a region.
     static func generatedSentinelAddress(_ region: String) -> SentinelAddress {
@@ -35,7 +35,7 @@ extension DeployRender {
     }
 
     /// True when the deployed region's Redis is the Sentinel group rendered for it.
-    public static func ownsGeneratedSentinelGroup(_ deployed: RegionConfig) -> Bool {
+    package static func ownsGeneratedSentinelGroup(_ deployed: RegionConfig) -> Bool {
         deployed.redis.sentinel == generatedSentinelAddress(deployed.name)
     }
 

@@ -3,23 +3,23 @@ import BusRegions
 import Yams
 
 /// What `biomebus deploy render` is asked for.
-public struct DeployOptions: Sendable, Equatable {
+package struct DeployOptions: Sendable, Equatable {
     /// The biomebus image the consumer Deployments run.
-    public var image = "biomebus:latest"
+    package var image = "biomebus:latest"
     /// Written into every object's metadata (the kustomization sets the same one).
-    public var namespace = "biomebus"
+    package var namespace = "biomebus"
     /// Keep each region's `redis:` URL as written instead of giving it its own in-cluster Redis.
-    public var keepRedis = false
+    package var keepRedis = false
     /// KEDA bounds for each region's consumer Deployment.
-    public var minReplicas = 1
-    public var maxReplicas = 10
+    package var minReplicas = 1
+    package var maxReplicas = 10
 
-    public init() {}
+    package init() {}
 }
 
 /// A reason the regions cannot be rendered, as one line naming the region or the flag.
-public struct DeployRenderError: Error, Sendable, Equatable, CustomStringConvertible {
-    public let description: String
+package struct DeployRenderError: Error, Sendable, Equatable, CustomStringConvertible {
+    package let description: String
 
     init(_ description: String) {
         self.description = description
@@ -36,30 +36,30 @@ public struct DeployRenderError: Error, Sendable, Equatable, CustomStringConvert
 /// With `keepRedis` the region files' URLs are kept: a region whose URL is already that gets the
 /// group, one on `redis://redis-NAME:…` a single Redis (headless Service, StatefulSet of one,
 /// NetworkPolicy), and the others point at a Redis managed elsewhere.
-public enum DeployRender {
-    public static let regionsConfigMap = "biomebus-regions"
-    public static let redisConfigMap = "biomebus-redis-conf"
+package enum DeployRender {
+    package static let regionsConfigMap = "biomebus-regions"
+    package static let redisConfigMap = "biomebus-redis-conf"
     /// The Secret (made by the operator) whose `url` key is the Postgres URL.
-    public static let postgresSecret = "biomebus-postgres"
-    public static let regionsMountPath = "/etc/biomebus/regions"
-    public static let adminPort = 9090
-    public static let redisImage = "redis:7"
+    package static let postgresSecret = "biomebus-postgres"
+    package static let regionsMountPath = "/etc/biomebus/regions"
+    package static let adminPort = 9090
+    package static let redisImage = "redis:7"
     /// The consumer drains in-flight entries for up to 10 s on SIGTERM (ConsumerService).
-    public static let consumerGracePeriodSeconds = 30
+    package static let consumerGracePeriodSeconds = 30
     /// Pod names are `consumer-NAME-<10>-<5>` and become the consumer's name in the group,
     /// which may be 64 characters at most.
-    public static let maxConsumerRegionName = 64 - "consumer-".count - 17
+    package static let maxConsumerRegionName = 64 - "consumer-".count - 17
     /// StatefulSet pods carry a `controller-revision-hash` label of `<name>-<10 chars>`; label
     /// values are 63 characters at most.
-    public static let maxRedisRegionName = 63 - 11 - "redis-".count
+    package static let maxRedisRegionName = 63 - 11 - "redis-".count
 
     /// The in-cluster Redis host generated for a region.
-    public static func generatedRedisHost(_ region: String) -> String { "redis-\(region)" }
+    package static func generatedRedisHost(_ region: String) -> String { "redis-\(region)" }
 
-    public static func consumerName(_ region: String) -> String { "consumer-\(region)" }
+    package static func consumerName(_ region: String) -> String { "consumer-\(region)" }
 
     /// The region as it is deployed (see the type's convention).
-    public static func deployed(_ region: RegionConfig, options: DeployOptions) -> RegionConfig {
+    package static func deployed(_ region: RegionConfig, options: DeployOptions) -> RegionConfig {
         guard !options.keepRedis else { return region }
         var deployed = region
         deployed.redis = RedisAddress(sentinel: generatedSentinelAddress(region.name))
@@ -67,13 +67,13 @@ public enum DeployRender {
     }
 
     /// True when the deployed region's Redis is the one rendered for it.
-    public static func ownsGeneratedRedis(_ deployed: RegionConfig) -> Bool {
+    package static func ownsGeneratedRedis(_ deployed: RegionConfig) -> Bool {
         !deployed.redis.isSentinel && deployed.redis.host == generatedRedisHost(deployed.name)
     }
 
     /// `host:port` as KEDA dials it. KEDA's operator runs in its own namespace, so a generated
     /// Redis is named by its namespaced Service name.
-    public static func kedaAddress(_ deployed: RegionConfig, options: DeployOptions) -> String {
+    package static func kedaAddress(_ deployed: RegionConfig, options: DeployOptions) -> String {
         if ownsGeneratedRedis(deployed) {
             return "\(deployed.redis.host).\(options.namespace).svc:\(deployed.redis.port)"
         }
@@ -82,7 +82,7 @@ public enum DeployRender {
     }
 
     /// The whole stream: one YAML document per object, in a stable order.
-    public static func render(_ catalog: RegionCatalog, options: DeployOptions) throws(DeployRenderError) -> String {
+    package static func render(_ catalog: RegionCatalog, options: DeployOptions) throws(DeployRenderError) -> String {
         let documents = try objects(catalog, options: options).map(YAMLEmission.document)
         let header = """
             # Generated by `biomebus deploy render`; do not edit by hand. Regenerate with
@@ -93,7 +93,7 @@ public enum DeployRender {
     }
 
     /// The objects, in the order `render` writes them.
-    public static func objects(_ catalog: RegionCatalog, options: DeployOptions) throws(DeployRenderError) -> [Node] {
+    package static func objects(_ catalog: RegionCatalog, options: DeployOptions) throws(DeployRenderError) -> [Node] {
         try validate(options)
         let regions = catalog.regions.map { deployed($0, options: options) }
         for region in regions {

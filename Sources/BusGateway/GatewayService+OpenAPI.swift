@@ -5,5 +5,5 @@ extension GatewayService {
     /// (`embedInCode`), so the release binary needs no resource bundle beside it and the
     /// served document cannot differ from the file. `scripts/check-api` validates it and checks
     /// the live service against it.
-    public static var openAPIDocument: [UInt8] { PackageResources.openapi_json }
+    package static var openAPIDocument: [UInt8] { PackageResources.openapi_json }
 }

@@ -7,16 +7,16 @@ import Logging
 /// The spawn gateway: N event loops, each with its own HTTP listener (sharing the port) and
 /// its own connection to every distinct region Redis. It validates spawns and appends them to
 /// their biome's stream; nothing else.
-public final class GatewayService: Sendable {
-    public let configuration: Configuration
+package final class GatewayService: Sendable {
+    package let configuration: Configuration
     private let host: ServiceHost
     private let metrics: GatewayMetrics
     /// The port actually bound (differs from the configured one when that is 0).
-    public var port: Int { host.port! }
+    package var port: Int { host.port! }
 
     /// Builds the loops, connects to Redis and binds the port; throws if the port cannot be
     /// bound. Serving starts with `start()`.
-    public init(configuration: Configuration, logger: Logger) throws(BindError) {
+    package init(configuration: Configuration, logger: Logger) throws(BindError) {
         self.configuration = configuration
         let readiness = RegionReadiness(catalog: configuration.catalog, loops: configuration.threads, logger: logger)
         let control = RegionControl(regions: configuration.catalog.regions.count)
@@ -34,16 +34,16 @@ public final class GatewayService: Sendable {
     }
 
     /// Spawn requests answered so far and their latencies (for `biomebus up`'s summary).
-    public var spawnLatency: ShardedHistogram.Snapshot { metrics.spawns.duration.snapshot() }
+    package var spawnLatency: ShardedHistogram.Snapshot { metrics.spawns.duration.snapshot() }
 
     /// Starts the loops: connections open and requests are served.
-    public func start() {
+    package func start() {
         host.start()
     }
 
     /// Stops accepting, lets in-flight requests finish (up to the drain timeout), closes Redis
     /// connections and joins the loop threads. Blocks; call from outside the loops.
-    public func shutdown() {
+    package func shutdown() {
         host.shutdown()
     }
 }

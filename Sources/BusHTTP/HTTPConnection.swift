@@ -1,4 +1,4 @@
-import BusLoop
+@_spi(LoopInternals) import BusLoop
 import CLibEvent
 
 #if canImport(Glibc)

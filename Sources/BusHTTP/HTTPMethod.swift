@@ -1,6 +1,6 @@
 /// The request methods the server distinguishes; `rawValue` is the method's token (a
 /// description for `unrecognized`).
-public enum HTTPMethod: String, Sendable, Hashable, CaseIterable {
+package enum HTTPMethod: String, Sendable, Hashable, CaseIterable {
     case get = "GET"
     case head = "HEAD"
     case post = "POST"

@@ -1,16 +1,16 @@
 import BusLoop
 
 /// A complete HTTP request, copied out of the connection's buffer: safe to keep after the reply.
-public struct HTTPRequest: Sendable {
-    public var method: HTTPMethod
+package struct HTTPRequest: Sendable {
+    package var method: HTTPMethod
     /// The path, still percent-encoded, without the query ("/v1/spawn").
-    public var path: String
+    package var path: String
     /// The raw query string after "?", if any.
-    public var query: String?
-    public var headers: HTTPHeaders
-    public var body: [UInt8]
+    package var query: String?
+    package var headers: HTTPHeaders
+    package var body: [UInt8]
 
-    public init(
+    package init(
         method: HTTPMethod, path: String, query: String? = nil, headers: HTTPHeaders = [:],
         body: [UInt8] = []
     ) {
@@ -22,7 +22,7 @@ public struct HTTPRequest: Sendable {
     }
 
     /// Query parameters, percent-decoded; later duplicates are ignored.
-    public var queryParameters: [String: String] {
+    package var queryParameters: [String: String] {
         guard let query, !query.isEmpty else { return [:] }
         var result: [String: String] = [:]
         for pair in query.split(separator: "&") {
@@ -35,7 +35,7 @@ public struct HTTPRequest: Sendable {
     }
 
     /// True when Content-Type names JSON (`application/json`, parameters allowed).
-    public var hasJSONContentType: Bool {
+    package var hasJSONContentType: Bool {
         guard var type = headers["Content-Type"] else { return false }
         return type.withUTF8 { bytes in
             let expected = "application/json".utf8

@@ -1,36 +1,36 @@
 /// A response to send: status, headers and a complete body.
-public struct HTTPResponse: Sendable {
-    public var status: Int
-    public var headers: HTTPHeaders
-    public var body: [UInt8]
+package struct HTTPResponse: Sendable {
+    package var status: Int
+    package var headers: HTTPHeaders
+    package var body: [UInt8]
 
-    public init(status: Int, headers: HTTPHeaders = [:], body: [UInt8] = []) {
+    package init(status: Int, headers: HTTPHeaders = [:], body: [UInt8] = []) {
         self.status = status
         self.headers = headers
         self.body = body
     }
 
     /// A JSON response; `json` must already be serialized JSON text.
-    public static func json(_ status: Int, _ json: String, headers: HTTPHeaders = [:]) -> HTTPResponse {
+    package static func json(_ status: Int, _ json: String, headers: HTTPHeaders = [:]) -> HTTPResponse {
         var headers = headers
         headers.add("Content-Type", "application/json")
         return HTTPResponse(status: status, headers: headers, body: Array(json.utf8))
     }
 
     /// A Prometheus text exposition.
-    public static func prometheus(_ text: [UInt8]) -> HTTPResponse {
+    package static func prometheus(_ text: [UInt8]) -> HTTPResponse {
         HTTPResponse(status: 200, headers: ["Content-Type": "text/plain; version=0.0.4; charset=utf-8"], body: text)
     }
 
     /// A JSON response from already-serialized UTF-8 bytes.
-    public static func json(_ status: Int, bytes: [UInt8], headers: HTTPHeaders = [:]) -> HTTPResponse {
+    package static func json(_ status: Int, bytes: [UInt8], headers: HTTPHeaders = [:]) -> HTTPResponse {
         var headers = headers
         headers.add("Content-Type", "application/json")
         return HTTPResponse(status: status, headers: headers, body: bytes)
     }
 
     /// The standard reason phrase for `status` (RFC 9110), or "Unknown".
-    public static func reasonPhrase(_ status: Int) -> String {
+    package static func reasonPhrase(_ status: Int) -> String {
         switch status {
         case 200: "OK"
         case 201: "Created"

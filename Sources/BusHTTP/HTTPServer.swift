@@ -1,4 +1,4 @@
-import BusLoop
+@_spi(LoopInternals) import BusLoop
 import CLibEvent
 
 #if canImport(Glibc)
@@ -6,53 +6,53 @@ import CLibEvent
 #endif
 
 /// Limits that keep slow, stalled, oversized or too many clients from pinning resources.
-public struct HTTPServerConfiguration: Sendable {
+package struct HTTPServerConfiguration: Sendable {
     /// Largest body handed to the handler; a larger one gets `bodyTooLargeResponse` as soon as
     /// its head (or the chunk crossing the limit) arrives, and is never buffered.
-    public var maxBodySize = 16 * 1024
+    package var maxBodySize = 16 * 1024
     /// After a refusal (413, a malformed request) the server shuts its side and reads and
     /// throws away what the client still sends, for up to 2 s and at most this many bytes, so
     /// that the close does not reset the connection before the client read the refusal.
-    public var transportBodyLimit = 8 * 1024 * 1024
+    package var transportBodyLimit = 8 * 1024 * 1024
     /// Largest request line plus headers; a larger head gets 431.
-    public var maxHeadersSize = 8 * 1024
+    package var maxHeadersSize = 8 * 1024
     /// Most header fields in one request; more get 431.
-    public var maxHeaderFields = 100
+    package var maxHeaderFields = 100
     /// How long a reply may wait for the client to take it (the socket's send buffer full).
-    public var ioTimeout: Duration = .seconds(10)
+    package var ioTimeout: Duration = .seconds(10)
     /// A request (line, headers and body) must have arrived complete within this long of the
     /// connection opening or of the previous reply being written; else the connection gets
     /// `requestTimeoutResponse` and is closed (an idle keep-alive connection, which has sent
     /// nothing of a next request, is closed quietly). A client sending one byte a second
     /// cannot stretch it.
-    public var requestTimeout: Duration = .seconds(10)
+    package var requestTimeout: Duration = .seconds(10)
     /// Most connections open at once across every server sharing `counters` (one service);
     /// a connection past it gets `connectionLimitResponse` and is closed at once.
-    public var maxConnections = HTTPServerConfiguration.defaultMaxConnections
+    package var maxConnections = HTTPServerConfiguration.defaultMaxConnections
     /// Shared by the servers of one service: copies of a configuration share one cap.
-    public var counters = HTTPServerCounters()
-    public var backlog: Int32 = 1024
+    package var counters = HTTPServerCounters()
+    package var backlog: Int32 = 1024
     /// Sent when a body exceeds `maxBodySize`.
-    public var bodyTooLargeResponse = HTTPResponse(status: 413)
+    package var bodyTooLargeResponse = HTTPResponse(status: 413)
     /// Paths (exact, as requested) allowed a larger body than `maxBodySize`, with their own 413.
     /// Looked up once per request only when the table is not empty.
-    public var pathBodyLimits: [String: PathBodyLimit] = [:]
+    package var pathBodyLimits: [String: PathBodyLimit] = [:]
     /// Sent when a handler dropped its responder without replying (a bug, but never a hang).
-    public var unansweredResponse = HTTPResponse(status: 500)
+    package var unansweredResponse = HTTPResponse(status: 500)
     /// Written (best effort) to a connection refused because of `maxConnections`.
-    public var connectionLimitResponse = HTTPResponse(status: 503, headers: ["Retry-After": "1"])
+    package var connectionLimitResponse = HTTPResponse(status: 503, headers: ["Retry-After": "1"])
     /// Written (best effort) to a connection closed because of `requestTimeout`.
-    public var requestTimeoutResponse = HTTPResponse(status: 408)
+    package var requestTimeoutResponse = HTTPResponse(status: 408)
 
-    public init() {}
+    package init() {}
 
     /// A larger body limit for one path.
-    public struct PathBodyLimit: Sendable {
-        public var maxBodySize: Int
+    package struct PathBodyLimit: Sendable {
+        package var maxBodySize: Int
         /// Sent when a body of this path exceeds `maxBodySize`.
-        public var tooLargeResponse: HTTPResponse
+        package var tooLargeResponse: HTTPResponse
 
-        public init(maxBodySize: Int, tooLargeResponse: HTTPResponse) {
+        package init(maxBodySize: Int, tooLargeResponse: HTTPResponse) {
             self.maxBodySize = maxBodySize
             self.tooLargeResponse = tooLargeResponse
         }
@@ -61,7 +61,7 @@ public struct HTTPServerConfiguration: Sendable {
     /// 4096, or less when the open-file limit is lower: a quarter of the descriptors stays for
     /// Redis, Postgres, logs and the connections being refused, so that accept never reaches
     /// the limit in normal operation.
-    public static var defaultMaxConnections: Int {
+    package static var defaultMaxConnections: Int {
         var limit = rlimit()
         guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return 4096 }
         // RLIM_INFINITY is all ones: clamp before converting.
@@ -77,12 +77,12 @@ public struct HTTPServerConfiguration: Sendable {
 ///
 /// Keep-alive and pipelining: a connection hands the handler one request at a time and parses
 /// the next one only once the reply is written, so replies always leave in request order.
-public final class HTTPServer {
+package final class HTTPServer {
     /// Handles one request; it must eventually call `responder.send(_:)` once (the responder
     /// replies 500 by itself if it is dropped unanswered).
-    public typealias Handler = (HTTPRequest, HTTPResponder) -> Void
+    package typealias Handler = (HTTPRequest, HTTPResponder) -> Void
 
-    public let loop: EventLoop
+    package let loop: EventLoop
     let configuration: HTTPServerConfiguration
     let handler: Handler
     /// The loop's shared timer queues for the server's timeouts (`event_base_init_common_timeout`:
@@ -102,9 +102,9 @@ public final class HTTPServer {
     private var date = HTTPDateField()
 
     /// Requests received whose reply has not been written yet (or whose client went away).
-    public private(set) var inFlight = 0
+    package private(set) var inFlight = 0
 
-    public init(loop: EventLoop, configuration: HTTPServerConfiguration = .init(), handler: @escaping Handler) {
+    package init(loop: EventLoop, configuration: HTTPServerConfiguration = .init(), handler: @escaping Handler) {
         self.loop = loop
         self.configuration = configuration
         self.handler = handler
@@ -131,7 +131,7 @@ public final class HTTPServer {
     /// SO_REUSEPORT lets this process's loops share the port; it would also let a second
     /// process share it silently, so call `ListenAddress.ensureNoListener()` once first.
     @discardableResult
-    public func bind(_ address: ListenAddress) throws(BindError) -> Int {
+    package func bind(_ address: ListenAddress) throws(BindError) -> Int {
         guard !isClosed, listener == nil else {
             throw BindError(address: address, reason: "server is closed or already bound")
         }
@@ -161,7 +161,7 @@ public final class HTTPServer {
     }
 
     /// Closes the listening socket; connections already open keep being served.
-    public func stopAccepting() {
+    package func stopAccepting() {
         loop.assertInLoop()
         acceptRetry?.cancel()
         acceptPaused = false
@@ -174,7 +174,7 @@ public final class HTTPServer {
     /// Calls `done` once no request is in flight, that is once every reply was written to its
     /// client or the client went away (at once if none is). From now on replies carry
     /// `Connection: close`, so keep-alive clients go away after their answer.
-    public func whenDrained(_ done: @escaping () -> Void) {
+    package func whenDrained(_ done: @escaping () -> Void) {
         loop.assertInLoop()
         draining = true
         if inFlight == 0 {
@@ -185,7 +185,7 @@ public final class HTTPServer {
     }
 
     /// Closes every connection. Replies still pending are dropped silently.
-    public func close() {
+    package func close() {
         loop.assertInLoop()
         tearDown()
     }
@@ -312,7 +312,7 @@ public final class HTTPServer {
 /// dropped without a reply sends the server's `unansweredResponse`, so a forgotten path
 /// can never hang the client. Sending after the client went away (or the server closed) does
 /// nothing. Use it only on its server's loop.
-public final class HTTPResponder {
+package final class HTTPResponder {
     private let connection: HTTPConnection
     private let generation: UInt64
     private var answered = false
@@ -327,10 +327,10 @@ public final class HTTPResponder {
     }
 
     /// True until a reply was sent.
-    public var isPending: Bool { !answered }
+    package var isPending: Bool { !answered }
 
     /// Sends the reply. Must be called on the server's loop.
-    public func send(_ response: HTTPResponse) {
+    package func send(_ response: HTTPResponse) {
         guard !answered else {
             assertionFailure("a request was answered twice")
             return

@@ -4,28 +4,28 @@ import Synchronization
 /// that the connection cap is checked against, requests in flight, and what the limits refused.
 ///
 /// Atomics, so that any loop updates them without a lock and a scrape reads them from anywhere.
-public final class HTTPServerCounters: Sendable {
+package final class HTTPServerCounters: Sendable {
     let openConnections = Atomic<Int>(0)
     let inFlight = Atomic<Int>(0)
     let refused = Atomic<Int>(0)
     let timedOut = Atomic<Int>(0)
     let acceptFailures = Atomic<Int>(0)
 
-    public init() {}
+    package init() {}
 
     /// Connections open now, including ones being refused.
-    public var connections: Int { openConnections.load(ordering: .relaxed) }
+    package var connections: Int { openConnections.load(ordering: .relaxed) }
     /// Requests received whose reply has not been written yet.
-    public var requestsInFlight: Int { inFlight.load(ordering: .relaxed) }
+    package var requestsInFlight: Int { inFlight.load(ordering: .relaxed) }
     /// Connections closed at once because the connection cap was reached.
-    public var refusedConnections: Int { refused.load(ordering: .relaxed) }
+    package var refusedConnections: Int { refused.load(ordering: .relaxed) }
     /// Connections closed because a request did not arrive complete within the request timeout.
-    public var requestTimeouts: Int { timedOut.load(ordering: .relaxed) }
+    package var requestTimeouts: Int { timedOut.load(ordering: .relaxed) }
     /// accept() calls that failed for want of descriptors or memory (each pauses accepting).
-    public var acceptErrors: Int { acceptFailures.load(ordering: .relaxed) }
+    package var acceptErrors: Int { acceptFailures.load(ordering: .relaxed) }
 
     /// The figures in the Prometheus text format, each with `# HELP` and `# TYPE`.
-    public func prometheusText() -> String {
+    package func prometheusText() -> String {
         """
         # HELP biomebus_http_connections HTTP connections open now.
         # TYPE biomebus_http_connections gauge

@@ -6,7 +6,7 @@ import BusLoop
 /// one dictionary lookup; only paths with `{parameters}` are matched segment by segment. The
 /// lookup is `@inlinable` so that it is specialized for each service's `Route` type: the
 /// generic version looked up type metadata on every request.
-public struct Router<Route: Sendable>: Sendable {
+package struct Router<Route: Sendable>: Sendable {
     @usableFromInline
     struct Entry: Sendable {
         @usableFromInline let method: HTTPMethod
@@ -21,7 +21,7 @@ public struct Router<Route: Sendable>: Sendable {
     }
 
     /// The outcome of a lookup.
-    public enum Match {
+    package enum Match {
         case found(Route, parameters: [String: String])
         /// The path exists with other methods; answer 405 with this `Allow` list.
         case methodNotAllowed(allow: [HTTPMethod])
@@ -33,10 +33,10 @@ public struct Router<Route: Sendable>: Sendable {
     /// Routes with parameters, in the order they were added.
     @usableFromInline var patterns: [Entry] = []
 
-    public init() {}
+    package init() {}
 
     /// Adds a route; `{name}` in a segment captures that segment, percent-decoded.
-    public mutating func add(_ method: HTTPMethod, _ pattern: String, _ route: Route) {
+    package mutating func add(_ method: HTTPMethod, _ pattern: String, _ route: Route) {
         let segments = pattern.split(separator: "/").map { part -> Segment in
             if part.hasPrefix("{") && part.hasSuffix("}") {
                 return .parameter(String(part.dropFirst().dropLast()))
@@ -52,7 +52,7 @@ public struct Router<Route: Sendable>: Sendable {
 
     /// Finds the route for `method` and `path` (HEAD falls back to GET routes).
     @inlinable
-    public func match(_ method: HTTPMethod, path: String) -> Match {
+    package func match(_ method: HTTPMethod, path: String) -> Match {
         var allowed: [HTTPMethod] = []
         if let candidates = literals[Self.normalized(path)] {
             for candidate in candidates {

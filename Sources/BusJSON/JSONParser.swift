@@ -3,20 +3,20 @@
 /// Foundation's decoders cannot tell `53` from `53.0` and cost a few microseconds per spawn on
 /// the gateway's hot path; this one keeps number literals, rejects duplicate keys, invalid
 /// UTF-8 and nesting deeper than `maxDepth`, and reports where the text went wrong.
-public struct JSONParser {
-    public struct SyntaxError: Error, Sendable, Equatable, CustomStringConvertible {
-        public let offset: Int
-        public let reason: String
-        public var description: String { "\(reason) at byte \(offset)" }
+package struct JSONParser {
+    package struct SyntaxError: Error, Sendable, Equatable, CustomStringConvertible {
+        package let offset: Int
+        package let reason: String
+        package var description: String { "\(reason) at byte \(offset)" }
     }
 
-    public static let maxDepth = 64
+    package static let maxDepth = 64
 
     /// Objects with more members than this check duplicate keys with a hash set.
     static let linearScanLimit = 16
 
     /// Parses one JSON value filling the whole of `bytes` (surrounding whitespace allowed).
-    public static func parse(_ bytes: [UInt8]) throws(SyntaxError) -> JSONValue {
+    package static func parse(_ bytes: [UInt8]) throws(SyntaxError) -> JSONValue {
         try bytes.withUnsafeBufferPointer { buffer throws(SyntaxError) in
             var parser = Cursor(bytes: buffer)
             parser.skipWhitespace()

@@ -1,6 +1,6 @@
 /// A parsed JSON document. Numbers keep their literal text so that callers can tell an
 /// integer literal (`53`) from a fractional one (`53.5`, `5.3e1`) and check ranges exactly.
-public enum JSONValue: Sendable, Equatable {
+package enum JSONValue: Sendable, Equatable {
     case null
     case bool(Bool)
     case number(JSONNumber)
@@ -9,7 +9,7 @@ public enum JSONValue: Sendable, Equatable {
     /// Members in document order; keys are unique (the parser rejects duplicates).
     case object([(key: String, value: JSONValue)])
 
-    public static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
+    package static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
         switch (lhs, rhs) {
         case (.null, .null): true
         case (.bool(let a), .bool(let b)): a == b
@@ -22,13 +22,13 @@ public enum JSONValue: Sendable, Equatable {
     }
 
     /// The member `key` of an object, if this is an object that has it.
-    public subscript(key: String) -> JSONValue? {
+    package subscript(key: String) -> JSONValue? {
         guard case .object(let members) = self else { return nil }
         return members.first { $0.key == key }?.value
     }
 
     /// A short name of the value's kind, for error messages.
-    public var kindName: String {
+    package var kindName: String {
         switch self {
         case .null: "null"
         case .bool: "a boolean"
@@ -41,15 +41,15 @@ public enum JSONValue: Sendable, Equatable {
 }
 
 /// A JSON number as written.
-public struct JSONNumber: Sendable, Equatable {
+package struct JSONNumber: Sendable, Equatable {
     /// The literal, e.g. `-12`, `1.5`, `2e10`.
-    public let literal: String
+    package let literal: String
     /// True when the literal has neither a fraction nor an exponent.
-    public let isIntegerLiteral: Bool
+    package let isIntegerLiteral: Bool
 
     /// The exact integer value, when the literal is an integer that fits in Int64.
-    public var int64: Int64? { isIntegerLiteral ? Int64(literal) : nil }
+    package var int64: Int64? { isIntegerLiteral ? Int64(literal) : nil }
 
     /// The nearest Double; may be infinite for literals such as `1e400`.
-    public var double: Double { Double(literal) ?? .nan }
+    package var double: Double { Double(literal) ?? .nan }
 }

@@ -1,86 +1,86 @@
 /// Builds compact JSON as UTF-8 bytes (one buffer, no intermediate strings).
-public struct JSONWriter: Sendable {
+package struct JSONWriter: Sendable {
     /// The JSON written so far.
-    public private(set) var bytes: [UInt8] = []
+    package private(set) var bytes: [UInt8] = []
     /// The JSON written so far, as a String.
-    public var text: String { String(decoding: bytes, as: UTF8.self) }
+    package var text: String { String(decoding: bytes, as: UTF8.self) }
     /// Bit `depth` says whether the current container already has a member; a bit set rather
     /// than an array so that writing a response allocates nothing but the text (depth ≤ 63).
     private var hasMembers: UInt64 = 0
     private var depth = 0
 
-    public init() {
+    package init() {
         bytes.reserveCapacity(128)
     }
 
-    public mutating func beginObject() {
+    package mutating func beginObject() {
         separate()
         bytes.append(UInt8(ascii: "{"))
         open()
     }
 
-    public mutating func endObject() {
+    package mutating func endObject() {
         close()
         bytes.append(UInt8(ascii: "}"))
     }
 
-    public mutating func beginArray() {
+    package mutating func beginArray() {
         separate()
         bytes.append(UInt8(ascii: "["))
         open()
     }
 
-    public mutating func endArray() {
+    package mutating func endArray() {
         close()
         bytes.append(UInt8(ascii: "]"))
     }
 
     /// Writes `"key":`; the value written next belongs to it.
-    public mutating func key(_ key: String) {
+    package mutating func key(_ key: String) {
         separate()
         Self.appendQuoted(key, to: &bytes)
         bytes.append(UInt8(ascii: ":"))
         hasMembers &= ~(1 << UInt64(depth))
     }
 
-    public mutating func string(_ value: String) {
+    package mutating func string(_ value: String) {
         separate()
         Self.appendQuoted(value, to: &bytes)
     }
 
-    public mutating func integer(_ value: some BinaryInteger) {
+    package mutating func integer(_ value: some BinaryInteger) {
         separate()
         Self.appendDecimal(Int64(value), to: &bytes)
     }
 
     /// Writes a finite number as compactly as it round-trips (`2.0` as `2`).
-    public mutating func number(_ value: Double) {
+    package mutating func number(_ value: Double) {
         separate()
         bytes.append(contentsOf: Self.compactNumber(value).utf8)
     }
 
-    public mutating func bool(_ value: Bool) {
+    package mutating func bool(_ value: Bool) {
         separate()
         bytes.append(contentsOf: (value ? "true" : "false").utf8)
     }
 
-    public mutating func null() {
+    package mutating func null() {
         separate()
         bytes.append(contentsOf: "null".utf8)
     }
 
     /// Inserts already-serialized JSON as the next value.
-    public mutating func raw(_ json: String) {
+    package mutating func raw(_ json: String) {
         separate()
         bytes.append(contentsOf: json.utf8)
     }
 
-    public mutating func field(_ name: String, _ value: String) {
+    package mutating func field(_ name: String, _ value: String) {
         key(name)
         string(value)
     }
 
-    public mutating func field(_ name: String, _ value: some BinaryInteger) {
+    package mutating func field(_ name: String, _ value: some BinaryInteger) {
         key(name)
         integer(value)
     }
@@ -103,7 +103,7 @@ public struct JSONWriter: Sendable {
 
     /// `2.0` → `2`, `1.5` → `1.5`, `1e21` → `1e+21`: integers without a fraction, others in
     /// Swift's shortest round-trip form, which is valid JSON for finite values.
-    public static func compactNumber(_ value: Double) -> String {
+    package static func compactNumber(_ value: Double) -> String {
         if value.rounded() == value, abs(value) < 9_007_199_254_740_992 {
             return String(Int64(value))
         }

@@ -6,22 +6,22 @@ import Foundation
 /// `biomebus up --demo`: simulated players against the running stack. Servers spawn chests,
 /// players wait until the chests can be read, then open them; every fourth chest is raced by
 /// several players at once with the same ETag, and exactly one of them must win.
-public enum LocalDemo {
-    public struct Report: Sendable, CustomStringConvertible {
-        public var spawned = 0
+package enum LocalDemo {
+    package struct Report: Sendable, CustomStringConvertible {
+        package var spawned = 0
         /// Spawns the gateway acknowledged (202).
-        public var accepted = 0
+        package var accepted = 0
         /// Acknowledged spawns that never became a readable chest: must be 0.
-        public var lost = 0
-        public var activated = 0
-        public var preconditionFailed = 0
-        public var alreadyActivated = 0
-        public var otherFailures = 0
-        public var racedChests = 0
+        package var lost = 0
+        package var activated = 0
+        package var preconditionFailed = 0
+        package var alreadyActivated = 0
+        package var otherFailures = 0
+        package var racedChests = 0
         /// Raced chests that did not end with exactly one winner: must be 0.
-        public var racesWithoutExactlyOneWinner = 0
+        package var racesWithoutExactlyOneWinner = 0
 
-        public var description: String {
+        package var description: String {
             """
             demo: \(spawned) spawns, \(accepted) accepted (202), \(lost) lost
             demo: activations: \(activated) won (200), \(preconditionFailed) lost the race (412), \
@@ -32,7 +32,7 @@ public enum LocalDemo {
         }
     }
 
-    public static func run(
+    package static func run(
         gatewayPort: Int, activationPort: Int, catalog: RegionCatalog, chests: Int = 200, racers: Int = 5
     ) -> Report {
         var report = Report()

@@ -17,25 +17,25 @@ import Logging
 /// `biomebus up`: the whole system on one machine. Starts its own Redis and Postgres unless
 /// given URLs, points every region at that Redis, migrates, and runs the gateway, the
 /// activation service and one consumer per region in this process.
-public final class LocalStack: @unchecked Sendable {
+package final class LocalStack: @unchecked Sendable {
     // @unchecked Sendable: start() and stop() run on the command's main thread; the summary and
     // demo threads only read the services and addresses, which `lock` guards.
     private let lock = NSLock()
-    public struct Options: Sendable {
-        public var regionsDirectory = "regions"
+    package struct Options: Sendable {
+        package var regionsDirectory = "regions"
         /// Use this Redis for every region instead of starting one.
-        public var redisURL: String?
+        package var redisURL: String?
         /// Use this Postgres instead of starting one.
-        public var postgresURL: String?
-        public var activationListen = ListenAddress(host: "127.0.0.1", port: 8081)
-        public var dataDirectory = ".biomebus"
-        public var redisConfigFile = "redis.conf"
-        public var gatewayListen = ListenAddress(host: "127.0.0.1", port: 8080)
-        public var threads = 2
+        package var postgresURL: String?
+        package var activationListen = ListenAddress(host: "127.0.0.1", port: 8081)
+        package var dataDirectory = ".biomebus"
+        package var redisConfigFile = "redis.conf"
+        package var gatewayListen = ListenAddress(host: "127.0.0.1", port: 8080)
+        package var threads = 2
         /// `up --auth FILE`: the auth file, loaded; nil (the default) runs every service open.
-        public var authFile: AuthFile?
+        package var authFile: AuthFile?
 
-        public init() {}
+        package init() {}
     }
 
     private let logger: Logger
@@ -45,24 +45,24 @@ public final class LocalStack: @unchecked Sendable {
     private var activation: ActivationService?
     private var consumers: [ConsumerService] = []
     /// Where the activation service listens (after start).
-    public private(set) var activationAddress: ListenAddress?
+    package private(set) var activationAddress: ListenAddress?
     /// The Postgres the services use (after start).
-    public private(set) var postgresURL: String?
+    package private(set) var postgresURL: String?
     /// The regions as the stack runs them (every one on the stack's Redis).
-    public private(set) var catalog: RegionCatalog?
+    package private(set) var catalog: RegionCatalog?
     /// Reads stream depths for the summary.
     private var probe: StatusProbe?
     /// Where the gateway listens (after start).
-    public private(set) var gatewayAddress: ListenAddress?
+    package private(set) var gatewayAddress: ListenAddress?
     /// The Redis every region uses (after start).
-    public private(set) var redisAddress: RedisAddress?
+    package private(set) var redisAddress: RedisAddress?
 
-    public init(logger: Logger) {
+    package init(logger: Logger) {
         self.logger = logger
     }
 
     /// Starts everything; on failure, stops what was started and throws.
-    public func start(_ options: Options) throws(LocalStackError) {
+    package func start(_ options: Options) throws(LocalStackError) {
         do {
             try startAll(options)
         } catch {
@@ -231,14 +231,14 @@ public final class LocalStack: @unchecked Sendable {
     }
 
     /// Runs the demo players against the running stack.
-    public func runDemo() -> LocalDemo.Report? {
+    package func runDemo() -> LocalDemo.Report? {
         guard let gatewayAddress, let activationAddress, let catalog else { return nil }
         return LocalDemo.run(gatewayPort: gatewayAddress.port, activationPort: activationAddress.port, catalog: catalog)
     }
 
     /// One summary line: spawns/s and activations/s since `previous`, spawn p99, and per region
     /// the stream depth and pending entries (read from Redis).
-    public func summary(since previous: inout (spawns: Int, activations: Int, at: Date)) -> String {
+    package func summary(since previous: inout (spawns: Int, activations: Int, at: Date)) -> String {
         let (gateway, activation, probe) = lock.withLock { (self.gateway, self.activation, self.probe) }
         guard let gateway, let activation else { return "" }
         let spawns = gateway.spawnLatency
@@ -264,7 +264,7 @@ public final class LocalStack: @unchecked Sendable {
 
     /// Stops the services (gateway first, so nothing new arrives), then the servers it
     /// started. Safe to call twice.
-    public func stop() {
+    package func stop() {
         let (gateway, activation, probe) = lock.withLock {
             defer {
                 self.gateway = nil
@@ -291,7 +291,7 @@ public final class LocalStack: @unchecked Sendable {
     }
 
     /// What to print for a newcomer once the stack is up.
-    public func welcome(sampleBiome: Int = 53) -> String {
+    package func welcome(sampleBiome: Int = 53) -> String {
         guard let gatewayAddress, let redisAddress, let activationAddress, let postgresURL else { return "" }
         return """
 
@@ -321,8 +321,8 @@ public final class LocalStack: @unchecked Sendable {
 }
 
 /// A reason the local stack cannot start, in one human line.
-public struct LocalStackError: Error, CustomStringConvertible {
-    public let description: String
+package struct LocalStackError: Error, CustomStringConvertible {
+    package let description: String
 
     init(_ description: String) {
         self.description = description

@@ -2,14 +2,14 @@ import Dispatch
 import Synchronization
 
 /// `EventLoop.waitFor` gave up: the work's completion did not fire within the timeout.
-public struct LoopWaitTimedOut: Error, Sendable, Equatable, CustomStringConvertible {
+package struct LoopWaitTimedOut: Error, Sendable, Equatable, CustomStringConvertible {
     /// The loop's name.
-    public let loop: String
-    public let timeout: Duration
+    package let loop: String
+    package let timeout: Duration
 
-    public var description: String { "no answer from loop \(loop) within \(timeout)" }
+    package var description: String { "no answer from loop \(loop) within \(timeout)" }
 
-    public init(loop: String, timeout: Duration) {
+    package init(loop: String, timeout: Duration) {
         self.loop = loop
         self.timeout = timeout
     }
@@ -24,7 +24,7 @@ extension EventLoop {
     /// its first call counts. When it has not been called within `timeout` this throws, and a
     /// later call is ignored. Never call this on the loop's own thread: the loop could not run
     /// `work` while its thread waits, so that is a precondition failure instead of a deadlock.
-    public func waitFor<Value: Sendable>(
+    package func waitFor<Value: Sendable>(
         timeout: Duration,
         _ work: @escaping @Sendable (_ complete: @escaping @Sendable (Value) -> Void) -> Void
     ) throws(LoopWaitTimedOut) -> Value {

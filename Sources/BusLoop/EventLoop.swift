@@ -17,10 +17,10 @@ public final class EventLoop: @unchecked Sendable {
     // `resolver` is loop-confined (asserted in `nameResolver`).
 
     /// A human name for logs ("gateway-0").
-    public let name: String
+    @usableFromInline package let name: String
 
     /// The libevent base. Only wrapper modules (HTTP, Redis, Postgres) should touch it.
-    public let base: OpaquePointer
+    @_spi(LoopInternals) public let base: OpaquePointer
 
     private let tasks = Mutex<[@Sendable () -> Void]>([])
     private var wakeEvent: OpaquePointer?
@@ -29,10 +29,10 @@ public final class EventLoop: @unchecked Sendable {
 
     /// Where this loop's `nameResolver` finds its nameservers; set before the first lookup.
     /// Default: `/etc/resolv.conf`, or the file in `BIOMEBUS_RESOLV_CONF`.
-    public var resolverConfiguration = NameResolver.Configuration.fromEnvironment
+    package var resolverConfiguration = NameResolver.Configuration.fromEnvironment
 
     /// This loop's asynchronous resolver (made on first use). Only on the loop's thread.
-    public var nameResolver: NameResolver {
+    package var nameResolver: NameResolver {
         assertInLoop()
         if let resolver { return resolver }
         let made = NameResolver(loop: self, configuration: resolverConfiguration)
@@ -41,7 +41,7 @@ public final class EventLoop: @unchecked Sendable {
     }
 
     /// Creates a loop. Call from any thread; run it with `run()` on the thread that will own it.
-    public init(name: String) {
+    package init(name: String) {
         Self.enableThreadSupport
         // The epoll changelist defers epoll_ctl calls to the end of each loop iteration and
         // drops add/delete pairs that cancel out; hiredis adds and drops write interest around
@@ -82,33 +82,33 @@ public final class EventLoop: @unchecked Sendable {
     }()
 
     /// Runs the loop on the calling thread until `stop()`; that thread owns the loop from now on.
-    public func run() {
+    package func run() {
         ownerThread.store(UInt(bitPattern: Int(bitPattern: UInt(pthread_self()))), ordering: .releasing)
         event_base_loop(base, EVLOOP_NO_EXIT_ON_EMPTY)
         runPendingTasks()
     }
 
     /// Makes `run()` return after the current callback. Safe from any thread.
-    public func stop() {
+    package func stop() {
         event_base_loopbreak(base)
     }
 
     /// Runs `task` on the loop's thread, soon. Safe from any thread. Not for the hot path: it
     /// takes a lock, which is fine for control work (start, drain, stop).
-    public func execute(_ task: @escaping @Sendable () -> Void) {
+    package func execute(_ task: @escaping @Sendable () -> Void) {
         tasks.withLock { $0.append(task) }
         event_active(wakeEvent, 0, 0)
     }
 
     /// True on the thread running this loop.
-    public var inLoop: Bool {
+    @usableFromInline package var inLoop: Bool {
         ownerThread.load(ordering: .acquiring) == UInt(bitPattern: Int(bitPattern: UInt(pthread_self())))
     }
 
     /// Traps in debug builds when called off the loop thread. C callbacks are not checked by the
     /// compiler for their thread, so wrappers assert affinity at their entry points.
     @inlinable
-    public func assertInLoop(file: StaticString = #fileID, line: UInt = #line) {
+    package func assertInLoop(file: StaticString = #fileID, line: UInt = #line) {
         assert(inLoop || !isRunningOrStarted, "\(name) used off its thread", file: file, line: line)
     }
 

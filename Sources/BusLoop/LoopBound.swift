@@ -2,20 +2,20 @@
 ///
 /// The value may be created on any thread before its loop runs; afterwards `value` traps in
 /// debug builds when read off the loop's thread. Hand it to `EventLoop.execute` to act on it.
-public struct LoopBound<Value>: @unchecked Sendable {
+package struct LoopBound<Value>: @unchecked Sendable {
     // @unchecked Sendable: access to `storage` is checked against the owning loop.
     private let storage: Value
 
     /// The loop that owns the value.
-    public let loop: EventLoop
+    package let loop: EventLoop
 
-    public init(_ value: Value, loop: EventLoop) {
+    package init(_ value: Value, loop: EventLoop) {
         self.storage = value
         self.loop = loop
     }
 
     /// The value; only on the loop's thread (or before the loop has started).
-    public var value: Value {
+    package var value: Value {
         loop.assertInLoop()
         return storage
     }

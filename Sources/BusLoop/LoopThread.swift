@@ -3,18 +3,18 @@
 #endif
 
 /// A dedicated OS thread that runs one `EventLoop` until the loop stops.
-public final class LoopThread: @unchecked Sendable {
+package final class LoopThread: @unchecked Sendable {
     // @unchecked Sendable: `thread` is written once in start() and read in join(), both on the
     // controlling thread.
-    public let loop: EventLoop
+    package let loop: EventLoop
     private var thread: pthread_t?
 
-    public init(loop: EventLoop) {
+    package init(loop: EventLoop) {
         self.loop = loop
     }
 
     /// Starts the thread; the loop runs on it until `loop.stop()`.
-    public func start() {
+    package func start() {
         precondition(thread == nil, "LoopThread started twice")
         // The box is retained for the new thread and released by it once it has the loop.
         let box = Unmanaged.passRetained(self).toOpaque()
@@ -38,7 +38,7 @@ public final class LoopThread: @unchecked Sendable {
     }
 
     /// Waits for the loop's thread to end (after `loop.stop()`).
-    public func join() {
+    package func join() {
         guard let thread else { return }
         pthread_join(thread, nil)
         self.thread = nil

@@ -7,13 +7,13 @@ import CLibEvent
 /// A one-shot timer on an event loop; `schedule(after:)` (re)arms it.
 ///
 /// Use it only on its loop's thread. Dropping the timer cancels it.
-public final class LoopTimer {
+package final class LoopTimer {
     private let loop: EventLoop
     private var event: OpaquePointer?
     private let handler: () -> Void
 
     /// Creates an unarmed timer whose `handler` runs on `loop`'s thread each time it fires.
-    public init(loop: EventLoop, handler: @escaping () -> Void) {
+    package init(loop: EventLoop, handler: @escaping () -> Void) {
         self.loop = loop
         self.handler = handler
         // The event's argument is an unretained pointer to self; deinit frees the event first,
@@ -33,27 +33,27 @@ public final class LoopTimer {
     }
 
     /// Arms the timer to fire once after `delay`, replacing an earlier schedule.
-    public func schedule(after delay: Duration) {
+    package func schedule(after delay: Duration) {
         loop.assertInLoop()
         var tv = timeval(delay)
         event_add(event, &tv)
     }
 
     /// Disarms the timer; harmless when it is not armed.
-    public func cancel() {
+    package func cancel() {
         loop.assertInLoop()
         event_del(event)
     }
 
     /// True while armed and not yet fired.
-    public var isScheduled: Bool {
+    package var isScheduled: Bool {
         event_pending(event, Int16(EV_TIMEOUT), nil) != 0
     }
 }
 
 extension timeval {
     /// A `timeval` for a non-negative duration (negative ones become zero).
-    public init(_ duration: Duration) {
+    package init(_ duration: Duration) {
         let (seconds, attoseconds) = duration.components
         if seconds < 0 {
             self.init(tv_sec: 0, tv_usec: 0)
@@ -66,7 +66,7 @@ extension timeval {
 extension EventLoop {
     /// Calls `then` exactly once, on this loop: when `work` reports completion or after
     /// `timeout`, whichever comes first (a shutdown drain bounded by a deadline).
-    public func completeOnce(
+    package func completeOnce(
         within timeout: Duration, _ work: (_ completion: @escaping () -> Void) -> Void, then: @escaping () -> Void
     ) {
         assertInLoop()

@@ -3,10 +3,10 @@
 #endif
 
 /// Cheap clock reads for deadlines (monotonic) and entry timestamps (wall clock).
-public enum Clocks {
+package enum Clocks {
     /// Monotonic time in nanoseconds; only differences are meaningful.
     @inlinable
-    public static func monotonicNanoseconds() -> UInt64 {
+    package static func monotonicNanoseconds() -> UInt64 {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
         return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
@@ -14,7 +14,7 @@ public enum Clocks {
 
     /// Wall-clock Unix time in milliseconds.
     @inlinable
-    public static func unixMilliseconds() -> Int64 {
+    package static func unixMilliseconds() -> Int64 {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
         return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000

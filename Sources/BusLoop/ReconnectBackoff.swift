@@ -1,16 +1,16 @@
 /// Capped exponential backoff with jitter for reconnecting to a server (Redis, Postgres).
-public struct ReconnectBackoff: Sendable, Equatable {
-    public var initial: Duration
-    public var maximum: Duration
+package struct ReconnectBackoff: Sendable, Equatable {
+    package var initial: Duration
+    package var maximum: Duration
 
-    public init(initial: Duration = .milliseconds(100), maximum: Duration = .seconds(5)) {
+    package init(initial: Duration = .milliseconds(100), maximum: Duration = .seconds(5)) {
         self.initial = initial
         self.maximum = maximum
     }
 
     /// The ceiling of the delay before reconnect attempt `attempt` (0 = reconnect at once,
     /// after a working connection dropped).
-    public func ceiling(attempt: Int) -> Duration {
+    package func ceiling(attempt: Int) -> Duration {
         guard attempt > 0 else { return .zero }
         let doublings = min(attempt - 1, 30)
         let grown = initial * (1 << doublings)
@@ -19,7 +19,7 @@ public struct ReconnectBackoff: Sendable, Equatable {
 
     /// A delay drawn uniformly from half the ceiling up to the ceiling, so that many clients
     /// losing the same server do not reconnect in lockstep.
-    public func delay(attempt: Int, using generator: inout some RandomNumberGenerator) -> Duration {
+    package func delay(attempt: Int, using generator: inout some RandomNumberGenerator) -> Duration {
         let ceiling = ceiling(attempt: attempt)
         guard ceiling > .zero else { return .zero }
         let fraction = Double.random(in: 0.5...1.0, using: &generator)

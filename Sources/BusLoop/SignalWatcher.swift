@@ -8,7 +8,7 @@ import CLibEvent
 ///
 /// libevent routes signals to one base at a time, so a process keeps a single watcher, on its
 /// control loop. Use it on that loop's thread.
-public final class SignalWatcher {
+package final class SignalWatcher {
     private var events: [OpaquePointer] = []
     private let handler: (Int32) -> Void
     /// Held so that the loop's base outlives the events: an owner that releases the loop before
@@ -16,7 +16,7 @@ public final class SignalWatcher {
     private let loop: EventLoop
 
     /// Watches `signals` on `loop`; `handler` runs on the loop's thread with the signal number.
-    public init(loop: EventLoop, signals: [Int32], handler: @escaping (Int32) -> Void) {
+    package init(loop: EventLoop, signals: [Int32], handler: @escaping (Int32) -> Void) {
         self.handler = handler
         self.loop = loop
         for number in signals {

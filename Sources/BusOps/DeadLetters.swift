@@ -3,13 +3,13 @@ import BusRedis
 import BusStreams
 
 /// One entry of `EVDLQ:<biome>`.
-public struct DeadLetter: Sendable, Equatable {
-    public let id: String
+package struct DeadLetter: Sendable, Equatable {
+    package let id: String
     /// The original entry's fields.
-    public let fields: [String: String]
-    public let sourceID: String?
-    public let deliveries: Int?
-    public let error: String?
+    package let fields: [String: String]
+    package let sourceID: String?
+    package let deliveries: Int?
+    package let error: String?
 
     /// The fields the dead-lettering step added on top of the original entry.
     static let bookkeeping: Set<String> = ["source_id", "deliveries", "error"]
@@ -24,9 +24,9 @@ public struct DeadLetter: Sendable, Equatable {
 }
 
 /// Inspecting and replaying a biome's dead letters.
-public enum DeadLetters {
+package enum DeadLetters {
     /// Every dead letter of `biome`, oldest first (or only those in `ids`).
-    public static func list(_ biome: BiomeID, ids: [String] = [], over redis: BlockingRedis.Server) throws(RedisError)
+    package static func list(_ biome: BiomeID, ids: [String] = [], over redis: BlockingRedis.Server) throws(RedisError)
         -> [DeadLetter]
     {
         let entries = try redis.send(XRange(stream: StreamKey.deadLetters(biome)))
@@ -36,7 +36,7 @@ public enum DeadLetters {
 
     /// Re-appends each dead letter's original fields to its stream and deletes it from the
     /// dead-letter stream, one atomic script per entry. Returns (dead-letter id, new entry id).
-    public static func replay(_ letters: [DeadLetter], biome: BiomeID, maxlen: Int, over redis: BlockingRedis.Server)
+    package static func replay(_ letters: [DeadLetter], biome: BiomeID, maxlen: Int, over redis: BlockingRedis.Server)
         throws(RedisError)
         -> [(from: String, to: String)]
     {

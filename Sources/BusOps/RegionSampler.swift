@@ -7,9 +7,9 @@ import BusStreams
 /// Reads one region's figures from its Redis: memory, and per biome the stream length, its
 /// groups (pending, lag, consumers, oldest pending age) and dead letters. All commands of one
 /// sample go out pipelined; nothing here runs per request.
-public enum RegionSampler {
+package enum RegionSampler {
     /// Samples `region` over `connection` (on its loop); `completion` runs there once.
-    public static func sample(
+    package static func sample(
         _ region: RegionConfig, over connection: RedisConnection, shedding: Bool = false,
         _ completion: @escaping (RegionStatus) -> Void
     ) {
@@ -101,7 +101,7 @@ public enum RegionSampler {
     }
 
     /// Samples every region of `catalog` over `connections` (one per region, by index).
-    public static func snapshot(
+    package static func snapshot(
         _ catalog: RegionCatalog, connections: [RedisConnection], shedding: [Bool] = [],
         _ completion: @escaping (RegionsSnapshot) -> Void
     ) {

@@ -5,19 +5,19 @@ import BusRegions
 
 /// Samples regions straight from their Redis servers, from a plain (non-loop) thread: what
 /// `biomebus status` uses, so it works with no BiomeBus service running.
-public final class StatusProbe: Sendable {
+package final class StatusProbe: Sendable {
     private let catalog: RegionCatalog
     private let redis: BlockingRedis
 
     /// `timeout`: how long a Redis may take to connect or answer before it is reported down.
-    public init(catalog: RegionCatalog, timeout: Duration = .seconds(2)) {
+    package init(catalog: RegionCatalog, timeout: Duration = .seconds(2)) {
         self.catalog = catalog
         redis = BlockingRedis(timeout: timeout)
     }
 
     /// Connects (servers not connected yet) and samples every region; a Redis that does not
     /// answer within the timeout is reported down. Blocks the calling thread.
-    public func snapshot() -> RegionsSnapshot {
+    package func snapshot() -> RegionsSnapshot {
         let catalog = self.catalog
         redis.connect(catalog.redisAddresses)
         do {
@@ -35,7 +35,7 @@ public final class StatusProbe: Sendable {
     }
 
     /// Closes the connections and stops the loop thread.
-    public func close() {
+    package func close() {
         redis.close()
     }
 }

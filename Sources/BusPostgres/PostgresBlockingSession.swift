@@ -9,14 +9,14 @@ import CLibPQ
 /// It blocks the calling thread, so it must never run on an event loop; services use it
 /// before their loops start. Connecting and every statement are bounded by timeouts
 /// (libpq's `connect_timeout`, the server's `statement_timeout` and `lock_timeout`).
-public final class PostgresBlockingSession {
+package final class PostgresBlockingSession {
     /// The libpq connection; owned here and finished in `close()` or deinit.
     private var connection: OpaquePointer?
 
     /// Connects to `url` (a libpq URI or key=value string). Statements have no server-side
     /// timeout unless the caller sets one (`SET LOCAL statement_timeout` inside a transaction,
     /// which also works through a transaction-pooling pgbouncer).
-    public init(url: String, connectTimeoutSeconds: Int = 5) throws(PostgresBlockingError) {
+    package init(url: String, connectTimeoutSeconds: Int = 5) throws(PostgresBlockingError) {
         let separator = url.contains("?") ? "&" : "?"
         let conninfo =
             url.hasPrefix("postgres")
@@ -40,14 +40,14 @@ public final class PostgresBlockingSession {
         close()
     }
 
-    public func close() {
+    package func close() {
         if let connection { PQfinish(connection) }
         connection = nil
     }
 
     /// Runs one statement (text parameters, `nil` for NULL) and returns its rows as text.
     @discardableResult
-    public func execute(_ sql: String, _ parameters: [String?] = []) throws(PostgresBlockingError) -> [[String?]] {
+    package func execute(_ sql: String, _ parameters: [String?] = []) throws(PostgresBlockingError) -> [[String?]] {
         guard let connection else { throw PostgresBlockingError(message: "session is closed", sqlState: nil) }
         // strdup'ed copies live until the result is read; freed just below.
         let values = parameters.map { $0.flatMap { strdup($0) } }
@@ -89,10 +89,10 @@ public final class PostgresBlockingSession {
 }
 
 /// A failed blocking connect or statement.
-public struct PostgresBlockingError: Error, Sendable, CustomStringConvertible {
-    public let message: String
+package struct PostgresBlockingError: Error, Sendable, CustomStringConvertible {
+    package let message: String
     /// The SQLSTATE, when the server reported one (e.g. `42P01`).
-    public let sqlState: String?
+    package let sqlState: String?
 
-    public var description: String { sqlState.map { "\(message) (SQLSTATE \($0))" } ?? message }
+    package var description: String { sqlState.map { "\(message) (SQLSTATE \($0))" } ?? message }
 }

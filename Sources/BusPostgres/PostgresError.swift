@@ -3,7 +3,7 @@
 /// This is the one error type of the Postgres boundary; services map it to HTTP in one place
 /// (the activation service answers `503 database_unavailable` for every transient error, see
 /// `isTransient`, and 500 for a statement the server rejected for good).
-public enum PostgresError: Error, Sendable, Equatable, CustomStringConvertible {
+package enum PostgresError: Error, Sendable, Equatable, CustomStringConvertible {
     /// No usable connection: connecting, reconnecting after a failure, Postgres is down, or the
     /// pool/connection is closed. The statement was not sent.
     case unavailable
@@ -21,7 +21,7 @@ public enum PostgresError: Error, Sendable, Equatable, CustomStringConvertible {
     /// applied. The connection reconnects by itself.
     case connectionLost
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .unavailable: "Postgres unavailable"
         case .timedOut: "Postgres did not answer in time"
@@ -32,26 +32,26 @@ public enum PostgresError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     /// The SQLSTATE of a server error, nil for every other case.
-    public var sqlState: String? {
+    package var sqlState: String? {
         if case .server(let sqlState, _) = self { return sqlState }
         return nil
     }
 
     /// True for `23505 unique_violation` (an INSERT that lost a race, for example).
-    public var isUniqueViolation: Bool { sqlState == "23505" }
+    package var isUniqueViolation: Bool { sqlState == "23505" }
 
     /// True when the same statement may well succeed if tried again later: every case but
     /// `.server`, and server errors whose SQLSTATE says the database, not the statement, was
     /// the trouble (`transientSQLStates`). A caller answers these with "retry later" (503 with
     /// `Retry-After`, or a retry of a consumer batch) rather than treating the input as bad.
-    public var isTransient: Bool {
+    package var isTransient: Bool {
         guard case .server(let sqlState, _) = self else { return true }
         return Self.isTransient(sqlState: sqlState)
     }
 
     /// True for a SQLSTATE that a retry can clear; see `transientSQLStates`, plus every code of
     /// class 08 (connection exception).
-    public static func isTransient(sqlState: String) -> Bool {
+    package static func isTransient(sqlState: String) -> Bool {
         transientSQLStates.contains(sqlState) || sqlState.hasPrefix("08")
     }
 
@@ -64,7 +64,7 @@ public enum PostgresError: Error, Sendable, Equatable, CustomStringConvertible {
     ///   during a failover;
     /// - `57P01 admin_shutdown`, `57P02 crash_shutdown`, `57P03 cannot_connect_now`: the
     ///   server is stopping, crashed or still starting.
-    public static let transientSQLStates: Set<String> = [
+    package static let transientSQLStates: Set<String> = [
         "57014", "40P01", "40001", "55P03", "25006", "57P01", "57P02", "57P03",
     ]
 }

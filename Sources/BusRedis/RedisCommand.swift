@@ -1,25 +1,25 @@
 /// One argument of a Redis command; binary-safe.
-public enum RedisArgument: Sendable, ExpressibleByStringLiteral, ExpressibleByIntegerLiteral {
+package enum RedisArgument: Sendable, ExpressibleByStringLiteral, ExpressibleByIntegerLiteral {
     case string(String)
     case bytes([UInt8])
     case integer(Int64)
 
-    public init(stringLiteral value: String) { self = .string(value) }
-    public init(integerLiteral value: Int64) { self = .integer(value) }
+    package init(stringLiteral value: String) { self = .string(value) }
+    package init(integerLiteral value: Int64) { self = .integer(value) }
 }
 
 /// A command encoded once, up front, in the Redis protocol (RESP), ready to hand to hiredis.
-public struct RedisCommand: Sendable {
+package struct RedisCommand: Sendable {
     /// The RESP bytes: `*<argc>\r\n` then `$<len>\r\n<bytes>\r\n` per argument.
-    public let encoded: [UInt8]
+    package let encoded: [UInt8]
     /// The command name, for logs and errors.
-    public let name: String
+    package let name: String
 
-    public init(_ arguments: RedisArgument...) {
+    package init(_ arguments: RedisArgument...) {
         self.init(arguments)
     }
 
-    public init(_ arguments: [RedisArgument]) {
+    package init(_ arguments: [RedisArgument]) {
         precondition(!arguments.isEmpty, "a Redis command needs a name")
         var encoder = RedisCommandEncoder(argumentCount: arguments.count)
         for argument in arguments {
@@ -76,12 +76,12 @@ public struct RedisCommand: Sendable {
 /// Writes a command's RESP bytes argument by argument, with no argument array in between: the
 /// form for hot paths (the gateway's XADD), where `RedisCommand(_:)`'s array would be one more
 /// allocation per command. Append exactly `argumentCount` arguments, the name first.
-public struct RedisCommandEncoder {
+package struct RedisCommandEncoder {
     private var bytes: [UInt8] = []
     private let argumentCount: Int
     private var appended = 0
 
-    public init(argumentCount: Int, capacity: Int? = nil) {
+    package init(argumentCount: Int, capacity: Int? = nil) {
         self.argumentCount = argumentCount
         bytes.reserveCapacity(capacity ?? (16 + argumentCount * 24))
         bytes.append(UInt8(ascii: "*"))
@@ -89,16 +89,16 @@ public struct RedisCommandEncoder {
         bytes.append(contentsOf: [13, 10])
     }
 
-    public mutating func append(_ text: String) {
+    package mutating func append(_ text: String) {
         var text = text
         text.withUTF8 { appendBulk($0) }
     }
 
-    public mutating func append(bytes raw: [UInt8]) {
+    package mutating func append(bytes raw: [UInt8]) {
         raw.withUnsafeBufferPointer { appendBulk($0) }
     }
 
-    public mutating func append(_ value: Int64) {
+    package mutating func append(_ value: Int64) {
         appended += 1
         bytes.append(UInt8(ascii: "$"))
         RedisCommand.appendDecimal(Int64(RedisCommand.decimalLength(value)), to: &bytes)
@@ -107,7 +107,7 @@ public struct RedisCommandEncoder {
         bytes.append(contentsOf: [13, 10])
     }
 
-    public mutating func append(_ value: Int) { append(Int64(value)) }
+    package mutating func append(_ value: Int) { append(Int64(value)) }
 
     private mutating func appendBulk(_ payload: UnsafeBufferPointer<UInt8>) {
         appended += 1
@@ -119,7 +119,7 @@ public struct RedisCommandEncoder {
     }
 
     /// The finished command; `name` is for logs and errors.
-    public func command(name: String) -> RedisCommand {
+    package func command(name: String) -> RedisCommand {
         precondition(appended == argumentCount, "\(name): \(appended) arguments written, \(argumentCount) announced")
         return RedisCommand(encoded: bytes, name: name)
     }
@@ -128,7 +128,7 @@ public struct RedisCommandEncoder {
 extension RedisCommand {
     /// The arguments read back from `encoded`, as text (binary arguments decoded as UTF-8,
     /// lossily): for tests and debugging that compare what was sent, never on a hot path.
-    public var words: [String] {
+    package var words: [String] {
         var words: [String] = []
         guard var index = encoded.firstIndex(of: 10).map({ $0 + 1 }) else { return words }
         while index < encoded.count, let lineEnd = encoded[index...].firstIndex(of: 13),

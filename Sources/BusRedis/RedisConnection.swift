@@ -1,34 +1,34 @@
-import BusLoop
+@_spi(LoopInternals) import BusLoop
 import CHiredis
 import DequeModule
 
 /// Where and how to talk to one Redis server.
-public struct RedisConnectionConfiguration: Sendable, Equatable {
+package struct RedisConnectionConfiguration: Sendable, Equatable {
     /// A host name (resolved on the loop, without blocking it) or an IP address.
-    public var host: String
-    public var port: Int
-    public var database: Int
+    package var host: String
+    package var port: Int
+    package var database: Int
     /// An ACL user (Redis 6+): the handshake sends `AUTH username password`. Nil: `AUTH password`
     /// (the `default` user).
-    public var username: String?
-    public var password: String?
+    package var username: String?
+    package var password: String?
     /// How long a command may wait for its reply before it fails with `.timedOut` and the
     /// connection is recycled.
-    public var commandTimeout: Duration = .seconds(1)
+    package var commandTimeout: Duration = .seconds(1)
     /// How long resolving the host name, connecting and the AUTH/SELECT/PING handshake may take
     /// together.
-    public var connectTimeout = RedisConnectionConfiguration.defaultConnectTimeout
+    package var connectTimeout = RedisConnectionConfiguration.defaultConnectTimeout
     /// Commands allowed to wait for replies at once; more fail fast with `.overloaded` instead
     /// of growing hiredis's unbounded output buffer.
-    public var maxOutstanding = RedisConnectionConfiguration.defaultMaxOutstanding
-    public var reconnectBackoff = ReconnectBackoff()
+    package var maxOutstanding = RedisConnectionConfiguration.defaultMaxOutstanding
+    package var reconnectBackoff = ReconnectBackoff()
 
     /// `connectTimeout` unless a caller sets it.
-    public static let defaultConnectTimeout: Duration = .seconds(1)
+    package static let defaultConnectTimeout: Duration = .seconds(1)
     /// `maxOutstanding` unless a caller sets it.
-    public static let defaultMaxOutstanding = 1024
+    package static let defaultMaxOutstanding = 1024
 
-    public init(host: String, port: Int, database: Int = 0, username: String? = nil, password: String? = nil) {
+    package init(host: String, port: Int, database: Int = 0, username: String? = nil, password: String? = nil) {
         self.host = host
         self.port = port
         self.database = database
@@ -43,8 +43,8 @@ public struct RedisConnectionConfiguration: Sendable, Equatable {
 /// Commands are pipelined: every command issued in one loop iteration goes out in one write.
 /// Completions run on the loop's thread, possibly synchronously inside `send` (when the
 /// connection is down or full). Call `close()` before dropping the connection.
-public final class RedisConnection {
-    public typealias Completion = (Result<RedisReply, RedisError>) -> Void
+package final class RedisConnection {
+    package typealias Completion = (Result<RedisReply, RedisError>) -> Void
 
     private struct Pending {
         let completion: Completion
@@ -60,16 +60,16 @@ public final class RedisConnection {
         let deadline: UInt64
     }
 
-    public let loop: EventLoop
-    public let configuration: RedisConnectionConfiguration
+    package let loop: EventLoop
+    package let configuration: RedisConnectionConfiguration
     /// What each connect attempt connects to.
-    public let endpoint: RedisEndpoint
+    package let endpoint: RedisEndpoint
 
     /// Pub/sub messages after `subscribe(_:)`: the channel and the payload. Called on the loop.
-    public var onMessage: ((_ channel: String, _ payload: RedisReply) -> Void)?
+    package var onMessage: ((_ channel: String, _ payload: RedisReply) -> Void)?
 
     /// Called on the loop when the connection becomes usable (`true`) or stops being usable.
-    public var onReadinessChange: ((Bool) -> Void)?
+    package var onReadinessChange: ((Bool) -> Void)?
 
     private var machine = RedisConnectionStateMachine()
     /// The live hiredis context, nil while disconnected. hiredis owns its memory: we free it
@@ -97,14 +97,14 @@ public final class RedisConnection {
     }
 
     /// The most recent connection error, for readiness reports and logs.
-    public private(set) var lastError: String?
+    package private(set) var lastError: String?
     /// The server of the current connect attempt or connection; nil while disconnected.
-    public private(set) var connectedServer: RedisServerAddress?
+    package private(set) var connectedServer: RedisServerAddress?
     /// Our registration with a `SentinelMaster` endpoint, while started.
     private var masterObservation: SentinelMaster.Observation?
 
     /// A connection to the server at the configuration's host and port.
-    public convenience init(loop: EventLoop, configuration: RedisConnectionConfiguration) {
+    package convenience init(loop: EventLoop, configuration: RedisConnectionConfiguration) {
         self.init(
             loop: loop, configuration: configuration,
             endpoint: .server(RedisServerAddress(host: configuration.host, port: configuration.port)))
@@ -112,7 +112,7 @@ public final class RedisConnection {
 
     /// A connection to `endpoint`; for `.sentinelMaster`, the configuration's host and port are
     /// not used (its database, user, password and timeouts are).
-    public init(loop: EventLoop, configuration: RedisConnectionConfiguration, endpoint: RedisEndpoint) {
+    package init(loop: EventLoop, configuration: RedisConnectionConfiguration, endpoint: RedisEndpoint) {
         self.loop = loop
         self.configuration = configuration
         self.endpoint = endpoint
@@ -128,15 +128,15 @@ public final class RedisConnection {
     }
 
     /// True while commands are accepted.
-    public var isReady: Bool { machine.isReady }
+    package var isReady: Bool { machine.isReady }
 
     /// The state, for diagnostics.
-    public var state: RedisConnectionStateMachine.State { machine.state }
+    package var state: RedisConnectionStateMachine.State { machine.state }
 
     /// Commands waiting for their replies, or for the connection to come up.
-    public var outstanding: Int { pending.count + held.count }
+    package var outstanding: Int { pending.count + held.count }
 
-    public var endpointDescription: String {
+    package var endpointDescription: String {
         switch endpoint {
         case .server(let server): server.description
         case .sentinelMaster(let master):
@@ -145,7 +145,7 @@ public final class RedisConnection {
     }
 
     /// Starts connecting; reconnects by itself until `close()`.
-    public func start() {
+    package func start() {
         loop.assertInLoop()
         if case .sentinelMaster(let master) = endpoint, masterObservation == nil, machine.state == .idle {
             masterObservation = master.observe { [unowned self] newMaster in self.masterChanged(to: newMaster) }
@@ -158,7 +158,7 @@ public final class RedisConnection {
     /// ordinary commands get no reply it can match. A reconnect drops the subscription, so
     /// subscribe again when `onReadinessChange` reports true. False when not ready.
     @discardableResult
-    public func subscribe(_ channel: String) -> Bool {
+    package func subscribe(_ channel: String) -> Bool {
         loop.assertInLoop()
         guard machine.isReady, let context else { return false }
         // hiredis keeps the callback per channel and calls it for the confirmation and for each
@@ -172,7 +172,7 @@ public final class RedisConnection {
     }
 
     /// Sends `command`; `completion` gets the reply, or why there is none.
-    public func send(_ command: RedisCommand, timeout: Duration? = nil, _ completion: @escaping Completion) {
+    package func send(_ command: RedisCommand, timeout: Duration? = nil, _ completion: @escaping Completion) {
         loop.assertInLoop()
         guard outstanding < configuration.maxOutstanding else {
             completion(.failure(.overloaded))
@@ -191,7 +191,7 @@ public final class RedisConnection {
 
     /// When the connection is waiting out its reconnect backoff, connects now instead (another
     /// connection to the same server just succeeded).
-    public func reconnectNow() {
+    package func reconnectNow() {
         loop.assertInLoop()
         guard case .waitingToReconnect = machine.state else { return }
         reconnectTimer.cancel()
@@ -199,7 +199,7 @@ public final class RedisConnection {
     }
 
     /// Closes the connection for good; waiting commands fail with `.unavailable`.
-    public func close() {
+    package func close() {
         loop.assertInLoop()
         if case .sentinelMaster(let master) = endpoint, let masterObservation {
             master.stopObserving(masterObservation)

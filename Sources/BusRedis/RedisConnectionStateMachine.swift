@@ -2,8 +2,8 @@
 ///
 /// `RedisConnection` feeds it events (a connect finished, a handshake answered, a command
 /// timed out, the socket dropped) and performs the actions it returns.
-public struct RedisConnectionStateMachine: Sendable {
-    public enum State: Sendable, Equatable {
+package struct RedisConnectionStateMachine: Sendable {
+    package enum State: Sendable, Equatable {
         case idle
         /// TCP connect in progress.
         case connecting(attempt: Int)
@@ -16,7 +16,7 @@ public struct RedisConnectionStateMachine: Sendable {
         case closed
     }
 
-    public enum Action: Sendable, Equatable {
+    package enum Action: Sendable, Equatable {
         case none
         case connect
         case sendHandshake
@@ -29,42 +29,42 @@ public struct RedisConnectionStateMachine: Sendable {
         case tearDown
     }
 
-    public private(set) var state: State = .idle
+    package private(set) var state: State = .idle
 
-    public init() {}
+    package init() {}
 
-    public var isReady: Bool { state == .ready }
+    package var isReady: Bool { state == .ready }
 
     /// True during a first attempt to connect (at start, after a working connection was lost,
     /// or after `retryNow()`): commands wait for it instead of failing, since it usually
     /// succeeds within milliseconds. Later attempts follow failures, so commands fail fast.
-    public var holdsCommands: Bool {
+    package var holdsCommands: Bool {
         switch state {
         case .connecting(attempt: 1), .handshaking(attempt: 1): true
         default: false
         }
     }
 
-    public mutating func start() -> Action {
+    package mutating func start() -> Action {
         guard case .idle = state else { return .none }
         state = .connecting(attempt: 1)
         return .connect
     }
 
-    public mutating func connected() -> Action {
+    package mutating func connected() -> Action {
         guard case .connecting(let attempt) = state else { return .none }
         state = .handshaking(attempt: attempt)
         return .sendHandshake
     }
 
-    public mutating func handshakeSucceeded() -> Action {
+    package mutating func handshakeSucceeded() -> Action {
         guard case .handshaking = state else { return .none }
         state = .ready
         return .becameReady
     }
 
     /// The connect or handshake failed, a command timed out, or the socket dropped.
-    public mutating func failed() -> Action {
+    package mutating func failed() -> Action {
         switch state {
         case .connecting(let attempt), .handshaking(let attempt):
             state = .waitingToReconnect(attempt: attempt + 1)
@@ -77,7 +77,7 @@ public struct RedisConnectionStateMachine: Sendable {
         }
     }
 
-    public mutating func reconnectTimerFired() -> Action {
+    package mutating func reconnectTimerFired() -> Action {
         guard case .waitingToReconnect(let attempt) = state else { return .none }
         state = .connecting(attempt: attempt)
         return .connect
@@ -85,13 +85,13 @@ public struct RedisConnectionStateMachine: Sendable {
 
     /// Connects at once, as a first attempt, instead of waiting out the backoff (another
     /// connection to the same server just succeeded).
-    public mutating func retryNow() -> Action {
+    package mutating func retryNow() -> Action {
         guard case .waitingToReconnect = state else { return .none }
         state = .connecting(attempt: 1)
         return .connect
     }
 
-    public mutating func close() -> Action {
+    package mutating func close() -> Action {
         if state == .closed { return .none }
         state = .closed
         return .tearDown

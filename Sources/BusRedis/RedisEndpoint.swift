@@ -3,7 +3,7 @@
 ///
 /// Loop-bound, like the connection: a `SentinelMaster` belongs to one loop and is shared by the
 /// connections of that loop that talk to the same master.
-public enum RedisEndpoint {
+package enum RedisEndpoint {
     case server(RedisServerAddress)
     case sentinelMaster(SentinelMaster)
 }

@@ -1,5 +1,5 @@
 /// Why a Redis command did not get a reply, or got one its caller cannot use.
-public enum RedisError: Error, Sendable, Equatable, CustomStringConvertible {
+package enum RedisError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The connection is not up (connecting, reconnecting after a failure, or closed).
     case unavailable
     /// Too many commands are already waiting on this connection.
@@ -15,7 +15,7 @@ public enum RedisError: Error, Sendable, Equatable, CustomStringConvertible {
     /// Redis answered, but not in the shape the command's decoder expects.
     case unexpectedReply(String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .unavailable: "Redis connection unavailable"
         case .overloaded: "too many Redis commands outstanding"
@@ -29,7 +29,7 @@ public enum RedisError: Error, Sendable, Equatable, CustomStringConvertible {
     /// Parses an error reply's text (`CODE message`) as Redis sent it. The code is the first
     /// word when it is upper case (Redis's convention, also for `redis.error_reply` in scripts);
     /// otherwise the code is empty and the message is the whole text.
-    public init(errorReply text: String) {
+    package init(errorReply text: String) {
         let word = text.prefix { $0 != " " }
         let isCode =
             !word.isEmpty
@@ -43,46 +43,46 @@ public enum RedisError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     /// The error reply's text exactly as Redis sent it (code, a space, message), for a server error.
-    public var serverText: String? {
+    package var serverText: String? {
         guard case .server(let code, let message) = self else { return nil }
         if code.rawValue.isEmpty { return message }
         return message.isEmpty ? code.rawValue : "\(code.rawValue) \(message)"
     }
 
     /// The code of a server error reply, nil for any other failure.
-    public var serverCode: RedisErrorCode? {
+    package var serverCode: RedisErrorCode? {
         if case .server(let code, _) = self { return code }
         return nil
     }
 
     /// True for Redis's out-of-memory refusal (maxmemory reached under `noeviction`).
-    public var isOutOfMemory: Bool { serverCode == .outOfMemory }
+    package var isOutOfMemory: Bool { serverCode == .outOfMemory }
 }
 
 /// The leading word of a Redis error reply. Any code Redis sends is kept; the named ones are
 /// those callers act on.
-public struct RedisErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
-    public let rawValue: String
+package struct RedisErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    package let rawValue: String
 
-    public init(rawValue: String) { self.rawValue = rawValue }
-    public init(_ rawValue: String) { self.rawValue = rawValue }
+    package init(rawValue: String) { self.rawValue = rawValue }
+    package init(_ rawValue: String) { self.rawValue = rawValue }
 
-    public var description: String { rawValue }
+    package var description: String { rawValue }
 
     /// `XGROUP CREATE` of a group that exists.
-    public static let busyGroup = RedisErrorCode("BUSYGROUP")
+    package static let busyGroup = RedisErrorCode("BUSYGROUP")
     /// The stream or its consumer group does not exist (deleted or evicted).
-    public static let noGroup = RedisErrorCode("NOGROUP")
+    package static let noGroup = RedisErrorCode("NOGROUP")
     /// maxmemory reached under `noeviction`.
-    public static let outOfMemory = RedisErrorCode("OOM")
+    package static let outOfMemory = RedisErrorCode("OOM")
     /// EVALSHA of a script the server does not hold (restart, failover, SCRIPT FLUSH).
-    public static let noScript = RedisErrorCode("NOSCRIPT")
+    package static let noScript = RedisErrorCode("NOSCRIPT")
     /// A write sent to a replica.
-    public static let readOnly = RedisErrorCode("READONLY")
+    package static let readOnly = RedisErrorCode("READONLY")
     /// A replica that lost its master refuses reads.
-    public static let masterDown = RedisErrorCode("MASTERDOWN")
+    package static let masterDown = RedisErrorCode("MASTERDOWN")
     /// The key holds another type.
-    public static let wrongType = RedisErrorCode("WRONGTYPE")
+    package static let wrongType = RedisErrorCode("WRONGTYPE")
     /// Redis's generic error.
-    public static let generic = RedisErrorCode("ERR")
+    package static let generic = RedisErrorCode("ERR")
 }

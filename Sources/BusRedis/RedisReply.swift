@@ -1,7 +1,7 @@
 import CHiredis
 
 /// A reply from Redis, copied out of hiredis's reply tree.
-public indirect enum RedisReply: Sendable, Equatable {
+package indirect enum RedisReply: Sendable, Equatable {
     case status(String)
     /// An error nested in an array (a top-level error reply arrives as `RedisError.server(code:message:)`).
     case error(String)
@@ -11,7 +11,7 @@ public indirect enum RedisReply: Sendable, Equatable {
     case array([RedisReply])
 
     /// Bulk or status text as a String.
-    public var string: String? {
+    package var string: String? {
         switch self {
         case .bulk(let bytes): String(decoding: bytes, as: UTF8.self)
         case .status(let text): text
@@ -19,20 +19,20 @@ public indirect enum RedisReply: Sendable, Equatable {
         }
     }
 
-    public var integer: Int64? {
+    package var integer: Int64? {
         if case .integer(let value) = self { return value }
         if case .bulk = self, let text = string { return Int64(text) }
         return nil
     }
 
-    public var array: [RedisReply]? {
+    package var array: [RedisReply]? {
         if case .array(let elements) = self { return elements }
         return nil
     }
 
     /// An array of alternating names and values (XINFO rows, stream entry fields) as a
     /// dictionary; later duplicates win.
-    public var fieldMap: [String: RedisReply] {
+    package var fieldMap: [String: RedisReply] {
         guard let flat = array else { return [:] }
         var fields: [String: RedisReply] = [:]
         var index = 0

@@ -4,7 +4,7 @@ extension RedisAddress {
     /// How to connect to this Redis: its host, port, database and credentials, with the
     /// caller's timeouts. The one place a region's address becomes a connection, so no service
     /// can forget the ACL user or the database.
-    public func connectionConfiguration(
+    package func connectionConfiguration(
         commandTimeout: Duration,
         connectTimeout: Duration = RedisConnectionConfiguration.defaultConnectTimeout,
         maxOutstanding: Int = RedisConnectionConfiguration.defaultMaxOutstanding

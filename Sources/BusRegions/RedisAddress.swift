@@ -7,21 +7,21 @@ import BusRedis
 /// `user` is a Redis 6+ ACL user (the handshake sends `AUTH user password`); without one the
 /// password is the `default` user's. User and password may be percent-encoded (`%40` for `@`,
 /// `%2F` for `/`, `%25` for `%`) and are stored decoded.
-public struct RedisAddress: Sendable, Hashable, CustomStringConvertible {
+package struct RedisAddress: Sendable, Hashable, CustomStringConvertible {
     /// The server; for a Sentinel address, the first Sentinel's (never used as a data server).
-    public var host: String
-    public var port: Int
-    public var database: Int
+    package var host: String
+    package var port: Int
+    package var database: Int
     /// The ACL user, decoded; nil for the `default` user.
-    public var username: String?
+    package var username: String?
     /// The password, decoded.
-    public var password: String?
+    package var password: String?
     /// Set for a `redis+sentinel://` address: the master is whichever server these Sentinels
     /// name (database, user and password are the same as the fields above). Connections are
     /// made by `RedisConnector`, which follows it.
-    public private(set) var sentinel: SentinelAddress?
+    package private(set) var sentinel: SentinelAddress?
 
-    public init(host: String, port: Int = 6379, database: Int = 0, username: String? = nil, password: String? = nil) {
+    package init(host: String, port: Int = 6379, database: Int = 0, username: String? = nil, password: String? = nil) {
         self.host = host
         self.port = port
         self.database = database
@@ -30,7 +30,7 @@ public struct RedisAddress: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// A Sentinel-monitored master.
-    public init(sentinel: SentinelAddress) {
+    package init(sentinel: SentinelAddress) {
         let first = sentinel.sentinels[0]
         self.init(
             host: first.host, port: first.port, database: sentinel.database, username: sentinel.username,
@@ -39,10 +39,10 @@ public struct RedisAddress: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// True for a Sentinel-monitored master.
-    public var isSentinel: Bool { sentinel != nil }
+    package var isSentinel: Bool { sentinel != nil }
 
     /// Parses a `redis://` or `redis+sentinel://` URL; the error says what is wrong with it.
-    public init(url: String) throws(RedisAddressError) {
+    package init(url: String) throws(RedisAddressError) {
         if SentinelAddress.matches(url: url) {
             do {
                 self.init(sentinel: try SentinelAddress(url: url))
@@ -116,7 +116,7 @@ public struct RedisAddress: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The URL without the password, for logs and status output.
-    public var description: String {
+    package var description: String {
         if let sentinel { return sentinel.description }
         let hostPart = host.contains(":") ? "[\(host)]" : host
         let auth = password == nil ? "" : "\(username.map(PercentEncoding.encode) ?? ""):***@"
@@ -125,7 +125,7 @@ public struct RedisAddress: Sendable, Hashable, CustomStringConvertible {
 
     /// The URL with the password, percent-encoded: what `init(url:)` reads back. Secret: for
     /// region files only, never for logs.
-    public var urlWithPassword: String {
+    package var urlWithPassword: String {
         if let sentinel { return sentinel.urlWithPassword }
         let hostPart = host.contains(":") ? "[\(host)]" : host
         let auth = password.map { "\(username.map(PercentEncoding.encode) ?? ""):\(PercentEncoding.encode($0))@" } ?? ""
@@ -135,7 +135,7 @@ public struct RedisAddress: Sendable, Hashable, CustomStringConvertible {
     /// `url` with its password replaced by `***`: for every message that quotes a Redis URL as
     /// given (which may not even parse). Everything between `redis://` and the last `@` is user
     /// information; only a user name before a `:` stays.
-    public static func redacted(url: String) -> String {
+    package static func redacted(url: String) -> String {
         guard let scheme = url.firstRange(of: "://"), let at = url[scheme.upperBound...].lastIndex(of: "@") else {
             return url
         }
@@ -145,8 +145,8 @@ public struct RedisAddress: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
-public struct RedisAddressError: Error, Sendable, Equatable {
-    public let reason: String
+package struct RedisAddressError: Error, Sendable, Equatable {
+    package let reason: String
 
     init(_ reason: String) {
         self.reason = reason

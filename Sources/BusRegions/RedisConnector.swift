@@ -8,18 +8,18 @@ import BusRedis
 /// a loop's connections to one region follow the same failover). Loop-bound: make connections
 /// anywhere before `start()`, then `start()` on the loop (it starts the masters; start the
 /// connections after it), and `close()` on the loop after closing the connections.
-public final class RedisConnector {
-    public let loop: EventLoop
+package final class RedisConnector {
+    package let loop: EventLoop
     private var masters: [SentinelAddress: SentinelMaster] = [:]
     private var started = false
 
-    public init(loop: EventLoop) {
+    package init(loop: EventLoop) {
         self.loop = loop
     }
 
     /// A new connection (not started) to `address` with `configuration`'s timeouts and limits;
     /// its host, port, database and credentials are the address's.
-    public func connection(to address: RedisAddress, configuration: RedisConnectionConfiguration) -> RedisConnection {
+    package func connection(to address: RedisAddress, configuration: RedisConnectionConfiguration) -> RedisConnection {
         var configuration = configuration
         configuration.host = address.host
         configuration.port = address.port
@@ -33,7 +33,7 @@ public final class RedisConnector {
     }
 
     /// A new connection (not started) to `address` with these timeouts.
-    public func connection(
+    package func connection(
         to address: RedisAddress, commandTimeout: Duration,
         connectTimeout: Duration = RedisConnectionConfiguration.defaultConnectTimeout,
         maxOutstanding: Int = RedisConnectionConfiguration.defaultMaxOutstanding
@@ -46,19 +46,19 @@ public final class RedisConnector {
 
     /// The master follower of a Sentinel address (nil for a fixed server): its verified master,
     /// `masterRole` and `lastError`, for readiness and status.
-    public func sentinelMaster(of address: RedisAddress) -> SentinelMaster? {
+    package func sentinelMaster(of address: RedisAddress) -> SentinelMaster? {
         address.sentinel.flatMap { masters[$0] }
     }
 
     /// Starts looking for every Sentinel master made so far (and any made later, at once).
-    public func start() {
+    package func start() {
         loop.assertInLoop()
         started = true
         for master in masters.values { master.start() }
     }
 
     /// Stops following the masters. Close the connections first.
-    public func close() {
+    package func close() {
         loop.assertInLoop()
         for master in masters.values { master.close() }
         masters = [:]

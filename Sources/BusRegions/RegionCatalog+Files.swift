@@ -4,7 +4,7 @@ extension RegionCatalog {
     /// Reads every `*.yaml` / `*.yml` file of `directory` (sorted by name) into a catalog.
     /// Blocking file I/O: for startup and CLI commands, never on an event loop. `validation`:
     /// which rules apply (`.exceptConsumerTuning` for a process that runs no consumer).
-    public static func load(
+    package static func load(
         directory: String, validation: RegionValidation = .full
     ) throws(RegionConfigError) -> RegionCatalog {
         let names: [String]

@@ -4,7 +4,7 @@ import Yams
 /// Which rules of a region file a process applies. Every process refuses unknown keys and
 /// wrong types; only the processes that use a key judge its value (the contract's "Consumer
 /// timing": a gateway never refuses a region over `consumer.*` tuning it does not use).
-public enum RegionValidation: Sendable, Equatable {
+package enum RegionValidation: Sendable, Equatable {
     /// Everything, `consumer.*` ranges and timing rules included: consumers, `up`, `deploy`.
     case full
     /// Everything but the values of `consumer.*` (their ranges and the rules between them):
@@ -16,7 +16,7 @@ extension RegionConfig {
     /// Parses one region file strictly: unknown keys, wrong types and out-of-range values are
     /// errors naming `file` and the key. With `.exceptConsumerTuning`, `consumer.*` values are
     /// taken as written (types still checked) for a process that does not run consumers.
-    public static func parse(
+    package static func parse(
         yaml text: String, file: String, validation: RegionValidation = .full
     ) throws(RegionConfigError) -> RegionConfig {
         let reader = YAMLReader(file: file, judgesConsumer: validation == .full)

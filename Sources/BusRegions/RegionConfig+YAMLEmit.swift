@@ -3,7 +3,7 @@ import Yams
 extension RegionConfig {
     /// The region as a region file, every key spelled out; `parse(yaml:file:)` reads it back.
     /// The Redis password, if any, is written as given: keep such files private.
-    public var yaml: String {
+    package var yaml: String {
         YAMLEmission.document(yamlNode)
     }
 

@@ -2,18 +2,18 @@ import BusDomain
 
 /// One region from `regions/<file>.yaml`: its Redis, its biomes and their stream and consumer
 /// settings. Defaults are the contract's.
-public struct RegionConfig: Sendable, Equatable {
+package struct RegionConfig: Sendable, Equatable {
     /// `[a-z0-9-]{1,63}`, unique across regions.
-    public var name: String
-    public var redis: RedisAddress
+    package var name: String
+    package var redis: RedisAddress
     /// Unique across all regions.
-    public var biomes: [BiomeID]
-    public var stream: StreamConfig
-    public var consumer: ConsumerConfig
+    package var biomes: [BiomeID]
+    package var stream: StreamConfig
+    package var consumer: ConsumerConfig
     /// The file the region came from, for messages.
-    public var sourceFile: String
+    package var sourceFile: String
 
-    public init(
+    package init(
         name: String, redis: RedisAddress, biomes: [BiomeID], stream: StreamConfig = .init(),
         consumer: ConsumerConfig = .init(), sourceFile: String = "<memory>"
     ) {
@@ -27,17 +27,17 @@ public struct RegionConfig: Sendable, Equatable {
 }
 
 /// How a region's streams are bounded.
-public struct StreamConfig: Sendable, Equatable {
+package struct StreamConfig: Sendable, Equatable {
     /// Approximate cap: `XADD … MAXLEN ~ maxlen`.
-    public var maxlen = 5000
+    package var maxlen = 5000
     /// Shed spawns for the region above this share of Redis `maxmemory`.
-    public var memoryHighWater = 0.9
+    package var memoryHighWater = 0.9
     /// How long an idempotency key's record lives (`stream.idempotency_ttl_s`, 1 … 604800).
-    public var idempotencyTTLSeconds = 86400
+    package var idempotencyTTLSeconds = 86400
     /// How many replicas must have each append before it is acknowledged (`stream.durability`).
-    public var durability = StreamDurability()
+    package var durability = StreamDurability()
 
-    public init(
+    package init(
         maxlen: Int = 5000, memoryHighWater: Double = 0.9, idempotencyTTLSeconds: Int = 86400,
         durability: StreamDurability = .init()
     ) {
@@ -51,40 +51,40 @@ public struct StreamConfig: Sendable, Equatable {
 /// `stream.durability`: with `replicas` N ≥ 1 the gateway follows each append with
 /// `WAIT N timeout_ms` and accepts it only when N replicas acknowledged it. Redis replication
 /// stays asynchronous: this narrows what a failover can lose, it is no consensus.
-public struct StreamDurability: Sendable, Equatable {
+package struct StreamDurability: Sendable, Equatable {
     /// Replicas that must acknowledge each append, 0 … 5 (0: no `WAIT`).
-    public var replicas = 0
+    package var replicas = 0
     /// How long `WAIT` may wait for them, 1 … 10000 ms.
-    public var timeoutMs = 200
+    package var timeoutMs = 200
 
-    public init(replicas: Int = 0, timeoutMs: Int = 200) {
+    package init(replicas: Int = 0, timeoutMs: Int = 200) {
         self.replicas = replicas
         self.timeoutMs = timeoutMs
     }
 }
 
 /// How a region's consumers read, retry and give up.
-public struct ConsumerConfig: Sendable, Equatable {
+package struct ConsumerConfig: Sendable, Equatable {
     /// `handler_timeout_ms` when the region file does not give it (and the timing rule allows).
-    public static let defaultHandlerTimeoutMs = 5000
+    package static let defaultHandlerTimeoutMs = 5000
     /// The least a derived handler timeout can be.
-    public static let minimumDerivedHandlerTimeoutMs = 100
+    package static let minimumDerivedHandlerTimeoutMs = 100
 
-    public var group = "treasure"
-    public var maxInFlight = 32
-    public var blockMs = 2000
-    public var backoff = BackoffPolicy()
-    public var maxDeliveries = 5
-    public var claimIdleMs = 30000
+    package var group = "treasure"
+    package var maxInFlight = 32
+    package var blockMs = 2000
+    package var backoff = BackoffPolicy()
+    package var maxDeliveries = 5
+    package var claimIdleMs = 30000
     /// The longest one handler call may run before it counts as a failed delivery.
-    public var handlerTimeoutMs = ConsumerConfig.defaultHandlerTimeoutMs
+    package var handlerTimeoutMs = ConsumerConfig.defaultHandlerTimeoutMs
 
-    public init() {}
+    package init() {}
 
     /// The handler timeout of a region file that does not set one: the default, unless that
     /// would break the timing rule; then what is left of `claim_idle_ms` after the longest
     /// retry wait and one blocking read, never below 100 ms (the contract's "Consumer timing").
-    public static func derivedHandlerTimeoutMs(claimIdleMs: Int, backoff: BackoffPolicy, blockMs: Int) -> Int {
+    package static func derivedHandlerTimeoutMs(claimIdleMs: Int, backoff: BackoffPolicy, blockMs: Int) -> Int {
         let longestWait = backoff.longestDelayMs
         guard claimIdleMs <= longestWait + defaultHandlerTimeoutMs else { return defaultHandlerTimeoutMs }
         return max(minimumDerivedHandlerTimeoutMs, claimIdleMs - longestWait - blockMs)
@@ -93,7 +93,7 @@ public struct ConsumerConfig: Sendable, Equatable {
     /// The first rule between keys this configuration breaks, as the key to blame and what is
     /// wrong; nil when it is fit to run a consumer. Only processes that run consumers judge
     /// this (a gateway reads `consumer.*` but never refuses a region over it).
-    public var timingViolation: (key: String, message: String)? {
+    package var timingViolation: (key: String, message: String)? {
         if backoff.maxMs < backoff.initialMs {
             return (
                 "consumer.backoff.max_ms", "must be at least initial_ms (\(backoff.initialMs)), got \(backoff.maxMs)"

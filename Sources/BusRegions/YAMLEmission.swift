@@ -4,7 +4,7 @@ import Yams
 /// serialized by Yams, which does escaping, indentation and block chomping. This type only
 /// picks each string's scalar style, so that every reader — Yams, and the YAML 1.1 readers
 /// of Kubernetes tooling (go-yaml) — reads the string back as the same string.
-public enum YAMLEmission {
+package enum YAMLEmission {
     /// Words a YAML 1.1 reader takes as a bool or null even where YAML 1.2 sees a string.
     private static let yaml11Words: Set<String> = ["y", "n", "yes", "no", "on", "off", "true", "false", "null", "~"]
 
@@ -13,12 +13,12 @@ public enum YAMLEmission {
 
     /// `text` as a string scalar: multi-line text as a literal block (`|`); plain when every
     /// reader takes it as this string; else double-quoted.
-    public static func scalar(_ text: String) -> Node {
+    package static func scalar(_ text: String) -> Node {
         Node(text, Tag(.str), style(forString: text))
     }
 
     /// A number or bool written as is (`String(value)`), plain.
-    public static func plain(_ value: some LosslessStringConvertible, _ tag: Tag.Name) -> Node {
+    package static func plain(_ value: some LosslessStringConvertible, _ tag: Tag.Name) -> Node {
         Node(String(describing: value), Tag(tag), .plain)
     }
 
@@ -31,7 +31,7 @@ public enum YAMLEmission {
 
     /// One YAML document for `node`, ending in a newline. Strings whose style is not chosen
     /// yet (`Node` string literals) get `scalar(_:)`'s; numbers and bools are written plain.
-    public static func document(_ node: Node) -> String {
+    package static func document(_ node: Node) -> String {
         do {
             return try Yams.serialize(node: styled(node), width: -1, allowUnicode: true, sortKeys: false)
         } catch {

@@ -3,7 +3,7 @@ import BusRedis
 /// A Redis command with the type of its reply: the command's bytes, encoded once, and the
 /// decoder that turns Redis's answer into a value. Every stream command the services send is
 /// one of these, so a reply shape is read in exactly one place.
-public protocol StreamCommand: Sendable {
+package protocol StreamCommand: Sendable {
     associatedtype Reply
     /// The command, RESP-encoded.
     var command: RedisCommand { get }
@@ -17,7 +17,7 @@ public protocol StreamCommand: Sendable {
 extension StreamCommand {
     // Inlinable so that the gateway's per-spawn call (another module) is specialized for XAdd.
     @inlinable
-    public func decode(_ result: Result<RedisReply, RedisError>) -> Result<Reply, RedisError> {
+    package func decode(_ result: Result<RedisReply, RedisError>) -> Result<Reply, RedisError> {
         switch result {
         case .success(let reply):
             do throws(RedisError) {
@@ -33,7 +33,7 @@ extension StreamCommand {
 
 extension RedisConnection {
     /// Sends a typed command; `completion` gets its decoded reply, on this connection's loop.
-    public func send<Command: StreamCommand>(
+    package func send<Command: StreamCommand>(
         _ command: Command, _ completion: @escaping (Result<Command.Reply, RedisError>) -> Void
     ) {
         send(command.command) { result in completion(command.decode(result)) }

@@ -1,15 +1,15 @@
 import Foundation
 
 /// Runs many blocking jobs (HTTP requests of a demo or a test) on a few threads at once.
-public enum Concurrently {
+package enum Concurrently {
     /// Runs jobs `0..<count` on `width` threads, each thread taking every `width`-th job;
     /// returns their results in job order once all are done.
-    public static func run<T: Sendable>(_ count: Int, width: Int, _ job: @escaping @Sendable (Int) -> T) -> [T] {
+    package static func run<T: Sendable>(_ count: Int, width: Int, _ job: @escaping @Sendable (Int) -> T) -> [T] {
         start(count, width: width, job).wait()
     }
 
     /// `run` for jobs that throw: each job's value or error, in job order.
-    public static func results<T: Sendable>(
+    package static func results<T: Sendable>(
         _ count: Int, width: Int, _ job: @escaping @Sendable (Int) throws -> T
     ) -> [Result<T, any Error>] {
         run(count, width: width) { index in Result { try job(index) } }
@@ -17,7 +17,8 @@ public enum Concurrently {
 
     /// `run` without waiting: the jobs go on while the caller does something else (stops a
     /// server under them), then `wait()` collects them.
-    public static func start<T: Sendable>(_ count: Int, width: Int, _ job: @escaping @Sendable (Int) -> T) -> Batch<T> {
+    package static func start<T: Sendable>(_ count: Int, width: Int, _ job: @escaping @Sendable (Int) -> T) -> Batch<T>
+    {
         let width = max(1, width)
         let batch = Batch<T>(count: count)
         for worker in 0..<min(width, count) {
@@ -35,7 +36,7 @@ public enum Concurrently {
     }
 
     /// Jobs started by `start`; one slot per job, filled by whichever thread ran it.
-    public final class Batch<T: Sendable>: @unchecked Sendable {
+    package final class Batch<T: Sendable>: @unchecked Sendable {
         // @unchecked Sendable: `storage` is accessed only while holding `lock`.
         private let lock = NSLock()
         private var storage: [T?]
@@ -50,7 +51,7 @@ public enum Concurrently {
         }
 
         /// Blocks until every job has finished; their results in job order.
-        public func wait() -> [T] {
+        package func wait() -> [T] {
             group.wait()
             return lock.withLock { storage.map { $0! } }
         }

@@ -4,7 +4,7 @@ extension EventLoop {
     /// `waitFor` for fixtures and tests whose loop work always completes (reading or poking
     /// loop-confined state): no answer within `timeout` means the loop is stuck, which stops
     /// the run with that reason instead of hanging it.
-    public func waitForFixture<Value: Sendable>(
+    package func waitForFixture<Value: Sendable>(
         timeout: Duration = .seconds(30),
         _ work: @escaping @Sendable (_ complete: @escaping @Sendable (Value) -> Void) -> Void
     ) -> Value {

@@ -3,7 +3,7 @@ import BusDomain
 import BusService
 
 /// What an activation ends in, decided without I/O from what the database said.
-public enum ActivationOutcome: Sendable, Equatable {
+package enum ActivationOutcome: Sendable, Equatable {
     case activated(Chest)
     case notFound
     /// The tag matched the current version, but that version is already activated.
@@ -13,7 +13,7 @@ public enum ActivationOutcome: Sendable, Equatable {
 
     /// Decides after the conditional UPDATE: `updated` is the row it returned (nil when it
     /// matched nothing), `current` the row read afterwards in that case.
-    public static func decide(request: ActivationRequest, updated: Chest?, current: Chest?) -> ActivationOutcome {
+    package static func decide(request: ActivationRequest, updated: Chest?, current: Chest?) -> ActivationOutcome {
         if let updated { return .activated(updated) }
         guard let current else { return .notFound }
         if current.state == .activated && request.condition.matches(current.entityTag) {
@@ -23,7 +23,7 @@ public enum ActivationOutcome: Sendable, Equatable {
     }
 
     /// The error answer for every outcome but `activated`.
-    public var error: APIError? {
+    package var error: APIError? {
         switch self {
         case .activated: nil
         case .notFound: .chestNotFound

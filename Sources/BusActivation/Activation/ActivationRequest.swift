@@ -3,13 +3,13 @@ import BusJSON
 import BusService
 
 /// A validated activation request.
-public struct ActivationRequest: Sendable, Equatable {
-    public var biome: BiomeID
-    public var chestID: String
-    public var condition: IfMatch
-    public var playerID: String?
+package struct ActivationRequest: Sendable, Equatable {
+    package var biome: BiomeID
+    package var chestID: String
+    package var condition: IfMatch
+    package var playerID: String?
 
-    public init(biome: BiomeID, chestID: String, condition: IfMatch, playerID: String?) {
+    package init(biome: BiomeID, chestID: String, condition: IfMatch, playerID: String?) {
         self.biome = biome
         self.chestID = chestID
         self.condition = condition
@@ -18,7 +18,7 @@ public struct ActivationRequest: Sendable, Equatable {
 
     /// Validates the parts of `POST …/chests/{chest_id}/activate` (and the seed alias, whose
     /// chest id comes from the body). `ifMatch` holds every `If-Match` field value.
-    public static func validate(
+    package static func validate(
         biomeID: String, chestID: String?, ifMatch: [String], body: [UInt8], chestIDInBody: Bool = false
     ) -> Result<ActivationRequest, APIError> {
         guard let biome = BiomeID(biomeID) else {

@@ -3,5 +3,5 @@ import BusDomain
 
 extension Chest {
     /// The strong ETag of this version: `"<version>"`.
-    public var entityTag: EntityTag { EntityTag(version: version) }
+    package var entityTag: EntityTag { EntityTag(version: version) }
 }

@@ -4,7 +4,7 @@ import BusJSON
 
 extension Chest {
     /// The contract's JSON representation.
-    public func write(to writer: inout JSONWriter) {
+    package func write(to writer: inout JSONWriter) {
         writer.beginObject()
         writer.field("biome_id", biome.value)
         writer.field("chest_id", chestID)
@@ -18,17 +18,17 @@ extension Chest {
         writer.endObject()
     }
 
-    public var json: String { String(decoding: jsonBytes, as: UTF8.self) }
+    package var json: String { String(decoding: jsonBytes, as: UTF8.self) }
 
     /// The representation as UTF-8 bytes, ready for a response body.
-    public var jsonBytes: [UInt8] {
+    package var jsonBytes: [UInt8] {
         var writer = JSONWriter()
         write(to: &writer)
         return writer.bytes
     }
 
     /// The body of `GET …/chests`: `{"chests":[…]}` in the given order.
-    public static func listJSONBytes(_ chests: [Chest]) -> [UInt8] {
+    package static func listJSONBytes(_ chests: [Chest]) -> [UInt8] {
         var writer = JSONWriter()
         writer.beginObject()
         writer.key("chests")

@@ -1,39 +1,39 @@
 /// An HTTP entity tag (RFC 9110 §8.8.3): `"opaque"` or weak `W/"opaque"`.
-public struct EntityTag: Sendable, Equatable, CustomStringConvertible {
-    public let opaque: String
-    public let isWeak: Bool
+package struct EntityTag: Sendable, Equatable, CustomStringConvertible {
+    package let opaque: String
+    package let isWeak: Bool
 
-    public init(_ opaque: String, weak: Bool = false) {
+    package init(_ opaque: String, weak: Bool = false) {
         self.opaque = opaque
         self.isWeak = weak
     }
 
     /// The strong tag of a chest version: `"7"`.
-    public init(version: Int64) {
+    package init(version: Int64) {
         self.init(String(version))
     }
 
-    public var description: String { (isWeak ? "W/" : "") + "\"\(opaque)\"" }
+    package var description: String { (isWeak ? "W/" : "") + "\"\(opaque)\"" }
 
     /// Strong comparison: both strong and equal. A weak tag never matches.
-    public func strongMatches(_ other: EntityTag) -> Bool {
+    package func strongMatches(_ other: EntityTag) -> Bool {
         !isWeak && !other.isWeak && opaque == other.opaque
     }
 
     /// The version a strong tag names, if it is a decimal version number.
-    public var version: Int64? {
+    package var version: Int64? {
         guard !isWeak, let value = Int64(opaque), value >= 0, String(value) == opaque else { return nil }
         return value
     }
 }
 
 /// A parsed `If-Match` header: `*` or a list of entity tags.
-public enum IfMatch: Sendable, Equatable {
+package enum IfMatch: Sendable, Equatable {
     case any
     case tags([EntityTag])
 
     /// Parses the field values (a header may be repeated); nil when malformed.
-    public init?(headerValues: [String]) {
+    package init?(headerValues: [String]) {
         guard !headerValues.isEmpty else { return nil }
         let joined = headerValues.joined(separator: ",")
         if joined.filter({ $0 != " " && $0 != "\t" }) == "*" {
@@ -45,7 +45,7 @@ public enum IfMatch: Sendable, Equatable {
     }
 
     /// True when a representation with strong tag `current` satisfies the condition.
-    public func matches(_ current: EntityTag) -> Bool {
+    package func matches(_ current: EntityTag) -> Bool {
         switch self {
         case .any: true
         case .tags(let tags): tags.contains { $0.strongMatches(current) }
@@ -53,7 +53,7 @@ public enum IfMatch: Sendable, Equatable {
     }
 
     /// The versions named by strong, numeric tags (weak and non-numeric tags can never match).
-    public var candidateVersions: [Int64] {
+    package var candidateVersions: [Int64] {
         guard case .tags(let tags) = self else { return [] }
         return tags.compactMap(\.version)
     }

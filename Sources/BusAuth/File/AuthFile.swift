@@ -4,15 +4,15 @@ import Foundation
 
 /// The auth file (`--auth FILE`): who may spawn, who may open chests, how receipts are signed.
 /// Every key file it names is read and parsed here, once, at startup; nothing is read later.
-public struct AuthFile: Sendable {
+package struct AuthFile: Sendable {
     /// The `spawn` section (gateway); nil: the gateway runs open.
-    public var spawn: SpawnPolicy?
+    package var spawn: SpawnPolicy?
     /// The `players` section (activation); nil: activation runs open.
-    public var players: PlayerPolicy?
+    package var players: PlayerPolicy?
     /// The `receipts` section; nil: activations carry no receipt.
-    public var receipts: ReceiptSigner?
+    package var receipts: ReceiptSigner?
 
-    public init(spawn: SpawnPolicy? = nil, players: PlayerPolicy? = nil, receipts: ReceiptSigner? = nil) {
+    package init(spawn: SpawnPolicy? = nil, players: PlayerPolicy? = nil, receipts: ReceiptSigner? = nil) {
         self.spawn = spawn
         self.players = players
         self.receipts = receipts
@@ -21,7 +21,7 @@ public struct AuthFile: Sendable {
     /// Reads and parses the file at `path`; paths inside it are relative to its directory.
     /// `regionNames` are the catalog's regions: a client naming another is a startup error
     /// (nil: not judged, for a service that serves no regions).
-    public static func load(path: String, regionNames: Set<String>?) throws(AuthFileError) -> AuthFile {
+    package static func load(path: String, regionNames: Set<String>?) throws(AuthFileError) -> AuthFile {
         let text: String
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
@@ -36,7 +36,7 @@ public struct AuthFile: Sendable {
     }
 
     /// Parses auth-file text; `readFile` reads a path named in it (relative to the file).
-    public static func parse(
+    package static func parse(
         yaml: String, file: String, regionNames: Set<String>?, readFile: @escaping (String) throws -> [UInt8]
     ) throws(AuthFileError) -> AuthFile {
         try AuthFileReader(file: file, regionNames: regionNames, readFile: readFile).read(yaml)
@@ -44,22 +44,22 @@ public struct AuthFile: Sendable {
 }
 
 /// The `spawn` section: game-server clients and their regions.
-public struct SpawnPolicy: Sendable {
-    public let clients: [SpawnClient]
+package struct SpawnPolicy: Sendable {
+    package let clients: [SpawnClient]
 
-    public init(clients: [SpawnClient]) { self.clients = clients }
+    package init(clients: [SpawnClient]) { self.clients = clients }
 }
 
 /// One game server allowed to post spawns.
-public struct SpawnClient: Sendable, Equatable {
+package struct SpawnClient: Sendable, Equatable {
     /// `[a-z0-9-]{1,63}`; shows in logs, metrics and the `source` field of entries.
-    public let name: String
+    package let name: String
     /// SHA-256 digests of its accepted tokens (more than one while a token is rotated).
-    public let tokenHashes: [[UInt8]]
+    package let tokenHashes: [[UInt8]]
     /// The regions it may spawn into.
-    public let regions: RegionGrant
+    package let regions: RegionGrant
 
-    public init(name: String, tokenHashes: [[UInt8]], regions: RegionGrant) {
+    package init(name: String, tokenHashes: [[UInt8]], regions: RegionGrant) {
         self.name = name
         self.tokenHashes = tokenHashes
         self.regions = regions
@@ -67,12 +67,12 @@ public struct SpawnClient: Sendable, Equatable {
 }
 
 /// The regions a client may use: named ones, or all (`["*"]`).
-public enum RegionGrant: Sendable, Equatable {
+package enum RegionGrant: Sendable, Equatable {
     case all
     case only(Set<String>)
 
     /// True when a client with this grant may spawn into `region`.
-    public func allows(_ region: String) -> Bool {
+    package func allows(_ region: String) -> Bool {
         switch self {
         case .all: true
         case .only(let names): names.contains(region)
@@ -81,21 +81,21 @@ public enum RegionGrant: Sendable, Equatable {
 }
 
 /// The `players` section, its keys loaded.
-public struct PlayerPolicy: Sendable {
+package struct PlayerPolicy: Sendable {
     /// The JWT's `iss` must equal this.
-    public let issuer: String
+    package let issuer: String
     /// The JWT's `aud` must be, or contain, this.
-    public let audience: String
+    package let audience: String
     /// Public keys from `jwks_file`, by `kid` (may be empty when only HS256 is configured).
-    public let keys: [String: VerificationKey]
+    package let keys: [String: VerificationKey]
     /// The HS256 secret from `hs256_secret_file`, when given.
-    public let hs256Secret: SymmetricKey?
+    package let hs256Secret: SymmetricKey?
     /// Clock skew allowed on `exp`, `nbf` and `iat`.
-    public let leewaySeconds: Int
+    package let leewaySeconds: Int
     /// The per-player activation bucket; nil: unlimited.
-    public let activationLimit: BucketLimit?
+    package let activationLimit: BucketLimit?
 
-    public init(
+    package init(
         issuer: String, audience: String, keys: [String: VerificationKey], hs256Secret: SymmetricKey? = nil,
         leewaySeconds: Int = 30, activationLimit: BucketLimit? = nil
     ) {
@@ -109,11 +109,11 @@ public struct PlayerPolicy: Sendable {
 }
 
 /// A token bucket: refills at `perSecond`, holds at most `burst`.
-public struct BucketLimit: Sendable, Equatable {
-    public let perSecond: Double
-    public let burst: Int
+package struct BucketLimit: Sendable, Equatable {
+    package let perSecond: Double
+    package let burst: Int
 
-    public init(perSecond: Double, burst: Int) {
+    package init(perSecond: Double, burst: Int) {
         self.perSecond = perSecond
         self.burst = burst
     }

@@ -3,7 +3,7 @@
 /// trailing bits are refused, so that one value has exactly one spelling (a tampered
 /// signature part can never decode to the same bytes). Written out rather than through
 /// Foundation's Data, which costs several microseconds per token in allocations.
-public enum Base64URL {
+package enum Base64URL {
     private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
 
     /// 6-bit values by ASCII byte; 0xFF: not in the alphabet.
@@ -14,7 +14,7 @@ public enum Base64URL {
     }()
 
     /// The unpadded base64url text of `bytes`.
-    public static func encode(_ bytes: some Sequence<UInt8>) -> String {
+    package static func encode(_ bytes: some Sequence<UInt8>) -> String {
         let input = Array(bytes)
         var output = [UInt8]()
         output.reserveCapacity((input.count * 4 + 2) / 3)
@@ -44,7 +44,7 @@ public enum Base64URL {
     }
 
     /// The bytes of unpadded base64url `text`, or nil if it is not exactly that.
-    public static func decode(_ text: some Collection<UInt8>) -> [UInt8]? {
+    package static func decode(_ text: some Collection<UInt8>) -> [UInt8]? {
         // A remainder of 1 character can never come from whole bytes.
         guard text.count % 4 != 1 else { return nil }
         var output = [UInt8]()
@@ -80,8 +80,8 @@ public enum Base64URL {
     }
 
     /// The bytes of unpadded base64url `text`, or nil if it is not exactly that.
-    public static func decode(_ text: String) -> [UInt8]? { decode(text.utf8) }
+    package static func decode(_ text: String) -> [UInt8]? { decode(text.utf8) }
 
     /// The bytes of unpadded base64url `text`, or nil if it is not exactly that.
-    public static func decode(_ text: Substring) -> [UInt8]? { decode(text.utf8) }
+    package static func decode(_ text: Substring) -> [UInt8]? { decode(text.utf8) }
 }

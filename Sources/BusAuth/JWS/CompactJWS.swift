@@ -3,13 +3,13 @@ import BusJSON
 
 /// A compact JWS (RFC 7515 §7.1) taken apart but not yet trusted: its header, its payload
 /// bytes, the signing input and the signature. Nothing here says the signature is good.
-public struct CompactJWS: Sendable {
+package struct CompactJWS: Sendable {
     /// Tokens longer than this are refused before any decoding: a player JWT is a few hundred
     /// bytes, and an attacker's megabyte must not cost more than a length check.
-    public static let maxLength = 8192
+    package static let maxLength = 8192
 
     /// Why a token could not be taken apart.
-    public enum Malformed: Error, Sendable, Equatable {
+    package enum Malformed: Error, Sendable, Equatable {
         case tooLong
         case notThreeParts
         case badBase64(part: String)
@@ -22,19 +22,19 @@ public struct CompactJWS: Sendable {
     }
 
     /// The header's `alg`, one of the accepted algorithms.
-    public let algorithm: JWSAlgorithm
+    package let algorithm: JWSAlgorithm
     /// The header's `kid`, when present.
-    public let keyID: String?
+    package let keyID: String?
     /// The decoded payload (for a JWT: the claims object).
-    public let payload: JSONValue
+    package let payload: JSONValue
     /// `BASE64URL(header) "." BASE64URL(payload)`, the bytes the signature covers.
-    public let signingInput: ArraySlice<UInt8>
+    package let signingInput: ArraySlice<UInt8>
     /// The decoded signature.
-    public let signature: [UInt8]
+    package let signature: [UInt8]
 
     /// Splits and decodes `token`; refuses anything but three canonical base64url parts whose
     /// header is a JSON object with an accepted `alg`, no `crit`, and whose payload is an object.
-    public init(_ token: String) throws(Malformed) {
+    package init(_ token: String) throws(Malformed) {
         let bytes = Array(token.utf8)
         guard bytes.count <= Self.maxLength else { throw .tooLong }
         let dots = bytes.indices.filter { bytes[$0] == UInt8(ascii: ".") }

@@ -8,20 +8,20 @@ import CryptoExtras
 /// Keys for another use (`"use": "enc"`), of an unsupported type or curve, or whose `alg`
 /// names an algorithm BiomeBus does not accept, are skipped (a shared JWKS may hold them);
 /// a supported key that is malformed, or two keys with one `kid`, are errors.
-public struct JWKSet: Sendable {
+package struct JWKSet: Sendable {
     /// Why a JWKS document was refused.
-    public struct Invalid: Error, Sendable, Equatable, CustomStringConvertible {
-        public let message: String
-        public var description: String { message }
+    package struct Invalid: Error, Sendable, Equatable, CustomStringConvertible {
+        package let message: String
+        package var description: String { message }
     }
 
     /// Usable keys by `kid`.
-    public let keys: [String: VerificationKey]
+    package let keys: [String: VerificationKey]
     /// What was skipped and why, for the startup log.
-    public let skipped: [String]
+    package let skipped: [String]
 
     /// Parses `document`; throws when it is not a JWKS or holds no usable key.
-    public init(document: [UInt8]) throws(Invalid) {
+    package init(document: [UInt8]) throws(Invalid) {
         guard let root = try? JSONParser.parse(document), case .array(let entries)? = root["keys"] else {
             throw Invalid(message: "not a JWKS document (expected an object with a \"keys\" array)")
         }

@@ -1,6 +1,6 @@
 /// The JWS algorithms BiomeBus accepts (RFC 7518 names). `none` and every other name is
 /// refused, so a header can never choose an algorithm the key was not made for.
-public enum JWSAlgorithm: String, Sendable, Hashable, CaseIterable {
+package enum JWSAlgorithm: String, Sendable, Hashable, CaseIterable {
     /// RSASSA-PKCS1-v1_5 with SHA-256, keys of at least 2048 bits.
     case rs256 = "RS256"
     /// ECDSA on P-256 with SHA-256.

@@ -8,9 +8,9 @@ import CryptoExtras
 /// A struct holding the check as a closure rather than an enum with one case per key type:
 /// a multi-payload enum keeps its case in the spare bits of the key's pointer, which hides the
 /// key from LeakSanitizer and made every long-lived key set look leaked.
-public struct VerificationKey: Sendable {
+package struct VerificationKey: Sendable {
     /// The only algorithm this key verifies.
-    public let algorithm: JWSAlgorithm
+    package let algorithm: JWSAlgorithm
     private let check: @Sendable (_ signature: [UInt8], _ signingInput: ArraySlice<UInt8>) -> Bool
 
     private init(
@@ -21,7 +21,7 @@ public struct VerificationKey: Sendable {
     }
 
     /// RS256: RSASSA-PKCS1-v1_5 with SHA-256.
-    public static func rsa(_ key: _RSA.Signing.PublicKey) -> VerificationKey {
+    package static func rsa(_ key: _RSA.Signing.PublicKey) -> VerificationKey {
         VerificationKey(.rs256) { signature, input in
             key.isValidSignature(
                 _RSA.Signing.RSASignature(rawRepresentation: signature), for: SHA256.hash(data: input),
@@ -30,7 +30,7 @@ public struct VerificationKey: Sendable {
     }
 
     /// ES256: ECDSA on P-256 with SHA-256.
-    public static func p256(_ key: P256.Signing.PublicKey) -> VerificationKey {
+    package static func p256(_ key: P256.Signing.PublicKey) -> VerificationKey {
         VerificationKey(.es256) { signature, input in
             // JWS ES256 signatures are R || S, 32 bytes each (RFC 7518 §3.4), not DER.
             guard let ecdsa = try? P256.Signing.ECDSASignature(rawRepresentation: signature) else { return false }
@@ -39,12 +39,12 @@ public struct VerificationKey: Sendable {
     }
 
     /// EdDSA with Ed25519.
-    public static func ed25519(_ key: Curve25519.Signing.PublicKey) -> VerificationKey {
+    package static func ed25519(_ key: Curve25519.Signing.PublicKey) -> VerificationKey {
         VerificationKey(.edDSA) { signature, input in key.isValidSignature(signature, for: input) }
     }
 
     /// HS256 with the configured shared secret.
-    public static func hmac(_ key: SymmetricKey) -> VerificationKey {
+    package static func hmac(_ key: SymmetricKey) -> VerificationKey {
         VerificationKey(.hs256) { signature, input in
             // Constant-time comparison of the MAC (swift-crypto's own check).
             HMAC<SHA256>.isValidAuthenticationCode(signature, authenticating: input, using: key)
@@ -53,7 +53,7 @@ public struct VerificationKey: Sendable {
 
     /// True when `signature` over `signingInput` is valid under this key and `algorithm` is
     /// the key's own; false for any other algorithm, whatever the bytes.
-    public func verifies(_ signature: [UInt8], over signingInput: ArraySlice<UInt8>, algorithm: JWSAlgorithm)
+    package func verifies(_ signature: [UInt8], over signingInput: ArraySlice<UInt8>, algorithm: JWSAlgorithm)
         -> Bool
     {
         algorithm == self.algorithm && check(signature, signingInput)

@@ -2,7 +2,7 @@ import BusRedis
 import BusStreams
 
 /// What one bucket check decided.
-public enum LimitDecision: Sendable, Equatable {
+package enum LimitDecision: Sendable, Equatable {
     /// A token was taken; go on.
     case allowed
     /// The bucket is empty; nothing was taken. Retry after this many whole seconds (≥ 1).
@@ -11,27 +11,27 @@ public enum LimitDecision: Sendable, Equatable {
 
 /// Per-player activation limits: one token bucket per player in Redis, shared by every
 /// activation process, checked and updated by one atomic script per activation.
-public struct ActivationLimiter: Sendable {
+package struct ActivationLimiter: Sendable {
     /// `Retry-After` when the limiter's Redis does not answer.
-    public static let unavailableRetryAfterSeconds = 1
+    package static let unavailableRetryAfterSeconds = 1
 
     /// The bucket's rate and size.
-    public let limit: BucketLimit
+    package let limit: BucketLimit
 
-    public init(limit: BucketLimit) { self.limit = limit }
+    package init(limit: BucketLimit) { self.limit = limit }
 
     /// The bucket's key: one per player.
-    public static func key(player: String) -> String { "RATELIMIT:activate:\(player)" }
+    package static func key(player: String) -> String { "RATELIMIT:activate:\(player)" }
 
     /// The script's arguments for this limit.
-    public var arguments: [RedisArgument] {
+    package var arguments: [RedisArgument] {
         [.string(String(limit.perSecond)), .integer(Int64(limit.burst))]
     }
 
     /// Runs the check for `player` on `connection` (its loop; the connection's command timeout
     /// bounds it). `completion` gets the decision, or the refusal to send: `429 rate_limited`
     /// or `503 limiter_unavailable`, never a silent pass.
-    public func check(
+    package func check(
         player: String, on connection: RedisConnection, _ completion: @escaping (Result<Void, AuthRefusal>) -> Void
     ) {
         connection.run(LimitScripts.tokenBucket, keys: [Self.key(player: player)], arguments: arguments) { result in
@@ -40,7 +40,7 @@ public struct ActivationLimiter: Sendable {
     }
 
     /// The refusal (or pass) for one script result.
-    public static func outcome(of result: Result<RedisReply, RedisError>) -> Result<Void, AuthRefusal> {
+    package static func outcome(of result: Result<RedisReply, RedisError>) -> Result<Void, AuthRefusal> {
         switch result.map(decision(from:)) {
         case .success(.allowed?): .success(())
         case .success(.refused(let seconds)?): .failure(.rateLimited(retryAfterSeconds: seconds))
@@ -50,7 +50,7 @@ public struct ActivationLimiter: Sendable {
     }
 
     /// Reads the script's reply `{1, 0}` or `{0, seconds}`; nil for anything else.
-    public static func decision(from reply: RedisReply) -> LimitDecision? {
+    package static func decision(from reply: RedisReply) -> LimitDecision? {
         guard let items = reply.array, items.count == 2, let allowed = items[0].integer, let wait = items[1].integer
         else { return nil }
         return allowed == 1 ? .allowed : .refused(retryAfterSeconds: max(1, Int(wait)))
@@ -58,7 +58,7 @@ public struct ActivationLimiter: Sendable {
 }
 
 /// The rate-limit scripts.
-public enum LimitScripts {
+package enum LimitScripts {
     /// A token bucket: checks and takes one token in one atomic step.
     /// KEYS: the bucket. ARGV: tokens per second, burst.
     /// Answers `{1, 0}` (taken) or `{0, retry_after_seconds}` (refused, nothing taken).
@@ -67,7 +67,7 @@ public enum LimitScripts {
     /// share one notion of now. A missing bucket is full (buckets start full; an idle bucket
     /// expires once it would have refilled, which is the same thing). State: `tokens` (a
     /// fraction) and `at` (ms) in a hash. A refused attempt writes nothing.
-    public static let tokenBucket = RedisScript(
+    package static let tokenBucket = RedisScript(
         name: "token-bucket", keyCount: 1,
         source: """
             local rate = tonumber(ARGV[1])

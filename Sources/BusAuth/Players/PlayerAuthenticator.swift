@@ -3,30 +3,30 @@ import BusJSON
 import Crypto
 
 /// Who the player is, from a verified JWT.
-public struct PlayerIdentity: Sendable, Equatable {
+package struct PlayerIdentity: Sendable, Equatable {
     /// The token's `sub`: the player every activation is attributed to.
-    public let subject: String
+    package let subject: String
 
-    public init(subject: String) { self.subject = subject }
+    package init(subject: String) { self.subject = subject }
 }
 
 /// Verifies player JWTs against the keys and claims of the auth file's `players` section.
 ///
 /// Synchronous and free of I/O: keys were parsed at startup, so a call costs one signature
 /// check and two small JSON parses, and runs on the calling (loop) thread.
-public struct PlayerAuthenticator: Sendable {
+package struct PlayerAuthenticator: Sendable {
     /// The `players` section, keys loaded.
-    public let policy: PlayerPolicy
+    package let policy: PlayerPolicy
     /// The HS256 key, built once from the configured secret.
     private let hmacKey: VerificationKey?
 
-    public init(policy: PlayerPolicy) {
+    package init(policy: PlayerPolicy) {
         self.policy = policy
         self.hmacKey = policy.hs256Secret.map(VerificationKey.hmac)
     }
 
     /// Checks the request's `Authorization` header value at Unix time `now` (seconds).
-    public func verify(authorization: String?, now: Double) -> Result<PlayerIdentity, AuthRefusal> {
+    package func verify(authorization: String?, now: Double) -> Result<PlayerIdentity, AuthRefusal> {
         switch BearerCredentials(authorization: authorization) {
         case .absent: .failure(.unauthorized(.noCredentials))
         case .malformed: .failure(.unauthorized(.invalidToken(.malformed)))
@@ -35,7 +35,7 @@ public struct PlayerAuthenticator: Sendable {
     }
 
     /// Checks one compact JWS at Unix time `now` (seconds): signature first, then claims.
-    public func verify(token: String, now: Double) -> Result<PlayerIdentity, InvalidToken> {
+    package func verify(token: String, now: Double) -> Result<PlayerIdentity, InvalidToken> {
         let jws: CompactJWS
         do {
             jws = try CompactJWS(token)
@@ -90,7 +90,7 @@ public struct PlayerAuthenticator: Sendable {
 
     /// The contract's rule for an activation body: its `player_id`, when present, must be the
     /// token's subject.
-    public static func checkBody(playerID: String?, against identity: PlayerIdentity) -> Result<Void, AuthRefusal> {
+    package static func checkBody(playerID: String?, against identity: PlayerIdentity) -> Result<Void, AuthRefusal> {
         guard let playerID, playerID != identity.subject else { return .success(()) }
         return .failure(.playerMismatch)
     }

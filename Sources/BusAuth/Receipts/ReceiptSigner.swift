@@ -5,17 +5,17 @@ import Crypto
 /// Signs receipts: the proof of a won activation that a game server verifies offline before
 /// awarding loot. A compact JWS, header `{"alg":"EdDSA","kid":…}`, claims `iss` ("biomebus"),
 /// `sub` (the player), `biome_id`, `chest_id`, `version` (the new one) and `iat`.
-public struct ReceiptSigner: Sendable {
+package struct ReceiptSigner: Sendable {
     /// The receipts' `iss`.
-    public static let issuer = "biomebus"
+    package static let issuer = "biomebus"
 
     private let privateKey: Curve25519.Signing.PrivateKey
     /// The `kid` of the header and of the published JWK.
-    public let keyID: String
+    package let keyID: String
     /// The encoded header part: the same for every receipt, so built once.
     private let encodedHeader: String
 
-    public init(privateKey: Curve25519.Signing.PrivateKey, keyID: String) {
+    package init(privateKey: Curve25519.Signing.PrivateKey, keyID: String) {
         self.privateKey = privateKey
         self.keyID = keyID
         var header = JSONWriter()
@@ -28,7 +28,7 @@ public struct ReceiptSigner: Sendable {
 
     /// The receipt for `player` winning `chestID` in `biomeID` at `version`, issued at Unix
     /// second `issuedAt`. Signing with Ed25519 takes tens of microseconds and no I/O.
-    public func sign(player: String, biomeID: Int64, chestID: String, version: Int64, issuedAt: Int64) -> String {
+    package func sign(player: String, biomeID: Int64, chestID: String, version: Int64, issuedAt: Int64) -> String {
         var claims = JSONWriter()
         claims.beginObject()
         claims.field("iss", Self.issuer)
@@ -47,7 +47,7 @@ public struct ReceiptSigner: Sendable {
     }
 
     /// `GET /v1/receipts/jwks.json`: the public key as a JWKS (`kty` OKP, `crv` Ed25519, `kid`).
-    public var jwksDocument: [UInt8] {
+    package var jwksDocument: [UInt8] {
         var document = JSONWriter()
         document.beginObject()
         document.key("keys")

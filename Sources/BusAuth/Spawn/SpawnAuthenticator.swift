@@ -1,34 +1,34 @@
 import Crypto
 
 /// A game-server client the gateway let in.
-public struct ClientIdentity: Sendable, Equatable {
+package struct ClientIdentity: Sendable, Equatable {
     /// Its name: the `source` field of every entry it appends, a log and metric label.
-    public let name: String
+    package let name: String
     /// The regions it may spawn into.
-    public let regions: RegionGrant
+    package let regions: RegionGrant
 
-    public init(name: String, regions: RegionGrant) {
+    package init(name: String, regions: RegionGrant) {
         self.name = name
         self.regions = regions
     }
 
     /// `.success` when this client may spawn into `region`, else `403 region_forbidden`
     /// (in a batch: per event).
-    public func authorize(region: String) -> Result<Void, AuthRefusal> {
+    package func authorize(region: String) -> Result<Void, AuthRefusal> {
         regions.allows(region) ? .success(()) : .failure(.regionForbidden(client: name, region: region))
     }
 }
 
 /// Admits game servers by bearer token: the token's SHA-256 is compared, in constant time,
 /// with every configured hash. Tokens themselves are never stored, logged or compared.
-public struct SpawnAuthenticator: Sendable {
+package struct SpawnAuthenticator: Sendable {
     private let clients: [SpawnClient]
 
-    public init(policy: SpawnPolicy) { self.clients = policy.clients }
+    package init(policy: SpawnPolicy) { self.clients = policy.clients }
 
     /// Checks the request's `Authorization` header value (nil: absent). Every refusal is
     /// `401 unauthorized` with `WWW-Authenticate: Bearer realm="biomebus"`.
-    public func admit(authorization: String?) -> Result<ClientIdentity, AuthRefusal> {
+    package func admit(authorization: String?) -> Result<ClientIdentity, AuthRefusal> {
         switch BearerCredentials(authorization: authorization) {
         case .absent: return .failure(.unauthorized(.noCredentials))
         case .malformed: return .failure(.unauthorized(.unknownClient))

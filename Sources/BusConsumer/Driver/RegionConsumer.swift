@@ -14,22 +14,22 @@ import Logging
 /// The driver keeps one `HeldEntry` per entry the machine holds (created when the machine
 /// first asks to handle it, released when the machine lets it go, both in `followMachine`), one
 /// `StreamState` per stream, and the group setup; everything else is the machine's.
-public final class RegionConsumer {
-    public struct Configuration: Sendable {
-        public var region: RegionConfig
-        public var biomes: [BiomeID]
-        public var consumerName: String
+package final class RegionConsumer {
+    package struct Configuration: Sendable {
+        package var region: RegionConfig
+        package var biomes: [BiomeID]
+        package var consumerName: String
         /// The region's `handler_timeout_ms`.
-        public var handlerTimeout: Duration
+        package var handlerTimeout: Duration
         /// How often idle entries of other consumers are looked for: every blocking read (but
         /// at least twice per `claim_idle_ms`), 100 ms … 10 s. A claim that comes due waits for
         /// the read in progress, so a dead consumer's entries are taken within `claim_idle_ms`
         /// plus about one read cycle.
-        public var reclaimInterval: Duration
+        package var reclaimInterval: Duration
         /// How long a retry after a Redis failure (read, group creation) waits at most.
-        public var redisRetryBackoff = ReconnectBackoff(initial: .milliseconds(100), maximum: .seconds(5))
+        package var redisRetryBackoff = ReconnectBackoff(initial: .milliseconds(100), maximum: .seconds(5))
 
-        public init(region: RegionConfig, biomes: [BiomeID], consumerName: String) {
+        package init(region: RegionConfig, biomes: [BiomeID], consumerName: String) {
             self.region = region
             self.biomes = biomes
             self.consumerName = consumerName
@@ -39,13 +39,13 @@ public final class RegionConsumer {
         }
     }
 
-    public let loop: EventLoop
-    public let configuration: Configuration
-    public private(set) var statistics = ConsumerStatistics()
+    package let loop: EventLoop
+    package let configuration: Configuration
+    package private(set) var statistics = ConsumerStatistics()
     /// Called after each change of what is held, for gauges.
-    public var onProgress: ((RegionConsumer) -> Void)?
+    package var onProgress: ((RegionConsumer) -> Void)?
     /// Called with each handler run's duration in seconds.
-    public var onHandlerDuration: ((Double) -> Void)?
+    package var onHandlerDuration: ((Double) -> Void)?
 
     private let handler: DeliveryHandler
     private let logger: Logger
@@ -79,7 +79,7 @@ public final class RegionConsumer {
     private var stopped: (() -> Void)?
 
     /// A consumer on two new connections to the region's Redis.
-    public convenience init(loop: EventLoop, configuration: Configuration, handler: DeliveryHandler, logger: Logger) {
+    package convenience init(loop: EventLoop, configuration: Configuration, handler: DeliveryHandler, logger: Logger) {
         let consumer = configuration.region.consumer
         let address = configuration.region.redis
         let connector = RedisConnector(loop: loop)
@@ -142,10 +142,10 @@ public final class RegionConsumer {
     }
 
     /// Entries held now; never more than `max_in_flight`.
-    public var inFlight: Int { machine.held }
-    public var isConnected: Bool { reads.isReady && commands.isReady }
+    package var inFlight: Int { machine.held }
+    package var isConnected: Bool { reads.isReady && commands.isReady }
 
-    public func start() {
+    package func start() {
         loop.assertInLoop()
         connector?.start()
         reads.start()
@@ -156,7 +156,7 @@ public final class RegionConsumer {
     /// Stops reading, lets handlers finish (acknowledging successes), leaves the rest pending
     /// for other consumers, then calls `done`. The caller bounds the wait with its own timeout
     /// and calls `close()` after it.
-    public func stop(then done: @escaping () -> Void) {
+    package func stop(then done: @escaping () -> Void) {
         loop.assertInLoop()
         stopped = done
         reclaimTimer.cancel()
@@ -171,7 +171,7 @@ public final class RegionConsumer {
     }
 
     /// Closes both connections (after `stop`, or when giving up on a drain).
-    public func close() {
+    package func close() {
         reads.close()
         commands.close()
         connector?.close()

@@ -1,19 +1,19 @@
 /// The identifier rules the contract sets.
-public enum Identifiers {
+package enum Identifiers {
     /// `[a-z0-9_-]{1,32}`: a spawn's type.
-    public static func isValidType(_ text: String) -> Bool {
+    package static func isValidType(_ text: String) -> Bool {
         matches(text, maxLength: 32) { byte in
             (byte >= 0x61 && byte <= 0x7A) || isDigit(byte) || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-")
         }
     }
 
     /// `[A-Za-z0-9_.:-]{1,64}`: chest ids and player ids.
-    public static func isValidChestID(_ text: String) -> Bool {
+    package static func isValidChestID(_ text: String) -> Bool {
         matches(text, maxLength: 64, isIDByte)
     }
 
     /// `[a-z0-9-]{1,63}`: region names.
-    public static func isValidRegionName(_ text: String) -> Bool {
+    package static func isValidRegionName(_ text: String) -> Bool {
         matches(text, maxLength: 63) { byte in
             (byte >= 0x61 && byte <= 0x7A) || isDigit(byte) || byte == UInt8(ascii: "-")
         }

@@ -1,16 +1,16 @@
 import BusJSON
 
 /// A validated spawn posted by a game server.
-public struct SpawnEvent: Sendable, Equatable {
-    public var biome: BiomeID
+package struct SpawnEvent: Sendable, Equatable {
+    package var biome: BiomeID
     /// Matches `[a-z0-9_-]{1,32}`.
-    public var type: String
+    package var type: String
     /// Two or three finite numbers.
-    public var coordinates: [Double]
+    package var coordinates: [Double]
     /// Matches `[A-Za-z0-9_.:-]{1,64}`; nil when the gateway should generate one.
-    public var chestID: String?
+    package var chestID: String?
 
-    public init(biome: BiomeID, type: String, coordinates: [Double], chestID: String?) {
+    package init(biome: BiomeID, type: String, coordinates: [Double], chestID: String?) {
         self.biome = biome
         self.type = type
         self.coordinates = coordinates
@@ -19,19 +19,19 @@ public struct SpawnEvent: Sendable, Equatable {
 
     /// The names of a spawn's fields in its stream entry: written by the gateway's XADD, read back
     /// by the consumer, so one spelling serves both sides.
-    public enum Field {
-        public static let type = "type"
+    package enum Field {
+        package static let type = "type"
         /// The coordinates as compact JSON array text (`coordinatesText`).
-        public static let coordinates = "coords"
-        public static let chestID = "chest_id"
+        package static let coordinates = "coords"
+        package static let chestID = "chest_id"
         /// The gateway's receive time, Unix milliseconds in decimal.
-        public static let receivedAt = "ts"
+        package static let receivedAt = "ts"
         /// The spawn client that posted it, when the gateway runs with auth.
-        public static let source = "source"
+        package static let source = "source"
     }
 
     /// The coordinates as compact JSON array text: `[1.5,2,3.25]`.
-    public var coordinatesText: String {
+    package var coordinatesText: String {
         var writer = JSONWriter()
         writer.beginArray()
         for value in coordinates { writer.number(value) }

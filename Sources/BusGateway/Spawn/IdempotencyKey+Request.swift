@@ -4,11 +4,11 @@ import BusService
 
 extension IdempotencyKey {
     /// The request header carrying a single spawn's key.
-    public static let headerName = "Idempotency-Key"
+    package static let headerName = "Idempotency-Key"
 
     /// The key of a `POST /v1/spawn` request: nil without the header, 400 `invalid_field`
     /// naming the header when its value breaks the rule (an empty value included).
-    public static func fromHeader(_ value: String?) -> Result<IdempotencyKey?, APIError> {
+    package static func fromHeader(_ value: String?) -> Result<IdempotencyKey?, APIError> {
         guard let value else { return .success(nil) }
         guard let key = IdempotencyKey(value) else {
             return .failure(
@@ -43,7 +43,7 @@ extension IdempotencyKey {
 
 extension APIError {
     /// The key was first used with another spawn: nothing was written.
-    public static func idempotencyKeyReused(_ key: IdempotencyKey) -> APIError {
+    package static func idempotencyKeyReused(_ key: IdempotencyKey) -> APIError {
         APIError(
             status: 422, code: "idempotency_key_reused",
             message: "idempotency key \"\(key.text)\" was already used with a different spawn in this biome")

@@ -5,29 +5,29 @@ import BusService
 /// A `POST /v1/spawn/batch` body, validated in two layers: the envelope as a whole (a bad one
 /// is one 400 and nothing is written), then each event on its own, exactly as a single spawn's
 /// body, so one bad event fails only itself.
-public struct SpawnBatch: Sendable {
+package struct SpawnBatch: Sendable {
     /// How many events one batch may carry.
-    public static let eventLimit = 1...1000
+    package static let eventLimit = 1...1000
     /// The largest batch body (the single-spawn route keeps its 16 KiB).
-    public static let maxBodySize = 1024 * 1024
+    package static let maxBodySize = 1024 * 1024
 
     /// One valid event and its key, if it carries one.
-    public struct Item: Sendable, Equatable {
-        public var event: SpawnEvent
-        public var key: IdempotencyKey?
+    package struct Item: Sendable, Equatable {
+        package var event: SpawnEvent
+        package var key: IdempotencyKey?
 
-        public init(event: SpawnEvent, key: IdempotencyKey?) {
+        package init(event: SpawnEvent, key: IdempotencyKey?) {
             self.event = event
             self.key = key
         }
     }
 
     /// Each event's validation outcome, in request order.
-    public var items: [Result<Item, APIError>]
+    package var items: [Result<Item, APIError>]
 
     /// Validates a batch body: `{"events": [<spawn>, ...]}` with 1 … 1000 events; other members
     /// are ignored, as in a single spawn.
-    public static func decode(body: [UInt8]) -> Result<SpawnBatch, APIError> {
+    package static func decode(body: [UInt8]) -> Result<SpawnBatch, APIError> {
         let document: JSONValue
         switch JSONBody.object(from: body) {
         case .success(let object): document = object

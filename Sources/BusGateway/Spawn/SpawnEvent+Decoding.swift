@@ -5,7 +5,7 @@ import BusService
 extension SpawnEvent {
     /// Validates a `POST /v1/spawn` body. Unknown members are ignored; `chest_id: null`
     /// counts as absent. Errors name the offending field.
-    public static func decode(body: [UInt8]) -> Result<SpawnEvent, APIError> {
+    package static func decode(body: [UInt8]) -> Result<SpawnEvent, APIError> {
         switch JSONBody.object(from: body) {
         case .success(let object): decode(object: object)
         case .failure(let error): .failure(error)
@@ -14,7 +14,7 @@ extension SpawnEvent {
 
     /// Validates one spawn given as a parsed JSON object (a single spawn's body, or one event
     /// of a batch), with the same rules and messages.
-    public static func decode(object document: JSONValue) -> Result<SpawnEvent, APIError> {
+    package static func decode(object document: JSONValue) -> Result<SpawnEvent, APIError> {
         do {
             return .success(
                 SpawnEvent(

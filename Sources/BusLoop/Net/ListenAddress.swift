@@ -3,17 +3,17 @@
 #endif
 
 /// A `HOST:PORT` to listen on or connect to; IPv6 hosts go in brackets (`[::1]:8080`).
-public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
-    public var host: String
-    public var port: Int
+package struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
+    package var host: String
+    package var port: Int
 
-    public init(host: String, port: Int) {
+    package init(host: String, port: Int) {
         self.host = host
         self.port = port
     }
 
     /// Parses `HOST:PORT`; nil with no port, a bad port, or an empty host.
-    public init?(_ text: String) {
+    package init?(_ text: String) {
         let hostPart: Substring
         let portPart: Substring
         if text.hasPrefix("[") {
@@ -30,16 +30,16 @@ public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
         self.init(host: String(hostPart), port: port)
     }
 
-    public var description: String {
+    package var description: String {
         host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
     }
 }
 
 /// Why a listening socket could not be opened.
-public struct BindError: Error, CustomStringConvertible {
-    public let address: ListenAddress
-    public let reason: String
-    public var description: String { "cannot listen on \(address): \(reason)" }
+package struct BindError: Error, CustomStringConvertible {
+    package let address: ListenAddress
+    package let reason: String
+    package var description: String { "cannot listen on \(address): \(reason)" }
 
     package init(address: ListenAddress, reason: String) {
         self.address = address
@@ -79,7 +79,7 @@ extension ListenAddress {
     /// moment tells whether the address is taken. SO_REUSEADDR keeps connections of an earlier
     /// run (TIME_WAIT) from counting. Call once per service, before its own loops bind; a
     /// second process starting in the same instant can still slip past.
-    public func ensureNoListener() throws(BindError) {
+    package func ensureNoListener() throws(BindError) {
         guard port != 0 else { return }
         let storage = try resolve()
         let fd = socket(Int32(storage.ss_family), Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)

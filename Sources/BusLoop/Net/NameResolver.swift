@@ -5,13 +5,13 @@ import CLibEvent
 #endif
 
 /// Why a name lookup gave no address.
-public enum NameResolutionError: Error, Sendable, Equatable, CustomStringConvertible {
+package enum NameResolutionError: Error, Sendable, Equatable, CustomStringConvertible {
     /// No answer within the lookup's timeout (a nameserver that never replies, say).
     case timedOut(host: String, after: Duration)
     /// The resolver answered, without an address: `reason` is its words.
     case failed(host: String, reason: String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .timedOut(let host, let after): "lookup of \(host) timed out after \(after)"
         case .failed(let host, let reason): "cannot resolve \(host): \(reason)"
@@ -23,11 +23,11 @@ public enum NameResolutionError: Error, Sendable, Equatable, CustomStringConvert
 ///
 /// Loop-confined, like everything on a loop. A lookup that has completed (or was cancelled)
 /// ignores `cancel()`, so holding on to a finished one is harmless.
-public final class NameLookup {
-    public typealias Completion = (Result<[String], NameResolutionError>) -> Void
+package final class NameLookup {
+    package typealias Completion = (Result<[String], NameResolutionError>) -> Void
 
     /// The name being looked up.
-    public let host: String
+    package let host: String
     /// Unowned: a cancelled lookup may outlive its owner until evdns calls back, and must not
     /// keep the loop (whose deinit delivers those last callbacks) alive. Owners hold the loop.
     fileprivate unowned let loop: EventLoop
@@ -46,10 +46,10 @@ public final class NameLookup {
     }
 
     /// True until the completion has run or the lookup was cancelled.
-    public var isPending: Bool { completion != nil }
+    package var isPending: Bool { completion != nil }
 
     /// Ends the lookup; its completion will not run. Harmless when already finished.
-    public func cancel() {
+    package func cancel() {
         loop.assertInLoop()
         guard completion != nil else { return }
         completion = nil
@@ -81,19 +81,19 @@ public final class NameLookup {
 /// glibc, evdns reads `/etc/hosts` (first) and the nameservers, `search` domains and options of
 /// `resolv.conf`, both once, when the loop's first name lookup needs them. Numeric addresses
 /// never reach evdns.
-public final class NameResolver {
+package final class NameResolver {
     /// Where the resolver takes its nameservers from.
-    public struct Configuration: Sendable, Equatable {
+    package struct Configuration: Sendable, Equatable {
         /// The `resolv.conf` to read (nameservers, `search`, `options ndots/timeout/attempts`).
-        public var resolvConfPath: String
+        package var resolvConfPath: String
 
-        public init(resolvConfPath: String = "/etc/resolv.conf") {
+        package init(resolvConfPath: String = "/etc/resolv.conf") {
             self.resolvConfPath = resolvConfPath
         }
 
         /// `/etc/resolv.conf`, or the file named by `BIOMEBUS_RESOLV_CONF` (a resolver of its
         /// own for the process, and how tests point it at a nameserver that never answers).
-        public static var fromEnvironment: Configuration {
+        package static var fromEnvironment: Configuration {
             if let path = getenv("BIOMEBUS_RESOLV_CONF").map({ String(cString: $0) }), !path.isEmpty {
                 return Configuration(resolvConfPath: path)
             }
@@ -117,7 +117,7 @@ public final class NameResolver {
     }
 
     /// True when `host` is an IPv4 or IPv6 address literal (no lookup needed).
-    public static func isNumericAddress(_ host: String) -> Bool {
+    package static func isNumericAddress(_ host: String) -> Bool {
         var v4 = in_addr()
         var v6 = in6_addr()
         return inet_pton(AF_INET, host, &v4) == 1 || inet_pton(AF_INET6, host, &v6) == 1
@@ -130,7 +130,7 @@ public final class NameResolver {
     /// name in `/etc/hosts`. Without an answer within `timeout` the lookup fails with
     /// `.timedOut` and is abandoned.
     @discardableResult
-    public func resolve(_ host: String, timeout: Duration, _ completion: @escaping NameLookup.Completion)
+    package func resolve(_ host: String, timeout: Duration, _ completion: @escaping NameLookup.Completion)
         -> NameLookup
     {
         loop.assertInLoop()

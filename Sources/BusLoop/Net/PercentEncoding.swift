@@ -1,9 +1,9 @@
 /// Percent-encoding (RFC 3986 §2.1) for URLs: request paths and queries, and the user
 /// information of Redis and Postgres URLs. One implementation, below every module that reads a URL.
-public enum PercentEncoding {
+package enum PercentEncoding {
     /// Decodes `%XX` escapes (and `+` as a space when `plusIsSpace`, as HTML forms write queries);
     /// nil when an escape is malformed or the decoded bytes are not UTF-8.
-    public static func decode(_ text: some StringProtocol, plusIsSpace: Bool = false) -> String? {
+    package static func decode(_ text: some StringProtocol, plusIsSpace: Bool = false) -> String? {
         guard text.utf8.contains(where: { $0 == UInt8(ascii: "%") || (plusIsSpace && $0 == UInt8(ascii: "+")) })
         else { return String(text) }
         var bytes: [UInt8] = []
@@ -26,7 +26,7 @@ public enum PercentEncoding {
 
     /// Escapes every byte but RFC 3986's unreserved characters (`A-Z a-z 0-9 - . _ ~`), so the
     /// result is safe in any URL component (a password with `@`, `:` or `/` in it).
-    public static func encode(_ text: String) -> String {
+    package static func encode(_ text: String) -> String {
         var out = ""
         for byte in text.utf8 {
             switch byte {

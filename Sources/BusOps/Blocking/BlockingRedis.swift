@@ -8,14 +8,14 @@ import BusStreams
 /// one private loop thread, one connection per distinct address (made on first use), and
 /// calls that block the calling thread until the reply. Never call it from a loop thread.
 /// Not for services, which keep their connections on their own loops.
-public final class BlockingRedis: Sendable {
+package final class BlockingRedis: Sendable {
     /// Connect and command timeout of every connection; a blocking call waits at most a little
     /// longer than this, so a server that never answers cannot hang a tool.
-    public let timeout: Duration
+    package let timeout: Duration
     private let thread: LoopThread
     private let connections: LoopBound<Connections>
 
-    public init(timeout: Duration = .seconds(2)) {
+    package init(timeout: Duration = .seconds(2)) {
         self.timeout = timeout
         let loop = EventLoop(name: "redis-blocking")
         connections = LoopBound(Connections(loop: loop, timeout: timeout), loop: loop)
@@ -26,7 +26,7 @@ public final class BlockingRedis: Sendable {
     /// Connects to each address not connected yet and waits until each has answered or failed,
     /// or `timeout` (plus a little) has passed. Addresses that did not answer stay unready;
     /// their connections keep retrying in the background.
-    public func connect(_ addresses: [RedisAddress]) {
+    package func connect(_ addresses: [RedisAddress]) {
         let connections = self.connections
         _ = try? connections.loop.waitFor(timeout: timeout + .milliseconds(200)) { complete in
             connections.value.connect(addresses) { complete(()) }
@@ -35,7 +35,7 @@ public final class BlockingRedis: Sendable {
 
     /// Connects to `address` (first use) and returns it once ready; `.unavailable` when it does
     /// not answer within `timeout`.
-    public func server(_ address: RedisAddress) throws(RedisError) -> Server {
+    package func server(_ address: RedisAddress) throws(RedisError) -> Server {
         connect([address])
         let ready = try onLoop { connections, complete in complete(connections[address].isReady) }
         guard ready else { throw RedisError.unavailable }
@@ -44,7 +44,7 @@ public final class BlockingRedis: Sendable {
 
     /// Runs `work` on the loop with the connection of each address (by index, connected or
     /// not) and waits for it to call `complete`. For work that pipelines over many servers.
-    public func withConnections<Value: Sendable>(
+    package func withConnections<Value: Sendable>(
         _ addresses: [RedisAddress],
         _ work:
             @escaping @Sendable (_ connections: [RedisConnection], _ complete: @escaping @Sendable (Value) -> Void)
@@ -54,7 +54,7 @@ public final class BlockingRedis: Sendable {
     }
 
     /// Closes every connection and stops the loop thread. Call once, last.
-    public func close() {
+    package func close() {
         let connections = self.connections
         connections.loop.execute {
             connections.value.closeAll()
@@ -80,23 +80,23 @@ public final class BlockingRedis: Sendable {
     }
 
     /// One server of a `BlockingRedis`, ready when handed out.
-    public struct Server: Sendable {
+    package struct Server: Sendable {
         let redis: BlockingRedis
-        public let address: RedisAddress
+        package let address: RedisAddress
 
         /// Sends one command and waits for its reply.
-        public func send(_ command: RedisCommand) throws(RedisError) -> RedisReply {
+        package func send(_ command: RedisCommand) throws(RedisError) -> RedisReply {
             let address = self.address
             return try redis.onLoop { connections, complete in connections[address].send(command, complete) }.get()
         }
 
         /// Sends one typed command and waits for its decoded reply.
-        public func send<Command: StreamCommand>(_ command: Command) throws(RedisError) -> Command.Reply {
+        package func send<Command: StreamCommand>(_ command: Command) throws(RedisError) -> Command.Reply {
             try command.decode(Result { () throws(RedisError) in try send(command.command) }).get()
         }
 
         /// Runs a script by SHA (loading it when the server lacks it) and waits for its reply.
-        public func run(_ script: RedisScript, keys: [String], arguments: [RedisArgument]) throws(RedisError)
+        package func run(_ script: RedisScript, keys: [String], arguments: [RedisArgument]) throws(RedisError)
             -> RedisReply
         {
             let address = self.address

@@ -3,7 +3,7 @@ import BusJSON
 
 extension RegionsSnapshot {
     /// The JSON both `/v1/regions` and `status --json` print.
-    public func json(breaches: [Breach] = []) -> String {
+    package func json(breaches: [Breach] = []) -> String {
         var writer = JSONWriter()
         writer.beginObject()
         writer.field("taken_at_ms", takenAtMs)

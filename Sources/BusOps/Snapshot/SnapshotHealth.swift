@@ -1,17 +1,17 @@
 import BusDomain
 
 /// The thresholds that mark a row in `status` and fire alerts.
-public struct HealthThresholds: Sendable, Equatable {
-    public var fill = 0.6
-    public var memory = 0.75
+package struct HealthThresholds: Sendable, Equatable {
+    package var fill = 0.6
+    package var memory = 0.75
     /// Consecutive samples of growing lag that mark a group.
-    public var lagGrowthSamples = 3
+    package var lagGrowthSamples = 3
 
-    public init() {}
+    package init() {}
 }
 
 /// Why a row is marked.
-public enum Breach: Sendable, Equatable, CustomStringConvertible {
+package enum Breach: Sendable, Equatable, CustomStringConvertible {
     case regionDown(region: String)
     case memory(region: String, ratio: Double)
     case fill(biome: BiomeID, ratio: Double)
@@ -19,7 +19,7 @@ public enum Breach: Sendable, Equatable, CustomStringConvertible {
     case stalePending(biome: BiomeID, group: String, ageMs: Int64)
     case deadLetters(biome: BiomeID, count: Int)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .regionDown(let region): "region \(region) is down"
         case .memory(let region, let ratio): "region \(region) memory at \(Int((ratio * 100).rounded())) %"
@@ -34,8 +34,8 @@ public enum Breach: Sendable, Equatable, CustomStringConvertible {
 
 /// Marks rows of a snapshot against thresholds; `history` is earlier snapshots, oldest first,
 /// for the growing-lag rule.
-public enum SnapshotHealth {
-    public static func breaches(
+package enum SnapshotHealth {
+    package static func breaches(
         _ snapshot: RegionsSnapshot, history: [RegionsSnapshot] = [], thresholds: HealthThresholds = .init()
     ) -> [Breach] {
         var breaches: [Breach] = []

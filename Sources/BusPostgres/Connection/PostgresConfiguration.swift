@@ -1,36 +1,36 @@
 import BusLoop
 
 /// Where and how to talk to one Postgres server, for one connection.
-public struct PostgresConfiguration: Sendable, Equatable {
+package struct PostgresConfiguration: Sendable, Equatable {
     /// A libpq connection URI (`postgresql://user@host:port/db?sslmode=disable`) or a
     /// `key=value` connection string. Host names are resolved on the loop before libpq sees
     /// them (see `PostgresHostPlan`); messages show it only through `PostgresURLRedaction`.
-    public var url: String
+    package var url: String
     /// Sent as libpq's `fallback_application_name`: shown in `pg_stat_activity` unless the URL
     /// sets `application_name` itself.
-    public var applicationName = "biomebus"
+    package var applicationName = "biomebus"
     /// How long connecting (TCP, TLS, startup, authentication) may take before the attempt is
     /// abandoned and retried after the backoff. libpq's own `connect_timeout` does not apply
     /// to non-blocking connects.
-    public var connectTimeout: Duration = .seconds(2)
+    package var connectTimeout: Duration = .seconds(2)
     /// How long a statement may run when its caller gives no timeout. On expiry the statement
     /// fails with `.timedOut` and the connection is closed and reopened.
-    public var queryTimeout: Duration = .seconds(5)
+    package var queryTimeout: Duration = .seconds(5)
     /// Whether each session also gets server-side `statement_timeout` and `lock_timeout`
     /// (`serverStatementTimeout`), sent in the startup packet's `options`. Without them a
     /// statement the client gave up on keeps running on the server and can still commit.
     /// Turn off only when something in between refuses the `options` startup parameter (an old
     /// pgbouncer) and set the timeouts on the role instead; see docs/postgres-client.md.
-    public var serverTimeouts = true
-    public var reconnectBackoff = ReconnectBackoff()
+    package var serverTimeouts = true
+    package var reconnectBackoff = ReconnectBackoff()
     /// How many statements may be in flight at once on the connection. Above 1 the connection
     /// runs in libpq pipeline mode: each statement is sent with its own Sync (its own implicit
     /// transaction, as outside pipeline mode) without waiting for the answers to earlier ones,
     /// and answers are read in order. A `PostgresPool` shares such a connection among callers of
     /// `query` only; a `withConnection` lease (a transaction) still gets it to itself.
-    public var pipelineDepth = 1
+    package var pipelineDepth = 1
 
-    public init(url: String) {
+    package init(url: String) {
         self.url = url
     }
 
@@ -38,7 +38,7 @@ public struct PostgresConfiguration: Sendable, Equatable {
     /// least 1 ms, so the server cancels a statement (`57014`/`55P03`, a clean error on a
     /// connection that stays usable) and its error reaches the client before the client's own
     /// timer fires and has to drop the connection. Nil when `serverTimeouts` is off.
-    public var serverStatementTimeout: Duration? {
+    package var serverStatementTimeout: Duration? {
         guard serverTimeouts else { return nil }
         let milliseconds = queryTimeout.nanoseconds / 1_000_000
         return .milliseconds(max(1, milliseconds * 9 / 10))

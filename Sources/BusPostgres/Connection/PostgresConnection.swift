@@ -1,4 +1,4 @@
-import BusLoop
+@_spi(LoopInternals) import BusLoop
 import CLibEvent
 import CLibPQ
 import DequeModule
@@ -23,11 +23,11 @@ import DequeModule
 ///
 /// Use it only on its loop's thread. Completions run on that thread, possibly synchronously
 /// inside `query` when the connection is not ready. Call `close()` before dropping it.
-public final class PostgresConnection {
-    public typealias Completion = (Result<PostgresResult, PostgresError>) -> Void
+package final class PostgresConnection {
+    package typealias Completion = (Result<PostgresResult, PostgresError>) -> Void
 
     /// A change of the connection's link, for its owner (the pool).
-    public enum LinkEvent: Sendable, Equatable {
+    package enum LinkEvent: Sendable, Equatable {
         /// Connected; queries are accepted.
         case up
         /// A working link was lost (I/O error, server gone, query timeout); reconnecting at once.
@@ -59,25 +59,25 @@ public final class PostgresConnection {
         var statementsEnded = 0
     }
 
-    public let loop: EventLoop
-    public let configuration: PostgresConfiguration
+    package let loop: EventLoop
+    package let configuration: PostgresConfiguration
 
     /// Called on the loop when the link changes; the pool tracks health with it.
-    public var onLinkEvent: ((LinkEvent) -> Void)?
+    package var onLinkEvent: ((LinkEvent) -> Void)?
     /// Called on the loop with each server notice or warning (`NOTICE: …`), without its trailing
     /// newline. Without a handler notices are dropped (libpq would print them to stderr).
-    public var onNotice: ((String) -> Void)?
+    package var onNotice: ((String) -> Void)?
 
     /// The most recent connection error, for readiness reports and logs. Passwords of the
     /// connection string never appear in it (libpq quotes the string when it does not parse).
-    public private(set) var lastError: String? {
+    package private(set) var lastError: String? {
         didSet {
             if let lastError { self.lastError = PostgresURLRedaction.redacting(lastError, of: configuration.url) }
         }
     }
     /// Counts successful connects. A session-scoped fact (an open transaction, a prepared
     /// statement, a `SET`) holds only while this stays the same.
-    public private(set) var generation = 0
+    package private(set) var generation = 0
 
     private lazy var machine = PostgresConnectionStateMachine(pipelineDepth: configuration.pipelineDepth)
     /// The libpq connection, nil while disconnected. Ours: freed with `PQfinish` in
@@ -131,7 +131,7 @@ public final class PostgresConnection {
     private lazy var startupOptions: String? = configuration.startupOptions(
         urlOptions: Self.connectionOption("options", in: configuration.url))
 
-    public init(loop: EventLoop, configuration: PostgresConfiguration) {
+    package init(loop: EventLoop, configuration: PostgresConfiguration) {
         self.loop = loop
         self.configuration = configuration
     }
@@ -142,28 +142,28 @@ public final class PostgresConnection {
     }
 
     /// True while connected with nothing in flight.
-    public var isReady: Bool { machine.isReady }
+    package var isReady: Bool { machine.isReady }
 
     /// True while a query would be sent at once: connected, and fewer than
     /// `configuration.pipelineDepth` in flight.
-    public var hasCapacity: Bool { machine.hasCapacity }
+    package var hasCapacity: Bool { machine.hasCapacity }
 
     /// Queries sent and not answered yet.
-    public var queriesInFlight: Int { machine.inFlight }
+    package var queriesInFlight: Int { machine.inFlight }
 
     /// The state, for diagnostics.
-    public var state: PostgresConnectionStateMachine.State { machine.state }
+    package var state: PostgresConnectionStateMachine.State { machine.state }
 
     /// True when the session is inside a transaction block (`BEGIN` without `COMMIT`/`ROLLBACK`
     /// yet, or a failed one).
-    public var isInTransaction: Bool {
+    package var isInTransaction: Bool {
         guard machine.isConnected, let pgConnection else { return false }
         let status = PQtransactionStatus(pgConnection)
         return status == PQTRANS_INTRANS || status == PQTRANS_INERROR
     }
 
     /// Starts connecting; reconnects by itself until `close()`.
-    public func start() {
+    package func start() {
         loop.assertInLoop()
         perform(machine.start())
     }
@@ -177,7 +177,7 @@ public final class PostgresConnection {
     ///     text; a name reused with other SQL runs that SQL unnamed. Not for servers behind a
     ///     transaction-pooling pgbouncer older than 1.21 (see docs/postgres-client.md).
     ///   - timeout: how long the statement may take; `configuration.queryTimeout` when nil.
-    public func query(
+    package func query(
         _ sql: String, _ parameters: [String?] = [], statementName: String? = nil, timeout: Duration? = nil,
         _ completion: @escaping Completion
     ) {
@@ -215,7 +215,7 @@ public final class PostgresConnection {
     /// When the connection is waiting out its reconnect backoff, connects now instead; returns
     /// whether it did.
     @discardableResult
-    public func reconnectNow() -> Bool {
+    package func reconnectNow() -> Bool {
         loop.assertInLoop()
         guard case .waitingToReconnect = machine.state else { return false }
         reconnectTimer.cancel()
@@ -224,7 +224,7 @@ public final class PostgresConnection {
     }
 
     /// Closes the connection for good; a query in flight fails with `.unavailable`.
-    public func close() {
+    package func close() {
         loop.assertInLoop()
         perform(machine.close())
     }

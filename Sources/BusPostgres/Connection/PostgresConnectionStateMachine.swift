@@ -4,8 +4,8 @@
 /// for, finished or timed out, the socket broke) and performs the actions it returns. It
 /// enforces libpq's rule of one query in flight per connection outside pipeline mode, and at
 /// most `pipelineDepth` in flight in pipeline mode.
-public struct PostgresConnectionStateMachine: Sendable {
-    public enum State: Sendable, Equatable {
+package struct PostgresConnectionStateMachine: Sendable {
+    package enum State: Sendable, Equatable {
         case idle
         /// `PQconnectStart`/`PQconnectPoll` in progress (TCP, TLS negotiation, startup, auth).
         case connecting(attempt: Int)
@@ -18,7 +18,7 @@ public struct PostgresConnectionStateMachine: Sendable {
         case closed
     }
 
-    public enum Action: Sendable, Equatable {
+    package enum Action: Sendable, Equatable {
         case none
         /// Start a connection attempt and arm the connect timer.
         case connect
@@ -38,48 +38,48 @@ public struct PostgresConnectionStateMachine: Sendable {
         case tearDown(failing: PostgresError?)
     }
 
-    public private(set) var state: State = .idle
+    package private(set) var state: State = .idle
     /// The most queries in flight at once: 1 outside pipeline mode.
-    public let pipelineDepth: Int
+    package let pipelineDepth: Int
     /// Queries sent and not yet finished (0 unless `executing`).
-    public private(set) var inFlight = 0
+    package private(set) var inFlight = 0
 
-    public init(pipelineDepth: Int = 1) {
+    package init(pipelineDepth: Int = 1) {
         precondition(pipelineDepth >= 1, "a connection runs at least one query at a time")
         self.pipelineDepth = pipelineDepth
     }
 
     /// True while connected with nothing in flight.
-    public var isReady: Bool { state == .ready }
+    package var isReady: Bool { state == .ready }
 
     /// True while a query would be sent at once (connected, fewer than `pipelineDepth` in flight).
-    public var hasCapacity: Bool { isConnected && inFlight < pipelineDepth }
+    package var hasCapacity: Bool { isConnected && inFlight < pipelineDepth }
 
     /// True while connected, whether or not a query is in flight.
-    public var isConnected: Bool { state == .ready || state == .executing }
+    package var isConnected: Bool { state == .ready || state == .executing }
 
-    public mutating func start() -> Action {
+    package mutating func start() -> Action {
         guard case .idle = state else { return .none }
         state = .connecting(attempt: 1)
         return .connect
     }
 
     /// `PQconnectPoll` returned `PGRES_POLLING_OK`.
-    public mutating func connectSucceeded() -> Action {
+    package mutating func connectSucceeded() -> Action {
         guard case .connecting = state else { return .none }
         state = .ready
         return .becameReady
     }
 
     /// `PQconnectStart` or `PQconnectPoll` failed, or the connect timer fired.
-    public mutating func connectFailed() -> Action {
+    package mutating func connectFailed() -> Action {
         guard case .connecting(let attempt) = state else { return .none }
         state = .waitingToReconnect(attempt: attempt + 1)
         return .reconnect(attempt: attempt, wasReady: false, failing: nil)
     }
 
     /// A caller wants to run a query.
-    public mutating func queryRequested() -> Action {
+    package mutating func queryRequested() -> Action {
         switch state {
         case .ready:
             state = .executing
@@ -97,7 +97,7 @@ public struct PostgresConnectionStateMachine: Sendable {
 
     /// The oldest query in flight finished (outside pipeline mode `PQgetResult` returned NULL;
     /// in it, its `PGRES_PIPELINE_SYNC` arrived), and the connection is still good.
-    public mutating func queryFinished() -> Action {
+    package mutating func queryFinished() -> Action {
         guard state == .executing else { return .none }
         inFlight -= 1
         if inFlight == 0 { state = .ready }
@@ -107,7 +107,7 @@ public struct PostgresConnectionStateMachine: Sendable {
     /// The timer of a query in flight fired (in pipeline mode every query in flight fails with
     /// it: they share the session that is dropped). libpq's cancel (`PQcancel`) blocks the thread on a new
     /// connection, so the connection is dropped instead and opened again at once.
-    public mutating func queryTimedOut() -> Action {
+    package mutating func queryTimedOut() -> Action {
         guard state == .executing else { return .none }
         state = .waitingToReconnect(attempt: 1)
         inFlight = 0
@@ -116,7 +116,7 @@ public struct PostgresConnectionStateMachine: Sendable {
 
     /// The socket broke or libpq reported `CONNECTION_BAD` on a connected connection (or while
     /// connecting, where it counts as a failed attempt).
-    public mutating func connectionLost() -> Action {
+    package mutating func connectionLost() -> Action {
         switch state {
         case .ready:
             state = .waitingToReconnect(attempt: 1)
@@ -132,13 +132,13 @@ public struct PostgresConnectionStateMachine: Sendable {
         }
     }
 
-    public mutating func reconnectTimerFired() -> Action {
+    package mutating func reconnectTimerFired() -> Action {
         guard case .waitingToReconnect(let attempt) = state else { return .none }
         state = .connecting(attempt: attempt)
         return .connect
     }
 
-    public mutating func close() -> Action {
+    package mutating func close() -> Action {
         switch state {
         case .closed:
             return .none

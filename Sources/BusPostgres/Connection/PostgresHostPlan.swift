@@ -10,7 +10,7 @@ import BusLoop
 /// its addresses becomes one entry (as libpq would try each address of a name), entries stay in
 /// order, and a name that cannot be resolved is left out, as libpq skips a host it cannot reach.
 /// Unix-socket paths and IP addresses are passed through untouched.
-public struct PostgresHostPlan: Sendable, Equatable {
+package struct PostgresHostPlan: Sendable, Equatable {
     struct Entry: Sendable, Equatable {
         var host: String
         var port: String?
@@ -23,7 +23,7 @@ public struct PostgresHostPlan: Sendable, Equatable {
 
     /// The plan for the URL's `host`, `hostaddr` and `port` values, or nil when libpq needs no
     /// lookup (no host name, or `hostaddr` already given) or would reject the lists itself.
-    public init?(host: String?, hostaddr: String?, port: String?) {
+    package init?(host: String?, hostaddr: String?, port: String?) {
         guard hostaddr?.isEmpty ?? true, let host, !host.isEmpty else { return nil }
         let hosts = host.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
         let ports = port.map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) } ?? []
@@ -42,7 +42,7 @@ public struct PostgresHostPlan: Sendable, Equatable {
     }
 
     /// The distinct names to resolve, in order.
-    public var names: [String] {
+    package var names: [String] {
         var seen: [String] = []
         for entry in entries where entry.needsLookup && !seen.contains(entry.host) { seen.append(entry.host) }
         return seen
@@ -51,7 +51,7 @@ public struct PostgresHostPlan: Sendable, Equatable {
     /// The lists to hand libpq (overriding the URL's) given each name's addresses; nil when no
     /// entry is left (every name failed to resolve). `port` is nil when the URL's own single
     /// port (or the default) applies to every entry.
-    public func parameters(resolved: [String: [String]]) -> (host: String, hostaddr: String, port: String?)? {
+    package func parameters(resolved: [String: [String]]) -> (host: String, hostaddr: String, port: String?)? {
         var hosts: [String] = []
         var addresses: [String] = []
         var ports: [String] = []
@@ -74,14 +74,14 @@ public struct PostgresHostPlan: Sendable, Equatable {
 
     /// libpq's `host`, `hostaddr` and `port` lists, comma-separated (`port` nil: the URL's own
     /// single port, or the default, applies to every entry).
-    public typealias Lists = (host: String, hostaddr: String, port: String?)
+    package typealias Lists = (host: String, hostaddr: String, port: String?)
 
     /// The lists without the entries up to and including the one libpq is trying (as `PQhost`,
     /// `PQhostaddr` and `PQport` report it), to restart a multi-host connect on the next host
     /// when that one did not answer within the connect timeout: in non-blocking mode libpq
     /// applies no `connect_timeout` and would wait on a silent host for as long as TCP does.
     /// Nil when it was the last entry, or cannot be told apart.
-    public static func remaining(_ lists: Lists, after host: String, hostaddr: String?, port: String?) -> Lists? {
+    package static func remaining(_ lists: Lists, after host: String, hostaddr: String?, port: String?) -> Lists? {
         let hosts = lists.host.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
         guard hosts.count > 1 else { return nil }
         var addresses = lists.hostaddr.split(separator: ",", omittingEmptySubsequences: false).map(String.init)

@@ -6,16 +6,16 @@ import BusLoop
 /// libpq's own messages quote the connection string or a piece of it when it does not parse
 /// (`invalid percent-encoded token: "s3cr%zz"`), so every message from libpq about a connection
 /// string passes through `redacting(_:of:)`.
-public enum PostgresURLRedaction {
+package enum PostgresURLRedaction {
     /// `url` with every password (the URI's user info, `password=`/`sslpassword=` query
     /// parameters or keywords) replaced by `***`.
-    public static func redacted(_ url: String) -> String {
+    package static func redacted(_ url: String) -> String {
         isURI(url) ? redactedURI(url).text : redactedKeywords(url).text
     }
 
     /// `message` with `url` shown redacted and each of its passwords (as written and
     /// percent-decoded) replaced by `***`.
-    public static func redacting(_ message: String, of url: String) -> String {
+    package static func redacting(_ message: String, of url: String) -> String {
         let (safeURL, secrets) = isURI(url) ? redactedURI(url) : redactedKeywords(url)
         var text = message.replacingAll(url, with: safeURL)
         var all = Set(secrets)

@@ -3,8 +3,8 @@
 /// Every element is double-quoted with `"` and `\` escaped, so commas, braces, spaces and the
 /// word NULL inside an element stay text; the literal is sent as a parameter, never spliced
 /// into SQL.
-public enum PostgresArrayLiteral {
-    public static func of(_ elements: [String]) -> String {
+package enum PostgresArrayLiteral {
+    package static func of(_ elements: [String]) -> String {
         var text = "{"
         for (index, element) in elements.enumerated() {
             if index > 0 { text.append(",") }

@@ -2,18 +2,18 @@
 ///
 /// Values arrive in Postgres's text format (`t`/`f` for booleans, decimal integers, ISO dates);
 /// `PostgresRow`'s accessors parse the common ones.
-public struct PostgresResult: Sendable {
+package struct PostgresResult: Sendable {
     /// Column names in result order; empty for commands that return no rows.
-    public let columns: [String]
-    public let rows: [PostgresRow]
+    package let columns: [String]
+    package let rows: [PostgresRow]
     /// Rows the command inserted, updated, deleted, selected or copied (`PQcmdTuples`);
     /// 0 for commands without a count (`BEGIN`, `CREATE TABLE`).
-    public let affectedRows: Int
+    package let affectedRows: Int
     /// The command tag (`PQcmdStatus`): `"UPDATE 1"`, `"SELECT 3"`, `"BEGIN"`.
-    public let commandTag: String
+    package let commandTag: String
 
     /// A result from plain values (tests, fakes).
-    public init(columns: [String], rows: [[String?]], affectedRows: Int? = nil, commandTag: String = "") {
+    package init(columns: [String], rows: [[String?]], affectedRows: Int? = nil, commandTag: String = "") {
         let index = PostgresColumnIndex(columns)
         self.columns = columns
         self.rows = rows.map { PostgresRow(values: $0, index: index) }
@@ -22,13 +22,13 @@ public struct PostgresResult: Sendable {
     }
 
     /// The first row, if any.
-    public var first: PostgresRow? { rows.first }
+    package var first: PostgresRow? { rows.first }
 }
 
 /// One row of a `PostgresResult`; values are looked up by column name.
-public struct PostgresRow: Sendable {
+package struct PostgresRow: Sendable {
     /// The row's values in column order; nil is SQL NULL.
-    public let values: [String?]
+    package let values: [String?]
     private let index: PostgresColumnIndex
 
     init(values: [String?], index: PostgresColumnIndex) {
@@ -37,24 +37,24 @@ public struct PostgresRow: Sendable {
     }
 
     /// The raw text of `column`; nil when it is NULL or there is no such column.
-    public subscript(column: String) -> String? {
+    package subscript(column: String) -> String? {
         guard let position = index.position(of: column), position < values.count else { return nil }
         return values[position]
     }
 
     /// True when `column` exists and is NULL.
-    public func isNull(_ column: String) -> Bool {
+    package func isNull(_ column: String) -> Bool {
         guard let position = index.position(of: column), position < values.count else { return false }
         return values[position] == nil
     }
 
     /// The text of a non-NULL `column`.
-    public func string(_ column: String) throws(PostgresDecodingError) -> String {
+    package func string(_ column: String) throws(PostgresDecodingError) -> String {
         try text(column, as: "text")
     }
 
     /// A non-NULL integer `column` (`smallint`, `integer`, `bigint`).
-    public func int64(_ column: String) throws(PostgresDecodingError) -> Int64 {
+    package func int64(_ column: String) throws(PostgresDecodingError) -> Int64 {
         let text = try text(column, as: "bigint")
         guard let value = Int64(text) else {
             throw PostgresDecodingError(column: column, expected: "bigint", text: text)
@@ -63,7 +63,7 @@ public struct PostgresRow: Sendable {
     }
 
     /// A non-NULL integer `column` that fits an `Int`.
-    public func int(_ column: String) throws(PostgresDecodingError) -> Int {
+    package func int(_ column: String) throws(PostgresDecodingError) -> Int {
         let text = try text(column, as: "integer")
         guard let value = Int(text) else {
             throw PostgresDecodingError(column: column, expected: "integer", text: text)
@@ -72,7 +72,7 @@ public struct PostgresRow: Sendable {
     }
 
     /// A non-NULL `boolean` column (text format `t` / `f`).
-    public func bool(_ column: String) throws(PostgresDecodingError) -> Bool {
+    package func bool(_ column: String) throws(PostgresDecodingError) -> Bool {
         let text = try text(column, as: "boolean")
         switch text {
         case "t", "true": return true
@@ -82,7 +82,7 @@ public struct PostgresRow: Sendable {
     }
 
     /// A non-NULL floating point or numeric `column`.
-    public func double(_ column: String) throws(PostgresDecodingError) -> Double {
+    package func double(_ column: String) throws(PostgresDecodingError) -> Double {
         let text = try text(column, as: "double precision")
         guard let value = Double(text) else {
             throw PostgresDecodingError(column: column, expected: "double precision", text: text)
@@ -102,22 +102,22 @@ public struct PostgresRow: Sendable {
 }
 
 /// A column that is missing, NULL, or not text of the expected type.
-public struct PostgresDecodingError: Error, Sendable, Equatable, CustomStringConvertible {
-    public let column: String
+package struct PostgresDecodingError: Error, Sendable, Equatable, CustomStringConvertible {
+    package let column: String
     /// The SQL type the caller asked for.
-    public let expected: String
+    package let expected: String
     /// The value as Postgres sent it; nil for NULL or a missing column.
-    public let text: String?
-    public let missingColumn: Bool
+    package let text: String?
+    package let missingColumn: Bool
 
-    public init(column: String, expected: String, text: String?, missingColumn: Bool = false) {
+    package init(column: String, expected: String, text: String?, missingColumn: Bool = false) {
         self.column = column
         self.expected = expected
         self.text = text
         self.missingColumn = missingColumn
     }
 
-    public var description: String {
+    package var description: String {
         if missingColumn { return "no column \(column) in the result" }
         guard let text else { return "column \(column) is NULL, expected \(expected)" }
         return "column \(column) is \"\(text)\", expected \(expected)"

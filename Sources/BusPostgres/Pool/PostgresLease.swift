@@ -5,7 +5,7 @@
 /// dropped, whichever comes first, and never while a statement of the lease still runs (a
 /// statement in flight keeps the lease alive and delays the release until it completes).
 /// Use it only on the pool's loop.
-public final class PostgresLease {
+package final class PostgresLease {
     private let pool: PostgresPool
     private let id: PostgresPool.ConnectionID
     private let connection: PostgresConnection
@@ -35,7 +35,7 @@ public final class PostgresLease {
     /// `.connectionLost` when the connection's session was lost since the lease began (a
     /// `BEGIN` on it is gone), and with `.unavailable` after `release()` or while another
     /// statement of this lease is still running.
-    public func query(
+    package func query(
         _ sql: String, _ parameters: [String?] = [], statementName: String? = nil, timeout: Duration? = nil,
         _ completion: @escaping PostgresConnection.Completion
     ) {
@@ -68,7 +68,7 @@ public final class PostgresLease {
 
     /// Returns the connection to the pool; later calls do nothing. While a statement of this
     /// lease runs, the connection goes back when it ends (its completion still runs).
-    public func release() {
+    package func release() {
         guard !isReleased else { return }
         isReleased = true
         if isRunning {

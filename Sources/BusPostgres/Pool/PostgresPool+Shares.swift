@@ -5,7 +5,7 @@ extension PostgresPool {
     /// `total`: `(8, 2)` → `[4, 4]`, `(5, 2)` → `[3, 2]`, `(2, 4)` → `[1, 1]`. When `total` is
     /// smaller than `loops` the result has `total` entries, and the caller runs that many loops
     /// (a loop without a connection could only fail its requests).
-    public static func shares(total: Int, loops: Int) -> [Int] {
+    package static func shares(total: Int, loops: Int) -> [Int] {
         precondition(total >= 1, "the connection budget must be at least 1")
         precondition(loops >= 1, "there must be at least one loop")
         let count = min(total, loops)

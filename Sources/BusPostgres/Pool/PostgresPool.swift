@@ -1,20 +1,20 @@
 import BusLoop
 
 /// How many connections a `PostgresPool` keeps and how long callers wait for one.
-public struct PostgresPoolConfiguration: Sendable, Equatable {
-    public var connection: PostgresConfiguration
+package struct PostgresPoolConfiguration: Sendable, Equatable {
+    package var connection: PostgresConfiguration
     /// The most connections this pool opens. With one pool per loop, give each its share of
     /// the process budget (`PostgresPool.shares(total:loops:)`).
-    public var maxConnections: Int
+    package var maxConnections: Int
     /// Connections opened at `start()` and kept (they reconnect by themselves); more are
     /// opened on demand up to `maxConnections` and then kept too.
-    public var minConnections = 0
+    package var minConnections = 0
     /// The most callers queued for a connection; more fail at once with `.poolExhausted`.
-    public var maxWaiters = 1024
+    package var maxWaiters = 1024
     /// How long a caller waits in the queue by default before failing with `.poolExhausted`.
-    public var leaseTimeout: Duration = .seconds(1)
+    package var leaseTimeout: Duration = .seconds(1)
 
-    public init(connection: PostgresConfiguration, maxConnections: Int = 4) {
+    package init(connection: PostgresConfiguration, maxConnections: Int = 4) {
         self.connection = connection
         self.maxConnections = maxConnections
     }
@@ -32,23 +32,23 @@ public struct PostgresPoolConfiguration: Sendable, Equatable {
 /// Use it only on its loop's thread (`start`, `query`, `withConnection`, the statistics, `close`);
 /// completions run on that thread, possibly synchronously inside the call that asked. Call
 /// `close()` before dropping the pool.
-public final class PostgresPool {
-    public typealias ConnectionID = PostgresPoolStateMachine.ConnectionID
-    public typealias Statistics = PostgresPoolStateMachine.Statistics
+package final class PostgresPool {
+    package typealias ConnectionID = PostgresPoolStateMachine.ConnectionID
+    package typealias Statistics = PostgresPoolStateMachine.Statistics
 
-    public let loop: EventLoop
-    public let configuration: PostgresPoolConfiguration
+    package let loop: EventLoop
+    package let configuration: PostgresPoolConfiguration
 
     /// Called on the loop with every server notice, from any connection.
-    public var onNotice: ((String) -> Void)?
+    package var onNotice: ((String) -> Void)?
     /// Called on the loop when a connection attempt fails, with libpq's reason.
-    public var onConnectError: ((String) -> Void)?
+    package var onConnectError: ((String) -> Void)?
     /// Called on the loop with every outcome that says whether Postgres answers, the moment it
     /// happens and before the caller of the statement concerned hears back: true after a
     /// connect succeeded and after every statement the server answered; false after a connect
     /// failed or a working link was lost. For a readiness signal shared by several loops (each
     /// new outcome replaces the last); it runs once per statement, so keep it cheap.
-    public var onOutcome: ((_ reachable: Bool) -> Void)?
+    package var onOutcome: ((_ reachable: Bool) -> Void)?
 
     private var machine: PostgresPoolStateMachine
     private var connections: [ConnectionID: PostgresConnection] = [:]
@@ -58,7 +58,7 @@ public final class PostgresPool {
 
     private lazy var waiterTimer = LoopTimer(loop: loop) { [unowned self] in self.expireWaiters() }
 
-    public init(loop: EventLoop, configuration: PostgresPoolConfiguration) {
+    package init(loop: EventLoop, configuration: PostgresPoolConfiguration) {
         self.loop = loop
         self.configuration = configuration
         machine = PostgresPoolStateMachine(
@@ -71,13 +71,13 @@ public final class PostgresPool {
     }
 
     /// Opens the `minConnections` warm connections. Optional when `minConnections` is 0.
-    public func start() {
+    package func start() {
         loop.assertInLoop()
         for id in machine.start() { open(id) }
     }
 
     /// Connection counts for metrics.
-    public var statistics: Statistics {
+    package var statistics: Statistics {
         loop.assertInLoop()
         return machine.statistics
     }
@@ -86,13 +86,13 @@ public final class PostgresPool {
     /// connect or a lost link until the next connect or answered statement. True for a pool
     /// that has not opened any connection yet; with `minConnections` ≥ 1 this is a real
     /// readiness signal.
-    public var isHealthy: Bool {
+    package var isHealthy: Bool {
         loop.assertInLoop()
         return machine.isHealthy
     }
 
     /// The reason of the most recent failed connect, if a connection is failing now.
-    public var lastError: String? {
+    package var lastError: String? {
         loop.assertInLoop()
         return connections.values.lazy.compactMap(\.lastError).first
     }
@@ -107,7 +107,7 @@ public final class PostgresPool {
     ///     (`configuration.connection.queryTimeout` when nil); expiry gives `.timedOut`.
     ///   - leaseTimeout: how long to wait for a connection (`configuration.leaseTimeout` when
     ///     nil); expiry gives `.poolExhausted`.
-    public func query(
+    package func query(
         _ sql: String, _ parameters: [String?] = [], statementName: String? = nil, timeout: Duration? = nil,
         leaseTimeout: Duration? = nil, _ completion: @escaping PostgresConnection.Completion
     ) {
@@ -133,7 +133,7 @@ public final class PostgresPool {
     /// `body` gets the lease (or why there is none) once a connection is free. The connection
     /// returns to the pool when the lease is released or dropped, whichever comes first; a
     /// lease dropped inside a transaction is rolled back before anyone else gets it.
-    public func withConnection(
+    package func withConnection(
         leaseTimeout: Duration? = nil, _ body: @escaping (Result<PostgresLease, PostgresError>) -> Void
     ) {
         lease(shared: false, leaseTimeout: leaseTimeout, body)
@@ -158,7 +158,7 @@ public final class PostgresPool {
 
     /// Closes every connection and fails every waiter with `.unavailable`. Statements in flight
     /// fail with `.unavailable`; leases still held find their connection closed.
-    public func close() {
+    package func close() {
         loop.assertInLoop()
         guard !isClosed else { return }
         isClosed = true
@@ -196,7 +196,7 @@ public final class PostgresPool {
     /// Connections waiting out their reconnect backoff try again now. Call it when there is
     /// news that Postgres is back (another pool of the process just connected), so this pool
     /// does not keep failing requests for up to a backoff's length.
-    public func retryFailedConnectionsNow() {
+    package func retryFailedConnectionsNow() {
         loop.assertInLoop()
         guard !isClosed else { return }
         for (id, connection) in connections where connection.reconnectNow() {

@@ -11,23 +11,23 @@ import DequeModule
 /// above 1, a connection leased for sharing takes up to that many shared leases at once, but an
 /// exclusive lease (a transaction) only ever gets a connection nobody holds. Idle connections
 /// are handed out first, so the load spreads over the connections before any is shared.
-public struct PostgresPoolStateMachine: Sendable {
+package struct PostgresPoolStateMachine: Sendable {
     /// Names one connection of the pool.
-    public struct ConnectionID: Hashable, Sendable, CustomStringConvertible {
-        public let rawValue: Int
-        public init(_ rawValue: Int) { self.rawValue = rawValue }
-        public var description: String { "connection-\(rawValue)" }
+    package struct ConnectionID: Hashable, Sendable, CustomStringConvertible {
+        package let rawValue: Int
+        package init(_ rawValue: Int) { self.rawValue = rawValue }
+        package var description: String { "connection-\(rawValue)" }
     }
 
     /// Names one caller waiting for a connection.
-    public struct WaiterID: Hashable, Sendable, CustomStringConvertible {
-        public let rawValue: Int
-        public init(_ rawValue: Int) { self.rawValue = rawValue }
-        public var description: String { "waiter-\(rawValue)" }
+    package struct WaiterID: Hashable, Sendable, CustomStringConvertible {
+        package let rawValue: Int
+        package init(_ rawValue: Int) { self.rawValue = rawValue }
+        package var description: String { "waiter-\(rawValue)" }
     }
 
     /// What the pool knows about one connection's link to Postgres.
-    public enum Health: Sendable, Equatable {
+    package enum Health: Sendable, Equatable {
         /// Opening, or reconnecting at once after losing a working link: expected up soon.
         case starting
         case up
@@ -36,7 +36,7 @@ public struct PostgresPoolStateMachine: Sendable {
     }
 
     /// The answer to a lease request.
-    public enum LeaseAction: Sendable, Equatable {
+    package enum LeaseAction: Sendable, Equatable {
         /// Hand this idle connection to the caller now.
         case lease(ConnectionID)
         /// Queue the caller as `WaiterID` (its deadline is tracked here); open connection
@@ -46,7 +46,7 @@ public struct PostgresPoolStateMachine: Sendable {
         case fail(PostgresError)
     }
 
-    public enum Action: Sendable, Equatable {
+    package enum Action: Sendable, Equatable {
         case none
         /// Hand the connection to the waiter (which has left the queue).
         case lease(ConnectionID, to: WaiterID)
@@ -57,19 +57,19 @@ public struct PostgresPoolStateMachine: Sendable {
     }
 
     /// The pool's counts, for metrics and readiness.
-    public struct Statistics: Sendable, Equatable {
+    package struct Statistics: Sendable, Equatable {
         /// Connections that exist (up, connecting or failed).
-        public var connections: Int
+        package var connections: Int
         /// Connections that are up and leased to no one.
-        public var idle: Int
+        package var idle: Int
         /// Connections leased to a caller.
-        public var inUse: Int
+        package var inUse: Int
         /// Callers queued for a connection.
-        public var waiting: Int
+        package var waiting: Int
         /// Connections whose link is up.
-        public var up: Int
+        package var up: Int
 
-        public init(connections: Int, idle: Int, inUse: Int, waiting: Int, up: Int) {
+        package init(connections: Int, idle: Int, inUse: Int, waiting: Int, up: Int) {
             self.connections = connections
             self.idle = idle
             self.inUse = inUse
@@ -93,11 +93,11 @@ public struct PostgresPoolStateMachine: Sendable {
         let deadline: UInt64
     }
 
-    public let maxConnections: Int
-    public let minConnections: Int
-    public let maxWaiters: Int
+    package let maxConnections: Int
+    package let minConnections: Int
+    package let maxWaiters: Int
     /// The most shared leases one connection holds at once (its pipeline depth).
-    public let sharesPerConnection: Int
+    package let sharesPerConnection: Int
 
     private var slots: [ConnectionID: Slot] = [:]
     /// Idle connections; the most recently released last, and leased first, so that a lightly
@@ -111,7 +111,7 @@ public struct PostgresPoolStateMachine: Sendable {
     /// false after a connect failed or a working link was lost.
     private var reachable = true
 
-    public init(maxConnections: Int, minConnections: Int = 0, maxWaiters: Int, sharesPerConnection: Int = 1) {
+    package init(maxConnections: Int, minConnections: Int = 0, maxWaiters: Int, sharesPerConnection: Int = 1) {
         precondition(maxConnections >= 1, "a pool needs at least one connection")
         precondition((0...maxConnections).contains(minConnections), "minConnections must be 0...maxConnections")
         precondition(maxWaiters >= 0, "maxWaiters must not be negative")
@@ -124,7 +124,7 @@ public struct PostgresPoolStateMachine: Sendable {
 
     // MARK: - Reading
 
-    public var statistics: Statistics {
+    package var statistics: Statistics {
         var inUse = 0
         var up = 0
         for slot in slots.values {
@@ -142,12 +142,12 @@ public struct PostgresPoolStateMachine: Sendable {
     ///
     /// This is not what decides whether callers wait: new requests fail fast only while every
     /// connection is failing to connect.
-    public var isHealthy: Bool { reachable }
+    package var isHealthy: Bool { reachable }
 
     /// The earliest waiter deadline, for the one timer that expires waiters.
-    public var nextDeadline: UInt64? { waiters.lazy.map(\.deadline).min() }
+    package var nextDeadline: UInt64? { waiters.lazy.map(\.deadline).min() }
 
-    public func health(of connection: ConnectionID) -> Health? { slots[connection]?.health }
+    package func health(of connection: ConnectionID) -> Health? { slots[connection]?.health }
 
     private var isDown: Bool {
         !slots.isEmpty && slots.values.allSatisfy { $0.health == .failed }
@@ -156,7 +156,7 @@ public struct PostgresPoolStateMachine: Sendable {
     // MARK: - Events
 
     /// The pool starts: the connections to open to keep `minConnections` warm.
-    public mutating func start() -> [ConnectionID] {
+    package mutating func start() -> [ConnectionID] {
         var opened: [ConnectionID] = []
         while slots.count < minConnections { opened.append(addConnection()) }
         return opened
@@ -164,7 +164,7 @@ public struct PostgresPoolStateMachine: Sendable {
 
     /// A caller wants a connection and will wait until `deadline` (monotonic nanoseconds);
     /// `shared`: for one statement, so a pipelined connection may serve others meanwhile.
-    public mutating func leaseRequested(deadline: UInt64, shared: Bool = false) -> LeaseAction {
+    package mutating func leaseRequested(deadline: UInt64, shared: Bool = false) -> LeaseAction {
         if isClosed { return .fail(.unavailable) }
         let shared = shared && sharesPerConnection > 1
         if let connection = idle.popLast() {
@@ -189,7 +189,7 @@ public struct PostgresPoolStateMachine: Sendable {
     }
 
     /// The connection's link came up (first connect or a reconnect).
-    public mutating func connectionUp(_ connection: ConnectionID) -> Action {
+    package mutating func connectionUp(_ connection: ConnectionID) -> Action {
         guard !isClosed, let slot = slots[connection] else { return .none }
         slots[connection]?.health = .up
         reachable = true
@@ -197,7 +197,7 @@ public struct PostgresPoolStateMachine: Sendable {
     }
 
     /// The connection lost a working link and is reconnecting at once.
-    public mutating func connectionReconnecting(_ connection: ConnectionID) -> Action {
+    package mutating func connectionReconnecting(_ connection: ConnectionID) -> Action {
         guard !isClosed, slots[connection] != nil else { return .none }
         slots[connection]?.health = .starting
         reachable = false
@@ -207,7 +207,7 @@ public struct PostgresPoolStateMachine: Sendable {
 
     /// A connect attempt of the connection failed; it retries after a backoff. When that leaves
     /// no connection up or starting, the waiters fail now rather than at their deadlines.
-    public mutating func connectionFailed(_ connection: ConnectionID) -> Action {
+    package mutating func connectionFailed(_ connection: ConnectionID) -> Action {
         guard !isClosed, slots[connection] != nil else { return .none }
         slots[connection]?.health = .failed
         reachable = false
@@ -220,19 +220,19 @@ public struct PostgresPoolStateMachine: Sendable {
 
     /// A failed connection is trying again now, with reason to expect success (another pool
     /// of the process just connected): it counts as starting, so callers wait for it.
-    public mutating func connectionRetrying(_ connection: ConnectionID) {
+    package mutating func connectionRetrying(_ connection: ConnectionID) {
         guard !isClosed, slots[connection]?.health == .failed else { return }
         slots[connection]?.health = .starting
     }
 
     /// The server answered a statement (with rows or with an error): Postgres is reachable.
-    public mutating func statementAnswered() {
+    package mutating func statementAnswered() {
         guard !isClosed else { return }
         reachable = true
     }
 
     /// The lease holder (one of them, for a shared connection) gave the connection back.
-    public mutating func connectionReleased(_ connection: ConnectionID) -> Action {
+    package mutating func connectionReleased(_ connection: ConnectionID) -> Action {
         guard !isClosed, let slot = slots[connection], slot.leased else { return .none }
         slots[connection]?.holders -= 1
         if slot.holders > 1 {
@@ -244,7 +244,7 @@ public struct PostgresPoolStateMachine: Sendable {
 
     /// The timer for `nextDeadline` fired: every waiter whose deadline is at or before `now`
     /// fails with `.poolExhausted`.
-    public mutating func waitersExpired(now: UInt64) -> Action {
+    package mutating func waitersExpired(now: UInt64) -> Action {
         var expired: [WaiterID] = []
         waiters.removeAll { waiter in
             guard waiter.deadline <= now else { return false }
@@ -256,7 +256,7 @@ public struct PostgresPoolStateMachine: Sendable {
 
     /// The pool closes: every waiter fails with `.unavailable` and every connection is closed.
     /// Later events are ignored and later requests fail.
-    public mutating func close() -> (waiters: [WaiterID], connections: [ConnectionID]) {
+    package mutating func close() -> (waiters: [WaiterID], connections: [ConnectionID]) {
         guard !isClosed else { return ([], []) }
         isClosed = true
         let failed = waiters.map(\.id)

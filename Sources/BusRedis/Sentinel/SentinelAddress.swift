@@ -5,21 +5,21 @@ import BusLoop
 ///
 /// The Sentinels are asked in the order listed (port 26379 when omitted). The user and password
 /// are the master's (and its replicas'); the Sentinels are asked without authentication.
-public struct SentinelAddress: Sendable, Hashable, CustomStringConvertible {
-    public static let scheme = "redis+sentinel://"
-    public static let defaultSentinelPort = 26379
+package struct SentinelAddress: Sendable, Hashable, CustomStringConvertible {
+    package static let scheme = "redis+sentinel://"
+    package static let defaultSentinelPort = 26379
 
     /// At least one, no duplicates, in the order to ask them.
-    public var sentinels: [RedisServerAddress]
+    package var sentinels: [RedisServerAddress]
     /// The name the Sentinels monitor the master under (`sentinel monitor <name> …`).
-    public var masterName: String
-    public var database: Int
+    package var masterName: String
+    package var database: Int
     /// The ACL user, decoded; nil for the `default` user.
-    public var username: String?
+    package var username: String?
     /// The password, decoded.
-    public var password: String?
+    package var password: String?
 
-    public init(
+    package init(
         sentinels: [RedisServerAddress], masterName: String, database: Int = 0, username: String? = nil,
         password: String? = nil
     ) {
@@ -31,10 +31,10 @@ public struct SentinelAddress: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// True when `url` uses this scheme (whether or not the rest parses).
-    public static func matches(url: String) -> Bool { url.hasPrefix(scheme) }
+    package static func matches(url: String) -> Bool { url.hasPrefix(scheme) }
 
     /// Parses a `redis+sentinel://` URL; the error says what is wrong with it.
-    public init(url: String) throws(SentinelAddressError) {
+    package init(url: String) throws(SentinelAddressError) {
         guard url.hasPrefix(Self.scheme) else { throw SentinelAddressError("must start with \(Self.scheme)") }
         var rest = Substring(url.dropFirst(Self.scheme.count))
         var database = 0
@@ -70,11 +70,11 @@ public struct SentinelAddress: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The URL without the password, for logs and status output.
-    public var description: String { url(password: password.map { _ in "***" }) }
+    package var description: String { url(password: password.map { _ in "***" }) }
 
     /// The URL with the password, percent-encoded: what `init(url:)` reads back. Secret: for
     /// region files only, never for logs.
-    public var urlWithPassword: String { url(password: password.map(PercentEncoding.encode)) }
+    package var urlWithPassword: String { url(password: password.map(PercentEncoding.encode)) }
 
     private func url(password shown: String?) -> String {
         let auth = shown.map { "\(username.map(PercentEncoding.encode) ?? ""):\($0)@" } ?? ""
@@ -142,12 +142,12 @@ public struct SentinelAddress: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// Why a `redis+sentinel://` URL was refused.
-public struct SentinelAddressError: Error, Sendable, Equatable, CustomStringConvertible {
-    public let reason: String
+package struct SentinelAddressError: Error, Sendable, Equatable, CustomStringConvertible {
+    package let reason: String
 
     init(_ reason: String) {
         self.reason = reason
     }
 
-    public var description: String { reason }
+    package var description: String { reason }
 }

@@ -14,33 +14,33 @@ import BusLoop
 /// Connections built with `RedisEndpoint.sentinelMaster(self)` observe it: they connect to
 /// `master`, drop their connection when it changes, and report `READONLY`/`MASTERDOWN` back
 /// through `serverRefused(_:code:)`. Use on the loop's thread only; `close()` before dropping.
-public final class SentinelMaster {
+package final class SentinelMaster {
     /// How the master is found and watched.
-    public struct Configuration: Sendable {
-        public var address: SentinelAddress
+    package struct Configuration: Sendable {
+        package var address: SentinelAddress
         /// Each Sentinel query, each connect and each `ROLE` (the contract's 1 s per call).
-        public var timeout: Duration = .seconds(1)
+        package var timeout: Duration = .seconds(1)
         /// How often the served master's `ROLE` is checked.
-        public var healthCheckInterval: Duration = .seconds(1)
+        package var healthCheckInterval: Duration = .seconds(1)
         /// The pause after a round that found no master (doubling, with jitter).
-        public var roundBackoff = ReconnectBackoff(initial: .milliseconds(100), maximum: .seconds(1))
+        package var roundBackoff = ReconnectBackoff(initial: .milliseconds(100), maximum: .seconds(1))
 
-        public init(address: SentinelAddress) {
+        package init(address: SentinelAddress) {
             self.address = address
         }
     }
 
     /// A registration made by `observe(_:)`.
-    public struct Observation: Hashable, Sendable {
+    package struct Observation: Hashable, Sendable {
         fileprivate let id: Int
     }
 
-    public let loop: EventLoop
-    public let configuration: Configuration
-    public var address: SentinelAddress { configuration.address }
+    package let loop: EventLoop
+    package let configuration: Configuration
+    package var address: SentinelAddress { configuration.address }
 
     /// Called on the loop when the master starts being served or stops (nil), after observers.
-    public var onReadinessChange: ((Bool) -> Void)?
+    package var onReadinessChange: ((Bool) -> Void)?
 
     private var machine: SentinelMasterStateMachine
     private var queries: [RedisConnection] = []
@@ -61,13 +61,13 @@ public final class SentinelMaster {
     private lazy var healthTimer = LoopTimer(loop: loop) { [unowned self] in self.checkHealth() }
 
     /// The most recent reason the master could not be found or was lost, for readiness reports.
-    public private(set) var lastError: String?
+    package private(set) var lastError: String?
     /// The served master's latest `ROLE` answer (its connected replicas, for `status`); nil
     /// while no master is served.
-    public var masterRole: RedisRole? { machine.master == nil ? nil : lastRole }
+    package var masterRole: RedisRole? { machine.master == nil ? nil : lastRole }
     private var lastRole: RedisRole?
 
-    public init(loop: EventLoop, configuration: Configuration) {
+    package init(loop: EventLoop, configuration: Configuration) {
         self.loop = loop
         self.configuration = configuration
         machine = SentinelMasterStateMachine(sentinelCount: configuration.address.sentinels.count)
@@ -78,29 +78,29 @@ public final class SentinelMaster {
     }
 
     /// The verified master commands may go to; nil while it is being looked for.
-    public var master: RedisServerAddress? { machine.master }
+    package var master: RedisServerAddress? { machine.master }
 
-    public var isReady: Bool { master != nil }
+    package var isReady: Bool { master != nil }
 
     /// The state, for diagnostics and tests.
-    public var state: SentinelMasterStateMachine.State { machine.state }
+    package var state: SentinelMasterStateMachine.State { machine.state }
 
     /// Calls `handler` on the loop with the new master each time it changes (nil: lost, being
     /// looked for). Not called for the current value.
-    public func observe(_ handler: @escaping (RedisServerAddress?) -> Void) -> Observation {
+    package func observe(_ handler: @escaping (RedisServerAddress?) -> Void) -> Observation {
         loop.assertInLoop()
         nextObserverID += 1
         observers.append((nextObserverID, handler))
         return Observation(id: nextObserverID)
     }
 
-    public func stopObserving(_ observation: Observation) {
+    package func stopObserving(_ observation: Observation) {
         loop.assertInLoop()
         observers.removeAll { $0.id == observation.id }
     }
 
     /// Starts looking for the master and listening to the Sentinels' announcements.
-    public func start() {
+    package func start() {
         loop.assertInLoop()
         guard machine.state == .idle else { return }
         for sentinel in address.sentinels {
@@ -130,14 +130,14 @@ public final class SentinelMaster {
     }
 
     /// Stops for good; observers hear nil if a master was being served.
-    public func close() {
+    package func close() {
         loop.assertInLoop()
         perform(machine.close())
     }
 
     /// A connection to `server` got `READONLY` or `MASTERDOWN`: if that is the master being
     /// served, it has been demoted (or lost its own master), so look for the master again.
-    public func serverRefused(_ server: RedisServerAddress, code: RedisErrorCode) {
+    package func serverRefused(_ server: RedisServerAddress, code: RedisErrorCode) {
         loop.assertInLoop()
         guard machine.master == server else { return }
         lostMaster("\(server) answered \(code)")

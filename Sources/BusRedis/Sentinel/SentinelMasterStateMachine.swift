@@ -9,8 +9,8 @@
 /// the driver can never deliver in a state (a Sentinel answer while serving, say) is a bug in
 /// the driver, asserted in debug builds and ignored in release ones; events that may legitimately
 /// arrive late (an announcement after `close()`) are ignored in every build.
-public struct SentinelMasterStateMachine: Sendable {
-    public enum State: Sendable, Equatable {
+package struct SentinelMasterStateMachine: Sendable {
+    package enum State: Sendable, Equatable {
         case idle
         /// Asking Sentinel `sentinel`, the `asked`-th of this round; `failedRounds` rounds found no
         /// master since one was last served.
@@ -25,7 +25,7 @@ public struct SentinelMasterStateMachine: Sendable {
         case closed
     }
 
-    public enum Action: Sendable, Equatable {
+    package enum Action: Sendable, Equatable {
         case none
         /// Drop any master connection and ask Sentinel `index` for the master's address.
         case askSentinel(index: Int)
@@ -39,31 +39,31 @@ public struct SentinelMasterStateMachine: Sendable {
         case tearDown
     }
 
-    public let sentinelCount: Int
-    public private(set) var state: State = .idle
+    package let sentinelCount: Int
+    package private(set) var state: State = .idle
     /// Where a round starts: the Sentinel that last answered (the Sentinel client spec's
     /// "move the first that answers to the front"), so a dead first Sentinel costs its
     /// timeout once, not on every round.
-    public private(set) var preferredSentinel = 0
+    package private(set) var preferredSentinel = 0
 
-    public init(sentinelCount: Int) {
+    package init(sentinelCount: Int) {
         precondition(sentinelCount > 0, "a Sentinel master needs at least one Sentinel")
         self.sentinelCount = sentinelCount
     }
 
     /// The master commands may go to: set only while serving.
-    public var master: RedisServerAddress? {
+    package var master: RedisServerAddress? {
         if case .serving(let master) = state { return master }
         return nil
     }
 
-    public mutating func start() -> Action {
+    package mutating func start() -> Action {
         guard case .idle = state else { return illegal("start", ignoredWhenClosed: false) }
         return startRound(failedRounds: 0)
     }
 
     /// The Sentinel being asked named `master`.
-    public mutating func sentinelAnswered(master: RedisServerAddress) -> Action {
+    package mutating func sentinelAnswered(master: RedisServerAddress) -> Action {
         guard case .resolving(let sentinel, _, let failedRounds) = state else { return illegal("sentinelAnswered") }
         preferredSentinel = sentinel
         state = .verifying(candidate: master, failedRounds: failedRounds)
@@ -72,7 +72,7 @@ public struct SentinelMasterStateMachine: Sendable {
 
     /// The Sentinel being asked did not answer in time, could not be reached, answered an
     /// error, or does not know the master: the next one is asked, or the round has failed.
-    public mutating func sentinelFailed() -> Action {
+    package mutating func sentinelFailed() -> Action {
         guard case .resolving(let sentinel, let asked, let failedRounds) = state else {
             return illegal("sentinelFailed")
         }
@@ -83,7 +83,7 @@ public struct SentinelMasterStateMachine: Sendable {
     }
 
     /// The candidate answered `ROLE` as master.
-    public mutating func verified() -> Action {
+    package mutating func verified() -> Action {
         guard case .verifying(let candidate, _) = state else { return illegal("verified") }
         state = .serving(master: candidate)
         return .serve(master: candidate)
@@ -91,20 +91,20 @@ public struct SentinelMasterStateMachine: Sendable {
 
     /// The candidate could not be reached in time or is not a master (the Sentinels' view is
     /// stale mid-failover): wait a little, then ask again, as the Sentinel client spec says.
-    public mutating func verificationFailed() -> Action {
+    package mutating func verificationFailed() -> Action {
         guard case .verifying(_, let failedRounds) = state else { return illegal("verificationFailed") }
         return waitForNextRound(failedRounds: failedRounds + 1)
     }
 
     /// The master being served is gone or refuses writes: its connection dropped, its role
     /// check failed, or a command got `READONLY`/`MASTERDOWN`. Resolve again at once.
-    public mutating func masterLost() -> Action {
+    package mutating func masterLost() -> Action {
         guard case .serving = state else { return illegal("masterLost") }
         return startRound(failedRounds: 0)
     }
 
     /// A Sentinel announced `newMaster` (`+switch-master` for this master name).
-    public mutating func switchAnnounced(newMaster: RedisServerAddress) -> Action {
+    package mutating func switchAnnounced(newMaster: RedisServerAddress) -> Action {
         switch state {
         case .idle:
             return illegal("switchAnnounced")
@@ -123,12 +123,12 @@ public struct SentinelMasterStateMachine: Sendable {
     }
 
     /// The backoff after a failed round has passed.
-    public mutating func roundTimerFired() -> Action {
+    package mutating func roundTimerFired() -> Action {
         guard case .waitingForNextRound(let failedRounds) = state else { return illegal("roundTimerFired") }
         return startRound(failedRounds: failedRounds)
     }
 
-    public mutating func close() -> Action {
+    package mutating func close() -> Action {
         if state == .closed { return .none }
         state = .closed
         return .tearDown

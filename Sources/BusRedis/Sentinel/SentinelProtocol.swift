@@ -1,20 +1,20 @@
 /// The Sentinel and replication replies master discovery reads: each shape decoded in one
 /// place, free of I/O.
-public enum SentinelProtocol {
+package enum SentinelProtocol {
     /// The channel on which Sentinels announce a new master.
-    public static let switchMasterChannel = "+switch-master"
+    package static let switchMasterChannel = "+switch-master"
 
     /// `SENTINEL get-master-addr-by-name <name>`.
-    public static func masterAddressQuery(masterName: String) -> RedisCommand {
+    package static func masterAddressQuery(masterName: String) -> RedisCommand {
         RedisCommand("SENTINEL", "get-master-addr-by-name", .string(masterName))
     }
 
     /// `ROLE`: what a server says it is, asked before it is trusted as master.
-    public static let roleQuery = RedisCommand("ROLE")
+    package static let roleQuery = RedisCommand("ROLE")
 
     /// The reply to `masterAddressQuery`: the master's address, or nil when this Sentinel does
     /// not monitor a master of that name (a null reply).
-    public static func masterAddress(from reply: RedisReply) throws(RedisError) -> RedisServerAddress? {
+    package static func masterAddress(from reply: RedisReply) throws(RedisError) -> RedisServerAddress? {
         if reply == .null { return nil }
         guard let pair = reply.array, pair.count == 2, let host = pair[0].string, !host.isEmpty,
             let port = pair[1].integer, (1...65535).contains(port)
@@ -24,7 +24,7 @@ public enum SentinelProtocol {
 
     /// A `+switch-master` message: `<master-name> <old-ip> <old-port> <new-ip> <new-port>`.
     /// Nil when it is not in that shape.
-    public static func switchMaster(message: String) -> (masterName: String, newMaster: RedisServerAddress)? {
+    package static func switchMaster(message: String) -> (masterName: String, newMaster: RedisServerAddress)? {
         let words = message.split(separator: " ")
         guard words.count == 5, let port = Int(words[4]), (1...65535).contains(port) else { return nil }
         return (String(words[0]), RedisServerAddress(host: String(words[3]), port: port))
@@ -32,7 +32,7 @@ public enum SentinelProtocol {
 }
 
 /// What a server answers to `ROLE`.
-public enum RedisRole: Sendable, Equatable {
+package enum RedisRole: Sendable, Equatable {
     /// A master, with the replicas connected to it.
     case master(replicas: [RedisServerAddress])
     /// A replica of `master`; `linkUp` says whether its replication link is established.
@@ -42,13 +42,13 @@ public enum RedisRole: Sendable, Equatable {
     case other(String)
 
     /// True for a master: the only role a region writes to.
-    public var isMaster: Bool {
+    package var isMaster: Bool {
         if case .master = self { return true }
         return false
     }
 
     /// The role's name as Redis spells it (`master`, `slave`, `sentinel`).
-    public var name: String {
+    package var name: String {
         switch self {
         case .master: "master"
         case .replica: "slave"
@@ -59,7 +59,7 @@ public enum RedisRole: Sendable, Equatable {
 
     /// Decodes a `ROLE` reply: `[master, offset, [[ip, port, offset]…]]`,
     /// `[slave, ip, port, state, offset]` or `[sentinel, [names…]]`.
-    public init(reply: RedisReply) throws(RedisError) {
+    package init(reply: RedisReply) throws(RedisError) {
         guard let fields = reply.array, let name = fields.first?.string else {
             throw RedisError.unexpectedReply("ROLE: \(reply)")
         }

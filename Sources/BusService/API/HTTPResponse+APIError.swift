@@ -3,7 +3,7 @@ import BusHTTP
 extension HTTPResponse {
     /// The one place an `APIError` becomes a response: status, JSON body, `Retry-After` and any
     /// extra headers it carries.
-    public init(_ error: APIError) {
+    package init(_ error: APIError) {
         var headers = HTTPHeaders()
         if let retryAfter = error.retryAfter { headers.add("Retry-After", String(retryAfter)) }
         for field in error.headers { headers.add(field.name, field.value) }
@@ -13,14 +13,14 @@ extension HTTPResponse {
 
 extension HTTPServerConfiguration {
     /// The server limits every BiomeBus service uses, with contract-shaped error bodies.
-    public static var standard: HTTPServerConfiguration {
+    package static var standard: HTTPServerConfiguration {
         HTTPServerConfiguration().withStandardResponses()
     }
 
     /// `standard` with the limits operators may set through the environment:
     /// `BIOMEBUS_MAX_CONNECTIONS` (connections per service, at least 1) and
     /// `BIOMEBUS_REQUEST_TIMEOUT_MS` (1 … 600000). Throws a one-line message naming the variable.
-    public static func standard(environment: [String: String]) throws(HTTPLimitError) -> HTTPServerConfiguration {
+    package static func standard(environment: [String: String]) throws(HTTPLimitError) -> HTTPServerConfiguration {
         var configuration = HTTPServerConfiguration()
         if let text = environment["BIOMEBUS_MAX_CONNECTIONS"] {
             guard let value = Int(text), value >= 1 else {
@@ -55,8 +55,8 @@ extension HTTPServerConfiguration {
 }
 
 /// A bad HTTP limit in the environment.
-public struct HTTPLimitError: Error, CustomStringConvertible {
-    public let description: String
+package struct HTTPLimitError: Error, CustomStringConvertible {
+    package let description: String
 
     init(_ description: String) {
         self.description = description
@@ -65,7 +65,7 @@ public struct HTTPLimitError: Error, CustomStringConvertible {
 
 extension Router.Match {
     /// The response for a lookup that found no route: 404, or 405 with `Allow`.
-    public func errorResponse(method: HTTPMethod, path: String) -> HTTPResponse? {
+    package func errorResponse(method: HTTPMethod, path: String) -> HTTPResponse? {
         switch self {
         case .found: nil
         case .notFound: HTTPResponse(.notFound(path: path))

@@ -2,9 +2,9 @@ import BusJSON
 
 /// Request bodies that must be one JSON object: the one place a body's parse failure becomes
 /// the contract's 400 `malformed_json`.
-public enum JSONBody {
+package enum JSONBody {
     /// Parses a request body that must be one JSON object, or says why it is not.
-    public static func object(from body: [UInt8]) -> Result<JSONValue, APIError> {
+    package static func object(from body: [UInt8]) -> Result<JSONValue, APIError> {
         let document: JSONValue
         do {
             document = try JSONParser.parse(body)

@@ -1,7 +1,7 @@
 import BusHTTP
 
 /// The operator endpoints of a service.
-public enum AdminRoute: String, Sendable, CaseIterable {
+package enum AdminRoute: String, Sendable, CaseIterable {
     /// `GET /healthz`: 200 while the process runs.
     case health
     /// `GET /readyz`: the service's `ReadinessReport`.
@@ -12,7 +12,7 @@ public enum AdminRoute: String, Sendable, CaseIterable {
     case openAPI = "openapi"
 
     /// The route's path.
-    public var path: String {
+    package var path: String {
         switch self {
         case .health: "/healthz"
         case .ready: "/readyz"
@@ -25,7 +25,7 @@ public enum AdminRoute: String, Sendable, CaseIterable {
 /// `/healthz`, `/readyz`, `/metrics` and `/openapi.json`, answered the same way by every
 /// service. One value per loop: `readiness` and `beforeScrape` run on the loop that serves the
 /// request, so they may read that loop's state.
-public struct AdminEndpoints {
+package struct AdminEndpoints {
     private let metrics: ServiceMetrics
     private let openAPIDocument: [UInt8]?
     private let beforeScrape: (() -> Void)?
@@ -33,7 +33,7 @@ public struct AdminEndpoints {
 
     /// `openAPIDocument` nil: no `/openapi.json` route. `beforeScrape` runs before each
     /// `/metrics` render (to publish figures only readable on the loop).
-    public init(
+    package init(
         metrics: ServiceMetrics, openAPIDocument: [UInt8]? = nil, beforeScrape: (() -> Void)? = nil,
         readiness: @escaping () -> ReadinessReport
     ) {
@@ -44,12 +44,12 @@ public struct AdminEndpoints {
     }
 
     /// The routes served (all `GET`; `HEAD` follows through the router).
-    public var routes: [AdminRoute] {
+    package var routes: [AdminRoute] {
         AdminRoute.allCases.filter { $0 != .openAPI || openAPIDocument != nil }
     }
 
     /// The answer of `route`.
-    public func response(for route: AdminRoute) -> HTTPResponse {
+    package func response(for route: AdminRoute) -> HTTPResponse {
         switch route {
         case .health:
             return .json(200, #"{"status":"ok"}"#)

@@ -7,19 +7,19 @@ import BusLoop
 
 /// Runs a service: N event loops, each on its own thread with one worker, bound together to one
 /// port (SO_REUSEPORT), started together and drained together.
-public final class ServiceHost: @unchecked Sendable {
+package final class ServiceHost: @unchecked Sendable {
     // @unchecked Sendable: each worker is reached only through its loop (LoopBound).
     private let workers: [LoopBound<any ServiceWorker>]
     private let threads: [LoopThread]
     private let drainTimeout: Duration
     /// The port bound (differs from the configured one when that is 0); nil without a listener.
-    public let port: Int?
+    package let port: Int?
 
     /// Builds `count` loops named `<name>-<index>` and a worker on each. With `listen`, the first
     /// worker binds it (picking a port when it is 0) and the others share that port. Throws if
     /// it cannot be bound, or if another process already listens there (SO_REUSEPORT would
     /// otherwise share the port with it silently); that check runs before any worker is built.
-    public init(
+    package init(
         name: String, count: Int, listen: ListenAddress?, drainTimeout: Duration,
         makeWorker: (_ index: Int, _ loop: EventLoop) -> any ServiceWorker
     ) throws(BindError) {
@@ -41,7 +41,7 @@ public final class ServiceHost: @unchecked Sendable {
     }
 
     /// Starts the loops; each runs its worker's `start()` first.
-    public func start() {
+    package func start() {
         for worker in workers {
             worker.loop.execute { worker.value.start() }
         }
@@ -50,7 +50,7 @@ public final class ServiceHost: @unchecked Sendable {
 
     /// Drains every worker (at most the drain timeout), closes it, stops its loop, and joins the
     /// loop threads. Blocks; call from outside the loops, once, after `start()`.
-    public func shutdown() {
+    package func shutdown() {
         for worker in workers {
             worker.loop.execute { [drainTimeout] in
                 let value = worker.value
@@ -64,7 +64,7 @@ public final class ServiceHost: @unchecked Sendable {
     }
 
     /// The machine's online CPU count (the default number of loops).
-    public static var processorCount: Int {
+    package static var processorCount: Int {
         max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
     }
 }

@@ -7,7 +7,7 @@ import BusLoop
 /// synchronously); from `start()` on only its loop touches it. Shutdown is `drain` then
 /// `close`, each exactly once: `close` runs when the drain finished or its timeout passed,
 /// whichever comes first.
-public protocol ServiceWorker: AnyObject {
+package protocol ServiceWorker: AnyObject {
     /// Binds the worker's listener (called only when the service listens); returns the port.
     func bind(_ address: ListenAddress) throws(BindError) -> Int
     /// Runs on the worker's loop when it starts: open connections, schedule timers.
@@ -20,7 +20,7 @@ public protocol ServiceWorker: AnyObject {
 
 extension ServiceWorker {
     /// Workers without a listener never bind.
-    public func bind(_ address: ListenAddress) throws(BindError) -> Int {
+    package func bind(_ address: ListenAddress) throws(BindError) -> Int {
         preconditionFailure("\(Self.self) has no listener")
     }
 }

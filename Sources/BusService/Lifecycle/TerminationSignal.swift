@@ -8,12 +8,12 @@ import BusLoop
 ///
 /// libevent delivers signals to one base at a time, so a process makes one of these, on its
 /// main thread, before it starts anything a signal should stop.
-public final class TerminationSignal {
+package final class TerminationSignal {
     private let loop = EventLoop(name: "signals")
     private var received: Int32 = 0
     private var watcher: SignalWatcher?
 
-    public init() {
+    package init() {
         // A parent may have spawned us with these signals blocked (test runners, some
         // supervisors); threads started later inherit the main thread's mask, so unblock here.
         var unblock = sigset_t()
@@ -28,13 +28,13 @@ public final class TerminationSignal {
     }
 
     /// Blocks the calling thread until SIGINT or SIGTERM arrives; returns its number.
-    public func wait() -> Int32 {
+    package func wait() -> Int32 {
         loop.run()
         return received
     }
 
     /// "SIGTERM", "SIGINT" or the number.
-    public static func name(_ number: Int32) -> String {
+    package static func name(_ number: Int32) -> String {
         switch number {
         case SIGINT: "SIGINT"
         case SIGTERM: "SIGTERM"

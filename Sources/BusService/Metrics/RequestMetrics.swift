@@ -5,7 +5,7 @@ import Metrics
 /// One loop's request accounting: a counter per (label, status), made on first use and reused,
 /// and the loop's shard of the latency histogram. Use it only on its loop: the cache is a plain
 /// dictionary, so counting a request takes no lock and, once a pair was seen, allocates nothing.
-public final class RequestMeter {
+package final class RequestMeter {
     private struct Key: Hashable {
         let label: String
         let status: Int
@@ -17,7 +17,7 @@ public final class RequestMeter {
 
     /// `makeCounter` registers the service's request counter for a label and status (called
     /// once per pair); `latency` is this loop's shard of the request histogram.
-    public init(
+    package init(
         latency: ShardedHistogram.Shard, makeCounter: @escaping (_ label: String, _ status: Int) -> Metrics.Counter
     ) {
         self.latency = latency
@@ -26,7 +26,7 @@ public final class RequestMeter {
 
     /// Counts one answered request and records its latency from `started`
     /// (`Clocks.monotonicNanoseconds()` when it arrived).
-    public func record(label: String, status: Int, started: UInt64) {
+    package func record(label: String, status: Int, started: UInt64) {
         let key = Key(label: label, status: status)
         let counter: Metrics.Counter
         if let cached = counters[key] {
@@ -46,15 +46,15 @@ public final class RequestMeter {
 /// A service's request metrics: a counter by (label, status) and a latency histogram sharded per
 /// loop. Pass `duration` to the service's `ServiceMetrics` so that it is exported, then give each
 /// loop its `meter`.
-public final class RequestMetrics: Sendable {
-    public let duration: ShardedHistogram
+package final class RequestMetrics: Sendable {
+    package let duration: ShardedHistogram
     private let counterName: String
     private let counterHelp: String
     private let labelName: String
 
     /// `counter` (`# HELP` `counterHelp`) counts answers by `labelName` and `status`;
     /// `duration` (`# HELP` `durationHelp`) times them, one shard per loop.
-    public init(
+    package init(
         counter: String, counterHelp: String, labelName: String, duration: String, durationHelp: String, loops: Int
     ) {
         self.duration = ShardedHistogram(
@@ -65,7 +65,7 @@ public final class RequestMetrics: Sendable {
     }
 
     /// Loop `index`'s meter, registering its counters in `service`.
-    public func meter(loop index: Int, in service: ServiceMetrics) -> RequestMeter {
+    package func meter(loop index: Int, in service: ServiceMetrics) -> RequestMeter {
         RequestMeter(latency: duration.shard(index)) { [self] label, status in
             service.counter(counterName, help: counterHelp, [(labelName, label), ("status", String(status))])
         }
@@ -77,13 +77,13 @@ public final class RequestMetrics: Sendable {
 /// A struct holding references that already exist (the request's responder, the loop's meter),
 /// so wrapping a request allocates nothing. `label` is the metric label (route or biome); set
 /// it once it is known. Without a meter (`requestMetrics` off) it only sends.
-public struct MeteredResponder {
-    public let responder: HTTPResponder
+package struct MeteredResponder {
+    package let responder: HTTPResponder
     private let meter: RequestMeter?
     private let started: UInt64
-    public var label: String
+    package var label: String
 
-    public init(_ responder: HTTPResponder, meter: RequestMeter?, label: String, started: UInt64) {
+    package init(_ responder: HTTPResponder, meter: RequestMeter?, label: String, started: UInt64) {
         self.responder = responder
         self.meter = meter
         self.label = label
@@ -91,7 +91,7 @@ public struct MeteredResponder {
     }
 
     /// Sends the answer, then counts it.
-    public func send(_ response: HTTPResponse) {
+    package func send(_ response: HTTPResponse) {
         responder.send(response)
         meter?.record(label: label, status: response.status, started: started)
     }

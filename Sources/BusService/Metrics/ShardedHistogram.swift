@@ -2,16 +2,16 @@ import Atomics
 
 /// A Prometheus histogram whose observations are recorded without locks: one shard of atomic
 /// bucket counters per event loop (uncontended), summed when scraped.
-public final class ShardedHistogram: Sendable {
-    public let name: String
-    public let help: String
+package final class ShardedHistogram: Sendable {
+    package let name: String
+    package let help: String
     /// Upper bounds in seconds, ascending.
-    public let buckets: [Double]
+    package let buckets: [Double]
     private let labels: [(String, String)]
     private let shards: [Shard]
 
     /// One loop's share. Record only from that loop.
-    public final class Shard: Sendable {
+    package final class Shard: Sendable {
         fileprivate let counts: [ManagedAtomic<Int>]
         fileprivate let sumMicroseconds = ManagedAtomic<Int>(0)
         fileprivate let total = ManagedAtomic<Int>(0)
@@ -23,7 +23,7 @@ public final class ShardedHistogram: Sendable {
         }
 
         /// Records one observation in seconds.
-        public func record(seconds: Double) {
+        package func record(seconds: Double) {
             if let index = bounds.firstIndex(where: { seconds <= $0 }) {
                 counts[index].wrappingIncrement(ordering: .relaxed)
             }
@@ -32,7 +32,7 @@ public final class ShardedHistogram: Sendable {
         }
     }
 
-    public init(name: String, help: String, labels: [(String, String)] = [], buckets: [Double], shards: Int) {
+    package init(name: String, help: String, labels: [(String, String)] = [], buckets: [Double], shards: Int) {
         self.name = name
         self.help = help
         self.labels = labels
@@ -40,23 +40,23 @@ public final class ShardedHistogram: Sendable {
         self.shards = (0..<max(1, shards)).map { _ in Shard(bounds: buckets) }
     }
 
-    public func shard(_ index: Int) -> Shard { shards[index % shards.count] }
+    package func shard(_ index: Int) -> Shard { shards[index % shards.count] }
 
     /// Latency buckets from 0.5 ms to 10 s.
-    public static let latencyBuckets: [Double] = [
+    package static let latencyBuckets: [Double] = [
         0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2.5, 5, 10,
     ]
 
     /// Every shard summed: counts per bucket (not cumulative), the sum and the count.
-    public struct Snapshot: Sendable {
-        public let bounds: [Double]
-        public let counts: [Int]
-        public let sumSeconds: Double
-        public let total: Int
+    package struct Snapshot: Sendable {
+        package let bounds: [Double]
+        package let counts: [Int]
+        package let sumSeconds: Double
+        package let total: Int
 
         /// The upper bound of the bucket holding quantile `q` (0 … 1); nil when empty or when
         /// it falls past the last bucket.
-        public func quantile(_ q: Double) -> Double? {
+        package func quantile(_ q: Double) -> Double? {
             guard total > 0 else { return nil }
             let rank = Int((Double(total) * q).rounded(.up))
             var seen = 0
@@ -68,7 +68,7 @@ public final class ShardedHistogram: Sendable {
         }
     }
 
-    public func snapshot() -> Snapshot {
+    package func snapshot() -> Snapshot {
         var counts = Array(repeating: 0, count: buckets.count)
         var sumMicroseconds = 0
         var total = 0

@@ -8,10 +8,10 @@ import BusJSON
 /// "<redis|postgres>":<address, password redacted>,"error":…}]}`, one list per kind of
 /// dependency that is down (`regions` on the gateway; `redis` and `postgres` on a consumer;
 /// `postgres` on activation), in the order they were added.
-public struct ReadinessReport: Sendable, Equatable {
+package struct ReadinessReport: Sendable, Equatable {
     /// A kind of dependency: the list's JSON key, the noun of the message, and the key of each
     /// entry's address.
-    public enum Kind: String, Sendable, Equatable {
+    package enum Kind: String, Sendable, Equatable {
         /// Region Redis servers (gateway).
         case regions
         /// A Redis server not named by region (a consumer's region Redis).
@@ -27,14 +27,14 @@ public struct ReadinessReport: Sendable, Equatable {
     }
 
     /// One dependency that does not answer.
-    public struct Unreachable: Sendable, Equatable {
-        public var name: String
+    package struct Unreachable: Sendable, Equatable {
+        package var name: String
         /// Where it is, without secrets (`RedisAddress.description`, a redacted Postgres URL).
-        public var address: String
+        package var address: String
         /// Its latest error.
-        public var error: String
+        package var error: String
 
-        public init(name: String, address: String, error: String) {
+        package init(name: String, address: String, error: String) {
             self.name = name
             self.address = address
             self.error = error
@@ -44,24 +44,24 @@ public struct ReadinessReport: Sendable, Equatable {
     private var groups: [(kind: Kind, members: [Unreachable])] = []
 
     /// Every dependency answers.
-    public static let ready = ReadinessReport()
+    package static let ready = ReadinessReport()
 
-    public init() {}
+    package init() {}
 
     /// Adds the dependencies of `kind` that do not answer; an empty list changes nothing.
-    public mutating func add(_ kind: Kind, _ unreachable: [Unreachable]) {
+    package mutating func add(_ kind: Kind, _ unreachable: [Unreachable]) {
         guard !unreachable.isEmpty else { return }
         groups.append((kind, unreachable))
     }
 
-    public var isReady: Bool { groups.isEmpty }
+    package var isReady: Bool { groups.isEmpty }
 
-    public static func == (lhs: ReadinessReport, rhs: ReadinessReport) -> Bool {
+    package static func == (lhs: ReadinessReport, rhs: ReadinessReport) -> Bool {
         lhs.groups.elementsEqual(rhs.groups) { $0.kind == $1.kind && $0.members == $1.members }
     }
 
     /// The `/readyz` answer.
-    public var response: HTTPResponse {
+    package var response: HTTPResponse {
         guard !isReady else { return .json(200, #"{"status":"ready"}"#) }
         var body = JSONWriter()
         body.beginObject()
@@ -87,7 +87,7 @@ public struct ReadinessReport: Sendable, Equatable {
     }
 
     /// The 503's message: `regions not answering: north, south`; kinds joined by `; `.
-    public var message: String {
+    package var message: String {
         groups.map { "\($0.kind.rawValue) not answering: " + $0.members.map(\.name).joined(separator: ", ") }
             .joined(separator: "; ")
     }

@@ -12,7 +12,7 @@ import Atomics
 /// Members (one per loop) may register a recovery hook: when the signal turns ready, the other
 /// members' hooks run, so that a loop still waiting out a reconnect backoff tries again now
 /// instead of failing requests the process as a whole could serve.
-public final class ReadinessSignal: Sendable {
+package final class ReadinessSignal: Sendable {
     private final class Hook: Sendable {
         let run: @Sendable () -> Void
         init(_ run: @escaping @Sendable () -> Void) { self.run = run }
@@ -23,19 +23,19 @@ public final class ReadinessSignal: Sendable {
     private let hooks: [ManagedAtomicLazyReference<Hook>]
 
     /// A signal for `members` loops; not ready until the first outcome says so.
-    public init(members: Int, ready: Bool = false) {
+    package init(members: Int, ready: Bool = false) {
         self.ready = ManagedAtomic(ready)
         hooks = (0..<members).map { _ in ManagedAtomicLazyReference() }
     }
 
     /// The latest outcome.
-    public var isReady: Bool { ready.load(ordering: .acquiring) }
+    package var isReady: Bool { ready.load(ordering: .acquiring) }
 
     /// Records an outcome seen by `member`. Returns true when it changed the signal. On a
     /// change to ready, the other members' recovery hooks run on the calling thread (they
     /// should only hand work to their own loop).
     @discardableResult
-    public func record(_ outcome: Bool, from member: Int) -> Bool {
+    package func record(_ outcome: Bool, from member: Int) -> Bool {
         guard ready.load(ordering: .acquiring) != outcome else { return false }
         guard ready.exchange(outcome, ordering: .acquiringAndReleasing) != outcome else { return false }
         if outcome {
@@ -46,7 +46,7 @@ public final class ReadinessSignal: Sendable {
 
     /// Registers what member `member` does when another member sees the dependency come back;
     /// a second registration for the same member is ignored.
-    public func onRecovery(member: Int, _ hook: @escaping @Sendable () -> Void) {
+    package func onRecovery(member: Int, _ hook: @escaping @Sendable () -> Void) {
         _ = hooks[member].storeIfNilThenLoad(Hook(hook))
     }
 }

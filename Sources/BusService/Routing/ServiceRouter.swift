@@ -1,7 +1,7 @@
 import BusHTTP
 
 /// A service's own route (the admin endpoints are the chassis').
-public protocol ServiceRoute: Sendable {
+package protocol ServiceRoute: Sendable {
     /// Open routes skip admission: documents and views operators and clients may read without
     /// credentials (`/v1/regions`, a JWKS). The admin endpoints are always open.
     var isOpen: Bool { get }
@@ -17,12 +17,12 @@ public protocol ServiceRoute: Sendable {
 /// any other error. It runs on the request's loop for every request of a closed route, so it
 /// must not block: keys and tokens are loaded before the service starts. Without a hook every
 /// route is admitted with a nil identity.
-public struct ServiceRouter<Route: ServiceRoute, Identity> {
+package struct ServiceRouter<Route: ServiceRoute, Identity> {
     /// Admits a request of a closed route, or says why not.
-    public typealias Admit = (_ request: HTTPRequest, _ route: Route) -> Result<Identity, APIError>
+    package typealias Admit = (_ request: HTTPRequest, _ route: Route) -> Result<Identity, APIError>
 
     /// Where a request goes.
-    public enum Routing {
+    package enum Routing {
         /// A service route, admitted; `identity` is nil when the route is open or the service
         /// has no admission hook.
         case service(Route, parameters: [String: String], identity: Identity?)
@@ -46,19 +46,19 @@ public struct ServiceRouter<Route: ServiceRoute, Identity> {
     @usableFromInline let admit: Admit?
 
     /// A router serving `admin`'s routes, with `admit` as the admission hook (nil: none).
-    public init(admin: AdminEndpoints, admit: Admit? = nil) {
+    package init(admin: AdminEndpoints, admit: Admit? = nil) {
         self.admit = admit
         for route in admin.routes { router.add(.get, route.path, .admin(route)) }
     }
 
     /// Adds a service route; `{name}` in a segment captures that segment.
-    public mutating func add(_ method: HTTPMethod, _ pattern: String, _ route: Route) {
+    package mutating func add(_ method: HTTPMethod, _ pattern: String, _ route: Route) {
         router.add(method, pattern, .service(route))
     }
 
     /// Matches the request, then (for closed service routes) asks the hook.
     @inlinable
-    public func route(_ request: HTTPRequest) -> Routing {
+    package func route(_ request: HTTPRequest) -> Routing {
         let match = router.match(request.method, path: request.path)
         switch match {
         case .found(.admin(let route), _):

@@ -2,19 +2,19 @@ import BusRedis
 
 /// `XGROUP CREATE stream group start MKSTREAM`: a group that exists already is an answer, not
 /// a failure (Redis says BUSYGROUP).
-public struct XGroupCreate: StreamCommand {
-    public enum Outcome: Sendable, Equatable { case created, existed }
+package struct XGroupCreate: StreamCommand {
+    package enum Outcome: Sendable, Equatable { case created, existed }
 
-    public let command: RedisCommand
+    package let command: RedisCommand
 
     /// `start` `0` makes the group read the stream from its first entry.
-    public init(stream: String, group: String, start: String = "0") {
+    package init(stream: String, group: String, start: String = "0") {
         command = RedisCommand("XGROUP", "CREATE", .string(stream), .string(group), .string(start), "MKSTREAM")
     }
 
-    public func decode(_ reply: RedisReply) throws(RedisError) -> Outcome { .created }
+    package func decode(_ reply: RedisReply) throws(RedisError) -> Outcome { .created }
 
-    public func decode(_ result: Result<RedisReply, RedisError>) -> Result<Outcome, RedisError> {
+    package func decode(_ result: Result<RedisReply, RedisError>) -> Result<Outcome, RedisError> {
         switch result {
         case .success: .success(.created)
         case .failure(let error) where error.serverCode == .busyGroup: .success(.existed)
@@ -24,10 +24,10 @@ public struct XGroupCreate: StreamCommand {
 }
 
 /// `XREADGROUP GROUP group consumer COUNT n BLOCK ms STREAMS s… > …`: new entries only.
-public struct XReadGroup: StreamCommand {
-    public let command: RedisCommand
+package struct XReadGroup: StreamCommand {
+    package let command: RedisCommand
 
-    public init(group: String, consumer: String, count: Int, blockMs: Int, streams: [String]) {
+    package init(group: String, consumer: String, count: Int, blockMs: Int, streams: [String]) {
         var encoder = RedisCommandEncoder(argumentCount: 9 + 2 * streams.count)
         for word in ["XREADGROUP", "GROUP", group, consumer, "COUNT"] { encoder.append(word) }
         encoder.append(count)
@@ -39,16 +39,16 @@ public struct XReadGroup: StreamCommand {
         command = encoder.command(name: "XREADGROUP")
     }
 
-    public func decode(_ reply: RedisReply) throws(RedisError) -> ReadGroupResult {
+    package func decode(_ reply: RedisReply) throws(RedisError) -> ReadGroupResult {
         try ReadGroupResult(reply: reply)
     }
 }
 
 /// `XACK stream group id…`, answered with how many were pending.
-public struct XAck: StreamCommand {
-    public let command: RedisCommand
+package struct XAck: StreamCommand {
+    package let command: RedisCommand
 
-    public init(stream: String, group: String, ids: [String]) {
+    package init(stream: String, group: String, ids: [String]) {
         var encoder = RedisCommandEncoder(argumentCount: 3 + ids.count)
         encoder.append("XACK")
         encoder.append(stream)
@@ -57,101 +57,101 @@ public struct XAck: StreamCommand {
         command = encoder.command(name: "XACK")
     }
 
-    public func decode(_ reply: RedisReply) throws(RedisError) -> Int {
+    package func decode(_ reply: RedisReply) throws(RedisError) -> Int {
         guard let count = reply.integer else { throw .unexpectedReply("XACK answered no count") }
         return Int(count)
     }
 }
 
 /// `XAUTOCLAIM stream group consumer min-idle start COUNT n`.
-public struct XAutoClaim: StreamCommand {
-    public let command: RedisCommand
+package struct XAutoClaim: StreamCommand {
+    package let command: RedisCommand
 
-    public init(stream: String, group: String, consumer: String, minIdleMs: Int, start: String, count: Int) {
+    package init(stream: String, group: String, consumer: String, minIdleMs: Int, start: String, count: Int) {
         command = RedisCommand(
             "XAUTOCLAIM", .string(stream), .string(group), .string(consumer), .integer(Int64(minIdleMs)),
             .string(start), "COUNT", .integer(Int64(count)))
     }
 
-    public func decode(_ reply: RedisReply) throws(RedisError) -> AutoClaimResult {
+    package func decode(_ reply: RedisReply) throws(RedisError) -> AutoClaimResult {
         try AutoClaimResult(reply: reply)
     }
 }
 
 /// Summary `XPENDING stream group`.
-public struct XPendingSummary: StreamCommand {
-    public let command: RedisCommand
+package struct XPendingSummary: StreamCommand {
+    package let command: RedisCommand
 
-    public init(stream: String, group: String) {
+    package init(stream: String, group: String) {
         command = RedisCommand("XPENDING", .string(stream), .string(group))
     }
 
-    public func decode(_ reply: RedisReply) throws(RedisError) -> PendingSummary {
+    package func decode(_ reply: RedisReply) throws(RedisError) -> PendingSummary {
         try PendingSummary(reply: reply)
     }
 }
 
 /// Extended `XPENDING stream group start end count`.
-public struct XPendingRange: StreamCommand {
-    public let command: RedisCommand
+package struct XPendingRange: StreamCommand {
+    package let command: RedisCommand
 
-    public init(stream: String, group: String, start: String, end: String, count: Int) {
+    package init(stream: String, group: String, start: String, end: String, count: Int) {
         command = RedisCommand(
             "XPENDING", .string(stream), .string(group), .string(start), .string(end), .integer(Int64(count)))
     }
 
-    public func decode(_ reply: RedisReply) throws(RedisError) -> [PendingEntry] {
+    package func decode(_ reply: RedisReply) throws(RedisError) -> [PendingEntry] {
         try PendingEntry.list(reply)
     }
 }
 
 /// `XINFO GROUPS stream`. A stream that does not exist answers an error (no such key).
-public struct XInfoGroups: StreamCommand {
-    public let command: RedisCommand
+package struct XInfoGroups: StreamCommand {
+    package let command: RedisCommand
 
-    public init(stream: String) {
+    package init(stream: String) {
         command = RedisCommand("XINFO", "GROUPS", .string(stream))
     }
 
-    public func decode(_ reply: RedisReply) throws(RedisError) -> [GroupInfo] {
+    package func decode(_ reply: RedisReply) throws(RedisError) -> [GroupInfo] {
         try GroupInfo.list(reply)
     }
 }
 
 /// `XLEN stream` (0 for a stream that does not exist).
-public struct XLen: StreamCommand {
-    public let command: RedisCommand
+package struct XLen: StreamCommand {
+    package let command: RedisCommand
 
-    public init(stream: String) {
+    package init(stream: String) {
         command = RedisCommand("XLEN", .string(stream))
     }
 
-    public func decode(_ reply: RedisReply) throws(RedisError) -> Int {
+    package func decode(_ reply: RedisReply) throws(RedisError) -> Int {
         guard let length = reply.integer else { throw .unexpectedReply("XLEN answered no length") }
         return Int(length)
     }
 }
 
 /// `XRANGE stream start end`, oldest first.
-public struct XRange: StreamCommand {
-    public let command: RedisCommand
+package struct XRange: StreamCommand {
+    package let command: RedisCommand
 
-    public init(stream: String, start: String = "-", end: String = "+") {
+    package init(stream: String, start: String = "-", end: String = "+") {
         command = RedisCommand("XRANGE", .string(stream), .string(start), .string(end))
     }
 
-    public func decode(_ reply: RedisReply) throws(RedisError) -> [StreamEntry] {
+    package func decode(_ reply: RedisReply) throws(RedisError) -> [StreamEntry] {
         try StreamEntry.list(reply)
     }
 }
 
 /// `INFO memory`.
-public struct InfoMemory: StreamCommand {
-    public let command = RedisCommand("INFO", "memory")
+package struct InfoMemory: StreamCommand {
+    package let command = RedisCommand("INFO", "memory")
 
-    public init() {}
+    package init() {}
 
-    public func decode(_ reply: RedisReply) throws(RedisError) -> MemoryInfo {
+    package func decode(_ reply: RedisReply) throws(RedisError) -> MemoryInfo {
         guard let text = reply.string else { throw .unexpectedReply("INFO answered no text") }
         return MemoryInfo(text: text)
     }

@@ -4,19 +4,19 @@ import BusRedis
 ///
 /// Built for the gateway's hot path: the fields are written straight into the RESP bytes by a
 /// non-escaping closure, so a command costs one byte buffer and no argument array.
-public struct XAdd: StreamCommand {
-    public let command: RedisCommand
+package struct XAdd: StreamCommand {
+    package let command: RedisCommand
 
     /// Writes the fields of one entry; used only inside `XAdd.init`.
-    public struct FieldWriter {
+    package struct FieldWriter {
         fileprivate var encoder: RedisCommandEncoder
 
-        public mutating func field(_ name: String, _ value: String) {
+        package mutating func field(_ name: String, _ value: String) {
             encoder.append(name)
             encoder.append(value)
         }
 
-        public mutating func field(_ name: String, _ value: Int64) {
+        package mutating func field(_ name: String, _ value: Int64) {
             encoder.append(name)
             encoder.append(value)
         }
@@ -24,7 +24,7 @@ public struct XAdd: StreamCommand {
 
     /// An entry of `fieldCount` fields (written by `fields`, exactly that many) appended to
     /// `stream`, trimmed to about `approximateMaxLength` entries.
-    public init(
+    package init(
         stream: String, approximateMaxLength: Int, fieldCount: Int, fields: (inout FieldWriter) -> Void
     ) {
         var writer = FieldWriter(encoder: RedisCommandEncoder(argumentCount: 6 + 2 * fieldCount))
@@ -39,7 +39,7 @@ public struct XAdd: StreamCommand {
     }
 
     /// The new entry's id.
-    public func decode(_ reply: RedisReply) throws(RedisError) -> String {
+    package func decode(_ reply: RedisReply) throws(RedisError) -> String {
         guard let id = reply.string else { throw .unexpectedReply("XADD answered no entry id") }
         return id
     }

@@ -1,21 +1,21 @@
 import BusRedis
 
 /// XAUTOCLAIM's answer: `[next cursor, [entry, …], [deleted id, …]]` (the third part since Redis 7).
-public struct AutoClaimResult: Sendable, Equatable {
+package struct AutoClaimResult: Sendable, Equatable {
     /// Where the next scan continues; `0-0` once the whole pending list was scanned.
-    public let cursor: String
+    package let cursor: String
     /// Entries claimed; an entry whose fields are nil was deleted meanwhile.
-    public let entries: [StreamEntry]
+    package let entries: [StreamEntry]
     /// Pending ids whose entry was trimmed: Redis 7 drops them from the pending list and lists them here.
-    public let deletedIDs: [String]
+    package let deletedIDs: [String]
 
-    public init(cursor: String, entries: [StreamEntry], deletedIDs: [String]) {
+    package init(cursor: String, entries: [StreamEntry], deletedIDs: [String]) {
         self.cursor = cursor
         self.entries = entries
         self.deletedIDs = deletedIDs
     }
 
-    public init(reply: RedisReply) throws(RedisError) {
+    package init(reply: RedisReply) throws(RedisError) {
         guard let parts = reply.array, parts.count >= 2, let cursor = parts[0].string else {
             throw .unexpectedReply("XAUTOCLAIM: expected [cursor, entries, deleted]")
         }

@@ -1,14 +1,14 @@
 import BusRedis
 
 /// One row of XINFO GROUPS (a flat field/value array per group).
-public struct GroupInfo: Sendable, Equatable {
-    public let name: String
-    public let consumers: Int
-    public let pending: Int
+package struct GroupInfo: Sendable, Equatable {
+    package let name: String
+    package let consumers: Int
+    package let pending: Int
     /// Entries not yet delivered to the group; nil when Redis cannot tell (after deletions).
-    public let lag: Int?
+    package let lag: Int?
 
-    public init(name: String, consumers: Int, pending: Int, lag: Int?) {
+    package init(name: String, consumers: Int, pending: Int, lag: Int?) {
         self.name = name
         self.consumers = consumers
         self.pending = pending
@@ -16,7 +16,7 @@ public struct GroupInfo: Sendable, Equatable {
     }
 
     /// The groups of one stream; rows without a name are skipped.
-    public static func list(_ reply: RedisReply) throws(RedisError) -> [GroupInfo] {
+    package static func list(_ reply: RedisReply) throws(RedisError) -> [GroupInfo] {
         guard let rows = reply.array else { throw .unexpectedReply("XINFO GROUPS: expected a list of groups") }
         return rows.compactMap { row in
             let fields = row.fieldMap
@@ -30,18 +30,18 @@ public struct GroupInfo: Sendable, Equatable {
 }
 
 /// The figures of `INFO memory` a region's sample reports.
-public struct MemoryInfo: Sendable, Equatable {
-    public let usedMemory: Int64?
+package struct MemoryInfo: Sendable, Equatable {
+    package let usedMemory: Int64?
     /// 0 when no limit is set.
-    public let maxMemory: Int64?
+    package let maxMemory: Int64?
 
-    public init(usedMemory: Int64?, maxMemory: Int64?) {
+    package init(usedMemory: Int64?, maxMemory: Int64?) {
         self.usedMemory = usedMemory
         self.maxMemory = maxMemory
     }
 
     /// Reads the `key:value` lines of an INFO text (CRLF line ends, `#` section headers).
-    public init(text: String) {
+    package init(text: String) {
         let values = Self.values(text)
         usedMemory = values["used_memory"].flatMap { Int64($0) }
         maxMemory = values["maxmemory"].flatMap { Int64($0) }

@@ -1,22 +1,22 @@
 import BusRedis
 
 /// Summary XPENDING: `[count, smallest id, greatest id, [[consumer, count], …]]`.
-public struct PendingSummary: Sendable, Equatable {
-    public let count: Int
+package struct PendingSummary: Sendable, Equatable {
+    package let count: Int
     /// The oldest pending id; nil when nothing is pending.
-    public let smallestID: String?
-    public let greatestID: String?
+    package let smallestID: String?
+    package let greatestID: String?
     /// Pending entries per consumer.
-    public let consumers: [String: Int]
+    package let consumers: [String: Int]
 
-    public init(count: Int, smallestID: String?, greatestID: String?, consumers: [String: Int]) {
+    package init(count: Int, smallestID: String?, greatestID: String?, consumers: [String: Int]) {
         self.count = count
         self.smallestID = smallestID
         self.greatestID = greatestID
         self.consumers = consumers
     }
 
-    public init(reply: RedisReply) throws(RedisError) {
+    package init(reply: RedisReply) throws(RedisError) {
         guard let parts = reply.array, parts.count >= 4, let count = parts[0].integer else {
             throw .unexpectedReply("XPENDING: expected [count, smallest, greatest, consumers]")
         }
@@ -33,20 +33,20 @@ public struct PendingSummary: Sendable, Equatable {
     }
 
     /// The milliseconds part of the oldest pending id (its entry's creation time).
-    public var oldestMilliseconds: Int64? {
+    package var oldestMilliseconds: Int64? {
         smallestID.flatMap { Int64($0.prefix { $0 != "-" }) }
     }
 }
 
 /// One row of extended XPENDING: `[id, consumer, idle ms, deliveries]`.
-public struct PendingEntry: Sendable, Equatable {
-    public let id: String
-    public let consumer: String
-    public let idleMs: Int64
+package struct PendingEntry: Sendable, Equatable {
+    package let id: String
+    package let consumer: String
+    package let idleMs: Int64
     /// How often the entry was delivered.
-    public let deliveries: Int
+    package let deliveries: Int
 
-    public init(id: String, consumer: String, idleMs: Int64, deliveries: Int) {
+    package init(id: String, consumer: String, idleMs: Int64, deliveries: Int) {
         self.id = id
         self.consumer = consumer
         self.idleMs = idleMs
@@ -54,7 +54,7 @@ public struct PendingEntry: Sendable, Equatable {
     }
 
     /// The rows of an extended XPENDING; rows of another shape are skipped.
-    public static func list(_ reply: RedisReply) throws(RedisError) -> [PendingEntry] {
+    package static func list(_ reply: RedisReply) throws(RedisError) -> [PendingEntry] {
         guard let rows = reply.array else { throw .unexpectedReply("XPENDING: expected a list of pending entries") }
         return rows.compactMap { row in
             guard let fields = row.array, fields.count == 4, let id = fields[0].string,

@@ -1,25 +1,25 @@
 import BusRedis
 
 /// XREADGROUP's answer: per stream read, the entries delivered.
-public struct ReadGroupResult: Sendable, Equatable {
+package struct ReadGroupResult: Sendable, Equatable {
     /// The entries of one stream.
-    public struct Batch: Sendable, Equatable {
-        public let stream: String
-        public let entries: [StreamEntry]
+    package struct Batch: Sendable, Equatable {
+        package let stream: String
+        package let entries: [StreamEntry]
 
-        public init(stream: String, entries: [StreamEntry]) {
+        package init(stream: String, entries: [StreamEntry]) {
             self.stream = stream
             self.entries = entries
         }
     }
 
     /// Empty when BLOCK timed out (Redis answers null).
-    public let batches: [Batch]
+    package let batches: [Batch]
 
-    public init(batches: [Batch]) { self.batches = batches }
+    package init(batches: [Batch]) { self.batches = batches }
 
     /// Decodes `[[stream, [entry, …]], …]` or null.
-    public init(reply: RedisReply) throws(RedisError) {
+    package init(reply: RedisReply) throws(RedisError) {
         if reply == .null {
             batches = []
             return

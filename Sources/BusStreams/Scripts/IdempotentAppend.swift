@@ -16,11 +16,11 @@ import BusRedis
 /// `HINCRBY`s per record and a scan of at most a few dozen fields once per bucket, where an index
 /// of every record would cost a sorted-set insert and prune per call (measured three times the
 /// script's cost on Redis 7.0). Every redis.call costs a Lua round trip: keep them few.
-public struct IdempotentAppend: Sendable {
+package struct IdempotentAppend: Sendable {
     /// KEYS: record, stream, stats hash. ARGV: ttl seconds, fingerprint, maxlen, chest id,
     /// bucket, record bytes, oldest live bucket, stats expiry (Unix s), then the entry's fields
     /// and values.
-    public static let script = RedisScript(
+    package static let script = RedisScript(
         name: "idempotent-append", keyCount: 3,
         source: """
             local held = redis.call('GET', KEYS[1])
@@ -45,7 +45,7 @@ public struct IdempotentAppend: Sendable {
             """)
 
     /// What the script did.
-    public enum Outcome: Sendable, Equatable {
+    package enum Outcome: Sendable, Equatable {
         /// The key was new: the entry was appended and the record written.
         case appended(id: String, chestID: String)
         /// The key's record matched: nothing was written; the original entry.
@@ -72,7 +72,7 @@ public struct IdempotentAppend: Sendable {
     /// `fingerprint` is the canonical text of the spawn (any bytes). The record is counted in
     /// `stats` under `bucket` as `recordBytes`; buckets before `oldestLiveBucket` are dropped and
     /// the hash expires at `statsExpiry` (Unix seconds) at the earliest.
-    public init(
+    package init(
         record: String, stream: String, stats: String, ttlSeconds: Int, fingerprint: String,
         approximateMaxLength: Int, chestID: String, bucket: Int64, recordBytes: Int, oldestLiveBucket: Int64,
         statsExpiry: Int64, fields: [(name: String, value: String)]
@@ -92,10 +92,10 @@ public struct IdempotentAppend: Sendable {
     }
 
     /// The script's keys, in its order.
-    public var keys: [String] { [record, stream, stats] }
+    package var keys: [String] { [record, stream, stats] }
 
     /// The script's arguments, in its order (for runners that take them as a list).
-    public var arguments: [RedisArgument] {
+    package var arguments: [RedisArgument] {
         var arguments: [RedisArgument] = [
             .integer(Int64(ttlSeconds)), .string(fingerprint), .integer(Int64(approximateMaxLength)),
             .string(chestID), .integer(bucket), .integer(Int64(recordBytes)), .integer(oldestLiveBucket),
@@ -110,7 +110,7 @@ public struct IdempotentAppend: Sendable {
 
     /// `EVALSHA sha 3 <keys> <arguments>`, written straight into the RESP bytes: the gateway's
     /// per-spawn form, with no argument list in between.
-    public func command(sha: String) -> RedisCommand {
+    package func command(sha: String) -> RedisCommand {
         var encoder = RedisCommandEncoder(argumentCount: 14 + 2 * fields.count)
         encoder.append("EVALSHA")
         encoder.append(sha)
@@ -134,7 +134,7 @@ public struct IdempotentAppend: Sendable {
     }
 
     /// Reads the script's answer.
-    public static func decode(_ reply: RedisReply) throws(RedisError) -> Outcome {
+    package static func decode(_ reply: RedisReply) throws(RedisError) -> Outcome {
         guard let parts = reply.array, let verdict = parts.first?.string else {
             throw .unexpectedReply("idempotent append answered no verdict")
         }
@@ -152,7 +152,7 @@ public struct IdempotentAppend: Sendable {
     }
 
     /// Decodes a whole outcome (failures pass through).
-    public static func decode(_ result: Result<RedisReply, RedisError>) -> Result<Outcome, RedisError> {
+    package static func decode(_ result: Result<RedisReply, RedisError>) -> Result<Outcome, RedisError> {
         switch result {
         case .success(let reply):
             do throws(RedisError) {
@@ -169,7 +169,7 @@ public struct IdempotentAppend: Sendable {
 extension RedisConnection {
     /// Runs `append` by SHA on this connection (loading the script when the server lacks it);
     /// `completion` runs on the loop.
-    public func send(
+    package func send(
         _ append: IdempotentAppend, _ completion: @escaping (Result<IdempotentAppend.Outcome, RedisError>) -> Void
     ) {
         let send: ScriptRunner.Send = { self.send($0, $1) }

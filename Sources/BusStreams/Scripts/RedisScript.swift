@@ -3,13 +3,13 @@ import Synchronization
 
 /// A Lua script as a value: its source and how many of its arguments are keys. It is sent by
 /// SHA (`EVALSHA`) once the server has it; `ScriptRunner` loads it.
-public struct RedisScript: Sendable, Hashable {
+package struct RedisScript: Sendable, Hashable {
     /// For logs and errors.
-    public let name: String
-    public let keyCount: Int
-    public let source: String
+    package let name: String
+    package let keyCount: Int
+    package let source: String
 
-    public init(name: String, keyCount: Int, source: String) {
+    package init(name: String, keyCount: Int, source: String) {
         self.name = name
         self.keyCount = keyCount
         self.source = source
@@ -20,9 +20,9 @@ public struct RedisScript: Sendable, Hashable {
 /// reply (no SHA-1 computed here), every run sends `EVALSHA`. A server that lost its scripts
 /// (restart, failover, `SCRIPT FLUSH`) answers NOSCRIPT; the runner then sends `SCRIPT LOAD` and
 /// `EVALSHA` again, pipelined, once; a second NOSCRIPT is the caller's failure.
-public struct ScriptRunner: Sendable {
+package struct ScriptRunner: Sendable {
     /// Sends one command; the completion runs once, with its reply.
-    public typealias Send = (RedisCommand, @escaping (Result<RedisReply, RedisError>) -> Void) -> Void
+    package typealias Send = (RedisCommand, @escaping (Result<RedisReply, RedisError>) -> Void) -> Void
 
     /// SHAs by script source. A SHA depends on the source only, so one table serves every
     /// connection of the process; a lock, since loops share it (taken once per run).
@@ -34,7 +34,7 @@ public struct ScriptRunner: Sendable {
     }
 
     /// The process-wide runner.
-    public static let shared = ScriptRunner()
+    package static let shared = ScriptRunner()
 
     let digests: Digests
 
@@ -42,7 +42,7 @@ public struct ScriptRunner: Sendable {
     init(digests: Digests = Digests()) { self.digests = digests }
 
     /// Runs `script` with `keys` (exactly `script.keyCount`) and `arguments` over `send`.
-    public func run(
+    package func run(
         _ script: RedisScript, keys: [String], arguments: [RedisArgument], send: @escaping Send,
         _ completion: @escaping (Result<RedisReply, RedisError>) -> Void
     ) {
@@ -55,7 +55,7 @@ public struct ScriptRunner: Sendable {
 
     /// Runs `script` with the `EVALSHA` command `evalSHA` builds for a SHA: for callers that
     /// encode their arguments straight into the command bytes (a hot path).
-    public func run(
+    package func run(
         _ script: RedisScript, evalSHA: @escaping (_ sha: String) -> RedisCommand, send: @escaping Send,
         _ completion: @escaping (Result<RedisReply, RedisError>) -> Void
     ) {
@@ -88,7 +88,7 @@ public struct ScriptRunner: Sendable {
 
 extension RedisConnection {
     /// Runs `script` by SHA on this connection (see `ScriptRunner`); `completion` runs on its loop.
-    public func run(
+    package func run(
         _ script: RedisScript, keys: [String], arguments: [RedisArgument],
         _ completion: @escaping (Result<RedisReply, RedisError>) -> Void
     ) {

@@ -2,12 +2,12 @@ import BusRedis
 
 /// A script the server is known to hold on one connection for the commands that follow: its
 /// calls can be pipelined behind each other and behind plain commands, in order.
-public struct PreparedScript: Sendable, Equatable {
-    public let script: RedisScript
-    public let sha: String
+package struct PreparedScript: Sendable, Equatable {
+    package let script: RedisScript
+    package let sha: String
 
     /// `EVALSHA` of the script with `keys` (exactly `script.keyCount`) and `arguments`.
-    public func command(keys: [String], arguments: [RedisArgument]) -> RedisCommand {
+    package func command(keys: [String], arguments: [RedisArgument]) -> RedisCommand {
         precondition(keys.count == script.keyCount, "\(script.name): \(script.keyCount) keys expected")
         return RedisCommand(
             ["EVALSHA", .string(sha), .integer(Int64(keys.count))] + keys.map { .string($0) } + arguments)
@@ -23,7 +23,7 @@ extension ScriptRunner {
     /// order, and the server has the script for every later command) and `completion` runs at
     /// once. An unknown SHA: `completion` runs when the load answers. Only a `SCRIPT FLUSH`
     /// between the load and a call can still make that call fail with NOSCRIPT.
-    public func prepare(
+    package func prepare(
         _ script: RedisScript, send: @escaping Send,
         _ completion: @escaping (Result<PreparedScript, RedisError>) -> Void
     ) {
@@ -50,7 +50,7 @@ extension ScriptRunner {
 
 extension RedisConnection {
     /// Prepares `script` on this connection for pipelined calls (see `ScriptRunner.prepare`).
-    public func prepare(
+    package func prepare(
         _ script: RedisScript, _ completion: @escaping (Result<PreparedScript, RedisError>) -> Void
     ) {
         ScriptRunner.shared.prepare(script, send: { self.send($0, $1) }, completion)

@@ -1,11 +1,11 @@
 /// Every Lua script the services run: each one does in one atomic step what two commands
 /// could not do safely.
-public enum StreamScripts {
+package enum StreamScripts {
     /// Copies an entry to the dead-letter stream and acknowledges it, only while `consumer`
     /// still owns it: never both dead and pending, nor lost between the two, and an entry
     /// another consumer reclaimed is left to it. Answers 1, or 0 when owned elsewhere.
     /// KEYS: dead-letter stream, stream. ARGV: group, id, consumer, then the fields to copy.
-    public static let deadLetter = RedisScript(
+    package static let deadLetter = RedisScript(
         name: "dead-letter", keyCount: 2,
         source: """
             local owner = redis.call('XPENDING', KEYS[2], ARGV[1], ARGV[2], ARGV[2], 1)
@@ -18,7 +18,7 @@ public enum StreamScripts {
     /// Re-claims an entry for a retry, only while `consumer` still owns it; nil when owned elsewhere.
     /// KEYS: stream. ARGV: group, id, consumer, "1" to count the delivery ("0": JUSTID, which
     /// returns only the id and leaves the delivery count as it is).
-    public static let claimIfOwned = RedisScript(
+    package static let claimIfOwned = RedisScript(
         name: "claim-if-owned", keyCount: 1,
         source: """
             local owner = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[2], ARGV[2], 1)
@@ -32,7 +32,7 @@ public enum StreamScripts {
     /// Removes the group's other consumers idle past the limit with nothing pending; answers
     /// their names. Check and delete in one step, so an entry delivered in between can never
     /// be dropped with its consumer. KEYS: stream. ARGV: group, this consumer, idle limit (ms).
-    public static let removeGoneConsumers = RedisScript(
+    package static let removeGoneConsumers = RedisScript(
         name: "remove-gone-consumers", keyCount: 1,
         source: """
             local removed = {}
@@ -50,7 +50,7 @@ public enum StreamScripts {
     /// Re-appends a dead letter's fields to its stream and deletes it, only if the dead letter
     /// still exists, so a replay run twice does not duplicate; answers the new id, or nil.
     /// KEYS: stream, dead-letter stream. ARGV: dead-letter id, maxlen, then the fields.
-    public static let replayDeadLetter = RedisScript(
+    package static let replayDeadLetter = RedisScript(
         name: "replay-dead-letter", keyCount: 2,
         source: """
             if redis.call('XDEL', KEYS[2], ARGV[1]) == 0 then return false end

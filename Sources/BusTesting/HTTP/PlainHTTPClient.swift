@@ -5,29 +5,29 @@ import Foundation
 #endif
 
 /// A response as `PlainHTTPClient` received it.
-public struct PlainHTTPResponse: Sendable {
-    public let status: Int
+package struct PlainHTTPResponse: Sendable {
+    package let status: Int
     /// Header names lowercased.
-    public let headers: [String: String]
-    public let body: [UInt8]
+    package let headers: [String: String]
+    package let body: [UInt8]
 
-    public var text: String { String(decoding: body, as: UTF8.self) }
+    package var text: String { String(decoding: body, as: UTF8.self) }
 
     /// The body parsed as a JSON object (empty when it is not one).
-    public var json: [String: Any] {
+    package var json: [String: Any] {
         (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] ?? [:]
     }
 
     /// `error.code` of a contract error body.
-    public var errorCode: String? { (json["error"] as? [String: Any])?["code"] as? String }
-    public var errorMessage: String? { (json["error"] as? [String: Any])?["message"] as? String }
+    package var errorCode: String? { (json["error"] as? [String: Any])?["code"] as? String }
+    package var errorMessage: String? { (json["error"] as? [String: Any])?["message"] as? String }
 }
 
 /// A deliberately plain, blocking HTTP/1.1 client over a loopback socket: one request per
 /// connection, any bytes as the body, no retries. For tools (`up --demo`) and tests, which
 /// must see exactly what a server answers; never for a service's event loop.
-public enum PlainHTTPClient {
-    public static func request(
+package enum PlainHTTPClient {
+    package static func request(
         port: Int, method: String, path: String, headers: [String: String] = [:], body: [UInt8]? = nil,
         timeout: TimeInterval = 10
     ) throws(FixtureError) -> PlainHTTPResponse {
@@ -42,7 +42,7 @@ public enum PlainHTTPClient {
     }
 
     /// POST /v1/spawn with a JSON body.
-    public static func spawn(port: Int, _ json: String, contentType: String = "application/json")
+    package static func spawn(port: Int, _ json: String, contentType: String = "application/json")
         throws(FixtureError) -> PlainHTTPResponse
     {
         try request(
@@ -53,7 +53,7 @@ public enum PlainHTTPClient {
     /// Writes `text` as it is and returns everything the server sends until it closes the
     /// connection (or `timeout` seconds pass without a byte). For requests `request` cannot
     /// express: pipelined requests, a body where the method takes none.
-    public static func exchange(port: Int, _ text: String, timeout: Int = 10) throws(FixtureError) -> String {
+    package static func exchange(port: Int, _ text: String, timeout: Int = 10) throws(FixtureError) -> String {
         let fd = try LoopbackPorts.connect(port: port, timeout: timeout)
         defer { close(fd) }
         try writeAll(fd, Array(text.utf8))

@@ -6,15 +6,15 @@ import BusLoop
 
 /// Loopback ports for tools and fixtures (`biomebus up` picking ports, tests starting servers
 /// on free ones and checking they were freed). Socket addresses come from `BusLoop`.
-public enum LoopbackPorts {
+package enum LoopbackPorts {
     /// True when nothing listens on 127.0.0.1:`port` (see `ListenAddress.ensureNoListener`).
-    public static func isFree(_ port: Int) -> Bool {
+    package static func isFree(_ port: Int) -> Bool {
         (try? ListenAddress(host: "127.0.0.1", port: port).ensureNoListener()) != nil
     }
 
     /// A port that was free a moment ago: the kernel's pick for a socket bound to port 0, then
     /// released. Another process may take it before the caller binds; fixtures accept that.
-    public static func freePort() -> Int {
+    package static func freePort() -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         return bindAnyPort(fd)
@@ -23,7 +23,7 @@ public enum LoopbackPorts {
     /// A plain listening socket (no SO_REUSEPORT, nobody accepting) on a port the kernel
     /// picks: "another process" holding a port, or a peer that never answers once connected.
     /// The caller closes `fd`.
-    public static func listener(backlog: Int32 = 16) -> (fd: Int32, port: Int) {
+    package static func listener(backlog: Int32 = 16) -> (fd: Int32, port: Int) {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         let port = bindAnyPort(fd)
         listen(fd, backlog)
@@ -38,7 +38,7 @@ public enum LoopbackPorts {
 
     /// A blocking TCP socket connected to 127.0.0.1:`port`, with receive and send timeouts of
     /// `timeout` seconds; the caller closes it.
-    public static func connect(port: Int, timeout: Int) throws(FixtureError) -> Int32 {
+    package static func connect(port: Int, timeout: Int) throws(FixtureError) -> Int32 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw FixtureError("socket failed") }
         var tv = timeval(tv_sec: timeout, tv_usec: 0)
@@ -53,7 +53,7 @@ public enum LoopbackPorts {
     }
 
     /// `preferred` when free, else the first free port after it.
-    public static func choose(preferred: Int) -> Int {
+    package static func choose(preferred: Int) -> Int {
         (preferred..<(preferred + 200)).first(where: isFree) ?? preferred
     }
 }

@@ -19,17 +19,17 @@ import Foundation
 ///
 /// Foundation starts each child in its own process group, so Ctrl-C in a terminal reaches
 /// only the parent, which stops its children in order.
-public final class ChildProcess: @unchecked Sendable {
+package final class ChildProcess: @unchecked Sendable {
     // @unchecked Sendable: `Process` is thread-safe for the calls made here (isRunning,
     // processIdentifier, terminationStatus); nothing else is mutable.
-    public let name: String
+    package let name: String
     /// Where standard output (and standard error, unless given its own file) goes.
-    public let logFile: URL
+    package let logFile: URL
     private let process = Process()
 
     /// Starts `executable` now. The log files are created if missing and appended to;
     /// `environment` nil inherits ours; standard input is /dev/null.
-    public init(
+    package init(
         name: String, executable: String, arguments: [String], logFile: URL, errorLogFile: URL? = nil,
         environment: [String: String]? = nil, currentDirectory: URL? = nil
     ) throws {
@@ -53,14 +53,14 @@ public final class ChildProcess: @unchecked Sendable {
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
     }
 
-    public var isRunning: Bool { process.isRunning }
-    public var pid: Int32 { process.processIdentifier }
+    package var isRunning: Bool { process.isRunning }
+    package var pid: Int32 { process.processIdentifier }
 
     /// The exit status (or the signal that ended it); only meaningful once `isRunning` is false.
-    public var terminationStatus: Int32 { process.terminationStatus }
+    package var terminationStatus: Int32 { process.terminationStatus }
 
     /// Sends `number` to the child if it still runs.
-    public func signal(_ number: Int32) {
+    package func signal(_ number: Int32) {
         guard process.isRunning else { return }
         kill(process.processIdentifier, number)
     }
@@ -68,7 +68,7 @@ public final class ChildProcess: @unchecked Sendable {
     /// `signal` (SIGTERM by default), then SIGKILL if it has not exited after `grace`. Never
     /// blocks for longer than twice `grace`: Foundation notices an exit only once every holder
     /// of the child's descriptors is gone, which a stray grandchild can delay.
-    public func stop(signal: Int32 = SIGTERM, grace: Duration = .seconds(10)) {
+    package func stop(signal: Int32 = SIGTERM, grace: Duration = .seconds(10)) {
         guard process.isRunning else { return }
         kill(process.processIdentifier, signal)
         if waitForExit(grace) { return }
@@ -78,7 +78,7 @@ public final class ChildProcess: @unchecked Sendable {
 
     /// Polls until the child has exited; false after `timeout`.
     @discardableResult
-    public func waitForExit(_ timeout: Duration) -> Bool {
+    package func waitForExit(_ timeout: Duration) -> Bool {
         Polling.waitUntil(timeout: timeout) { !process.isRunning }
     }
 

@@ -2,11 +2,11 @@ import Foundation
 
 /// Waiting for something outside the process (a server answering, a child exiting, a log
 /// line): fixtures and startup only, never on an event loop.
-public enum Polling {
+package enum Polling {
     /// Polls `condition` every `interval` until it holds; false after `timeout` (the condition
     /// is checked once more at the deadline).
     @discardableResult
-    public static func waitUntil(
+    package static func waitUntil(
         timeout: Duration = .seconds(10), every interval: Duration = .milliseconds(20), _ condition: () throws -> Bool
     ) rethrows -> Bool {
         let seconds = Double(interval.components.seconds) + Double(interval.components.attoseconds) * 1e-18
@@ -20,7 +20,7 @@ public enum Polling {
     }
 
     /// `waitUntil` for an async condition; sleeps without holding a thread.
-    public static func waitUntilAsync(
+    package static func waitUntilAsync(
         timeout: Duration = .seconds(10), every interval: Duration = .milliseconds(20), _ condition: () async -> Bool
     ) async -> Bool {
         let clock = ContinuousClock()

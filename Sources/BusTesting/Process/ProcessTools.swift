@@ -1,26 +1,26 @@
 import Foundation
 
 /// A fixture or tool step that failed, in one human line.
-public struct FixtureError: Error, CustomStringConvertible {
-    public let description: String
+package struct FixtureError: Error, CustomStringConvertible {
+    package let description: String
 
-    public init(_ description: String) {
+    package init(_ description: String) {
         self.description = description
     }
 }
 
 /// Finding and running short-lived programs (initdb, psql, redis-cli, chown).
-public enum ProcessTools {
+package enum ProcessTools {
     /// The full path of `name` on PATH or in the usual system
     /// directories (runuser lives in /usr/sbin on Debian, which a non-login PATH may lack).
-    public static func find(_ name: String) -> String? {
+    package static func find(_ name: String) -> String? {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
         let directories = path.split(separator: ":").map(String.init) + ["/usr/sbin", "/usr/bin", "/usr/local/bin"]
         return directories.map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
     }
 
     /// `find(name)`, or an error that says how to install it.
-    public static func executable(_ name: String) throws(FixtureError) -> String {
+    package static func executable(_ name: String) throws(FixtureError) -> String {
         guard let path = find(name) else { throw FixtureError("\(name) not found on PATH; run scripts/bootstrap") }
         return path
     }
@@ -31,7 +31,7 @@ public enum ProcessTools {
     /// Only for programs that exit on their own: one that daemonizes keeps `waitUntilExit`
     /// from returning (see `ChildProcess`).
     @discardableResult
-    public static func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil)
+    package static func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil)
         throws(FixtureError) -> String
     {
         let process = Process()
@@ -62,7 +62,7 @@ public enum ProcessTools {
     }
 
     /// A fresh directory under the system temp dir; the caller removes it.
-    public static func makeTemporaryDirectory(prefix: String) throws -> URL {
+    package static func makeTemporaryDirectory(prefix: String) throws -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent(
             "\(prefix)-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)

@@ -18,15 +18,15 @@ import Foundation
 ///   `/var/lib/biomebus/postgres-<tag>` instead.
 /// - ephemeral (tests): `initdb --no-sync`, fsync, synchronous_commit and full_page_writes
 ///   off; the directory is removed by `shutdown()` or when the object goes away.
-public final class PostgresCluster: @unchecked Sendable {
+package final class PostgresCluster: @unchecked Sendable {
     // @unchecked Sendable: start/stop/shutdown are called by one owner at a time (a test, or
     // the local stack's main thread); the other members are immutable.
-    public let port: Int
+    package let port: Int
     /// The cluster's directory: `data/`, the Unix socket and `postgres.log`.
-    public let directory: URL
+    package let directory: URL
     /// The database created at init, which `url` names.
-    public let database: String
-    public let isEphemeral: Bool
+    package let database: String
+    package let isEphemeral: Bool
     private let binaries: String
     private let runAsPostgres = getuid() == 0
     /// `postgres` (or `runuser` running it) while the server runs.
@@ -35,7 +35,7 @@ public final class PostgresCluster: @unchecked Sendable {
 
     /// Makes the cluster in `directory` unless it exists, starts it on `port` and creates
     /// `database` in it if missing. On failure, whatever was started is stopped.
-    public init(directory: URL, port: Int, database: String, ephemeral: Bool) throws(FixtureError) {
+    package init(directory: URL, port: Int, database: String, ephemeral: Bool) throws(FixtureError) {
         guard let binaries = Self.binaries() else {
             throw FixtureError("PostgreSQL not found under /usr/lib/postgresql; run scripts/bootstrap")
         }
@@ -72,7 +72,7 @@ public final class PostgresCluster: @unchecked Sendable {
     }
 
     /// A throwaway cluster in a fresh temporary directory on a free port.
-    public static func temporary(database: String) throws -> PostgresCluster {
+    package static func temporary(database: String) throws -> PostgresCluster {
         let directory = try ProcessTools.makeTemporaryDirectory(prefix: "biomebus-postgres")
         return try PostgresCluster(
             directory: directory, port: LoopbackPorts.freePort(), database: database, ephemeral: true)
@@ -84,14 +84,14 @@ public final class PostgresCluster: @unchecked Sendable {
 
     /// The libpq URI of `database` (by default the one created at init), with `parameters`
     /// as the query (`application_name=…`, `sslmode=disable`), sorted by name.
-    public func url(database: String? = nil, parameters: [String: String] = [:]) -> String {
+    package func url(database: String? = nil, parameters: [String: String] = [:]) -> String {
         let base = "postgresql://postgres@127.0.0.1:\(port)/\(database ?? self.database)"
         let query = parameters.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "&")
         return query.isEmpty ? base : "\(base)?\(query)"
     }
 
     /// The libpq URI of the database created at init.
-    public var url: String { url() }
+    package var url: String { url() }
 
     private var dataDirectory: String { directory.appendingPathComponent("data").path }
 
@@ -101,7 +101,7 @@ public final class PostgresCluster: @unchecked Sendable {
     /// `postgres` runs in the foreground as our child rather than through `pg_ctl start`: a
     /// server daemonized by pg_ctl would inherit the socket Foundation watches for the child's
     /// exit (see `ChildProcess`).
-    public func start() throws(FixtureError) {
+    package func start() throws(FixtureError) {
         var arguments = [
             "-D", dataDirectory, "-p", String(port), "-k", directory.path, "-c", "listen_addresses=127.0.0.1",
         ]
@@ -132,7 +132,7 @@ public final class PostgresCluster: @unchecked Sendable {
     }
 
     /// How `pg_ctl stop` ends the server.
-    public enum StopMode: String, Sendable {
+    package enum StopMode: String, Sendable {
         /// Sessions are closed, the cluster is left consistent (a shutdown checkpoint).
         case fast
         /// No checkpoint: the next start recovers, as after a crash.
@@ -142,7 +142,7 @@ public final class PostgresCluster: @unchecked Sendable {
     /// Stops the server through `pg_ctl` (which signals the postmaster through its pid file,
     /// since runuser does not pass signals on) and waits for it to exit. Does nothing when it
     /// is not running.
-    public func stop(mode: StopMode = .fast) {
+    package func stop(mode: StopMode = .fast) {
         guard let process else { return }
         if process.isRunning {
             try? serverTool("pg_ctl", ["-D", dataDirectory, "-m", mode.rawValue, "-w", "-t", "30", "stop"])
@@ -152,7 +152,7 @@ public final class PostgresCluster: @unchecked Sendable {
     }
 
     /// Stops the server at once and removes its directory. Idempotent.
-    public func shutdown() {
+    package func shutdown() {
         guard !isRemoved else { return }
         isRemoved = true
         stop(mode: .immediate)
@@ -161,14 +161,14 @@ public final class PostgresCluster: @unchecked Sendable {
 
     /// Runs `sql` with `psql -At` and returns its output, trimmed.
     @discardableResult
-    public func psql(_ sql: String, database: String? = nil) throws(FixtureError) -> String {
+    package func psql(_ sql: String, database: String? = nil) throws(FixtureError) -> String {
         try ProcessTools.run("\(binaries)/psql", psqlArguments(sql, database: database))
             .trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     /// Starts `psql` running `sql` and returns without waiting (a session holding a lock while
     /// a test runs); its output is dropped.
-    public func psqlInBackground(_ sql: String, database: String? = nil) throws -> ChildProcess {
+    package func psqlInBackground(_ sql: String, database: String? = nil) throws -> ChildProcess {
         try ChildProcess(
             name: "psql", executable: "\(binaries)/psql", arguments: psqlArguments(sql, database: database),
             logFile: URL(fileURLWithPath: "/dev/null"))
@@ -193,7 +193,7 @@ public final class PostgresCluster: @unchecked Sendable {
     }
 
     /// The bin directory of the newest installed major version (`/usr/lib/postgresql/16/bin`).
-    public static func binaries() -> String? {
+    package static func binaries() -> String? {
         let root = "/usr/lib/postgresql"
         let versions = (try? FileManager.default.contentsOfDirectory(atPath: root))?.compactMap(Int.init) ?? []
         return versions.max().map { "\(root)/\($0)/bin" }

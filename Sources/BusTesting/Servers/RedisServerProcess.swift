@@ -10,13 +10,13 @@ import Foundation
 /// Persistent (`biomebus up`): the config file decides persistence (the repository's
 /// `redis.conf` keeps an AOF in `directory`). Not persistent (tests): no RDB, no AOF, bound to
 /// 127.0.0.1, and a temporary directory is removed when the object goes away.
-public final class RedisServerProcess: @unchecked Sendable {
+package final class RedisServerProcess: @unchecked Sendable {
     // @unchecked Sendable: start/stop/kill are called by one owner at a time; the other
     // members are immutable.
-    public let port: Int
-    public let directory: URL
-    public let configFile: String?
-    public let isPersistent: Bool
+    package let port: Int
+    package let directory: URL
+    package let configFile: String?
+    package let isPersistent: Bool
     private let serverPath: String
     private let cliPath: String
     private var process: ChildProcess?
@@ -24,7 +24,7 @@ public final class RedisServerProcess: @unchecked Sendable {
     private var ownsDirectory = false
 
     /// Starts redis-server and waits until it answers PING (loading an existing AOF included).
-    public init(configFile: String? = nil, directory: URL, port: Int, persistent: Bool) throws(FixtureError) {
+    package init(configFile: String? = nil, directory: URL, port: Int, persistent: Bool) throws(FixtureError) {
         guard let server = ProcessTools.find("redis-server"), let cli = ProcessTools.find("redis-cli") else {
             throw FixtureError("redis-server or redis-cli not found; run scripts/bootstrap")
         }
@@ -39,7 +39,7 @@ public final class RedisServerProcess: @unchecked Sendable {
     }
 
     /// A throwaway server in a fresh temporary directory on a free port.
-    public static func temporary() throws -> RedisServerProcess {
+    package static func temporary() throws -> RedisServerProcess {
         let directory = try ProcessTools.makeTemporaryDirectory(prefix: "biomebus-redis")
         do {
             let server = try RedisServerProcess(directory: directory, port: LoopbackPorts.freePort(), persistent: false)
@@ -57,12 +57,12 @@ public final class RedisServerProcess: @unchecked Sendable {
     }
 
     /// `redis://127.0.0.1:<port>/0`.
-    public var url: String { "redis://127.0.0.1:\(port)/0" }
+    package var url: String { "redis://127.0.0.1:\(port)/0" }
 
     /// Starts (or restarts) the server on the same port and directory and waits until it
     /// answers PING. `--daemonize no`: a daemonizing child would keep Foundation from ever
     /// seeing it exit (see `ChildProcess`).
-    public func start() throws(FixtureError) {
+    package func start() throws(FixtureError) {
         var arguments = configFile.map { [$0] } ?? []
         arguments += ["--port", String(port), "--dir", directory.path, "--daemonize", "no", "--supervised", "no"]
         if configFile == nil { arguments += ["--bind", "127.0.0.1"] }
@@ -87,36 +87,36 @@ public final class RedisServerProcess: @unchecked Sendable {
 
     /// Runs `redis-cli --raw` against this server and returns its output, trimmed.
     @discardableResult
-    public func cli(_ arguments: String...) throws(FixtureError) -> String {
+    package func cli(_ arguments: String...) throws(FixtureError) -> String {
         try cli(arguments)
     }
 
     /// Runs `redis-cli --raw` against this server and returns its output, trimmed.
     @discardableResult
-    public func cli(_ arguments: [String]) throws(FixtureError) -> String {
+    package func cli(_ arguments: [String]) throws(FixtureError) -> String {
         try ProcessTools.run(cliPath, ["-h", "127.0.0.1", "-p", String(port), "--raw"] + arguments)
             .trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     /// Graceful stop: SIGTERM (redis-server flushes the AOF), SIGKILL after `grace`.
-    public func stop(grace: Duration = .seconds(10)) {
+    package func stop(grace: Duration = .seconds(10)) {
         process?.stop(grace: grace)
         process = nil
     }
 
     /// SIGKILL: the server vanishes as if it crashed.
-    public func kill() {
+    package func kill() {
         process?.stop(signal: SIGKILL)
         process = nil
     }
 
     /// SIGSTOP: the server keeps its sockets but answers nothing (a hung Redis).
-    public func pause() {
+    package func pause() {
         process?.signal(SIGSTOP)
     }
 
     /// SIGCONT after `pause()`.
-    public func resume() {
+    package func resume() {
         process?.signal(SIGCONT)
     }
 }

@@ -11,21 +11,21 @@ import Foundation
 ///
 /// `init` returns only once every replica is in sync and every Sentinel knows the replicas and
 /// the other Sentinels, so a failover can start at once. Use from one thread at a time.
-public final class SentinelCluster: @unchecked Sendable {
+package final class SentinelCluster: @unchecked Sendable {
     // @unchecked Sendable: used by one test at a time; the fixtures it holds are as well.
-    public static let masterName = "biomebus"
-    public static let quorum = 2
+    package static let masterName = "biomebus"
+    package static let quorum = 2
 
-    public let directory: URL
+    package let directory: URL
     /// Every data server, the first master at index 0; the list keeps killed ones.
-    public let servers: [RedisServerProcess]
-    public let sentinelPorts: [Int]
+    package let servers: [RedisServerProcess]
+    package let sentinelPorts: [Int]
     private var sentinels: [ChildProcess] = []
     private let cliPath: String
     /// The address the servers and Sentinels use for each other.
-    public let host = "127.0.0.1"
+    package let host = "127.0.0.1"
 
-    public init(replicas: Int = 1, downAfter: Duration = .milliseconds(1000)) throws {
+    package init(replicas: Int = 1, downAfter: Duration = .milliseconds(1000)) throws {
         guard let server = ProcessTools.find("redis-server"), let cli = ProcessTools.find("redis-cli") else {
             throw FixtureError("redis-server or redis-cli not found; run scripts/bootstrap")
         }
@@ -95,23 +95,23 @@ public final class SentinelCluster: @unchecked Sendable {
     }
 
     /// `redis+sentinel://127.0.0.1:<p1>,127.0.0.1:<p2>,127.0.0.1:<p3>/biomebus`.
-    public var url: String {
+    package var url: String {
         "redis+sentinel://" + sentinelPorts.map { "127.0.0.1:\($0)" }.joined(separator: ",") + "/\(Self.masterName)"
     }
 
     /// The master's port as Sentinel `index` names it (`SENTINEL get-master-addr-by-name`).
-    public func announcedMasterPort(sentinel index: Int) throws(FixtureError) -> Int? {
+    package func announcedMasterPort(sentinel index: Int) throws(FixtureError) -> Int? {
         let lines = try sentinelCLI(index, ["SENTINEL", "get-master-addr-by-name", Self.masterName])
             .split(separator: "\n")
         return lines.count == 2 ? Int(lines[1].trimmingCharacters(in: .whitespaces)) : nil
     }
 
     /// The data server listening on `port`.
-    public func server(port: Int) -> RedisServerProcess? { servers.first { $0.port == port } }
+    package func server(port: Int) -> RedisServerProcess? { servers.first { $0.port == port } }
 
     /// SIGKILLs the server every Sentinel names as master and returns its port.
     @discardableResult
-    public func killMaster() throws(FixtureError) -> Int {
+    package func killMaster() throws(FixtureError) -> Int {
         guard let port = try announcedMasterPort(sentinel: 0), let master = server(port: port) else {
             throw FixtureError("no master announced")
         }
@@ -121,7 +121,7 @@ public final class SentinelCluster: @unchecked Sendable {
 
     /// Polls until every Sentinel names a master other than `oldPort` and that server answers
     /// `ROLE` as master; its port, or nil after `timeout`.
-    public func waitForNewMaster(replacing oldPort: Int, timeout: Duration = .seconds(30)) -> Int? {
+    package func waitForNewMaster(replacing oldPort: Int, timeout: Duration = .seconds(30)) -> Int? {
         var found: Int?
         _ = Polling.waitUntil(timeout: timeout, every: .milliseconds(50)) {
             let ports = sentinelPorts.indices.map { try? announcedMasterPort(sentinel: $0) }
@@ -136,7 +136,7 @@ public final class SentinelCluster: @unchecked Sendable {
 
     /// `redis-cli --raw` against Sentinel `index`, output trimmed.
     @discardableResult
-    public func sentinelCLI(_ index: Int, _ arguments: [String]) throws(FixtureError) -> String {
+    package func sentinelCLI(_ index: Int, _ arguments: [String]) throws(FixtureError) -> String {
         try ProcessTools.run(cliPath, ["-h", "127.0.0.1", "-p", String(sentinelPorts[index]), "--raw"] + arguments)
             .trimmingCharacters(in: .whitespacesAndNewlines)
     }
