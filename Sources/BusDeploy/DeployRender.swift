@@ -569,44 +569,9 @@ package enum DeployRender {
     /// Only BiomeBus pods (label `app.kubernetes.io/part-of: biomebus`) and KEDA's operator (in
     /// the `keda` namespace) may connect to a region's Redis.
     static func redisNetworkPolicy(_ region: RegionConfig, options: DeployOptions) -> Node {
-        .map([
-            ("apiVersion", "networking.k8s.io/v1"), ("kind", "NetworkPolicy"),
-            ("metadata", metadata(region.redis.host, options, labels: redisLabels(region))),
-            (
-                "spec",
-                .map([
-                    ("podSelector", .map([("matchLabels", .map(redisSelector(region)))])),
-                    ("policyTypes", .list(["Ingress"])),
-                    (
-                        "ingress",
-                        .list([
-                            .map([
-                                (
-                                    "from",
-                                    .list([
-                                        .map([
-                                            (
-                                                "podSelector",
-                                                .map([
-                                                    ("matchLabels", .map([("app.kubernetes.io/part-of", "biomebus")]))
-                                                ])
-                                            )
-                                        ]),
-                                        .map([
-                                            (
-                                                "namespaceSelector",
-                                                .map([("matchLabels", .map([("kubernetes.io/metadata.name", "keda")]))])
-                                            )
-                                        ]),
-                                    ])
-                                ),
-                                ("ports", .list([.map([("protocol", "TCP"), ("port", .int(region.redis.port))])])),
-                            ])
-                        ])
-                    ),
-                ])
-            ),
-        ])
+        groupNetworkPolicy(
+            region.redis.host, port: region.redis.port, selector: redisSelector(region), labels: redisLabels(region),
+            options)
     }
 
     /// FNV-1a (64 bit) of the text, in hex: a stable checksum that rolls the consumers when the
