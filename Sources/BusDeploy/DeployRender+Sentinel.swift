@@ -120,21 +120,9 @@ extension DeployRender {
                 "livenessProbe",
                 .map([("tcpSocket", .map([("port", "redis")])), ("periodSeconds", 10), ("failureThreshold", 6)])
             ),
-            (
-                "resources",
-                .map([
-                    ("requests", .map([("cpu", "250m"), ("memory", "1536Mi")])),
-                    ("limits", .map([("cpu", "1"), ("memory", "1536Mi")])),
-                ])
-            ),
+            ("resources", redisResources),
             ("securityContext", containerSecurityContext),
-            (
-                "volumeMounts",
-                .list([
-                    .map([("name", "data"), ("mountPath", "/data")]),
-                    .map([("name", "config"), ("mountPath", "/etc/redis"), ("readOnly", .bool(true))]),
-                ])
-            ),
+            ("volumeMounts", redisVolumeMounts),
         ])
         return statefulSet(
             name, replicas: redisReplicas, labels: redisLabels(region), selector: redisSelector(region),

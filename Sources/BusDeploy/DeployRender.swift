@@ -489,23 +489,9 @@ package enum DeployRender {
                     ("periodSeconds", 5), ("timeoutSeconds", 2),
                 ])
             ),
-            // redis.conf's maxmemory is 1gb: keep it about two thirds of the limit (AOF rewrite
-            // fork, client buffers).
-            (
-                "resources",
-                .map([
-                    ("requests", .map([("cpu", "250m"), ("memory", "1536Mi")])),
-                    ("limits", .map([("cpu", "1"), ("memory", "1536Mi")])),
-                ])
-            ),
+            ("resources", redisResources),
             ("securityContext", containerSecurityContext),
-            (
-                "volumeMounts",
-                .list([
-                    .map([("name", "data"), ("mountPath", "/data")]),
-                    .map([("name", "config"), ("mountPath", "/etc/redis"), ("readOnly", .bool(true))]),
-                ])
-            ),
+            ("volumeMounts", redisVolumeMounts),
         ])
         return .map([
             ("apiVersion", "apps/v1"), ("kind", "StatefulSet"),
@@ -563,6 +549,23 @@ package enum DeployRender {
                     ),
                 ])
             ),
+        ])
+    }
+
+    /// A Redis container's resources: redis.conf's maxmemory is 1gb, about two thirds of the
+    /// limit (the AOF rewrite's fork and client buffers need the rest).
+    static var redisResources: Node {
+        .map([
+            ("requests", .map([("cpu", "250m"), ("memory", "1536Mi")])),
+            ("limits", .map([("cpu", "1"), ("memory", "1536Mi")])),
+        ])
+    }
+
+    /// A Redis container's mounts: its data volume and its read-only config.
+    static var redisVolumeMounts: Node {
+        .list([
+            .map([("name", "data"), ("mountPath", "/data")]),
+            .map([("name", "config"), ("mountPath", "/etc/redis"), ("readOnly", .bool(true))]),
         ])
     }
 
