@@ -282,6 +282,9 @@ struct PostgresClientTests {
 /// Postgres going away and coming back, on a server of its own.
 @Suite("Postgres client: outages and recovery", .serialized)
 struct PostgresOutageTests {
+    /// Backends running a sleep (the statement in flight when the server stops).
+    static let sleeping =
+        "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep%' AND state = 'active'"
     @Test("with Postgres stopped statements fail fast; after a restart the same pool works again")
     func stopAndStart() async throws {
         let server = try PostgresCluster.forTest()
@@ -295,16 +298,21 @@ struct PostgresOutageTests {
         // A statement in flight when the server stops ends with .connectionLost, not a hang,
         // and by the time its caller hears of it the pool already reports not healthy (a
         // service answering 503 for it must not say "ready" on /readyz).
+        // The sleep and its timeout are far longer than any delay before the stop: a test process
+        // starved of threads by the rest of the suite once stopped the server 18 s late, and the
+        // statement had met its server-side timeout by then. Its end is timed from the stop.
         async let sleeping = harness.onLoop { pool, done in
-            let clock = ContinuousClock()
-            let start = clock.now
-            pool.query("SELECT pg_sleep(10)", timeout: .seconds(20)) { done(($0, clock.now - start, pool.isHealthy)) }
+            pool.query("SELECT pg_sleep(300)", timeout: .seconds(600)) {
+                done(($0, ContinuousClock.now, pool.isHealthy))
+            }
         }
-        try await Task.sleep(for: .milliseconds(300))
+        #expect(Polling.waitUntil(timeout: .seconds(30)) { (try? server.psql(Self.sleeping)) == "1" })
+        let stopping = ContinuousClock.now
         server.stop()
-        let (lost, lostAfter, healthyWhenLost) = await sleeping
+        let (lost, lostAt, healthyWhenLost) = await sleeping
+        let lostAfter = lostAt - stopping
         #expect(lost.error == .connectionLost)
-        #expect(lostAfter < .seconds(5), "the in-flight statement ended after \(lostAfter)")
+        #expect(lostAfter < .seconds(30), "the in-flight statement ended \(lostAfter) after the stop")
         #expect(!healthyWhenLost)
 
         // New statements fail fast once the pool has seen its connections fail.
