@@ -306,7 +306,7 @@ struct PostgresOutageTests {
                 done(($0, ContinuousClock.now, pool.isHealthy))
             }
         }
-        #expect(Polling.waitUntil(timeout: .seconds(30)) { (try? server.psql(Self.sleeping)) == "1" })
+        #expect(await Polling.waitUntilAsync(timeout: .seconds(30)) { (try? server.psql(Self.sleeping)) == "1" })
         let stopping = ContinuousClock.now
         server.stop()
         let (lost, lostAt, healthyWhenLost) = await sleeping

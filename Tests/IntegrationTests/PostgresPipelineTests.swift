@@ -83,7 +83,7 @@ struct PostgresPipelineTests {
         // the rest of the suite (seen: 18 s) must not turn "promptly" into "after the sleep".
         async let burst = issue(harness, 6, timeout: .seconds(300)) { _ in ("SELECT pg_sleep(200)", []) }
         let running = "SELECT count(*) FROM pg_stat_activity WHERE application_name = '\(name)' AND state = 'active'"
-        #expect(Polling.waitUntil(timeout: .seconds(30)) { (try? server.psql(running)) == "1" })
+        #expect(await Polling.waitUntilAsync(timeout: .seconds(30)) { (try? server.psql(running)) == "1" })
         let started = ContinuousClock.now
         #expect(try server.psql("SELECT pg_terminate_backend(\(pid))") == "t")
         let (_, results) = await burst
