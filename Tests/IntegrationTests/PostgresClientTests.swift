@@ -326,18 +326,25 @@ struct PostgresOutageTests {
         #expect(failures.allSatisfy { $0 == .unavailable || $0 == .connectionLost }, "\(failures)")
         #expect(await harness.isHealthy == false)
 
+        // The bound is about "by itself", not speed: on a loaded CI run 10 s once fell short.
         try server.start()
         let clock = ContinuousClock()
+        let started = clock.now
+        var lastError: PostgresError?
         var recovered = false
-        let deadline = clock.now + .seconds(10)
-        while clock.now < deadline {
-            if await harness.query("SELECT 1").value != nil {
+        while clock.now < started + .seconds(60) {
+            let result = await harness.query("SELECT 1")
+            if result.value != nil {
                 recovered = true
                 break
             }
+            lastError = result.error
             try await Task.sleep(for: .milliseconds(50))
         }
-        #expect(recovered, "the pool must reconnect by itself after Postgres restarts")
+        #expect(
+            recovered,
+            "the pool must reconnect by itself after Postgres restarts; still \(String(describing: lastError)) after \(clock.now - started)"
+        )
         #expect(await harness.isHealthy)
         #expect(await harness.statistics.connections <= 2)
     }
