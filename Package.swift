@@ -42,7 +42,9 @@ let package = Package(
             dependencies: ["BusLoop", "CHiredis", .product(name: "DequeModule", package: "swift-collections")]
         ),
         // The Redis Streams protocol: typed commands and replies over BusRedis.
-        .target(name: "BusStreams", dependencies: ["BusRedis"]),
+        .target(
+            name: "BusStreams",
+            dependencies: ["BusRedis", .product(name: "Crypto", package: "swift-crypto")]),
 
         .target(
             name: "BusPostgres",

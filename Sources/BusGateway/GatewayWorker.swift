@@ -209,20 +209,12 @@ final class GatewayWorker: ServiceWorker {
             }
             waitAndAnswer()
         case .keyed(let call, let key):
-            connection.prepare(IdempotentAppend.script) { [self] prepared in
-                switch prepared {
-                case .success(let script):
-                    connection.send(call.command(sha: script.sha)) { [self] reply in
-                        (outcome, chestID) = pipeline.outcome(
-                            append, key: key, reply: IdempotentAppend.decode(reply), logger: logger)
-                    }
-                    waitAndAnswer()
-                case .failure(let error):
-                    let refusal = SpawnPipeline.apiError(
-                        for: error, region: catalog.regions[append.region], logger: logger)
-                    answer.send(pipeline.answer(append, .refused(refusal), chestID: chestID))
-                }
+            let script = connection.prepare(IdempotentAppend.script)
+            connection.send(call.command(sha: script.sha)) { [self] reply in
+                (outcome, chestID) = pipeline.outcome(
+                    append, key: key, reply: IdempotentAppend.decode(reply), logger: logger)
             }
+            waitAndAnswer()
         }
     }
 

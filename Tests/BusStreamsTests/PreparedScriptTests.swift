@@ -31,40 +31,15 @@ private final class HeldRedis {
 struct PreparedScriptTests {
     let script = RedisScript(name: "test", keyCount: 1, source: "return 1")
 
-    @Test("an unknown SHA: the load's reply is awaited, then calls go out by SHA")
-    func unknownSHAWaitsForTheLoad() throws {
-        let runner = ScriptRunner(digests: .init())
+    @Test("the load goes out first, unawaited, and the calls may follow at once by the script's SHA")
+    func loadAheadWithoutWaiting() {
         let redis = HeldRedis()
-        var prepared: Result<PreparedScript, RedisError>?
-        runner.prepare(script, send: redis.send) { prepared = $0 }
-        #expect(prepared == nil, "nothing may be pipelined before the SHA is known")
-        #expect(redis.sent == [["SCRIPT", "LOAD", "return 1"]])
-        redis.completions[0](.success(.bulk(Array("f00d".utf8))))
-        let ready = try #require(try prepared?.get())
-        #expect(
-            HeldRedis.words(ready.command(keys: ["k"], arguments: ["a"]).encoded) == ["EVALSHA", "f00d", "1", "k", "a"])
-        #expect(runner.digests.sha(of: script) == "f00d")
-    }
-
-    @Test("a known SHA: the load goes out first, unawaited, and the calls may follow at once")
-    func knownSHALoadsAheadWithoutWaiting() throws {
-        let runner = ScriptRunner(digests: .init())
-        runner.digests.remember("f00d", of: script)
-        let redis = HeldRedis()
-        var prepared: Result<PreparedScript, RedisError>?
-        runner.prepare(script, send: redis.send) { prepared = $0 }
-        #expect(try prepared?.get().sha == "f00d")
+        let prepared = ScriptRunner.prepare(script, send: redis.send)
         #expect(redis.sent == [["SCRIPT", "LOAD", "return 1"]], "the server holds the script for what follows")
-    }
-
-    @Test("a failed load fails the preparation")
-    func failedLoad() {
-        let runner = ScriptRunner(digests: .init())
-        let redis = HeldRedis()
-        var prepared: Result<PreparedScript, RedisError>?
-        runner.prepare(script, send: redis.send) { prepared = $0 }
-        redis.completions[0](.failure(.timedOut))
-        #expect(prepared == .failure(.timedOut))
+        #expect(
+            HeldRedis.words(prepared.command(keys: ["k"], arguments: ["a"]).encoded) == [
+                "EVALSHA", script.sha, "1", "k", "a",
+            ])
     }
 }
 
@@ -78,7 +53,7 @@ struct IdempotentAppendTests {
             oldestLiveBucket: 26, statsExpiry: 1234, fields: [("type", "chest"), ("chest_id", "c-1")])
         #expect(append.keys == ["EVIDEM:7:_:k", "EVSTREAM:7", "EVIDEMSTAT:7"])
         let words = HeldRedis.words(
-            PreparedScript(script: IdempotentAppend.script, sha: "s").command(
+            PreparedScript(script: IdempotentAppend.script).command(
                 keys: append.keys, arguments: append.arguments
             ).encoded)
         #expect(
@@ -109,8 +84,8 @@ struct IdempotentAppendEncodingTests {
             record: "EVIDEM:7:_:k", stream: "EVSTREAM:7", stats: "EVIDEMSTAT:7", ttlSeconds: 60, fingerprint: "f",
             approximateMaxLength: 100, chestID: "c", bucket: 1, recordBytes: 2, oldestLiveBucket: -3, statsExpiry: 4,
             fields: [("type", "chest"), ("ts", "5")])
-        let general = PreparedScript(script: IdempotentAppend.script, sha: "abc").command(
+        let general = PreparedScript(script: IdempotentAppend.script).command(
             keys: append.keys, arguments: append.arguments)
-        #expect(append.command(sha: "abc").encoded == general.encoded)
+        #expect(append.command(sha: IdempotentAppend.script.sha).encoded == general.encoded)
     }
 }

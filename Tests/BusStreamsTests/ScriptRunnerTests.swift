@@ -19,66 +19,54 @@ struct ScriptRunnerTests {
     let script = RedisScript(name: "test", keyCount: 1, source: "return ARGV[1]")
     let noScript = RedisError(errorReply: "NOSCRIPT No matching script. Please use EVAL.")
 
-    private func run(_ runner: ScriptRunner, on redis: FakeRedis) -> Result<RedisReply, RedisError>? {
+    private func run(on redis: FakeRedis) -> Result<RedisReply, RedisError>? {
         var outcome: Result<RedisReply, RedisError>?
-        runner.run(script, keys: ["k"], arguments: ["a", .integer(1)], send: redis.send) { outcome = $0 }
+        ScriptRunner.run(script, keys: ["k"], arguments: ["a", .integer(1)], send: redis.send) { outcome = $0 }
         return outcome
     }
 
-    @Test("the first run loads the script and learns its SHA from the reply; later runs send EVALSHA only")
-    func loadOnce() {
-        let runner = ScriptRunner(digests: .init())
+    @Test("a script's SHA is the SHA-1 of its source, as Redis names it")
+    func sha() {
+        // `redis-cli SCRIPT LOAD "return ARGV[1]"` answers this.
+        #expect(script.sha == "098e0f0d1448c0a81dafe820f66d460eb09263da")
+        #expect(RedisScript(name: "x", keyCount: 0, source: "").sha == "da39a3ee5e6b4b0d3255bfef95601890afd80709")
+    }
+
+    @Test("runs send EVALSHA only, with no load first")
+    func evalSHAOnly() {
         let redis = FakeRedis()
-        redis.answers = [.success(.bulk(Array("abc123".utf8))), .success(.integer(1)), .success(.integer(2))]
-        #expect(run(runner, on: redis) == .success(.integer(1)))
-        #expect(run(runner, on: redis) == .success(.integer(2)))
-        #expect(
-            redis.sent == [
-                ["SCRIPT", "LOAD", "return ARGV[1]"], ["EVALSHA", "abc123", "1", "k", "a", "1"],
-                ["EVALSHA", "abc123", "1", "k", "a", "1"],
-            ])
+        redis.answers = [.success(.integer(1)), .success(.integer(2))]
+        #expect(run(on: redis) == .success(.integer(1)))
+        #expect(run(on: redis) == .success(.integer(2)))
+        let call = ["EVALSHA", script.sha, "1", "k", "a", "1"]
+        #expect(redis.sent == [call, call])
     }
 
     @Test("NOSCRIPT: SCRIPT LOAD and EVALSHA again, once")
     func reloadOnNoScript() {
-        let runner = ScriptRunner(digests: .init())
-        runner.digests.remember("abc123", of: script)
         let redis = FakeRedis()
-        redis.answers = [.failure(noScript), .success(.bulk(Array("abc123".utf8))), .success(.status("done"))]
-        #expect(run(runner, on: redis) == .success(.status("done")))
-        #expect(
-            redis.sent == [
-                ["EVALSHA", "abc123", "1", "k", "a", "1"], ["SCRIPT", "LOAD", "return ARGV[1]"],
-                ["EVALSHA", "abc123", "1", "k", "a", "1"],
-            ])
+        redis.answers = [.failure(noScript), .success(.bulk(Array(script.sha.utf8))), .success(.status("done"))]
+        #expect(run(on: redis) == .success(.status("done")))
+        let call = ["EVALSHA", script.sha, "1", "k", "a", "1"]
+        #expect(redis.sent == [call, ["SCRIPT", "LOAD", "return ARGV[1]"], call])
     }
 
     @Test("a second NOSCRIPT is the caller's failure")
     func secondNoScriptSurfaces() {
-        let runner = ScriptRunner(digests: .init())
-        runner.digests.remember("abc123", of: script)
         let redis = FakeRedis()
         redis.answers = [.failure(noScript), .failure(.overloaded), .failure(noScript)]
-        #expect(run(runner, on: redis) == .failure(noScript))
+        #expect(run(on: redis) == .failure(noScript))
         #expect(redis.sent.count == 3)
     }
 
-    @Test("other failures are not retried; a failed first load fails the run")
+    @Test("other failures are not retried")
     func otherFailures() {
-        let runner = ScriptRunner(digests: .init())
         let redis = FakeRedis()
         redis.answers = [.failure(.timedOut)]
-        #expect(run(runner, on: redis) == .failure(.timedOut))
-        #expect(redis.sent.count == 1)
-        redis.answers = [.success(.bulk(Array("abc123".utf8))), .failure(RedisError(errorReply: "ERR boom"))]
-        #expect(run(runner, on: redis) == .failure(RedisError(errorReply: "ERR boom")))
-        #expect(redis.sent.count == 3)
-        redis.answers = [.success(.integer(1))]
-        #expect(run(runner, on: redis) == .success(.integer(1)), "the SHA was learned")
-        redis.sent = []
-        let fresh = ScriptRunner(digests: .init())
-        redis.answers = [.success(.integer(7))]
-        #expect(run(fresh, on: redis) == .failure(.unexpectedReply("SCRIPT LOAD answered no SHA")))
+        #expect(run(on: redis) == .failure(.timedOut))
+        redis.answers = [.failure(RedisError(errorReply: "ERR boom"))]
+        #expect(run(on: redis) == .failure(RedisError(errorReply: "ERR boom")))
+        #expect(redis.sent.count == 2)
     }
 
     @Test("the stream scripts declare their keys")

@@ -88,20 +88,9 @@ final class SpawnBatchRun {
             return sendAll(
                 share, appends, events, script: nil, wait: wait, over: connection, pipeline: pipeline, logger: logger)
         }
-        connection.prepare(IdempotentAppend.script) { [self] prepared in
-            switch prepared {
-            case .success(let script):
-                // The load may have waited for its reply: room is judged again.
-                guard connection.outstanding + needed - 1 <= connection.configuration.maxOutstanding else {
-                    return fail(share, appends, events, error: .overloaded, pipeline: pipeline, logger: logger)
-                }
-                sendAll(
-                    share, appends, events, script: script, wait: wait, over: connection, pipeline: pipeline,
-                    logger: logger)
-            case .failure(let error):
-                fail(share, appends, events, error: error, pipeline: pipeline, logger: logger)
-            }
-        }
+        let script = connection.prepare(IdempotentAppend.script)
+        sendAll(
+            share, appends, events, script: script, wait: wait, over: connection, pipeline: pipeline, logger: logger)
     }
 
     /// Sends the share's appends, then its `WAIT` when one is due: each result is held until

@@ -172,8 +172,9 @@ extension RedisConnection {
     package func send(
         _ append: IdempotentAppend, _ completion: @escaping (Result<IdempotentAppend.Outcome, RedisError>) -> Void
     ) {
+        let command = append.command(sha: IdempotentAppend.script.sha)
         let send: ScriptRunner.Send = { self.send($0, $1) }
-        ScriptRunner.shared.run(IdempotentAppend.script, evalSHA: append.command(sha:), send: send) { result in
+        ScriptRunner.run(IdempotentAppend.script, command: command, send: send) { result in
             completion(IdempotentAppend.decode(result))
         }
     }

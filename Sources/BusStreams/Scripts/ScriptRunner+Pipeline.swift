@@ -1,10 +1,12 @@
 import BusRedis
 
-/// A script the server is known to hold on one connection for the commands that follow: its
-/// calls can be pipelined behind each other and behind plain commands, in order.
+/// A script for pipelined calls on one connection: its `EVALSHA` commands, which can go out
+/// behind each other and behind plain commands, in order, once `ScriptRunner.prepare` has put
+/// the script on the server ahead of them.
 package struct PreparedScript: Sendable, Equatable {
     package let script: RedisScript
-    package let sha: String
+
+    package var sha: String { script.sha }
 
     /// `EVALSHA` of the script with `keys` (exactly `script.keyCount`) and `arguments`.
     package func command(keys: [String], arguments: [RedisArgument]) -> RedisCommand {
@@ -19,40 +21,19 @@ extension ScriptRunner {
     /// call, for callers that pipeline several calls and must keep their order (a batch's
     /// appends): `run`'s reload on NOSCRIPT would send the failed call again after later ones.
     ///
-    /// A known SHA: `SCRIPT LOAD` goes out first (its reply is not awaited: replies keep command
-    /// order, and the server has the script for every later command) and `completion` runs at
-    /// once. An unknown SHA: `completion` runs when the load answers. Only a `SCRIPT FLUSH`
-    /// between the load and a call can still make that call fail with NOSCRIPT.
-    package func prepare(
-        _ script: RedisScript, send: @escaping Send,
-        _ completion: @escaping (Result<PreparedScript, RedisError>) -> Void
-    ) {
-        let load = RedisCommand("SCRIPT", "LOAD", .string(script.source))
-        if let sha = digests.sha(of: script) {
-            send(load) { _ in }
-            return completion(.success(PreparedScript(script: script, sha: sha)))
-        }
-        let digests = self.digests
-        send(load) { result in
-            switch result {
-            case .success(let reply):
-                guard let sha = reply.string else {
-                    return completion(.failure(.unexpectedReply("SCRIPT LOAD answered no SHA")))
-                }
-                digests.remember(sha, of: script)
-                completion(.success(PreparedScript(script: script, sha: sha)))
-            case .failure(let error):
-                completion(.failure(error))
-            }
-        }
+    /// `SCRIPT LOAD` goes out first and its reply is not awaited: replies keep command order, so
+    /// the server has the script for every later command, and a load that failed with the
+    /// connection fails those commands too. Only a `SCRIPT FLUSH` between the load and a call
+    /// can still make that call fail with NOSCRIPT.
+    package static func prepare(_ script: RedisScript, send: Send) -> PreparedScript {
+        send(script.load) { _ in }
+        return PreparedScript(script: script)
     }
 }
 
 extension RedisConnection {
     /// Prepares `script` on this connection for pipelined calls (see `ScriptRunner.prepare`).
-    package func prepare(
-        _ script: RedisScript, _ completion: @escaping (Result<PreparedScript, RedisError>) -> Void
-    ) {
-        ScriptRunner.shared.prepare(script, send: { self.send($0, $1) }, completion)
+    package func prepare(_ script: RedisScript) -> PreparedScript {
+        ScriptRunner.prepare(script, send: { self.send($0, $1) })
     }
 }

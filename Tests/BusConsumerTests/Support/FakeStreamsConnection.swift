@@ -4,9 +4,9 @@ import BusRedis
 @testable import BusStreams
 
 /// A Redis connection the test answers by hand: every command is recorded as its words and
-/// waits until the test answers it. Scripts go through a `ScriptRunner` of its own (not the
-/// process-wide one real connections share): `SCRIPT LOAD` is answered at once with the
-/// script's name as its SHA, so a script shows up as `EVALSHA <name> …`. Loop-confined.
+/// waits until the test answers it. Scripts go through `ScriptRunner` as on a real connection;
+/// an `EVALSHA` is recorded with the script's name in place of its SHA (`EVALSHA <name> …`),
+/// and a `SCRIPT LOAD` is answered at once. Loop-confined.
 final class FakeStreamsConnection: StreamsConnection {
     typealias Completion = (Result<RedisReply, RedisError>) -> Void
 
@@ -31,10 +31,12 @@ final class FakeStreamsConnection: StreamsConnection {
     }
 
     func send(_ command: RedisCommand, _ completion: @escaping Completion) {
-        let words = command.words
+        var words = command.words
         if words.starts(with: ["SCRIPT", "LOAD"]) {
-            let script = Self.scripts.first { $0.source == words[2] }
-            return completion(.success(.bulk(Array((script?.name ?? "unknown-script").utf8))))
+            return completion(.success(.bulk(Array(RedisScript(name: "", keyCount: 0, source: words[2]).sha.utf8))))
+        }
+        if words.first == "EVALSHA", let script = Self.scripts.first(where: { $0.sha == words[1] }) {
+            words[1] = script.name
         }
         sent.append(words)
         waiting.append((words, completion))
@@ -44,10 +46,8 @@ final class FakeStreamsConnection: StreamsConnection {
         _ script: RedisScript, keys: [String], arguments: [RedisArgument],
         _ completion: @escaping (Result<RedisReply, RedisError>) -> Void
     ) {
-        scriptRunner.run(script, keys: keys, arguments: arguments, send: { self.send($0, $1) }, completion)
+        ScriptRunner.run(script, keys: keys, arguments: arguments, send: { self.send($0, $1) }, completion)
     }
-
-    private let scriptRunner = ScriptRunner(digests: .init())
 
     func setReady(_ ready: Bool) {
         guard ready != isReady else { return }
