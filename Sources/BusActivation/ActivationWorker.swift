@@ -180,7 +180,7 @@ final class ActivationWorker: ServiceWorker {
         }
     }
 
-    private func chest(_ parameters: [String: String], _ responder: MeteredResponder) {
+    private func chest(_ parameters: RouteParameters, _ responder: MeteredResponder) {
         guard let biome = BiomeID(parameters["biome_id"] ?? "") else {
             return responder.send(HTTPResponse(.badBiomeID))
         }
@@ -199,7 +199,7 @@ final class ActivationWorker: ServiceWorker {
         }
     }
 
-    private func list(_ parameters: [String: String], query: [String: String], _ responder: MeteredResponder) {
+    private func list(_ parameters: RouteParameters, query: [String: String], _ responder: MeteredResponder) {
         guard let biome = BiomeID(parameters["biome_id"] ?? "") else {
             return responder.send(HTTPResponse(.badBiomeID))
         }

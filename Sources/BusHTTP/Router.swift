@@ -3,26 +3,20 @@ import BusLoop
 /// Matches a method and path against route patterns such as `/v1/treasure/{biome_id}/chests`.
 ///
 /// Pure and immutable once built, so one router serves every loop. Literal paths are found by
-/// one dictionary lookup; only paths with `{parameters}` are matched segment by segment. The
-/// lookup is `@inlinable` so that it is specialized for each service's `Route` type: the
-/// generic version looked up type metadata on every request.
+/// one dictionary lookup; only paths with `{parameters}` are matched segment by segment, by
+/// `RoutePattern`, which is not generic: the per-request work is concrete code whatever the
+/// service's `Route` type (a generic matcher looked up type metadata on every request).
 package struct Router<Route: Sendable>: Sendable {
     @usableFromInline
     struct Entry: Sendable {
         @usableFromInline let method: HTTPMethod
-        @usableFromInline let segments: [Segment]
+        @usableFromInline let pattern: RoutePattern
         @usableFromInline let route: Route
-    }
-
-    @usableFromInline
-    enum Segment: Sendable, Equatable {
-        case literal(String)
-        case parameter(String)
     }
 
     /// The outcome of a lookup.
     package enum Match {
-        case found(Route, parameters: [String: String])
+        case found(Route, parameters: RouteParameters)
         /// The path exists with other methods; answer 405 with this `Allow` list.
         case methodNotAllowed(allow: [HTTPMethod])
         case notFound
@@ -37,16 +31,11 @@ package struct Router<Route: Sendable>: Sendable {
 
     /// Adds a route; `{name}` in a segment captures that segment, percent-decoded.
     package mutating func add(_ method: HTTPMethod, _ pattern: String, _ route: Route) {
-        let segments = pattern.split(separator: "/").map { part -> Segment in
-            if part.hasPrefix("{") && part.hasSuffix("}") {
-                return .parameter(String(part.dropFirst().dropLast()))
-            }
-            return .literal(String(part))
-        }
-        if segments.allSatisfy({ if case .literal = $0 { true } else { false } }) {
-            literals[Self.normalized(pattern), default: []].append((method, route))
+        let parsed = RoutePattern(pattern)
+        if parsed.isLiteral {
+            literals[RoutePattern.normalized(pattern), default: []].append((method, route))
         } else {
-            patterns.append(Entry(method: method, segments: segments, route: route))
+            patterns.append(Entry(method: method, pattern: parsed, route: route))
         }
     }
 
@@ -54,29 +43,82 @@ package struct Router<Route: Sendable>: Sendable {
     @inlinable
     package func match(_ method: HTTPMethod, path: String) -> Match {
         var allowed: [HTTPMethod] = []
-        if let candidates = literals[Self.normalized(path)] {
+        if let candidates = literals[RoutePattern.normalized(path)] {
             for candidate in candidates {
                 if candidate.method == method || (method == .head && candidate.method == .get) {
-                    return .found(candidate.route, parameters: [:])
+                    return .found(candidate.route, parameters: RouteParameters())
                 }
                 if !allowed.contains(candidate.method) { allowed.append(candidate.method) }
             }
             return .methodNotAllowed(allow: allowed)
         }
         guard !patterns.isEmpty else { return .notFound }
-        let parts = path.split(separator: "/", omittingEmptySubsequences: true)
-        for entry in patterns {
-            guard let parameters = Self.bind(entry.segments, to: parts) else { continue }
+        let parts = RoutePattern.segments(of: path)
+        for entry in patterns where entry.pattern.matches(parts) {
             if entry.method == method || (method == .head && entry.method == .get) {
+                // Only the route that answers has its captures decoded.
+                guard let parameters = entry.pattern.bind(parts) else { continue }
                 return .found(entry.route, parameters: parameters)
             }
-            if !allowed.contains(entry.method) { allowed.append(entry.method) }
+            // As for the answering route: a capture that is not valid percent-encoding is no match.
+            if !allowed.contains(entry.method) && entry.pattern.bind(parts) != nil { allowed.append(entry.method) }
         }
         return allowed.isEmpty ? .notFound : .methodNotAllowed(allow: allowed)
     }
+}
+
+/// One route pattern's segments: literals to compare, `{name}`s to capture.
+package struct RoutePattern: Sendable {
+    @usableFromInline
+    enum Segment: Sendable, Equatable {
+        case literal(Substring)
+        case parameter(String)
+    }
+
+    @usableFromInline let segments: [Segment]
+
+    /// Parses `/v1/treasure/{biome_id}/chests`.
+    init(_ pattern: String) {
+        segments = pattern.split(separator: "/").map { part in
+            part.hasPrefix("{") && part.hasSuffix("}")
+                ? .parameter(String(part.dropFirst().dropLast())) : .literal(part)
+        }
+    }
+
+    /// True when the pattern captures nothing.
+    var isLiteral: Bool { segments.allSatisfy { if case .literal = $0 { true } else { false } } }
+
+    /// A path's non-empty segments, as the patterns are compared with them.
+    @usableFromInline
+    static func segments(of path: String) -> [Substring] {
+        path.split(separator: "/", omittingEmptySubsequences: true)
+    }
+
+    /// Whether `parts` has this pattern's shape: as many segments, the literals equal. Allocates
+    /// nothing, so the patterns that do not match cost only comparisons.
+    @usableFromInline
+    func matches(_ parts: [Substring]) -> Bool {
+        guard segments.count == parts.count else { return false }
+        for (segment, part) in zip(segments, parts) {
+            if case .literal(let text) = segment, part != text { return false }
+        }
+        return true
+    }
+
+    /// The captures of `parts`, which `matches`; nil when one is not valid percent-encoding.
+    @usableFromInline
+    func bind(_ parts: [Substring]) -> RouteParameters? {
+        var parameters = RouteParameters()
+        for (segment, part) in zip(segments, parts) {
+            guard case .parameter(let name) = segment else { continue }
+            guard let value = PercentEncoding.decode(part) else { return nil }
+            parameters.append(name: name, value: value)
+        }
+        return parameters
+    }
 
     /// `/v1/spawn/` and `//v1//spawn` become `/v1/spawn`, as segment matching treats them.
-    @inlinable
+    @usableFromInline
     static func normalized(_ path: String) -> String {
         let utf8 = path.utf8
         // The common case, already normalized, costs one scan and no allocation.
@@ -90,20 +132,35 @@ package struct Router<Route: Sendable>: Sendable {
         if clean { return path }
         return "/" + path.split(separator: "/").joined(separator: "/")
     }
+}
 
-    @inlinable
-    static func bind(_ segments: [Segment], to parts: [Substring]) -> [String: String]? {
-        guard segments.count == parts.count else { return nil }
-        var parameters: [String: String] = [:]
-        for (segment, part) in zip(segments, parts) {
-            switch segment {
-            case .literal(let text):
-                guard part == text else { return nil }
-            case .parameter(let name):
-                guard let value = PercentEncoding.decode(part) else { return nil }
-                parameters[name] = value
-            }
-        }
-        return parameters
+/// The `{name}` captures of a matched route, in pattern order. A route has a few, so a linear
+/// search by name costs less than hashing them into a dictionary.
+package struct RouteParameters: Sendable, Equatable, ExpressibleByDictionaryLiteral {
+    private var names: [String] = []
+    private var values: [String] = []
+
+    package init() {}
+
+    package init(dictionaryLiteral elements: (String, String)...) {
+        for (name, value) in elements { append(name: name, value: value) }
+    }
+
+    @usableFromInline
+    mutating func append(name: String, value: String) {
+        names.append(name)
+        values.append(value)
+    }
+
+    /// The value captured as `{name}`, or nil when the route has no such parameter.
+    package subscript(name: String) -> String? {
+        names.firstIndex(of: name).map { values[$0] }
+    }
+
+    package var isEmpty: Bool { names.isEmpty }
+
+    /// Equal when they capture the same names with the same values, in any order.
+    package static func == (lhs: RouteParameters, rhs: RouteParameters) -> Bool {
+        lhs.names.count == rhs.names.count && zip(lhs.names, lhs.values).allSatisfy { rhs[$0.0] == $0.1 }
     }
 }

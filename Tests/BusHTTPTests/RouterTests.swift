@@ -45,6 +45,33 @@ struct RouterTests {
         }
     }
 
+    @Test("a capture that is not valid percent-encoding matches no route, for any method")
+    func badEscape() {
+        guard case .notFound = router.match(.get, path: "/v1/treasure/53/chests/c%ZZ") else {
+            Issue.record("expected 404 for a bad escape")
+            return
+        }
+        guard case .notFound = router.match(.delete, path: "/v1/treasure/53/chests/c%ZZ") else {
+            Issue.record("expected 404, not 405, for a bad escape with another method")
+            return
+        }
+        guard case .methodNotAllowed(let allow) = router.match(.delete, path: "/v1/treasure/53/chests/c-1") else {
+            Issue.record("expected 405")
+            return
+        }
+        #expect(allow == [.get])
+    }
+
+    @Test("route parameters: looked up by name, equal whatever their order")
+    func parameters() {
+        let parameters: RouteParameters = ["biome_id": "53", "chest_id": "c-1"]
+        #expect(parameters["chest_id"] == "c-1")
+        #expect(parameters["other"] == nil)
+        #expect(parameters == ["chest_id": "c-1", "biome_id": "53"])
+        #expect(parameters != ["chest_id": "c-1"])
+        #expect(RouteParameters().isEmpty)
+    }
+
     @Test("query parameters and JSON content type")
     func requestHelpers() {
         let request = HTTPRequest(

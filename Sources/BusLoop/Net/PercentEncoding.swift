@@ -2,7 +2,9 @@
 /// information of Redis and Postgres URLs. One implementation, below every module that reads a URL.
 package enum PercentEncoding {
     /// Decodes `%XX` escapes (and `+` as a space when `plusIsSpace`, as HTML forms write queries);
-    /// nil when an escape is malformed or the decoded bytes are not UTF-8.
+    /// nil when an escape is malformed or the decoded bytes are not UTF-8. Inlinable so that
+    /// callers in other modules (the router, per request) get it specialized for their string type.
+    @inlinable
     package static func decode(_ text: some StringProtocol, plusIsSpace: Bool = false) -> String? {
         guard text.utf8.contains(where: { $0 == UInt8(ascii: "%") || (plusIsSpace && $0 == UInt8(ascii: "+")) })
         else { return String(text) }
@@ -42,7 +44,8 @@ package enum PercentEncoding {
         return out
     }
 
-    private static func hexValue(_ byte: UInt8) -> UInt8? {
+    @usableFromInline
+    static func hexValue(_ byte: UInt8) -> UInt8? {
         switch byte {
         case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
         case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10

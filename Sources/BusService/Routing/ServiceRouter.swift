@@ -25,7 +25,7 @@ package struct ServiceRouter<Route: ServiceRoute, Identity> {
     package enum Routing {
         /// A service route, admitted; `identity` is nil when the route is open or the service
         /// has no admission hook.
-        case service(Route, parameters: [String: String], identity: Identity?)
+        case service(Route, parameters: RouteParameters, identity: Identity?)
         /// An admin endpoint (answer with `AdminEndpoints.response(for:)`).
         case admin(AdminRoute)
         /// A service route the hook refused: its answer.
