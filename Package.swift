@@ -4,7 +4,8 @@ import PackageDescription
 // Modules in layers, bottom up; every dependency points to a lower layer (docs/architecture.md
 // has the diagram and each module's one job; scripts/check-layers checks the imports):
 //   L0 C headers:   CLibEvent, CHiredis, CLibPQ
-//   L1 foundations: BusLoop (loops, timers, signals, sockets, DNS), BusJSON (JSON parser and writer)
+//   L1 foundations: BusLoop (loops, timers, signals, sockets, DNS), BusJSON (JSON parser and writer),
+//                   BusConfigFile (strict YAML config-file access)
 //   L2 clients:     BusHTTP (HTTP server), BusRedis (hiredis, Sentinel), BusPostgres (libpq, pool)
 //   L3 protocols:   BusStreams (Redis Streams commands, replies, scripts), BusDomain (biomes, spawn events)
 //   L4 models:      BusRegions (region files, Redis addresses), BusChests (the chests table), BusAuth (trust)
@@ -36,6 +37,9 @@ let package = Package(
         .target(name: "BusLoop", dependencies: ["CLibEvent"]),
         // Strict RFC 8259 parser, JSON values and the compact writer: a leaf, no dependencies.
         .target(name: "BusJSON"),
+        // Strict, typed reading of YAML configuration files (region files, the auth file): one
+        // error type naming file, key and line. Over Yams only.
+        .target(name: "BusConfigFile", dependencies: ["Yams"]),
         .target(name: "BusHTTP", dependencies: ["BusLoop", "CLibEvent"]),
         .target(
             name: "BusRedis",
@@ -55,14 +59,14 @@ let package = Package(
 
         .target(name: "BusDomain", dependencies: ["BusJSON"]),
         // Region files: their model, YAML (read and written with Yams), catalog, Redis addresses.
-        .target(name: "BusRegions", dependencies: ["BusDomain", "BusLoop", "BusRedis", "Yams"]),
+        .target(name: "BusRegions", dependencies: ["BusConfigFile", "BusDomain", "BusLoop", "BusRedis", "Yams"]),
         .target(name: "BusDeploy", dependencies: ["BusDomain", "BusRegions", "Yams"]),
         // Who may spawn and who may open a chest: the auth file, client tokens, player JWTs,
         // receipts, the rate-limit script. Crypto from swift-crypto only, never by hand.
         .target(
             name: "BusAuth",
             dependencies: [
-                "BusDomain", "BusJSON", "BusRedis", "BusStreams", "Yams",
+                "BusConfigFile", "BusDomain", "BusJSON", "BusRedis", "BusStreams", "Yams",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
             ]
@@ -146,7 +150,8 @@ let package = Package(
         .testTarget(
             name: "BusAuthTests",
             dependencies: [
-                "BusAuth", "BusDomain", "BusJSON", "BusStreams", "BusRedis", "BusOps", "BusRegions", "BusTesting",
+                "BusAuth", "BusConfigFile", "BusDomain", "BusJSON", "BusStreams", "BusRedis", "BusOps", "BusRegions",
+                "BusTesting",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
             ]
@@ -183,7 +188,9 @@ let package = Package(
                 "BusTesting", "BusRegions",
             ]
         ),
-        .testTarget(name: "BusRegionsTests", dependencies: ["BusRegions", "BusDomain", "BusRedis", "Yams"]),
+        .testTarget(
+            name: "BusRegionsTests", dependencies: ["BusRegions", "BusConfigFile", "BusDomain", "BusRedis", "Yams"]),
+        .testTarget(name: "BusConfigFileTests", dependencies: ["BusConfigFile", "Yams"]),
         .testTarget(name: "BusJSONTests", dependencies: ["BusJSON"]),
         .testTarget(
             name: "BusGatewayTests",

@@ -1,3 +1,4 @@
+import BusConfigFile
 import Foundation
 
 extension RegionCatalog {
@@ -6,24 +7,24 @@ extension RegionCatalog {
     /// which rules apply (`.exceptConsumerTuning` for a process that runs no consumer).
     package static func load(
         directory: String, validation: RegionValidation = .full
-    ) throws(RegionConfigError) -> RegionCatalog {
+    ) throws(ConfigFileError) -> RegionCatalog {
         let names: [String]
         do {
             names = try FileManager.default.contentsOfDirectory(atPath: directory)
                 .filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }
                 .sorted()
         } catch {
-            throw RegionConfigError(file: directory, key: "", message: "cannot read the regions directory")
+            throw ConfigFileError(file: directory, key: "", message: "cannot read the regions directory")
         }
         guard !names.isEmpty else {
-            throw RegionConfigError(file: directory, key: "", message: "no region files (*.yaml) found")
+            throw ConfigFileError(file: directory, key: "", message: "no region files (*.yaml) found")
         }
         var regions: [RegionConfig] = []
         for name in names {
             let path = (directory as NSString).appendingPathComponent(name)
             guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8)
             else {
-                throw RegionConfigError(file: path, key: "", message: "cannot read the file as UTF-8 text")
+                throw ConfigFileError(file: path, key: "", message: "cannot read the file as UTF-8 text")
             }
             regions.append(try RegionConfig.parse(yaml: text, file: path, validation: validation))
         }

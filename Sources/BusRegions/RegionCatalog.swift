@@ -1,3 +1,4 @@
+import BusConfigFile
 import BusDomain
 
 /// Every configured region, with the biome → region index the gateway routes by.
@@ -6,19 +7,19 @@ package struct RegionCatalog: Sendable, Equatable {
     private let regionIndexByBiome: [BiomeID: Int]
 
     /// Builds the catalog; throws when a name or a biome appears twice.
-    package init(regions: [RegionConfig]) throws(RegionConfigError) {
+    package init(regions: [RegionConfig]) throws(ConfigFileError) {
         var indexByBiome: [BiomeID: Int] = [:]
         var fileByName: [String: String] = [:]
         for (index, region) in regions.enumerated() {
             if let other = fileByName[region.name] {
-                throw RegionConfigError(
+                throw ConfigFileError(
                     file: region.sourceFile, key: "name",
                     message: "region \"\(region.name)\" is already defined in \(other)")
             }
             fileByName[region.name] = region.sourceFile
             for biome in region.biomes {
                 if let other = indexByBiome[biome] {
-                    throw RegionConfigError(
+                    throw ConfigFileError(
                         file: region.sourceFile, key: "biomes",
                         message:
                             "biome \(biome) already belongs to region \"\(regions[other].name)\" (\(regions[other].sourceFile))"
@@ -49,23 +50,5 @@ package struct RegionCatalog: Sendable, Equatable {
     package var redisAddresses: [RedisAddress] {
         var seen = Set<RedisAddress>()
         return regions.map(\.redis).filter { seen.insert($0).inserted }
-    }
-}
-
-/// A configuration mistake, naming the file and the key.
-package struct RegionConfigError: Error, Sendable, Equatable, CustomStringConvertible {
-    package let file: String
-    /// Dotted path to the key (`consumer.backoff.jitter`); empty for the whole file.
-    package let key: String
-    package let message: String
-
-    package init(file: String, key: String, message: String) {
-        self.file = file
-        self.key = key
-        self.message = message
-    }
-
-    package var description: String {
-        key.isEmpty ? "\(file): \(message)" : "\(file): \(key): \(message)"
     }
 }

@@ -1,3 +1,4 @@
+import BusConfigFile
 import BusDomain
 import Yams
 
@@ -18,26 +19,16 @@ extension RegionConfig {
     /// taken as written (types still checked) for a process that does not run consumers.
     package static func parse(
         yaml text: String, file: String, validation: RegionValidation = .full
-    ) throws(RegionConfigError) -> RegionConfig {
-        let reader = YAMLReader(file: file, judgesConsumer: validation == .full)
-        let root: Node
-        do {
-            guard let node = try Yams.compose(yaml: text) else {
-                throw RegionConfigError(file: file, key: "", message: "file is empty")
-            }
-            root = node
-        } catch let error as RegionConfigError {
-            throw error
-        } catch {
-            throw RegionConfigError(file: file, key: "", message: "not valid YAML: \(error)")
-        }
+    ) throws(ConfigFileError) -> RegionConfig {
+        let reader = ConfigFileReader(file: file)
+        let root = try reader.root(of: text)
 
-        let top = try reader.mapping(root, path: "", allowed: ["name", "redis", "biomes", "stream", "consumer"])
-        let name = try reader.string(top["name"], path: "name")
+        let top = try reader.mapping(root, key: "", allowed: ["name", "redis", "biomes", "stream", "consumer"])
+        let name = try reader.string(top["name"], key: "name")
         guard Identifiers.isValidRegionName(name) else {
             throw reader.error("name", "expected 1 to 63 characters from [a-z0-9-], got \"\(name)\"", top["name"])
         }
-        let redisURL = try reader.string(top["redis"], path: "redis")
+        let redisURL = try reader.string(top["redis"], key: "redis")
         let redis: RedisAddress
         do {
             redis = try RedisAddress(url: redisURL)
@@ -52,100 +43,37 @@ extension RegionConfig {
         var region = RegionConfig(name: name, redis: redis, biomes: biomes, sourceFile: file)
         if let streamNode = top["stream"] {
             let stream = try reader.mapping(
-                streamNode, path: "stream", allowed: ["maxlen", "memory_high_water", "idempotency_ttl_s", "durability"])
+                streamNode, key: "stream", allowed: ["maxlen", "memory_high_water", "idempotency_ttl_s", "durability"])
             region.stream.maxlen =
-                try reader.int(stream["maxlen"], path: "stream.maxlen", range: 1...1_000_000_000)
+                try reader.int(stream["maxlen"], key: "stream.maxlen", range: 1...1_000_000_000)
                 ?? region.stream.maxlen
             region.stream.memoryHighWater =
-                try reader.double(stream["memory_high_water"], path: "stream.memory_high_water", range: 0.01...1.0)
+                try reader.double(stream["memory_high_water"], key: "stream.memory_high_water", range: 0.01...1.0)
                 ?? region.stream.memoryHighWater
             region.stream.idempotencyTTLSeconds =
-                try reader.int(stream["idempotency_ttl_s"], path: "stream.idempotency_ttl_s", range: 1...604_800)
+                try reader.int(stream["idempotency_ttl_s"], key: "stream.idempotency_ttl_s", range: 1...604_800)
                 ?? region.stream.idempotencyTTLSeconds
             if let durabilityNode = stream["durability"] {
                 let durability = try reader.mapping(
-                    durabilityNode, path: "stream.durability", allowed: ["replicas", "timeout_ms"])
+                    durabilityNode, key: "stream.durability", allowed: ["replicas", "timeout_ms"])
                 region.stream.durability.replicas =
-                    try reader.int(durability["replicas"], path: "stream.durability.replicas", range: 0...5)
+                    try reader.int(durability["replicas"], key: "stream.durability.replicas", range: 0...5)
                     ?? region.stream.durability.replicas
                 region.stream.durability.timeoutMs =
-                    try reader.int(durability["timeout_ms"], path: "stream.durability.timeout_ms", range: 1...10_000)
+                    try reader.int(durability["timeout_ms"], key: "stream.durability.timeout_ms", range: 1...10_000)
                     ?? region.stream.durability.timeoutMs
             }
         }
         if let consumerNode = top["consumer"] {
-            region.consumer = try reader.consumer(consumerNode)
+            region.consumer = try reader.consumer(consumerNode, judged: validation == .full)
         }
         return region
     }
 }
 
-/// Typed access to a YAML tree, producing `RegionConfigError`s that name the key and line.
-private struct YAMLReader {
-    let file: String
-    /// False: `consumer.*` values are read with their types checked, but not judged.
-    let judgesConsumer: Bool
-
-    func error(_ path: String, _ message: String, _ node: Node? = nil) -> RegionConfigError {
-        let location = node?.mark.map { " (line \($0.line))" } ?? ""
-        return RegionConfigError(file: file, key: path, message: message + location)
-    }
-
-    func mapping(_ node: Node, path: String, allowed: Set<String>) throws(RegionConfigError) -> [String: Node] {
-        guard case .mapping(let mapping) = node else {
-            throw error(path.isEmpty ? "" : path, "expected a mapping of keys", node)
-        }
-        var result: [String: Node] = [:]
-        for (keyNode, value) in mapping {
-            guard case .scalar(let scalar) = keyNode else { throw error(path, "keys must be plain strings", keyNode) }
-            let key = scalar.string
-            let keyPath = path.isEmpty ? key : "\(path).\(key)"
-            guard allowed.contains(key) else {
-                throw error(
-                    keyPath, "unknown key (expected one of: \(allowed.sorted().joined(separator: ", ")))", keyNode)
-            }
-            guard result[key] == nil else { throw error(keyPath, "key appears twice", keyNode) }
-            result[key] = value
-        }
-        return result
-    }
-
-    func string(_ node: Node?, path: String) throws(RegionConfigError) -> String {
-        guard let node else { throw error(path, "required key is missing") }
-        guard case .scalar(let scalar) = node, node.hasTag(.str) else {
-            throw error(path, "expected a string", node)
-        }
-        return scalar.string
-    }
-
-    /// `judged` false: only the type is checked (a key this process does not use).
-    func int(_ node: Node?, path: String, range: ClosedRange<Int>, judged: Bool = true) throws(RegionConfigError)
-        -> Int?
-    {
-        guard let node else { return nil }
-        guard node.hasTag(.int), let value = node.int else {
-            throw error(path, "expected an integer from \(range.lowerBound) to \(range.upperBound)", node)
-        }
-        guard !judged || range.contains(value) else {
-            throw error(path, "expected an integer from \(range.lowerBound) to \(range.upperBound), got \(value)", node)
-        }
-        return value
-    }
-
-    func double(_ node: Node?, path: String, range: ClosedRange<Double>, judged: Bool = true)
-        throws(RegionConfigError) -> Double?
-    {
-        guard let node else { return nil }
-        guard node.hasTag(.float) || node.hasTag(.int), let value = node.float, value.isFinite else {
-            throw error(path, "expected a number from \(range.lowerBound) to \(range.upperBound)", node)
-        }
-        guard !judged || range.contains(value) else {
-            throw error(path, "expected a number from \(range.lowerBound) to \(range.upperBound), got \(value)", node)
-        }
-        return value
-    }
-
-    func biomes(_ node: Node?) throws(RegionConfigError) -> [BiomeID] {
+/// The region file's own values, read through the strict YAML access every config file shares.
+extension ConfigFileReader {
+    fileprivate func biomes(_ node: Node?) throws(ConfigFileError) -> [BiomeID] {
         guard let node else { throw error("biomes", "required key is missing") }
         guard case .sequence(let sequence) = node else {
             throw error("biomes", "expected a list of biome ids", node)
@@ -165,17 +93,17 @@ private struct YAMLReader {
         return biomes
     }
 
-    func consumer(_ node: Node) throws(RegionConfigError) -> ConsumerConfig {
+    /// `judged` false: `consumer.*` values are read with their types checked, but not judged.
+    fileprivate func consumer(_ node: Node, judged: Bool) throws(ConfigFileError) -> ConsumerConfig {
         let map = try mapping(
-            node, path: "consumer",
+            node, key: "consumer",
             allowed: [
                 "group", "max_in_flight", "block_ms", "backoff", "max_deliveries", "claim_idle_ms",
                 "handler_timeout_ms",
             ])
-        let judged = judgesConsumer
         var consumer = ConsumerConfig()
         if let groupNode = map["group"] {
-            let group = try string(groupNode, path: "consumer.group")
+            let group = try string(groupNode, key: "consumer.group")
             guard !judged || Identifiers.isValidChestID(group) else {
                 throw error(
                     "consumer.group", "expected 1 to 64 characters from [A-Za-z0-9_.:-], got \"\(group)\"", groupNode)
@@ -183,38 +111,40 @@ private struct YAMLReader {
             consumer.group = group
         }
         consumer.maxInFlight =
-            try int(map["max_in_flight"], path: "consumer.max_in_flight", range: 1...10_000, judged: judged)
+            try int(map["max_in_flight"], key: "consumer.max_in_flight", range: 1...10_000, checksRange: judged)
             ?? consumer.maxInFlight
         consumer.blockMs =
-            try int(map["block_ms"], path: "consumer.block_ms", range: 1...300_000, judged: judged) ?? consumer.blockMs
+            try int(map["block_ms"], key: "consumer.block_ms", range: 1...300_000, checksRange: judged)
+            ?? consumer.blockMs
         consumer.maxDeliveries =
-            try int(map["max_deliveries"], path: "consumer.max_deliveries", range: 1...1000, judged: judged)
+            try int(map["max_deliveries"], key: "consumer.max_deliveries", range: 1...1000, checksRange: judged)
             ?? consumer.maxDeliveries
         consumer.claimIdleMs =
-            try int(map["claim_idle_ms"], path: "consumer.claim_idle_ms", range: 1...86_400_000, judged: judged)
+            try int(map["claim_idle_ms"], key: "consumer.claim_idle_ms", range: 1...86_400_000, checksRange: judged)
             ?? consumer.claimIdleMs
         if let backoffNode = map["backoff"] {
             let backoff = try mapping(
-                backoffNode, path: "consumer.backoff", allowed: ["initial_ms", "multiplier", "max_ms", "jitter"])
+                backoffNode, key: "consumer.backoff", allowed: ["initial_ms", "multiplier", "max_ms", "jitter"])
             var policy = consumer.backoff
             policy.initialMs =
                 try int(
-                    backoff["initial_ms"], path: "consumer.backoff.initial_ms", range: 1...3_600_000, judged: judged)
+                    backoff["initial_ms"], key: "consumer.backoff.initial_ms", range: 1...3_600_000, checksRange: judged
+                )
                 ?? policy.initialMs
             policy.multiplier =
                 try double(
-                    backoff["multiplier"], path: "consumer.backoff.multiplier", range: 1.0...100.0, judged: judged)
+                    backoff["multiplier"], key: "consumer.backoff.multiplier", range: 1.0...100.0, checksRange: judged)
                 ?? policy.multiplier
             policy.maxMs =
-                try int(backoff["max_ms"], path: "consumer.backoff.max_ms", range: 1...86_400_000, judged: judged)
+                try int(backoff["max_ms"], key: "consumer.backoff.max_ms", range: 1...86_400_000, checksRange: judged)
                 ?? policy.maxMs
             policy.jitter =
-                try double(backoff["jitter"], path: "consumer.backoff.jitter", range: 0.0...1.0, judged: judged)
+                try double(backoff["jitter"], key: "consumer.backoff.jitter", range: 0.0...1.0, checksRange: judged)
                 ?? policy.jitter
             consumer.backoff = policy
         }
         let givenTimeout = try int(
-            map["handler_timeout_ms"], path: "consumer.handler_timeout_ms", range: 1...600_000, judged: judged)
+            map["handler_timeout_ms"], key: "consumer.handler_timeout_ms", range: 1...600_000, checksRange: judged)
         consumer.handlerTimeoutMs =
             givenTimeout
             ?? ConsumerConfig.derivedHandlerTimeoutMs(
@@ -225,12 +155,5 @@ private struct YAMLReader {
             throw error(violation.key, violation.message, node)
         }
         return consumer
-    }
-}
-
-extension Node {
-    /// True when the node's resolved tag is `name` (`!!int`, `!!str` …).
-    fileprivate func hasTag(_ name: Tag.Name) -> Bool {
-        tag.description == name.rawValue
     }
 }

@@ -1,4 +1,5 @@
 import BusAuth
+import BusConfigFile
 import Crypto
 import CryptoExtras
 import Foundation
@@ -26,7 +27,7 @@ struct AuthFileTests {
             try Data(text.utf8).write(to: url.appendingPathComponent(name))
         }
 
-        func load(_ yaml: String) throws(AuthFileError) -> AuthFile {
+        func load(_ yaml: String) throws(ConfigFileError) -> AuthFile {
             let path = url.appendingPathComponent("auth.yaml").path
             try? Data(yaml.utf8).write(to: URL(fileURLWithPath: path))
             return try AuthFile.load(path: path, regionNames: AuthFileTests.regions)
@@ -150,9 +151,20 @@ struct AuthFileTests {
         #expect {
             try directory.load(yaml)
         } throws: { error in
-            guard let error = error as? AuthFileError else { return false }
+            guard let error = error as? ConfigFileError else { return false }
             return error.key == key && error.file.hasSuffix("auth.yaml")
                 && error.description.contains("auth.yaml: \(key)")
+        }
+    }
+
+    @Test("a value out of range reads like a region file's: the range, what was given, the line")
+    func outOfRangeMessage() throws {
+        let directory = try Directory()
+        #expect {
+            try directory.load("players:\n  issuer: i\n  audience: a\n  jwks_file: jwks.json\n  leeway_s: 5000\n")
+        } throws: { error in
+            (error as? ConfigFileError)?.description.hasSuffix(
+                "auth.yaml: players.leeway_s: expected an integer from 0 to 3600, got 5000 (line 5)") == true
         }
     }
 

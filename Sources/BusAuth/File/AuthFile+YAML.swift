@@ -1,12 +1,13 @@
+import BusConfigFile
 import BusDomain
 import Crypto
 import CryptoExtras
 import Yams
 
 /// Reads the auth file's YAML tree strictly: unknown keys, wrong types and bad values are
-/// `AuthFileError`s naming the file, the key and the line.
+/// `ConfigFileError`s naming the file, the key and the line.
 struct AuthFileReader {
-    let file: String
+    let yaml: ConfigFileReader
     /// nil: region names are not judged (activation, which serves no regions).
     let regionNames: Set<String>?
     let readFile: (String) throws -> [UInt8]
@@ -14,18 +15,10 @@ struct AuthFileReader {
     /// The smallest HS256 secret taken: as long as the hash output (RFC 7518 §3.2).
     static let minimumSecretBytes = 32
 
-    func read(_ text: String) throws(AuthFileError) -> AuthFile {
-        let root: Node
-        do {
-            guard let node = try Yams.compose(yaml: text) else { throw error("", "file is empty") }
-            root = node
-        } catch let error as AuthFileError {
-            throw error
-        } catch {
-            throw self.error("", "not valid YAML: \(error)")
-        }
-        let top = try mapping(root, path: "", allowed: ["spawn", "players", "receipts"])
-        guard !top.isEmpty else { throw error("", "expected at least one of spawn, players, receipts") }
+    func read(_ text: String) throws(ConfigFileError) -> AuthFile {
+        let root = try yaml.root(of: text)
+        let top = try yaml.mapping(root, key: "", allowed: ["spawn", "players", "receipts"])
+        guard !top.isEmpty else { throw yaml.error("", "expected at least one of spawn, players, receipts") }
         var auth = AuthFile()
         if let node = top["spawn"] { auth.spawn = try spawn(node) }
         if let node = top["players"] { auth.players = try players(node) }
@@ -35,48 +28,49 @@ struct AuthFileReader {
 
     // MARK: - Sections
 
-    private func spawn(_ node: Node) throws(AuthFileError) -> SpawnPolicy {
-        let section = try mapping(node, path: "spawn", allowed: ["clients"])
+    private func spawn(_ node: Node) throws(ConfigFileError) -> SpawnPolicy {
+        let section = try yaml.mapping(node, key: "spawn", allowed: ["clients"])
         guard case .sequence(let entries)? = section["clients"], !entries.isEmpty else {
-            throw error("spawn.clients", "expected a list of at least one client", section["clients"] ?? node)
+            throw yaml.error("spawn.clients", "expected a list of at least one client", section["clients"] ?? node)
         }
         var clients: [SpawnClient] = []
         var seenHashes: Set<[UInt8]> = []
         for (index, entry) in entries.enumerated() {
             let path = "spawn.clients[\(index)]"
-            let map = try mapping(entry, path: path, allowed: ["name", "token_sha256", "regions"])
-            let name = try string(map["name"], path: "\(path).name")
+            let map = try yaml.mapping(entry, key: path, allowed: ["name", "token_sha256", "regions"])
+            let name = try yaml.string(map["name"], key: "\(path).name")
             guard Identifiers.isValidRegionName(name) else {
-                throw error("\(path).name", "expected 1 to 63 characters from [a-z0-9-], got \"\(name)\"", map["name"])
+                throw yaml.error(
+                    "\(path).name", "expected 1 to 63 characters from [a-z0-9-], got \"\(name)\"", map["name"])
             }
             guard !clients.contains(where: { $0.name == name }) else {
-                throw error("\(path).name", "client \"\(name)\" appears twice", map["name"])
+                throw yaml.error("\(path).name", "client \"\(name)\" appears twice", map["name"])
             }
-            let hashes = try tokenHashes(map["token_sha256"], path: "\(path).token_sha256")
+            let hashes = try tokenHashes(map["token_sha256"], key: "\(path).token_sha256")
             for hash in hashes {
                 guard seenHashes.insert(hash).inserted else {
-                    throw error(
+                    throw yaml.error(
                         "\(path).token_sha256", "this token hash is already another client's", map["token_sha256"])
                 }
             }
-            let regions = try regionGrant(map["regions"], path: "\(path).regions")
+            let regions = try regionGrant(map["regions"], key: "\(path).regions")
             clients.append(SpawnClient(name: name, tokenHashes: hashes, regions: regions))
         }
         return SpawnPolicy(clients: clients)
     }
 
-    private func players(_ node: Node) throws(AuthFileError) -> PlayerPolicy {
-        let map = try mapping(
-            node, path: "players",
+    private func players(_ node: Node) throws(ConfigFileError) -> PlayerPolicy {
+        let map = try yaml.mapping(
+            node, key: "players",
             allowed: ["issuer", "audience", "jwks_file", "hs256_secret_file", "leeway_s", "limits"])
-        let issuer = try string(map["issuer"], path: "players.issuer")
-        let audience = try string(map["audience"], path: "players.audience")
-        guard !issuer.isEmpty else { throw error("players.issuer", "must not be empty", map["issuer"]) }
-        guard !audience.isEmpty else { throw error("players.audience", "must not be empty", map["audience"]) }
-        let jwksPath = try optionalString(map["jwks_file"], path: "players.jwks_file")
-        let secretPath = try optionalString(map["hs256_secret_file"], path: "players.hs256_secret_file")
+        let issuer = try yaml.string(map["issuer"], key: "players.issuer")
+        let audience = try yaml.string(map["audience"], key: "players.audience")
+        guard !issuer.isEmpty else { throw yaml.error("players.issuer", "must not be empty", map["issuer"]) }
+        guard !audience.isEmpty else { throw yaml.error("players.audience", "must not be empty", map["audience"]) }
+        let jwksPath = try yaml.optionalString(map["jwks_file"], key: "players.jwks_file")
+        let secretPath = try yaml.optionalString(map["hs256_secret_file"], key: "players.hs256_secret_file")
         guard jwksPath != nil || secretPath != nil else {
-            throw error("players", "expected jwks_file or hs256_secret_file (at least one)", node)
+            throw yaml.error("players", "expected jwks_file or hs256_secret_file (at least one)", node)
         }
         var keys: [String: VerificationKey] = [:]
         if let jwksPath {
@@ -84,7 +78,7 @@ struct AuthFileReader {
             do {
                 keys = try JWKSet(document: document).keys
             } catch {
-                throw self.error("players.jwks_file", "\(jwksPath): \(error.message)", map["jwks_file"])
+                throw yaml.error("players.jwks_file", "\(jwksPath): \(error.message)", map["jwks_file"])
             }
         }
         var secret: SymmetricKey?
@@ -94,25 +88,27 @@ struct AuthFileReader {
             if bytes.last == UInt8(ascii: "\n") { bytes.removeLast() }
             if bytes.last == UInt8(ascii: "\r") { bytes.removeLast() }
             guard bytes.count >= Self.minimumSecretBytes else {
-                throw error(
+                throw yaml.error(
                     "players.hs256_secret_file",
                     "\(secretPath): the secret must be at least \(Self.minimumSecretBytes) bytes",
                     map["hs256_secret_file"])
             }
             secret = SymmetricKey(data: bytes)
         }
-        let leeway = try int(map["leeway_s"], path: "players.leeway_s", range: 0...3600) ?? 30
+        let leeway = try yaml.int(map["leeway_s"], key: "players.leeway_s", range: 0...3600) ?? 30
         var limit: BucketLimit?
         if let limitsNode = map["limits"] {
-            let limits = try mapping(limitsNode, path: "players.limits", allowed: ["activations"])
+            let limits = try yaml.mapping(limitsNode, key: "players.limits", allowed: ["activations"])
             if let node = limits["activations"] {
-                let bucket = try mapping(node, path: "players.limits.activations", allowed: ["per_second", "burst"])
+                let bucket = try yaml.mapping(
+                    node, key: "players.limits.activations", allowed: ["per_second", "burst"])
                 guard
-                    let perSecond = try double(
-                        bucket["per_second"], path: "players.limits.activations.per_second", range: 0.001...1_000_000),
-                    let burst = try int(bucket["burst"], path: "players.limits.activations.burst", range: 1...1_000_000)
+                    let perSecond = try yaml.double(
+                        bucket["per_second"], key: "players.limits.activations.per_second", range: 0.001...1_000_000),
+                    let burst = try yaml.int(
+                        bucket["burst"], key: "players.limits.activations.burst", range: 1...1_000_000)
                 else {
-                    throw error("players.limits.activations", "expected per_second and burst", node)
+                    throw yaml.error("players.limits.activations", "expected per_second and burst", node)
                 }
                 limit = BucketLimit(perSecond: perSecond, burst: burst)
             }
@@ -122,18 +118,18 @@ struct AuthFileReader {
             activationLimit: limit)
     }
 
-    private func receipts(_ node: Node) throws(AuthFileError) -> ReceiptSigner {
-        let map = try mapping(node, path: "receipts", allowed: ["ed25519_private_key_file", "key_id"])
-        let keyPath = try string(map["ed25519_private_key_file"], path: "receipts.ed25519_private_key_file")
-        let keyID = try string(map["key_id"], path: "receipts.key_id")
-        guard !keyID.isEmpty else { throw error("receipts.key_id", "must not be empty", map["key_id"]) }
+    private func receipts(_ node: Node) throws(ConfigFileError) -> ReceiptSigner {
+        let map = try yaml.mapping(node, key: "receipts", allowed: ["ed25519_private_key_file", "key_id"])
+        let keyPath = try yaml.string(map["ed25519_private_key_file"], key: "receipts.ed25519_private_key_file")
+        let keyID = try yaml.string(map["key_id"], key: "receipts.key_id")
+        guard !keyID.isEmpty else { throw yaml.error("receipts.key_id", "must not be empty", map["key_id"]) }
         let pem = try contents(
             of: keyPath, key: "receipts.ed25519_private_key_file", node: map["ed25519_private_key_file"])
         do {
             let key = try Curve25519.Signing.PrivateKey(pemRepresentation: String(decoding: pem, as: UTF8.self))
             return ReceiptSigner(privateKey: key, keyID: keyID)
         } catch {
-            throw self.error(
+            throw yaml.error(
                 "receipts.ed25519_private_key_file", "\(keyPath): not an Ed25519 PKCS#8 PEM private key",
                 map["ed25519_private_key_file"])
         }
@@ -141,38 +137,38 @@ struct AuthFileReader {
 
     // MARK: - Values
 
-    private func tokenHashes(_ node: Node?, path: String) throws(AuthFileError) -> [[UInt8]] {
-        guard let node else { throw error(path, "required key is missing") }
+    private func tokenHashes(_ node: Node?, key: String) throws(ConfigFileError) -> [[UInt8]] {
+        guard let node else { throw yaml.error(key, "required key is missing") }
         // One hash, or a list while a client's token is rotated (old and new both accepted).
         let items: [Node]
         if case .sequence(let sequence) = node { items = Array(sequence) } else { items = [node] }
-        guard !items.isEmpty else { throw error(path, "expected at least one token hash", node) }
+        guard !items.isEmpty else { throw yaml.error(key, "expected at least one token hash", node) }
         var hashes: [[UInt8]] = []
         for item in items {
-            let text = try string(item, path: path)
+            let text = try yaml.string(item, key: key)
             guard let hash = Self.hexDigest(text) else {
-                throw error(
-                    path, "expected 64 hex digits (the SHA-256 of the token), got \(text.count) characters", item)
+                throw yaml.error(
+                    key, "expected 64 hex digits (the SHA-256 of the token), got \(text.count) characters", item)
             }
             hashes.append(hash)
         }
         return hashes
     }
 
-    private func regionGrant(_ node: Node?, path: String) throws(AuthFileError) -> RegionGrant {
+    private func regionGrant(_ node: Node?, key: String) throws(ConfigFileError) -> RegionGrant {
         guard case .sequence(let sequence)? = node, !sequence.isEmpty else {
-            throw error(path, "expected a list of region names, or [\"*\"]", node)
+            throw yaml.error(key, "expected a list of region names, or [\"*\"]", node)
         }
         var names: Set<String> = []
         for element in sequence {
-            let name = try string(element, path: path)
+            let name = try yaml.string(element, key: key)
             if name == "*" {
-                guard sequence.count == 1 else { throw error(path, "\"*\" stands alone", element) }
+                guard sequence.count == 1 else { throw yaml.error(key, "\"*\" stands alone", element) }
                 return .all
             }
             if let regionNames, !regionNames.contains(name) {
-                throw error(
-                    path, "unknown region \"\(name)\" (known: \(regionNames.sorted().joined(separator: ", ")))", element
+                throw yaml.error(
+                    key, "unknown region \"\(name)\" (known: \(regionNames.sorted().joined(separator: ", ")))", element
                 )
             }
             names.insert(name)
@@ -202,72 +198,11 @@ struct AuthFileReader {
         }
     }
 
-    private func contents(of path: String, key: String, node: Node?) throws(AuthFileError) -> [UInt8] {
+    private func contents(of path: String, key: String, node: Node?) throws(ConfigFileError) -> [UInt8] {
         do {
             return try readFile(path)
         } catch {
-            throw self.error(key, "cannot read \(path): \(error.localizedDescription)", node)
+            throw yaml.error(key, "cannot read \(path): \(error.localizedDescription)", node)
         }
-    }
-
-    // MARK: - YAML access
-
-    private func error(_ path: String, _ message: String, _ node: Node? = nil) -> AuthFileError {
-        let location = node?.mark.map { " (line \($0.line))" } ?? ""
-        return AuthFileError(file: file, key: path, message: message + location)
-    }
-
-    private func mapping(_ node: Node, path: String, allowed: Set<String>) throws(AuthFileError) -> [String: Node] {
-        guard case .mapping(let mapping) = node else { throw error(path, "expected a mapping of keys", node) }
-        var result: [String: Node] = [:]
-        for (keyNode, value) in mapping {
-            guard case .scalar(let scalar) = keyNode else { throw error(path, "keys must be plain strings", keyNode) }
-            let key = scalar.string
-            let keyPath = path.isEmpty ? key : "\(path).\(key)"
-            guard allowed.contains(key) else {
-                throw error(
-                    keyPath, "unknown key (expected one of: \(allowed.sorted().joined(separator: ", ")))", keyNode)
-            }
-            guard result[key] == nil else { throw error(keyPath, "key appears twice", keyNode) }
-            result[key] = value
-        }
-        return result
-    }
-
-    private func string(_ node: Node?, path: String) throws(AuthFileError) -> String {
-        guard let node else { throw error(path, "required key is missing") }
-        guard case .scalar(let scalar) = node, node.hasTag(.str) else { throw error(path, "expected a string", node) }
-        return scalar.string
-    }
-
-    /// A string, or nil when the key is absent or `null`.
-    private func optionalString(_ node: Node?, path: String) throws(AuthFileError) -> String? {
-        guard let node, !node.hasTag(.null) else { return nil }
-        return try string(node, path: path)
-    }
-
-    private func int(_ node: Node?, path: String, range: ClosedRange<Int>) throws(AuthFileError) -> Int? {
-        guard let node else { return nil }
-        guard node.hasTag(.int), let value = node.int, range.contains(value) else {
-            throw error(path, "expected an integer from \(range.lowerBound) to \(range.upperBound)", node)
-        }
-        return value
-    }
-
-    private func double(_ node: Node?, path: String, range: ClosedRange<Double>) throws(AuthFileError) -> Double? {
-        guard let node else { return nil }
-        guard node.hasTag(.float) || node.hasTag(.int), let value = node.float, value.isFinite,
-            range.contains(value)
-        else {
-            throw error(path, "expected a number from \(range.lowerBound) to \(range.upperBound)", node)
-        }
-        return value
-    }
-}
-
-extension Node {
-    /// True when the node's resolved tag is `name` (`!!int`, `!!str` …).
-    fileprivate func hasTag(_ name: Tag.Name) -> Bool {
-        tag.description == name.rawValue
     }
 }

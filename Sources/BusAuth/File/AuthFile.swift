@@ -1,3 +1,4 @@
+import BusConfigFile
 import BusDomain
 import Crypto
 import Foundation
@@ -21,12 +22,12 @@ package struct AuthFile: Sendable {
     /// Reads and parses the file at `path`; paths inside it are relative to its directory.
     /// `regionNames` are the catalog's regions: a client naming another is a startup error
     /// (nil: not judged, for a service that serves no regions).
-    package static func load(path: String, regionNames: Set<String>?) throws(AuthFileError) -> AuthFile {
+    package static func load(path: String, regionNames: Set<String>?) throws(ConfigFileError) -> AuthFile {
         let text: String
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
         } catch {
-            throw AuthFileError(file: path, key: "", message: "cannot read the file: \(error.localizedDescription)")
+            throw ConfigFileError(file: path, key: "", message: "cannot read the file: \(error.localizedDescription)")
         }
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
         return try parse(yaml: text, file: path, regionNames: regionNames) { name in
@@ -38,8 +39,8 @@ package struct AuthFile: Sendable {
     /// Parses auth-file text; `readFile` reads a path named in it (relative to the file).
     package static func parse(
         yaml: String, file: String, regionNames: Set<String>?, readFile: @escaping (String) throws -> [UInt8]
-    ) throws(AuthFileError) -> AuthFile {
-        try AuthFileReader(file: file, regionNames: regionNames, readFile: readFile).read(yaml)
+    ) throws(ConfigFileError) -> AuthFile {
+        try AuthFileReader(yaml: ConfigFileReader(file: file), regionNames: regionNames, readFile: readFile).read(yaml)
     }
 }
 
