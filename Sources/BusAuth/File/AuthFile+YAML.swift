@@ -7,6 +7,7 @@ import Yams
 /// Reads the auth file's YAML tree strictly: unknown keys, wrong types and bad values are
 /// `ConfigFileError`s naming the file, the key and the line.
 struct AuthFileReader {
+    /// The strict YAML access every config file shares; its errors name this file.
     let yaml: ConfigFileReader
     /// nil: region names are not judged (activation, which serves no regions).
     let regionNames: Set<String>?
