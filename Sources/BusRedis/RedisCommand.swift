@@ -55,6 +55,16 @@ package struct RedisCommand: Sendable {
             bytes.append(UInt8(ascii: "-"))
         }
         var magnitude = value.magnitude
+        // Most numbers in a command are RESP lengths and counts below 100: written directly.
+        if magnitude < 10 {
+            bytes.append(UInt8(ascii: "0") + UInt8(magnitude))
+            return
+        }
+        if magnitude < 100 {
+            bytes.append(UInt8(ascii: "0") + UInt8(magnitude / 10))
+            bytes.append(UInt8(ascii: "0") + UInt8(magnitude % 10))
+            return
+        }
         var reversed:
             (
                 UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,

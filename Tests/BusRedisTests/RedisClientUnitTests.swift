@@ -14,6 +14,19 @@ struct RedisClientUnitTests {
         #expect(RedisCommand("X", .integer(Int64.min)).encoded.count > 0)
     }
 
+    @Test("integers encode as their decimal text, at the short forms' edges and the extremes")
+    func integers() {
+        for value: Int64 in [0, 7, 9, 10, 42, 99, 100, 101, 999, 1000, -1, -10, -99, -100, .max, .min] {
+            #expect(RedisCommand("X", .integer(value)).words == ["X", String(value)])
+        }
+        // A bulk string's length prefix takes the same path: 9, 10 and 100 bytes.
+        for length in [9, 10, 100] {
+            let value = String(repeating: "a", count: length)
+            #expect(
+                RedisCommand("X", .string(value)).encoded == Array("*2\r\n$1\r\nX\r\n$\(length)\r\n\(value)\r\n".utf8))
+        }
+    }
+
     @Test("a command's words read back its arguments, including ones holding CR LF")
     func words() {
         let command = RedisCommand("SET", "k", .bytes(Array("a\r\nb".utf8)), .integer(-7), "")
