@@ -96,7 +96,7 @@ package struct RedisCommandEncoder {
         bytes.reserveCapacity(capacity ?? (16 + argumentCount * 24))
         bytes.append(UInt8(ascii: "*"))
         RedisCommand.appendDecimal(Int64(argumentCount), to: &bytes)
-        bytes.append(contentsOf: [13, 10])
+        appendLineEnd()
     }
 
     package mutating func append(_ text: String) {
@@ -112,20 +112,26 @@ package struct RedisCommandEncoder {
         appended += 1
         bytes.append(UInt8(ascii: "$"))
         RedisCommand.appendDecimal(Int64(RedisCommand.decimalLength(value)), to: &bytes)
-        bytes.append(contentsOf: [13, 10])
+        appendLineEnd()
         RedisCommand.appendDecimal(value, to: &bytes)
-        bytes.append(contentsOf: [13, 10])
+        appendLineEnd()
     }
 
     package mutating func append(_ value: Int) { append(Int64(value)) }
+
+    /// CR LF, byte by byte: an array literal here cost an object and a generic append per line.
+    private mutating func appendLineEnd() {
+        bytes.append(13)
+        bytes.append(10)
+    }
 
     private mutating func appendBulk(_ payload: UnsafeBufferPointer<UInt8>) {
         appended += 1
         bytes.append(UInt8(ascii: "$"))
         RedisCommand.appendDecimal(Int64(payload.count), to: &bytes)
-        bytes.append(contentsOf: [13, 10])
+        appendLineEnd()
         bytes.append(contentsOf: payload)
-        bytes.append(contentsOf: [13, 10])
+        appendLineEnd()
     }
 
     /// The finished command; `name` is for logs and errors.
