@@ -81,6 +81,13 @@ struct RouterTests {
         #expect(request.hasJSONContentType)
         #expect(
             !HTTPRequest(method: .get, path: "/", headers: ["Content-Type": "application/jsonx"]).hasJSONContentType)
+        for type in ["application/jso", "", " ", "text/json", "application/json,x"] {
+            #expect(
+                !HTTPRequest(method: .get, path: "/", headers: ["Content-Type": type]).hasJSONContentType, "\(type)")
+        }
+        for type in ["application/json", " \tAPPLICATION/json \t", "application/json;charset=utf-8"] {
+            #expect(HTTPRequest(method: .get, path: "/", headers: ["Content-Type": type]).hasJSONContentType, "\(type)")
+        }
         #expect(HTTPHeaders(["A": "1", "a": "2"].map { ($0.key, $0.value) }).values("a").count == 2)
     }
 }
