@@ -48,10 +48,14 @@ package struct JSONWriter: Sendable {
         Self.appendQuoted(value, to: &bytes)
     }
 
-    package mutating func integer(_ value: some BinaryInteger) {
+    // Concrete overloads, not `some BinaryInteger`: generic `package` functions are not
+    // specialized across modules by Swift 6.3 (each call looked up type metadata at run time).
+    package mutating func integer(_ value: Int64) {
         separate()
-        Self.appendDecimal(Int64(value), to: &bytes)
+        Self.appendDecimal(value, to: &bytes)
     }
+
+    package mutating func integer(_ value: Int) { integer(Int64(value)) }
 
     /// Writes a finite number as compactly as it round-trips (`2.0` as `2`).
     package mutating func number(_ value: Double) {
@@ -80,10 +84,12 @@ package struct JSONWriter: Sendable {
         string(value)
     }
 
-    package mutating func field(_ name: String, _ value: some BinaryInteger) {
+    package mutating func field(_ name: String, _ value: Int64) {
         key(name)
         integer(value)
     }
+
+    package mutating func field(_ name: String, _ value: Int) { field(name, Int64(value)) }
 
     private mutating func separate() {
         let bit: UInt64 = 1 << UInt64(depth)

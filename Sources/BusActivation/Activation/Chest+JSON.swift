@@ -6,7 +6,7 @@ extension Chest {
     /// The contract's JSON representation.
     package func write(to writer: inout JSONWriter) {
         writer.beginObject()
-        writer.field("biome_id", biome.value)
+        writer.field("biome_id", Int64(biome.value))
         writer.field("chest_id", chestID)
         writer.field("type", type)
         writer.key("coords")

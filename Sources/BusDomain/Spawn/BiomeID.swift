@@ -10,7 +10,7 @@ package struct BiomeID: Sendable, Hashable, Comparable, CustomStringConvertible 
         self.value = Int32(value)
     }
 
-    package init?(_ text: some StringProtocol) {
+    package init?(_ text: String) {
         guard text.allSatisfy(\.isASCII), text.first != "+", let value = Int64(text) else { return nil }
         self.init(value)
     }

@@ -170,7 +170,7 @@ struct SpawnPipeline {
     ) {
         body.beginObject()
         if let status { body.field("status", status) }
-        body.field("biome_id", biome.value)
+        body.field("biome_id", Int64(biome.value))
         body.field("stream", stream)
         body.field("id", id)
         body.field("chest_id", chestID)

@@ -2,10 +2,10 @@
 /// information of Redis and Postgres URLs. One implementation, below every module that reads a URL.
 package enum PercentEncoding {
     /// Decodes `%XX` escapes (and `+` as a space when `plusIsSpace`, as HTML forms write queries);
-    /// nil when an escape is malformed or the decoded bytes are not UTF-8. Inlinable so that
-    /// callers in other modules (the router, per request) get it specialized for their string type.
-    @inlinable
-    package static func decode(_ text: some StringProtocol, plusIsSpace: Bool = false) -> String? {
+    /// nil when an escape is malformed or the decoded bytes are not UTF-8. Concrete rather than
+    /// over `StringProtocol`: Swift 6.3 does not specialize generic `package` functions across
+    /// modules, and the router calls this per request.
+    package static func decode(_ text: Substring, plusIsSpace: Bool = false) -> String? {
         guard text.utf8.contains(where: { $0 == UInt8(ascii: "%") || (plusIsSpace && $0 == UInt8(ascii: "+")) })
         else { return String(text) }
         var bytes: [UInt8] = []
@@ -26,6 +26,11 @@ package enum PercentEncoding {
         return String(validating: bytes, as: UTF8.self)
     }
 
+    /// `decode` of a whole string.
+    package static func decode(_ text: String, plusIsSpace: Bool = false) -> String? {
+        decode(text[...], plusIsSpace: plusIsSpace)
+    }
+
     /// Escapes every byte but RFC 3986's unreserved characters (`A-Z a-z 0-9 - . _ ~`), so the
     /// result is safe in any URL component (a password with `@`, `:` or `/` in it).
     package static func encode(_ text: String) -> String {
@@ -44,8 +49,7 @@ package enum PercentEncoding {
         return out
     }
 
-    @usableFromInline
-    static func hexValue(_ byte: UInt8) -> UInt8? {
+    private static func hexValue(_ byte: UInt8) -> UInt8? {
         switch byte {
         case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
         case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10

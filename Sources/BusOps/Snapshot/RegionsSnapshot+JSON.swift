@@ -45,7 +45,7 @@ extension RegionsSnapshot {
             writer.beginArray()
             for biome in region.biomes {
                 writer.beginObject()
-                writer.field("biome_id", biome.biome.value)
+                writer.field("biome_id", Int64(biome.biome.value))
                 writer.field("stream", biome.stream)
                 writer.field("length", biome.length)
                 writer.field("maxlen", biome.maxlen)
