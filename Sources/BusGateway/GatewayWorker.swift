@@ -34,6 +34,8 @@ final class GatewayWorker: ServiceWorker {
     private let connectionOfRegion: [Int]
     /// For each region (by catalog index), its `WAIT` after appends; nil without durability.
     private let replicaWaits: [ReplicaWait?]
+    /// Keyed single spawns of non-durable regions, one script call per region per loop pass.
+    private var keyedCalls: KeyedSpawnCalls!
     private var pipeline: SpawnPipeline
     private let control: RegionControl
     private let metrics: GatewayMetrics
@@ -88,6 +90,8 @@ final class GatewayWorker: ServiceWorker {
         }
         connectionOfRegion = catalog.regions.map { region in addresses.firstIndex(of: region.redis)! }
         replicaWaits = catalog.regions.map(ReplicaWait.init)
+        keyedCalls = KeyedSpawnCalls(
+            loop: loop, regions: catalog.regions, connections: connections, connectionOfRegion: connectionOfRegion)
 
         readiness.onRecovery(loop: index) {
             [connections = LoopBound(connections, loop: loop), connectionOfRegion] region in
@@ -180,16 +184,18 @@ final class GatewayWorker: ServiceWorker {
                     answer.send(pipeline.answer(append, reply: reply, logger: logger))
                 }
             case .keyed(let call, _):
-                connection.send(call) { [self] reply in
-                    answer.send(pipeline.answer(append, script: reply, logger: logger))
-                }
+                keyedCalls.add(
+                    KeyedSpawnCalls.Waiting(append: append, call: call) { [self] outcome in
+                        answer.send(pipeline.answer(append, script: outcome, logger: logger))
+                    })
             }
         }
     }
 
     /// An append followed by its region's `WAIT` (sent before either reply is awaited): the
-    /// append's outcome stands only when enough replicas acknowledged it. A keyed append's
-    /// script is prepared first, so a NOSCRIPT retry can never land behind the `WAIT`.
+    /// append's outcome stands only when enough replicas acknowledged it. A keyed append goes
+    /// alone in its script call, prepared first, so a NOSCRIPT retry can never land behind the
+    /// `WAIT`.
     private func durableSpawn(
         _ append: SpawnPipeline.Append, wait: ReplicaWait, over connection: RedisConnection,
         _ answer: MeteredResponder
@@ -209,10 +215,12 @@ final class GatewayWorker: ServiceWorker {
             }
             waitAndAnswer()
         case .keyed(let call, let key):
-            let script = connection.prepare(IdempotentAppend.script)
-            connection.send(call.command(sha: script.sha)) { [self] reply in
-                (outcome, chestID) = pipeline.outcome(
-                    append, key: key, reply: IdempotentAppend.decode(reply), logger: logger)
+            let script = connection.prepare(IdempotentAppendCall.script)
+            let single = IdempotentAppendCall(
+                region: catalog.regions[append.region], receivedAt: append.receivedAt, appends: [call])
+            connection.send(single.command(sha: script.sha)) { [self] reply in
+                let decoded = IdempotentAppendCall.decode(reply, count: 1).map { $0[0] }
+                (outcome, chestID) = pipeline.outcome(append, key: key, reply: decoded, logger: logger)
             }
             waitAndAnswer()
         }

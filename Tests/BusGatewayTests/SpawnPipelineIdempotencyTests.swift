@@ -42,12 +42,11 @@ struct SpawnPipelineIdempotencyTests {
             return
         }
         #expect(key.text == "k 1")
-        #expect(call.keys == ["EVIDEM:53:_:k 1", "EVSTREAM:53", "EVIDEMSTAT:53"])
-        guard case .integer(600) = call.arguments[0], case .string(let fingerprint) = call.arguments[1] else {
-            Issue.record("TTL or fingerprint not where the script reads them")
-            return
-        }
-        #expect(fingerprint == "53\ngold\n[1,2]\n")
+        let words = IdempotentAppendCall(
+            region: pipeline.catalog.regions[keyed.region], receivedAt: keyed.receivedAt, appends: [call]
+        ).command(sha: "x").words
+        #expect(Array(words[3...7]) == ["EVIDEM:53:_:k 1", "EVSTREAM:53", "EVIDEMSTAT:53", "600", "100"])
+        #expect(words[11] == "53\ngold\n[1,2]\n", "the fingerprint")
         guard case .append(let plain, _) = pipeline.prepare(Self.request(Self.spawn, key: nil), receivedAt: 5),
             case .plain = plain.work
         else {

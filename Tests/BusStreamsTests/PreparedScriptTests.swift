@@ -43,49 +43,62 @@ struct PreparedScriptTests {
     }
 }
 
-@Suite("The idempotent append's arguments and answers")
-struct IdempotentAppendTests {
-    @Test("keys and arguments in the script's order, fields last")
-    func arguments() {
-        let append = IdempotentAppend(
-            record: "EVIDEM:7:_:k", stream: "EVSTREAM:7", stats: "EVIDEMSTAT:7", ttlSeconds: 60,
-            fingerprint: "7\nchest\n[1,2]\n", approximateMaxLength: 100, chestID: "c-1", bucket: 42, recordBytes: 150,
-            oldestLiveBucket: 26, statsExpiry: 1234, fields: [("type", "chest"), ("chest_id", "c-1")])
-        #expect(append.keys == ["EVIDEM:7:_:k", "EVSTREAM:7", "EVIDEMSTAT:7"])
-        let words = HeldRedis.words(
-            PreparedScript(script: IdempotentAppend.script).command(
-                keys: append.keys, arguments: append.arguments
-            ).encoded)
-        #expect(
-            Array(words.dropFirst(6))
-                == [
-                    "60", "7\nchest\n[1,2]\n", "100", "c-1", "42", "150", "26", "1234", "type", "chest", "chest_id",
-                    "c-1",
-                ])
+@Suite("The idempotent-append call's arguments and answers")
+struct IdempotentAppendCallTests {
+    private static func append(_ key: String, biome: Int, chest: String, source: String? = nil) -> IdempotentAppend {
+        IdempotentAppend(
+            record: "EVIDEM:\(biome):_:\(key)", stream: "EVSTREAM:\(biome)", stats: "EVIDEMSTAT:\(biome)",
+            fingerprint: "\(biome)\nchest\n[1,2]\n", chestID: chest, recordBytes: 150,
+            fields: StreamEntryFields(fieldCount: source == nil ? 2 : 3) { entry in
+                entry.field("type", "chest")
+                entry.field("ts", 5)
+                if let source { entry.field("source", source) }
+            })
     }
 
-    @Test("verdicts decode; anything else is an unexpected reply")
+    @Test("keys per append, then the call's values, then per append its values and counted field words")
+    func arguments() {
+        let call = IdempotentAppendCall(
+            ttlSeconds: 60, approximateMaxLength: 100,
+            statsBucket: .init(bucket: 42, oldestLiveBucket: 26, expiry: 1234),
+            appends: [Self.append("a", biome: 7, chest: "c-1"), Self.append("b", biome: 8, chest: "c-2", source: "gs")])
+        #expect(
+            call.command(sha: "abc").words == [
+                "EVALSHA", "abc", "6",
+                "EVIDEM:7:_:a", "EVSTREAM:7", "EVIDEMSTAT:7", "EVIDEM:8:_:b", "EVSTREAM:8", "EVIDEMSTAT:8",
+                "60", "100", "42", "26", "1234",
+                "7\nchest\n[1,2]\n", "c-1", "150", "4", "type", "chest", "ts", "5",
+                "8\nchest\n[1,2]\n", "c-2", "150", "6", "type", "chest", "ts", "5", "source", "gs",
+            ])
+    }
+
+    @Test("an entry's fields encode alike for a plain XADD and a scripted append")
+    func fieldsShared() {
+        let xadd = XAdd(stream: "s", approximateMaxLength: 1, fieldCount: 2) { entry in
+            entry.field("type", "chest")
+            entry.field("ts", 5)
+        }
+        let call = IdempotentAppendCall(
+            ttlSeconds: 1, approximateMaxLength: 1, statsBucket: .init(bucket: 0, oldestLiveBucket: 0, expiry: 0),
+            appends: [Self.append("a", biome: 7, chest: "c")])
+        #expect(Array(xadd.command.words.suffix(4)) == Array(call.command(sha: "x").words.suffix(4)))
+    }
+
+    @Test("verdicts decode in order, one per append; a short, long or odd answer is an unexpected reply")
     func decoding() throws {
         func reply(_ words: String...) -> RedisReply { .array(words.map { .bulk(Array($0.utf8)) }) }
-        #expect(try IdempotentAppend.decode(reply("appended", "1-0", "c")) == .appended(id: "1-0", chestID: "c"))
-        #expect(try IdempotentAppend.decode(reply("replayed", "1-0", "c")) == .replayed(id: "1-0", chestID: "c"))
-        #expect(try IdempotentAppend.decode(reply("reused")) == .reused)
-        #expect(throws: RedisError.self) { try IdempotentAppend.decode(reply("appended")) }
-        #expect(throws: RedisError.self) { try IdempotentAppend.decode(reply("other", "1-0", "c")) }
-        #expect(throws: RedisError.self) { try IdempotentAppend.decode(.integer(1)) }
-    }
-}
-
-@Suite("The idempotent append's hot-path encoding")
-struct IdempotentAppendEncodingTests {
-    @Test("command(sha:) writes the same bytes as EVALSHA over keys and arguments")
-    func sameBytes() {
-        let append = IdempotentAppend(
-            record: "EVIDEM:7:_:k", stream: "EVSTREAM:7", stats: "EVIDEMSTAT:7", ttlSeconds: 60, fingerprint: "f",
-            approximateMaxLength: 100, chestID: "c", bucket: 1, recordBytes: 2, oldestLiveBucket: -3, statsExpiry: 4,
-            fields: [("type", "chest"), ("ts", "5")])
-        let general = PreparedScript(script: IdempotentAppend.script).command(
-            keys: append.keys, arguments: append.arguments)
-        #expect(append.command(sha: IdempotentAppend.script.sha).encoded == general.encoded)
+        #expect(
+            try IdempotentAppendCall.decode(
+                reply("appended", "1-0", "c", "reused", "replayed", "1-0", "c"), count: 3) == [
+                    .appended(id: "1-0", chestID: "c"), .reused, .replayed(id: "1-0", chestID: "c"),
+                ])
+        #expect(try IdempotentAppendCall.decode(reply("reused"), count: 1) == [.reused])
+        #expect(throws: RedisError.self) { try IdempotentAppendCall.decode(reply("appended"), count: 1) }
+        #expect(throws: RedisError.self) { try IdempotentAppendCall.decode(reply("other", "1-0", "c"), count: 1) }
+        #expect(throws: RedisError.self) { try IdempotentAppendCall.decode(reply("reused"), count: 2) }
+        #expect(throws: RedisError.self) { try IdempotentAppendCall.decode(reply("reused", "reused"), count: 1) }
+        #expect(throws: RedisError.self) { try IdempotentAppendCall.decode(.integer(1), count: 1) }
+        let failed = IdempotentAppendCall.decode(.failure(.timedOut), count: 2)
+        #expect(throws: RedisError.timedOut) { try failed.get() }
     }
 }

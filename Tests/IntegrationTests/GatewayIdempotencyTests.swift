@@ -106,6 +106,34 @@ struct GatewayIdempotencyTests {
         #expect(try redis.streamLength("EVSTREAM:1") == 1)
     }
 
+    @Test("many concurrent keyed spawns, distinct and shared keys: one entry per key, the others replay it")
+    func concurrentManyKeys() throws {
+        let redis = try RedisServerProcess.temporary()
+        let harness = try Self.harness(redis: redis)
+        let port = harness.port
+        // 40 keys of their own, and 4 keys sent 6 times each, across two biomes, interleaved.
+        let keys = (0..<40).map { "own-\($0)" } + (0..<24).map { "shared-\($0 % 4)" }
+        let order = keys.indices.map { ($0 * 37) % keys.count }
+        let responses = Concurrently.results(keys.count, width: 32) { slot in
+            let key = keys[order[slot]]
+            return try Self.spawn(port, key: key, biome: key.hasSuffix("1") || key.hasSuffix("3") ? 2 : 1)
+        }
+        let answers = try responses.map { try $0.get() }
+        #expect(answers.allSatisfy { $0.status == 202 })
+        var byKey: [String: [PlainHTTPResponse]] = [:]
+        for (slot, answer) in answers.enumerated() { byKey[keys[order[slot]], default: []].append(answer) }
+        #expect(byKey.count == 44)
+        for (key, answers) in byKey {
+            #expect(answers.filter { $0.headers["idempotent-replayed"] == nil }.count == 1, "\(key): one append")
+            #expect(Set(answers.map { $0.json["id"] as? String }).count == 1, "\(key): every answer names it")
+        }
+        let entries = byKey.values.compactMap { answers in
+            answers.first.map { "\($0.json["stream"] as? String ?? "") \($0.json["id"] as? String ?? "")" }
+        }
+        #expect(Set(entries).count == 44, "one entry per key")
+        #expect(try redis.streamLength("EVSTREAM:1") + redis.streamLength("EVSTREAM:2") == 44)
+    }
+
     @Test("/v1/regions counts the region's live records and bytes")
     func counted() throws {
         let redis = try RedisServerProcess.temporary()

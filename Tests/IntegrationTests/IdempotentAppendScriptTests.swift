@@ -7,35 +7,65 @@ import BusTesting
 import Foundation
 import Testing
 
-/// The idempotent-append script against a real Redis, through the runner the gateway uses
-/// (SCRIPT LOAD once, EVALSHA).
+/// The idempotent-append script against a real Redis (SCRIPT LOAD, then EVALSHA of the bytes
+/// the gateway sends): calls of one append, as a durable spawn sends, and calls of many.
 @Suite("Idempotent append script")
 struct IdempotentAppendScriptTests {
     private static let biome = BiomeID(7)!
 
     private static func nowMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 
-    /// The append the gateway sends for a chest spawn in biome 7 (see `SpawnAppend`), at `at` (Unix ms).
+    /// The append the gateway makes of a chest spawn in `biome` (see `SpawnAppend`).
+    private static func item(
+        key: String, biome: Int64 = 7, coords: String = "[1,2]", chestID: String = "c-1",
+        scope: IdempotencyScope = .open
+    ) -> IdempotentAppend {
+        let biome = BiomeID(biome)!
+        return IdempotentAppend(
+            record: IdempotencyKeys.record(biome, scope: scope, key: IdempotencyKey(key)!),
+            stream: StreamKey.events(biome), stats: IdempotencyKeys.stats(biome),
+            fingerprint: "\(biome.value)\nchest\n\(coords)\n", chestID: chestID, recordBytes: 100,
+            fields: StreamEntryFields(fieldCount: 4) { entry in
+                entry.field("type", "chest")
+                entry.field("coords", coords)
+                entry.field("chest_id", chestID)
+                entry.field("ts", 1)
+            })
+    }
+
+    /// A call of `items` at `at` (Unix ms), records kept `ttl` seconds.
+    private static func call(_ items: [IdempotentAppend], ttl: Int = 86400, at: Int64 = nowMs())
+        -> IdempotentAppendCall
+    {
+        let bucket = IdempotencyAccounting.bucket(nowMs: at, ttlSeconds: ttl)
+        return IdempotentAppendCall(
+            ttlSeconds: ttl, approximateMaxLength: 1000,
+            statsBucket: .init(
+                bucket: bucket, oldestLiveBucket: IdempotencyAccounting.oldestLiveBucket(nowMs: at, ttlSeconds: ttl),
+                expiry: IdempotencyAccounting.statsExpiry(bucket: bucket, ttlSeconds: ttl)),
+            appends: items)
+    }
+
+    /// The single append the gateway sends for a durable spawn.
     private static func append(
         key: String, coords: String = "[1,2]", chestID: String = "c-1", ttl: Int = 86400,
         scope: IdempotencyScope = .open, at: Int64 = nowMs()
-    ) -> IdempotentAppend {
-        let key = IdempotencyKey(key)!
-        let bucket = IdempotencyAccounting.bucket(nowMs: at, ttlSeconds: ttl)
-        return IdempotentAppend(
-            record: IdempotencyKeys.record(biome, scope: scope, key: key), stream: StreamKey.events(biome),
-            stats: IdempotencyKeys.stats(biome), ttlSeconds: ttl, fingerprint: "7\nchest\n\(coords)\n",
-            approximateMaxLength: 1000, chestID: chestID, bucket: bucket, recordBytes: 100,
-            oldestLiveBucket: IdempotencyAccounting.oldestLiveBucket(nowMs: at, ttlSeconds: ttl),
-            statsExpiry: IdempotencyAccounting.statsExpiry(bucket: bucket, ttlSeconds: ttl),
-            fields: [("type", "chest"), ("coords", coords), ("chest_id", chestID), ("ts", "1")])
+    ) -> IdempotentAppendCall {
+        call([item(key: key, coords: coords, chestID: chestID, scope: scope)], ttl: ttl, at: at)
     }
 
-    private static func run(_ append: IdempotentAppend, on client: BlockingRedis.Server) throws
+    private static func run(_ call: IdempotentAppendCall, on client: BlockingRedis.Server) throws
+        -> [IdempotentAppend.Outcome]
+    {
+        _ = try client.send(RedisCommand("SCRIPT", "LOAD", .string(IdempotentAppendCall.script.source)))
+        return try IdempotentAppendCall.decode(
+            client.send(call.command(sha: IdempotentAppendCall.script.sha)), count: call.appends.count)
+    }
+
+    private static func runOne(_ call: IdempotentAppendCall, on client: BlockingRedis.Server) throws
         -> IdempotentAppend.Outcome
     {
-        try IdempotentAppend.decode(
-            client.run(IdempotentAppend.script, keys: append.keys, arguments: append.arguments))
+        try run(call, on: client)[0]
     }
 
     @Test("first call appends and records; the same spawn again replays and writes nothing; another is reused")
@@ -45,7 +75,7 @@ struct IdempotentAppendScriptTests {
         defer { blocking.close() }
         let client = try blocking.server(try RedisAddress(url: redis.url))
 
-        let first = try Self.run(Self.append(key: "k-1"), on: client)
+        let first = try Self.runOne(Self.append(key: "k-1"), on: client)
         guard case .appended(let id, let chestID) = first else { throw Failure("expected an append, got \(first)") }
         #expect(chestID == "c-1")
         #expect(try redis.entries("EVSTREAM:7").map(\.id) == [id])
@@ -55,16 +85,16 @@ struct IdempotentAppendScriptTests {
         let before = try redis.cli("INFO", "commandstats")
         // A retry generated another chest id: the stored one wins.
         #expect(
-            try Self.run(Self.append(key: "k-1", chestID: "c-other"), on: client) == .replayed(id: id, chestID: "c-1"))
-        #expect(try Self.run(Self.append(key: "k-1", coords: "[9,9]"), on: client) == .reused)
+            try Self.runOne(Self.append(key: "k-1", chestID: "c-other"), on: client) == .replayed(id: id, chestID: "c-1"))
+        #expect(try Self.runOne(Self.append(key: "k-1", coords: "[9,9]"), on: client) == .reused)
         #expect(try redis.streamLength("EVSTREAM:7") == 1)
         #expect(try redis.cli("GET", "EVIDEM:7:_:k-1") == record, "the record is untouched")
         #expect(Self.xaddCalls(try redis.cli("INFO", "commandstats")) == Self.xaddCalls(before), "no XADD ran")
 
         // Another scope, or another key, is a new spawn.
         let client2 = try #require(IdempotencyScope(client: "gs-2"))
-        #expect(try Self.run(Self.append(key: "k-1", scope: client2), on: client).isAppend)
-        #expect(try Self.run(Self.append(key: "k-2"), on: client).isAppend)
+        #expect(try Self.runOne(Self.append(key: "k-1", scope: client2), on: client).isAppend)
+        #expect(try Self.runOne(Self.append(key: "k-2"), on: client).isAppend)
         #expect(try redis.streamLength("EVSTREAM:7") == 3)
     }
 
@@ -77,7 +107,7 @@ struct IdempotentAppendScriptTests {
 
         let now = Self.nowMs()
         let bucket = IdempotencyAccounting.bucket(nowMs: now, ttlSeconds: 600)
-        #expect(try Self.run(Self.append(key: "long", ttl: 600, at: now), on: client).isAppend)
+        #expect(try Self.runOne(Self.append(key: "long", ttl: 600, at: now), on: client).isAppend)
         let ttl = Int(try redis.cli("TTL", "EVIDEM:7:_:long")) ?? -1
         #expect((590...600).contains(ttl), "EX ttl on the record, got \(ttl)")
         #expect(try redis.cli("HGET", "EVIDEMSTAT:7", "\(bucket):keys") == "1")
@@ -86,9 +116,9 @@ struct IdempotentAppendScriptTests {
         #expect(try redis.cli("EXPIRETIME", "EVIDEMSTAT:7") == String(expiry), "the hash goes with its newest bucket")
 
         // A replay and a reuse count nothing; another key counts once more.
-        #expect(try Self.run(Self.append(key: "long", ttl: 600, at: now), on: client).isReplay)
-        #expect(try Self.run(Self.append(key: "long", coords: "[5,5]", ttl: 600, at: now), on: client) == .reused)
-        #expect(try Self.run(Self.append(key: "other", ttl: 600, at: now), on: client).isAppend)
+        #expect(try Self.runOne(Self.append(key: "long", ttl: 600, at: now), on: client).isReplay)
+        #expect(try Self.runOne(Self.append(key: "long", coords: "[5,5]", ttl: 600, at: now), on: client) == .reused)
+        #expect(try Self.runOne(Self.append(key: "other", ttl: 600, at: now), on: client).isAppend)
         #expect(try redis.cli("HGET", "EVIDEMSTAT:7", "\(bucket):keys") == "2")
         #expect(try redis.cli("HGET", "EVIDEMSTAT:7", "\(bucket):bytes") == "200")
 
@@ -96,18 +126,18 @@ struct IdempotentAppendScriptTests {
         // expired and moves the expiry on; a late writer's older bucket never moves it back.
         let later = now + 700_000
         let laterBucket = IdempotencyAccounting.bucket(nowMs: later, ttlSeconds: 600)
-        #expect(try Self.run(Self.append(key: "new", ttl: 600, at: later), on: client).isAppend)
+        #expect(try Self.runOne(Self.append(key: "new", ttl: 600, at: later), on: client).isAppend)
         let fields = Set(try redis.cli("HKEYS", "EVIDEMSTAT:7").split(separator: "\n").map(String.init))
         #expect(fields == ["\(laterBucket):keys", "\(laterBucket):bytes"])
         let laterExpiry = IdempotencyAccounting.statsExpiry(bucket: laterBucket, ttlSeconds: 600)
         #expect(try redis.cli("EXPIRETIME", "EVIDEMSTAT:7") == String(laterExpiry))
-        #expect(try Self.run(Self.append(key: "late", ttl: 600, at: now + 1000), on: client).isAppend)
+        #expect(try Self.runOne(Self.append(key: "late", ttl: 600, at: now + 1000), on: client).isAppend)
         #expect(try redis.cli("EXPIRETIME", "EVIDEMSTAT:7") == String(laterExpiry))
 
-        #expect(try Self.run(Self.append(key: "short", ttl: 1), on: client).isAppend)
+        #expect(try Self.runOne(Self.append(key: "short", ttl: 1), on: client).isAppend)
         #expect(Polling.waitUntil(timeout: .seconds(5)) { (try? redis.cli("EXISTS", "EVIDEM:7:_:short")) == "0" })
         // The expired key is new again.
-        #expect(try Self.run(Self.append(key: "short", coords: "[3,4]", ttl: 1), on: client).isAppend)
+        #expect(try Self.runOne(Self.append(key: "short", coords: "[3,4]", ttl: 1), on: client).isAppend)
         #expect(try redis.streamLength("EVSTREAM:7") == 6)
     }
 
@@ -117,8 +147,8 @@ struct IdempotentAppendScriptTests {
         let blocking = BlockingRedis()
         defer { blocking.close() }
         let client = try blocking.server(try RedisAddress(url: redis.url))
-        #expect(try Self.run(Self.append(key: "a", ttl: 1), on: client).isAppend)
-        #expect(try Self.run(Self.append(key: "b", ttl: 1), on: client).isAppend)
+        #expect(try Self.runOne(Self.append(key: "a", ttl: 1), on: client).isAppend)
+        #expect(try Self.runOne(Self.append(key: "b", ttl: 1), on: client).isAppend)
         #expect(
             Polling.waitUntil(timeout: .seconds(6)) {
                 (try? redis.cli("EXISTS", "EVIDEM:7:_:a", "EVIDEM:7:_:b", "EVIDEMSTAT:7")) == "0"
@@ -131,7 +161,7 @@ struct IdempotentAppendScriptTests {
         let blocking = BlockingRedis()
         defer { blocking.close() }
         let client = try blocking.server(try RedisAddress(url: redis.url))
-        for key in ["a", "b", "c"] { #expect(try Self.run(Self.append(key: key), on: client).isAppend) }
+        for key in ["a", "b", "c"] { #expect(try Self.runOne(Self.append(key: key), on: client).isAppend) }
         // A bucket older than the TTL (left by a clock far behind): not counted.
         try redis.cli("HSET", "EVIDEMSTAT:7", "1:keys", "9", "1:bytes", "900")
 
@@ -157,7 +187,7 @@ struct IdempotentAppendScriptTests {
         let start = DispatchSemaphore(value: 0)
         let batch = Concurrently.start(50, width: 50) { index in
             start.wait()
-            return Result { try Self.run(Self.append(key: "race", chestID: "c-\(index)"), on: clients[index]) }
+            return Result { try Self.runOne(Self.append(key: "race", chestID: "c-\(index)"), on: clients[index]) }
         }
         for _ in 0..<50 { start.signal() }
         let outcomes = try batch.wait().map { try $0.get() }
@@ -171,8 +201,101 @@ struct IdempotentAppendScriptTests {
         #expect(try redis.streamLength("EVSTREAM:7") == 1)
     }
 
+    @Test("one call of many: new, replayed and reused in order; a key twice in one call appends once")
+    func manyInOneCall() throws {
+        let redis = try RedisServerProcess.temporary()
+        let blocking = BlockingRedis()
+        defer { blocking.close() }
+        let client = try blocking.server(try RedisAddress(url: redis.url))
+        let earlier = try Self.runOne(Self.append(key: "old", chestID: "c-old"), on: client)
+        guard case .appended(let oldID, _) = earlier else { throw Failure("expected an append, got \(earlier)") }
+
+        let outcomes = try Self.run(
+            Self.call([
+                Self.item(key: "new", chestID: "c-new"),
+                Self.item(key: "old", chestID: "c-retry"),
+                Self.item(key: "old", coords: "[9,9]"),
+                Self.item(key: "twice", chestID: "c-first"),
+                Self.item(key: "twice", chestID: "c-second"),
+                Self.item(key: "clash", chestID: "c-clash"),
+                Self.item(key: "clash", coords: "[5,5]"),
+            ]), on: client)
+        let entries = try redis.entries("EVSTREAM:7")
+        #expect(entries.map { $0.fields["chest_id"] } == ["c-old", "c-new", "c-first", "c-clash"])
+        #expect(
+            outcomes == [
+                .appended(id: entries[1].id, chestID: "c-new"), .replayed(id: oldID, chestID: "c-old"), .reused,
+                .appended(id: entries[2].id, chestID: "c-first"), .replayed(id: entries[2].id, chestID: "c-first"),
+                .appended(id: entries[3].id, chestID: "c-clash"), .reused,
+            ])
+        #expect(try redis.cli("GET", "EVIDEM:7:_:twice").hasPrefix("\(entries[2].id) c-first "))
+    }
+
+    @Test("one call counts each biome's new records once, in one HINCRBY pair per biome")
+    func statsPerBiome() throws {
+        let redis = try RedisServerProcess.temporary()
+        let blocking = BlockingRedis()
+        defer { blocking.close() }
+        let client = try blocking.server(try RedisAddress(url: redis.url))
+        let now = Self.nowMs()
+        let bucket = IdempotencyAccounting.bucket(nowMs: now, ttlSeconds: 600)
+        _ = try redis.cli("CONFIG", "RESETSTAT")
+        let outcomes = try Self.run(
+            Self.call(
+                [
+                    Self.item(key: "a", biome: 7), Self.item(key: "a", biome: 8), Self.item(key: "b", biome: 7),
+                    Self.item(key: "a", biome: 7), Self.item(key: "c", biome: 7), Self.item(key: "b", biome: 9),
+                ], ttl: 600, at: now), on: client)
+        #expect(outcomes.map(\.isAppend) == [true, true, true, false, true, true])
+        for (biome, keys) in [(7, 3), (8, 1), (9, 1)] {
+            #expect(try redis.cli("HGET", "EVIDEMSTAT:\(biome)", "\(bucket):keys") == String(keys))
+            #expect(try redis.cli("HGET", "EVIDEMSTAT:\(biome)", "\(bucket):bytes") == String(100 * keys))
+        }
+        let stats = try redis.cli("INFO", "commandstats")
+        #expect(Self.calls("hincrby", stats) == 6, "two per biome, not two per record")
+        #expect(Self.calls("xadd", stats) == 5)
+    }
+
+    @Test("the first records of a bucket drop each biome's expired buckets and move each hash's expiry, once")
+    func housekeepingPerBiome() throws {
+        let redis = try RedisServerProcess.temporary()
+        let blocking = BlockingRedis()
+        defer { blocking.close() }
+        let client = try blocking.server(try RedisAddress(url: redis.url))
+        let now = Self.nowMs()
+        let bucket = IdempotencyAccounting.bucket(nowMs: now, ttlSeconds: 600)
+        // Buckets left from long ago, and one still live, in two biomes' hashes.
+        for biome in [7, 8] {
+            try redis.cli("HSET", "EVIDEMSTAT:\(biome)", "1:keys", "9", "1:bytes", "900", "2:keys", "1")
+            try redis.cli("HSET", "EVIDEMSTAT:\(biome)", "\(bucket - 1):keys", "4", "\(bucket - 1):bytes", "400")
+        }
+        _ = try redis.cli("CONFIG", "RESETSTAT")
+        let items = [Self.item(key: "a", biome: 7), Self.item(key: "a", biome: 8), Self.item(key: "b", biome: 8)]
+        _ = try Self.run(Self.call(items, ttl: 600, at: now), on: client)
+        #expect(Self.calls("hkeys", try redis.cli("INFO", "commandstats")) == 2, "one scan per biome")
+        let expiry = IdempotencyAccounting.statsExpiry(bucket: bucket, ttlSeconds: 600)
+        for biome in [7, 8] {
+            let fields = Set(try redis.cli("HKEYS", "EVIDEMSTAT:\(biome)").split(separator: "\n").map(String.init))
+            #expect(fields == ["\(bucket - 1):keys", "\(bucket - 1):bytes", "\(bucket):keys", "\(bucket):bytes"])
+            #expect(try redis.cli("EXPIRETIME", "EVIDEMSTAT:\(biome)") == String(expiry))
+        }
+        // More records of the same bucket scan nothing.
+        let more = [Self.item(key: "c", biome: 7), Self.item(key: "c", biome: 8)]
+        _ = try Self.run(Self.call(more, ttl: 600, at: now), on: client)
+        #expect(Self.calls("hkeys", try redis.cli("INFO", "commandstats")) == 4, "the two scans and the test's two")
+        #expect(try redis.cli("HGET", "EVIDEMSTAT:8", "\(bucket):keys") == "3")
+    }
+
+    /// `calls=` of `command` in `INFO commandstats` (0 when never called).
+    private static func calls(_ command: String, _ stats: String) -> Int {
+        guard let line = stats.split(whereSeparator: \.isNewline).first(where: { $0.hasPrefix("cmdstat_\(command):calls=") }),
+            let value = line.dropFirst("cmdstat_\(command):calls=".count).split(separator: ",").first
+        else { return 0 }
+        return Int(value) ?? 0
+    }
+
     private static func xaddCalls(_ stats: String) -> Substring? {
-        stats.split(separator: "\n").first { $0.hasPrefix("cmdstat_xadd:") }?.split(separator: ",").first
+        stats.split(whereSeparator: \.isNewline).first { $0.hasPrefix("cmdstat_xadd:") }?.split(separator: ",").first
     }
 
     private struct Failure: Error, CustomStringConvertible {

@@ -1,49 +1,62 @@
 import BusDomain
+import BusRegions
 import BusStreams
 
 /// The Redis work of one validated spawn: a plain `XADD`, or, when it carries an idempotency
-/// key, the idempotent-append script (the entry and the key's record in one step).
+/// key, its append by the idempotent-append script (the entry and the key's record in one
+/// step), sent in a call with the other keyed appends of its region that are ready with it.
 enum SpawnAppend {
     case plain(XAdd)
     case keyed(IdempotentAppend, key: IdempotencyKey)
 
     /// The append of `event` as entry fields (type, coords, chest_id, ts, and `source` when a
-    /// client is named), to its biome's stream trimmed to `maxlen`; keyed under `scope` for
-    /// `ttlSeconds` when `key` is given.
+    /// client is named), to its biome's stream trimmed to `maxlen`; keyed under `scope` when
+    /// `key` is given (the call it joins carries the region's TTL and maxlen).
     init(
         event: SpawnEvent, chestID: String, receivedAt: Int64, maxlen: Int, key: IdempotencyKey?,
-        scope: IdempotencyScope, ttlSeconds: Int, source: String? = nil
+        scope: IdempotencyScope, source: String? = nil
     ) {
         let stream = StreamKey.events(event.biome)
+        // One writer for both forms, so a keyed entry is stored exactly as a plain one.
+        let fieldCount = source == nil ? 4 : 5
+        func fields(_ entry: inout XAdd.FieldWriter) {
+            entry.field(SpawnEvent.Field.type, event.type)
+            entry.field(SpawnEvent.Field.coordinates, event.coordinatesText)
+            entry.field(SpawnEvent.Field.chestID, chestID)
+            entry.field(SpawnEvent.Field.receivedAt, receivedAt)
+            if let source { entry.field(SpawnEvent.Field.source, source) }
+        }
         guard let key else {
-            self = .plain(
-                XAdd(stream: stream, approximateMaxLength: maxlen, fieldCount: source == nil ? 4 : 5) { entry in
-                    entry.field(SpawnEvent.Field.type, event.type)
-                    entry.field(SpawnEvent.Field.coordinates, event.coordinatesText)
-                    entry.field(SpawnEvent.Field.chestID, chestID)
-                    entry.field(SpawnEvent.Field.receivedAt, receivedAt)
-                    if let source { entry.field(SpawnEvent.Field.source, source) }
-                })
+            self = .plain(XAdd(stream: stream, approximateMaxLength: maxlen, fieldCount: fieldCount, fields: fields))
             return
         }
         let record = IdempotencyKeys.record(event.biome, scope: scope, key: key)
         let fingerprint = event.idempotencyFingerprint
-        let receivedAtText = String(receivedAt)
-        let bucket = IdempotencyAccounting.bucket(nowMs: receivedAt, ttlSeconds: ttlSeconds)
         // The record's value is "<id> <chest id> <fingerprint>"; an entry id is at most ~30 bytes.
         let recordBytes =
             record.utf8.count + 32 + chestID.utf8.count + fingerprint.utf8.count
             + IdempotencyAccounting.recordOverheadBytes
         let append = IdempotentAppend(
-            record: record, stream: stream, stats: IdempotencyKeys.stats(event.biome), ttlSeconds: ttlSeconds,
-            fingerprint: fingerprint, approximateMaxLength: maxlen, chestID: chestID, bucket: bucket,
-            recordBytes: recordBytes,
-            oldestLiveBucket: IdempotencyAccounting.oldestLiveBucket(nowMs: receivedAt, ttlSeconds: ttlSeconds),
-            statsExpiry: IdempotencyAccounting.statsExpiry(bucket: bucket, ttlSeconds: ttlSeconds),
-            fields: [
-                (SpawnEvent.Field.type, event.type), (SpawnEvent.Field.coordinates, event.coordinatesText),
-                (SpawnEvent.Field.chestID, chestID), (SpawnEvent.Field.receivedAt, receivedAtText),
-            ] + (source.map { [(SpawnEvent.Field.source, $0)] } ?? []))
+            record: record, stream: stream, stats: IdempotencyKeys.stats(event.biome), fingerprint: fingerprint,
+            chestID: chestID, recordBytes: recordBytes, fields: StreamEntryFields(fieldCount: fieldCount, fields: fields))
         self = .keyed(append, key: key)
+    }
+}
+
+extension IdempotentAppendCall {
+    /// A call of `appends` (1 to `maxAppends`) of `region`, its new records counted in the bucket
+    /// of `receivedAt` (Unix ms). Spawns coalesced into one call arrive within a loop pass of
+    /// each other, so they share the first one's bucket: a record counted in the bucket next to
+    /// its own expires at most one bucket width off in the ops figure, never in Redis.
+    init(region: RegionConfig, receivedAt: Int64, appends: [IdempotentAppend]) {
+        let ttl = region.stream.idempotencyTTLSeconds
+        let bucket = IdempotencyAccounting.bucket(nowMs: receivedAt, ttlSeconds: ttl)
+        self.init(
+            ttlSeconds: ttl, approximateMaxLength: region.stream.maxlen,
+            statsBucket: StatsBucket(
+                bucket: bucket,
+                oldestLiveBucket: IdempotencyAccounting.oldestLiveBucket(nowMs: receivedAt, ttlSeconds: ttl),
+                expiry: IdempotencyAccounting.statsExpiry(bucket: bucket, ttlSeconds: ttl)),
+            appends: appends)
     }
 }

@@ -2,6 +2,7 @@ import BusDomain
 import BusHTTP
 import BusJSON
 import BusRedis
+import BusRegions
 import BusService
 import BusStreams
 import Logging
@@ -12,9 +13,11 @@ import Logging
 /// before the first reply is awaited (the connection pipelines what is sent in one loop pass),
 /// so one biome's entries keep the batch's order: Redis runs one connection's commands in the
 /// order they arrive. A share that would push the connection past its outstanding-command cap
-/// is refused whole (503 per event), never cut in two. When the share holds keyed events, the
-/// idempotent-append script is prepared on the connection first, so no call of the share can
-/// fail NOSCRIPT and be resent behind later ones.
+/// is refused whole (503 per event), never cut in two. Each run of consecutive keyed events of
+/// one region goes in one idempotent-append call (chunked at `IdempotentAppendCall.maxAppends`),
+/// between the plain appends around it. When the share holds keyed events, the script is
+/// prepared on the connection first, so no call of the share can fail NOSCRIPT and be resent
+/// behind later ones.
 final class SpawnBatchRun {
     /// One event's result.
     struct EventResult {
@@ -66,6 +69,48 @@ final class SpawnBatchRun {
         }
     }
 
+    /// One command of a share: a plain append, or a run of consecutive keyed appends of one
+    /// region (at most `IdempotentAppendCall.maxAppends`) in one script call.
+    private enum Command {
+        case plain(index: Int, SpawnPipeline.Append, XAdd)
+        case keyed([(index: Int, append: SpawnPipeline.Append, key: IdempotencyKey)], IdempotentAppendCall)
+    }
+
+    /// The share's commands in request order: each maximal run of keyed events of one region
+    /// becomes calls of the script, the plain appends between them stay where they were.
+    private static func commands(
+        _ share: [Int], _ appends: [SpawnPipeline.Append], regions: [RegionConfig]
+    ) -> [Command] {
+        var commands: [Command] = []
+        var run: [(index: Int, append: SpawnPipeline.Append, key: IdempotencyKey)] = []
+        var calls: [IdempotentAppend] = []
+        func endRun() {
+            guard let first = run.first else { return }
+            let call = IdempotentAppendCall(
+                region: regions[first.append.region], receivedAt: first.append.receivedAt, appends: calls)
+            commands.append(.keyed(run, call))
+            run.removeAll()
+            calls.removeAll()
+        }
+        for (index, append) in zip(share, appends) {
+            switch append.work {
+            case .plain(let xadd):
+                endRun()
+                commands.append(.plain(index: index, append, xadd))
+            case .keyed(let call, let key):
+                if let first = run.first,
+                    first.append.region != append.region || run.count == IdempotentAppendCall.maxAppends
+                {
+                    endRun()
+                }
+                run.append((index, append, key))
+                calls.append(call)
+            }
+        }
+        endRun()
+        return commands
+    }
+
     private func send(
         _ share: [Int], of events: [SpawnPipeline.PlannedEvent], over connection: RedisConnection,
         waits: [ReplicaWait?], pipeline: SpawnPipeline, logger: Logger
@@ -79,46 +124,48 @@ final class SpawnBatchRun {
             .max {
                 ($0.durability.replicas, $0.durability.timeoutMs) < ($1.durability.replicas, $1.durability.timeoutMs)
             }
-        let keyed = appends.contains { $0.key != nil }
-        let needed = share.count + (keyed ? 1 : 0) + (wait == nil ? 0 : 1)
+        let commands = Self.commands(share, appends, regions: pipeline.catalog.regions)
+        let keyed = commands.contains { if case .keyed = $0 { true } else { false } }
+        let needed = commands.count + (keyed ? 1 : 0) + (wait == nil ? 0 : 1)
         guard connection.outstanding + needed <= connection.configuration.maxOutstanding else {
             return fail(share, appends, events, error: .overloaded, pipeline: pipeline, logger: logger)
         }
-        guard keyed else {
-            return sendAll(
-                share, appends, events, script: nil, wait: wait, over: connection, pipeline: pipeline, logger: logger)
-        }
-        let script = connection.prepare(IdempotentAppend.script)
-        sendAll(
-            share, appends, events, script: script, wait: wait, over: connection, pipeline: pipeline, logger: logger)
+        let script = keyed ? connection.prepare(IdempotentAppendCall.script) : nil
+        sendAll(commands, events, script: script, wait: wait, over: connection, pipeline: pipeline, logger: logger)
     }
 
-    /// Sends the share's appends, then its `WAIT` when one is due: each result is held until
+    /// Sends the share's commands, then its `WAIT` when one is due: each result is held until
     /// the `WAIT` replied, which decides whether the accepted ones stand.
     private func sendAll(
-        _ share: [Int], _ appends: [SpawnPipeline.Append], _ events: [SpawnPipeline.PlannedEvent],
-        script: PreparedScript?, wait: ReplicaWait?, over connection: RedisConnection, pipeline: SpawnPipeline,
-        logger: Logger
+        _ commands: [Command], _ events: [SpawnPipeline.PlannedEvent], script: PreparedScript?, wait: ReplicaWait?,
+        over connection: RedisConnection, pipeline: SpawnPipeline, logger: Logger
     ) {
         var held: [(Int, EventResult)] = []
         let finishOrHold = { [self] (index: Int, result: EventResult) in
             if wait == nil { finish(index, result) } else { held.append((index, result)) }
         }
-        for (index, append) in zip(share, appends) {
-            let label = events[index].label
-            switch append.work {
-            case .plain(let xadd):
+        for command in commands {
+            switch command {
+            case .plain(let index, let append, let xadd):
+                let label = events[index].label
                 connection.send(xadd.command) { reply in
                     let outcome = pipeline.outcome(append, xadd: xadd, reply: reply, logger: logger)
                     finishOrHold(
                         index, EventResult(outcome: outcome, append: append, chestID: append.chestID, label: label))
                 }
-            case .keyed(let call, let key):
+            case .keyed(let run, let call):
                 guard let script else { preconditionFailure("a share with keyed events is sent prepared") }
                 connection.send(call.command(sha: script.sha)) { reply in
-                    let decoded = IdempotentAppend.decode(reply)
-                    let (outcome, chestID) = pipeline.outcome(append, key: key, reply: decoded, logger: logger)
-                    finishOrHold(index, EventResult(outcome: outcome, append: append, chestID: chestID, label: label))
+                    let decoded = IdempotentAppendCall.decode(reply, count: run.count)
+                    for (position, event) in run.enumerated() {
+                        let (outcome, chestID) = pipeline.outcome(
+                            event.append, key: event.key, reply: decoded.map { $0[position] }, logger: logger)
+                        finishOrHold(
+                            event.index,
+                            EventResult(
+                                outcome: outcome, append: event.append, chestID: chestID,
+                                label: events[event.index].label))
+                    }
                 }
             }
         }

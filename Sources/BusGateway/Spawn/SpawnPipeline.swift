@@ -30,13 +30,15 @@ struct SpawnPipeline {
 
     /// A spawn ready to be appended.
     struct Append {
-        /// The plain XADD, or the idempotent-append script when the spawn carries a key.
+        /// The plain XADD, or an append of the idempotent-append script when the spawn carries a key.
         let work: SpawnAppend
         /// The region's catalog index.
         let region: Int
         let biome: BiomeID
         let stream: String
         let chestID: String
+        /// When the request arrived (Unix ms): a keyed call counts its records in this bucket.
+        let receivedAt: Int64
 
         var key: IdempotencyKey? {
             if case .keyed(_, let key) = work { return key }
@@ -103,10 +105,10 @@ struct SpawnPipeline {
         let chestID = event.chestID ?? chestIDs.next()
         let work = SpawnAppend(
             event: event, chestID: chestID, receivedAt: receivedAt, maxlen: region.stream.maxlen, key: key,
-            scope: scope, ttlSeconds: region.stream.idempotencyTTLSeconds, source: client?.name)
+            scope: scope, source: client?.name)
         let append = Append(
             work: work, region: regionIndex, biome: event.biome, stream: StreamKey.events(event.biome),
-            chestID: chestID)
+            chestID: chestID, receivedAt: receivedAt)
         return (.success(append), label)
     }
 

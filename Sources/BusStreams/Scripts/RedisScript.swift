@@ -6,12 +6,14 @@ import Crypto
 package struct RedisScript: Sendable, Hashable {
     /// For logs and errors.
     package let name: String
-    package let keyCount: Int
+    /// How many of its arguments are keys; nil when each call says (a script over a variable
+    /// number of keys, which encodes its own `EVALSHA`).
+    package let keyCount: Int?
     package let source: String
     /// The lowercase hex SHA-1 of `source`, as `SCRIPT LOAD` answers it.
     package let sha: String
 
-    package init(name: String, keyCount: Int, source: String) {
+    package init(name: String, keyCount: Int?, source: String) {
         self.name = name
         self.keyCount = keyCount
         self.source = source

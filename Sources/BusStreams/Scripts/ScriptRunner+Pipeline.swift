@@ -10,7 +10,9 @@ package struct PreparedScript: Sendable, Equatable {
 
     /// `EVALSHA` of the script with `keys` (exactly `script.keyCount`) and `arguments`.
     package func command(keys: [String], arguments: [RedisArgument]) -> RedisCommand {
-        precondition(keys.count == script.keyCount, "\(script.name): \(script.keyCount) keys expected")
+        precondition(
+            script.keyCount == nil || keys.count == script.keyCount,
+            "\(script.name): \(script.keyCount ?? 0) keys expected")
         return RedisCommand(
             ["EVALSHA", .string(sha), .integer(Int64(keys.count))] + keys.map { .string($0) } + arguments)
     }

@@ -1,0 +1,74 @@
+import BusLoop
+import Testing
+
+/// What the deferred calls of one test did, in order; touched only on the loop.
+private final class Trace: @unchecked Sendable {
+    // @unchecked Sendable: made off the loop, then touched only on the loop's thread.
+    var steps: [String] = []
+    var calls: [String: LoopDeferred] = [:]
+}
+
+@Suite("LoopDeferred: once, after the callbacks pending now")
+struct LoopDeferredTests {
+    private static func withRunningLoop<T>(_ body: (EventLoop) throws -> T) rethrows -> T {
+        let loop = EventLoop(name: "deferred-test")
+        let thread = LoopThread(loop: loop)
+        thread.start()
+        defer {
+            loop.stop()
+            thread.join()
+        }
+        return try body(loop)
+    }
+
+    @Test("scheduled from a callback, it runs after the callbacks already pending, and once however often scheduled")
+    func afterPendingCallbacks() throws {
+        let steps = try Self.withRunningLoop { loop in
+            try loop.waitFor(timeout: .seconds(10)) { complete in
+                let trace = Trace()
+                func call(_ name: String, _ body: @escaping () -> Void = {}) {
+                    trace.calls[name] = LoopDeferred(loop: loop) {
+                        trace.steps.append(name)
+                        body()
+                    }
+                }
+                call("gather") { complete(trace.steps) }
+                // "first" schedules the gathering call three times, while "second" is already
+                // pending: "second" still runs first, and the gathering runs once.
+                call("first") {
+                    for _ in 0..<3 { trace.calls["gather"]!.schedule() }
+                    #expect(trace.calls["gather"]!.isScheduled)
+                }
+                call("second")
+                trace.calls["first"]!.schedule()
+                trace.calls["second"]!.schedule()
+            }
+        }
+        #expect(steps == ["first", "second", "gather"])
+    }
+
+    @Test("dropped before it ran, it never runs")
+    func droppedIsCancelled() throws {
+        let steps = try Self.withRunningLoop { loop in
+            try loop.waitFor(timeout: .seconds(10)) { complete in
+                let trace = Trace()
+                trace.calls["dropped"] = LoopDeferred(loop: loop) { trace.steps.append("dropped") }
+                trace.calls["dropped"]!.schedule()
+                trace.calls["dropped"] = nil
+                // Timers run in a later pass than the active events of this one.
+                let timer = TimerBox()
+                timer.timer = LoopTimer(loop: loop) {
+                    timer.timer = nil
+                    complete(trace.steps)
+                }
+                timer.timer?.schedule(after: .milliseconds(20))
+            }
+        }
+        #expect(steps.isEmpty)
+    }
+}
+
+private final class TimerBox: @unchecked Sendable {
+    // @unchecked Sendable: touched only on the loop.
+    var timer: LoopTimer?
+}
