@@ -85,7 +85,8 @@ struct IdempotentAppendScriptTests {
         let before = try redis.cli("INFO", "commandstats")
         // A retry generated another chest id: the stored one wins.
         #expect(
-            try Self.runOne(Self.append(key: "k-1", chestID: "c-other"), on: client) == .replayed(id: id, chestID: "c-1"))
+            try Self.runOne(Self.append(key: "k-1", chestID: "c-other"), on: client)
+                == .replayed(id: id, chestID: "c-1"))
         #expect(try Self.runOne(Self.append(key: "k-1", coords: "[9,9]"), on: client) == .reused)
         #expect(try redis.streamLength("EVSTREAM:7") == 1)
         #expect(try redis.cli("GET", "EVIDEM:7:_:k-1") == record, "the record is untouched")
@@ -288,7 +289,10 @@ struct IdempotentAppendScriptTests {
 
     /// `calls=` of `command` in `INFO commandstats` (0 when never called).
     private static func calls(_ command: String, _ stats: String) -> Int {
-        guard let line = stats.split(whereSeparator: \.isNewline).first(where: { $0.hasPrefix("cmdstat_\(command):calls=") }),
+        guard
+            let line = stats.split(whereSeparator: \.isNewline).first(where: {
+                $0.hasPrefix("cmdstat_\(command):calls=")
+            }),
             let value = line.dropFirst("cmdstat_\(command):calls=".count).split(separator: ",").first
         else { return 0 }
         return Int(value) ?? 0

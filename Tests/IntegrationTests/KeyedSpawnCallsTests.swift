@@ -26,7 +26,8 @@ private final class CoalescerFixture: @unchecked Sendable {
             RegionConfig(name: "north", redis: try RedisAddress(url: redis.url), biomes: [BiomeID(7)!, BiomeID(8)!])
         ])
         pipeline = SpawnPipeline(
-            catalog: catalog, control: RegionControl(regions: 1), chestIDs: ChestIDGenerator(processTag: "t", worker: 0))
+            catalog: catalog, control: RegionControl(regions: 1), chestIDs: ChestIDGenerator(processTag: "t", worker: 0)
+        )
         thread = LoopThread(loop: loop)
         thread.start()
         var configuration = RedisConnectionConfiguration(host: "127.0.0.1", port: redis.port)
@@ -83,7 +84,9 @@ private final class CoalescerFixture: @unchecked Sendable {
 struct KeyedSpawnCallsTests {
     private static func evalshaCalls(_ redis: RedisServerProcess) throws -> Int {
         let stats = try redis.cli("INFO", "commandstats")
-        guard let line = stats.split(whereSeparator: \.isNewline).first(where: { $0.hasPrefix("cmdstat_evalsha:calls=") }),
+        guard
+            let line = stats.split(whereSeparator: \.isNewline).first(where: { $0.hasPrefix("cmdstat_evalsha:calls=") }
+            ),
             let value = line.dropFirst("cmdstat_evalsha:calls=".count).split(separator: ",").first
         else { return 0 }
         return Int(value) ?? 0

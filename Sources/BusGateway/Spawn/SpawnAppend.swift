@@ -38,7 +38,8 @@ enum SpawnAppend {
             + IdempotencyAccounting.recordOverheadBytes
         let append = IdempotentAppend(
             record: record, stream: stream, stats: IdempotencyKeys.stats(event.biome), fingerprint: fingerprint,
-            chestID: chestID, recordBytes: recordBytes, fields: StreamEntryFields(fieldCount: fieldCount, fields: fields))
+            chestID: chestID, recordBytes: recordBytes,
+            fields: StreamEntryFields(fieldCount: fieldCount, fields: fields))
         self = .keyed(append, key: key)
     }
 }
