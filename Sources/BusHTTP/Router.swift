@@ -2,18 +2,11 @@ import BusLoop
 
 /// Matches a method and path against route patterns such as `/v1/treasure/{biome_id}/chests`.
 ///
-/// Pure and immutable once built, so one router serves every loop. Literal paths are found by
-/// one dictionary lookup; only paths with `{parameters}` are matched segment by segment, by
-/// `RoutePattern`, which is not generic: the per-request work is concrete code whatever the
-/// service's `Route` type (a generic matcher looked up type metadata on every request).
+/// Pure and immutable once built, so one router serves every loop. The matching is done by
+/// `RouteTable`, which is not generic and answers an index into `routes`: Swift 6.3 does not
+/// specialize generic `package` code across modules, so a generic matcher looked up type
+/// metadata several times per request (measured with bench/instructions).
 package struct Router<Route: Sendable>: Sendable {
-    @usableFromInline
-    struct Entry: Sendable {
-        @usableFromInline let method: HTTPMethod
-        @usableFromInline let pattern: RoutePattern
-        @usableFromInline let route: Route
-    }
-
     /// The outcome of a lookup.
     package enum Match {
         case found(Route, parameters: RouteParameters)
@@ -22,31 +15,68 @@ package struct Router<Route: Sendable>: Sendable {
         case notFound
     }
 
-    /// Routes without parameters, by normalized path.
-    @usableFromInline var literals: [String: [(method: HTTPMethod, route: Route)]] = [:]
-    /// Routes with parameters, in the order they were added.
-    @usableFromInline var patterns: [Entry] = []
+    private var table = RouteTable()
+    private var routes: [Route] = []
 
     package init() {}
 
     /// Adds a route; `{name}` in a segment captures that segment, percent-decoded.
     package mutating func add(_ method: HTTPMethod, _ pattern: String, _ route: Route) {
+        table.add(method, pattern, index: routes.count)
+        routes.append(route)
+    }
+
+    /// Finds the route for `method` and `path` (HEAD falls back to GET routes).
+    package func match(_ method: HTTPMethod, path: String) -> Match {
+        switch table.match(method, path: path) {
+        case .found(let index, let parameters): .found(routes[index], parameters: parameters)
+        case .methodNotAllowed(let allow): .methodNotAllowed(allow: allow)
+        case .notFound: .notFound
+        }
+    }
+}
+
+/// The routes' patterns by method, each naming its route by index: the non-generic core of
+/// `Router`. Literal paths are found by one dictionary lookup; only paths with `{parameters}`
+/// are matched segment by segment.
+package struct RouteTable: Sendable {
+    /// The outcome of a lookup.
+    package enum Match: Equatable {
+        case found(Int, parameters: RouteParameters)
+        case methodNotAllowed(allow: [HTTPMethod])
+        case notFound
+    }
+
+    private struct Entry: Sendable {
+        let method: HTTPMethod
+        let pattern: RoutePattern
+        let index: Int
+    }
+
+    /// Routes without parameters, by normalized path.
+    private var literals: [String: [(method: HTTPMethod, index: Int)]] = [:]
+    /// Routes with parameters, in the order they were added.
+    private var patterns: [Entry] = []
+
+    package init() {}
+
+    /// Adds the route numbered `index`; `{name}` in a segment captures that segment.
+    package mutating func add(_ method: HTTPMethod, _ pattern: String, index: Int) {
         let parsed = RoutePattern(pattern)
         if parsed.isLiteral {
-            literals[RoutePattern.normalized(pattern), default: []].append((method, route))
+            literals[RoutePattern.normalized(pattern), default: []].append((method, index))
         } else {
-            patterns.append(Entry(method: method, pattern: parsed, route: route))
+            patterns.append(Entry(method: method, pattern: parsed, index: index))
         }
     }
 
     /// Finds the route for `method` and `path` (HEAD falls back to GET routes).
-    @inlinable
     package func match(_ method: HTTPMethod, path: String) -> Match {
         var allowed: [HTTPMethod] = []
         if let candidates = literals[RoutePattern.normalized(path)] {
             for candidate in candidates {
                 if candidate.method == method || (method == .head && candidate.method == .get) {
-                    return .found(candidate.route, parameters: RouteParameters())
+                    return .found(candidate.index, parameters: RouteParameters())
                 }
                 if !allowed.contains(candidate.method) { allowed.append(candidate.method) }
             }
@@ -58,7 +88,7 @@ package struct Router<Route: Sendable>: Sendable {
             if entry.method == method || (method == .head && entry.method == .get) {
                 // Only the route that answers has its captures decoded.
                 guard let parameters = entry.pattern.bind(parts) else { continue }
-                return .found(entry.route, parameters: parameters)
+                return .found(entry.index, parameters: parameters)
             }
             // As for the answering route: a capture that is not valid percent-encoding is no match.
             if !allowed.contains(entry.method) && entry.pattern.bind(parts) != nil { allowed.append(entry.method) }
@@ -69,13 +99,12 @@ package struct Router<Route: Sendable>: Sendable {
 
 /// One route pattern's segments: literals to compare, `{name}`s to capture.
 package struct RoutePattern: Sendable {
-    @usableFromInline
     enum Segment: Sendable, Equatable {
         case literal(Substring)
         case parameter(String)
     }
 
-    @usableFromInline let segments: [Segment]
+    let segments: [Segment]
 
     /// Parses `/v1/treasure/{biome_id}/chests`.
     init(_ pattern: String) {
@@ -89,14 +118,12 @@ package struct RoutePattern: Sendable {
     var isLiteral: Bool { segments.allSatisfy { if case .literal = $0 { true } else { false } } }
 
     /// A path's non-empty segments, as the patterns are compared with them.
-    @usableFromInline
     static func segments(of path: String) -> [Substring] {
         path.split(separator: "/", omittingEmptySubsequences: true)
     }
 
     /// Whether `parts` has this pattern's shape: as many segments, the literals equal. Allocates
     /// nothing, so the patterns that do not match cost only comparisons.
-    @usableFromInline
     func matches(_ parts: [Substring]) -> Bool {
         guard segments.count == parts.count else { return false }
         for (segment, part) in zip(segments, parts) {
@@ -106,7 +133,6 @@ package struct RoutePattern: Sendable {
     }
 
     /// The captures of `parts`, which `matches`; nil when one is not valid percent-encoding.
-    @usableFromInline
     func bind(_ parts: [Substring]) -> RouteParameters? {
         var parameters = RouteParameters()
         for (segment, part) in zip(segments, parts) {
@@ -118,7 +144,6 @@ package struct RoutePattern: Sendable {
     }
 
     /// `/v1/spawn/` and `//v1//spawn` become `/v1/spawn`, as segment matching treats them.
-    @usableFromInline
     static func normalized(_ path: String) -> String {
         let utf8 = path.utf8
         // The common case, already normalized, costs one scan and no allocation.
@@ -146,7 +171,6 @@ package struct RouteParameters: Sendable, Equatable, ExpressibleByDictionaryLite
         for (name, value) in elements { append(name: name, value: value) }
     }
 
-    @usableFromInline
     mutating func append(name: String, value: String) {
         names.append(name)
         values.append(value)

@@ -34,16 +34,13 @@ package struct ServiceRouter<Route: ServiceRoute, Identity> {
         case unmatched(HTTPResponse)
     }
 
-    @usableFromInline
     enum Target: Sendable {
         case admin(AdminRoute)
         case service(Route)
     }
 
-    // Inlinable, like `Router.match`, so that the lookup is specialized for each service's
-    // route type instead of looking up generic metadata per request.
-    @usableFromInline var router = Router<Target>()
-    @usableFromInline let admit: Admit?
+    private var router = Router<Target>()
+    private let admit: Admit?
 
     /// A router serving `admin`'s routes, with `admit` as the admission hook (nil: none).
     package init(admin: AdminEndpoints, admit: Admit? = nil) {
@@ -57,7 +54,6 @@ package struct ServiceRouter<Route: ServiceRoute, Identity> {
     }
 
     /// Matches the request, then (for closed service routes) asks the hook.
-    @inlinable
     package func route(_ request: HTTPRequest) -> Routing {
         let match = router.match(request.method, path: request.path)
         switch match {
