@@ -15,8 +15,6 @@ package protocol StreamCommand: Sendable {
 }
 
 extension StreamCommand {
-    // Inlinable so that the gateway's per-spawn call (another module) is specialized for XAdd.
-    @inlinable
     package func decode(_ result: Result<RedisReply, RedisError>) -> Result<Reply, RedisError> {
         switch result {
         case .success(let reply):

@@ -44,6 +44,18 @@ package struct XAdd: StreamCommand {
         guard let id = reply.string else { throw .unexpectedReply("XADD answered no entry id") }
         return id
     }
+
+    /// The whole outcome, decoded. Its own, not `StreamCommand`'s generic default: the gateway
+    /// calls it per spawn from another module, where the default runs unspecialized.
+    package func decode(_ result: Result<RedisReply, RedisError>) -> Result<String, RedisError> {
+        switch result {
+        case .success(let reply):
+            guard let id = reply.string else { return .failure(.unexpectedReply("XADD answered no entry id")) }
+            return .success(id)
+        case .failure(let error):
+            return .failure(error)
+        }
+    }
 }
 
 /// The fields of one entry encoded ahead of the command that appends them (the idempotent-append
