@@ -65,20 +65,16 @@ package struct RedisCommand: Sendable {
             bytes.append(UInt8(ascii: "0") + UInt8(magnitude % 10))
             return
         }
-        var reversed:
-            (
-                UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8
-            ) =
-                (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        var count = 0
-        withUnsafeMutableBytes(of: &reversed) { digits in
+        // Longer ones (timestamps, MAXLEN) right to left into a stack buffer, appended in one copy:
+        // appending digit by digit cost an array check per byte.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { buffer in
+            var index = buffer.count
             repeat {
-                digits[count] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                index -= 1
+                buffer[index] = UInt8(ascii: "0") + UInt8(magnitude % 10)
                 magnitude /= 10
-                count += 1
             } while magnitude > 0
-            for index in stride(from: count - 1, through: 0, by: -1) { bytes.append(digits[index]) }
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[index...]))
         }
     }
 }
