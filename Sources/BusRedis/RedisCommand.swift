@@ -10,10 +10,18 @@ package enum RedisArgument: Sendable, ExpressibleByStringLiteral, ExpressibleByI
 
 /// A command encoded once, up front, in the Redis protocol (RESP), ready to hand to hiredis.
 package struct RedisCommand: Sendable {
-    /// The RESP bytes: `*<argc>\r\n` then `$<len>\r\n<bytes>\r\n` per argument.
-    package let encoded: [UInt8]
+    /// The RESP bytes followed by one NUL that is not part of the command. hiredis reads a
+    /// formatted command as a C string in places: for `SUBSCRIBE` it walks the arguments with
+    /// `strchr`, which runs past the last one until it meets a NUL, and it peeks at the byte
+    /// after the first argument of every command. Without the NUL those reads left the buffer
+    /// (a test run under load died on hiredis's `nextArgument` assertion).
+    let terminated: [UInt8]
     /// The command name, for logs and errors.
     package let name: String
+
+    /// The RESP bytes: `*<argc>\r\n` then `$<len>\r\n<bytes>\r\n` per argument (a copy: for
+    /// tests and logs; sending uses the bytes in place).
+    package var encoded: [UInt8] { Array(terminated.dropLast()) }
 
     package init(_ arguments: RedisArgument...) {
         self.init(arguments)
@@ -34,10 +42,19 @@ package struct RedisCommand: Sendable {
         self = encoder.command(name: name)
     }
 
-    /// A command from bytes a `RedisCommandEncoder` wrote.
-    init(encoded: [UInt8], name: String) {
-        self.encoded = encoded
+    /// A command from bytes a `RedisCommandEncoder` wrote, the NUL after them included.
+    init(terminated: [UInt8], name: String) {
+        precondition(terminated.last == 0, "a command's bytes end with a NUL")
+        self.terminated = terminated
         self.name = name
+    }
+
+    /// Calls `body` with the command's bytes in place (without the NUL, which follows them in
+    /// memory) for the duration of the call.
+    func withCommandBytes(_ body: (UnsafePointer<CChar>, Int) -> Int32) -> Int32 {
+        terminated.withUnsafeBufferPointer { bytes in
+            bytes.withMemoryRebound(to: CChar.self) { body($0.baseAddress!, $0.count - 1) }
+        }
     }
 
     static func decimalLength(_ value: Int64) -> Int {
@@ -152,7 +169,9 @@ package struct RedisCommandEncoder {
     /// The finished command; `name` is for logs and errors.
     package func command(name: String) -> RedisCommand {
         precondition(appended == argumentCount, "\(name): \(appended) arguments written, \(argumentCount) announced")
-        return RedisCommand(encoded: bytes, name: name)
+        var terminated = bytes
+        terminated.append(0)
+        return RedisCommand(terminated: terminated, name: name)
     }
 }
 

@@ -163,10 +163,8 @@ package final class RedisConnection {
         guard machine.isReady, let context else { return false }
         // hiredis keeps the callback per channel and calls it for the confirmation and for each
         // message (with a NULL reply when the context goes); no entry joins `pending`.
-        let status = RedisCommand("SUBSCRIBE", .string(channel)).encoded.withUnsafeBufferPointer { bytes in
-            bytes.withMemoryRebound(to: CChar.self) {
-                redisAsyncFormattedCommand(context, redisPublished, nil, $0.baseAddress, $0.count)
-            }
+        let status = RedisCommand("SUBSCRIBE", .string(channel)).withCommandBytes {
+            redisAsyncFormattedCommand(context, redisPublished, nil, $0, $1)
         }
         return status == REDIS_OK
     }
@@ -404,11 +402,7 @@ package final class RedisConnection {
         _ completion: @escaping Completion
     ) {
         // hiredis copies the bytes into its output buffer before returning.
-        let status = command.encoded.withUnsafeBufferPointer { bytes in
-            bytes.withMemoryRebound(to: CChar.self) {
-                redisAsyncFormattedCommand(context, redisReplied, nil, $0.baseAddress, $0.count)
-            }
-        }
+        let status = command.withCommandBytes { redisAsyncFormattedCommand(context, redisReplied, nil, $0, $1) }
         guard status == REDIS_OK else {
             completion(.failure(.unavailable))
             return

@@ -27,6 +27,19 @@ struct RedisClientUnitTests {
         }
     }
 
+    @Test("a command's bytes are followed by a NUL that is not part of it (hiredis reads them as a C string)")
+    func terminated() {
+        for command in [
+            RedisCommand("PING"), RedisCommand("SUBSCRIBE", "+switch-master"), RedisCommand("X", .bytes([0, 1])),
+        ] {
+            #expect(command.terminated.last == 0)
+            #expect(command.terminated.dropLast().elementsEqual(command.encoded))
+            #expect(command.encoded.last == 10, "the RESP bytes end with CR LF")
+            let length = command.withCommandBytes { _, count in Int32(count) }
+            #expect(Int(length) == command.encoded.count)
+        }
+    }
+
     @Test("a command's words read back its arguments, including ones holding CR LF")
     func words() {
         let command = RedisCommand("SET", "k", .bytes(Array("a\r\nb".utf8)), .integer(-7), "")
