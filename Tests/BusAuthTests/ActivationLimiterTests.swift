@@ -53,8 +53,8 @@ struct ActivationLimiterTests {
     }
 
     @Test("a refused attempt does not delay the next token; Retry-After is at least 1 at high rates")
-    func refillsAndRetryAfterFloor() throws {
-        let redis = try RedisServerProcess.temporary()
+    func refillsAndRetryAfterFloor() async throws {
+        let redis = try await RedisServerProcess.temporary()
         let client = try connected(redis)
         defer { client.close() }
         let limiter = ActivationLimiter(limit: BucketLimit(perSecond: 20, burst: 2))
@@ -64,7 +64,7 @@ struct ActivationLimiterTests {
         let refusal = try check(limiter, "p-1", over: client, redis.url)
         #expect(refusal == .rateLimited(retryAfterSeconds: 1))
         #expect(
-            Polling.waitUntil(timeout: .seconds(10)) {
+            await Polling.waitUntilAsync(timeout: .seconds(10)) {
                 (try? check(limiter, "p-1", over: client, redis.url)) == .some(nil)
             })
     }

@@ -11,7 +11,7 @@ import Testing
 @Suite("HTTP server: drain, request deadline, connection cap")
 struct HTTPServerLimitsTests {
     @Test("a drain waits until every reply is written, not only queued")
-    func drainWritesEveryReply() throws {
+    func drainWritesEveryReply() async throws {
         let harness = try ServerHarness(hold: true)
         let clients = 24
         // Large bodies take many loop passes to write, so a reply that is only queued when the
@@ -33,7 +33,7 @@ struct HTTPServerLimitsTests {
                 group.leave()
             }
         }
-        #expect(Polling.waitUntil { harness.counters.requestsInFlight == clients })
+        #expect(await Polling.waitUntilAsync { harness.counters.requestsInFlight == clients })
         harness.loop.waitForFixture { [harness] closed in
             harness.server.stopAccepting()
             harness.server.whenDrained {
@@ -57,7 +57,7 @@ struct HTTPServerLimitsTests {
     }
 
     @Test("a client dripping one header byte at a time is closed at the request deadline")
-    func slowDripIsCut() throws {
+    func slowDripIsCut() async throws {
         var configuration = HTTPServerConfiguration()
         configuration.requestTimeout = .milliseconds(500)
         configuration.ioTimeout = .seconds(10)
@@ -73,11 +73,11 @@ struct HTTPServerLimitsTests {
                 closed = true
                 break
             }
-            Thread.sleep(forTimeInterval: 0.05)
+            try await Task.sleep(for: .milliseconds(50))
         }
         #expect(closed, "the server kept reading a request that dripped for 10 s")
         #expect(harness.counters.requestTimeouts == 1)
-        #expect(Polling.waitUntil { harness.counters.connections == 0 })
+        #expect(await Polling.waitUntilAsync { harness.counters.connections == 0 })
 
         // A prompt request on a fresh connection is still served, and keep-alive requests each
         // get their own deadline.
@@ -89,7 +89,7 @@ struct HTTPServerLimitsTests {
     }
 
     @Test("past the connection cap a connection gets 503 and is closed; closing others makes room")
-    func connectionCap() throws {
+    func connectionCap() async throws {
         var configuration = HTTPServerConfiguration()
         configuration.maxConnections = 3
         configuration.connectionLimitResponse = HTTPResponse(status: 503, body: Array("full".utf8))
@@ -97,11 +97,11 @@ struct HTTPServerLimitsTests {
         defer { harness.stop() }
 
         var open = try (0..<3).map { _ in try RawClient(port: harness.port) }
-        #expect(Polling.waitUntil { harness.counters.connections == 3 })
+        #expect(await Polling.waitUntilAsync { harness.counters.connections == 3 })
         let extra = try RawClient(port: harness.port)
         let refused = try extra.readResponse()
         #expect(refused.status == 503)
-        #expect(Polling.waitUntil { extra.isClosedByPeer() })
+        #expect(await Polling.waitUntilAsync { extra.isClosedByPeer() })
         #expect(harness.counters.refusedConnections == 1)
 
         for client in open {
@@ -109,7 +109,7 @@ struct HTTPServerLimitsTests {
             #expect(try client.readResponse().status == 200)
         }
         open.removeLast(2)
-        #expect(Polling.waitUntil { harness.counters.connections == 1 })
+        #expect(await Polling.waitUntilAsync { harness.counters.connections == 1 })
         let later = try (0..<2).map { _ in try RawClient(port: harness.port) }
         for client in later + open {
             client.send("GET /ok HTTP/1.1\r\nHost: t\r\n\r\n")

@@ -29,19 +29,19 @@ struct HTTPServerProtocolTests {
     }
 
     @Test("pipelined requests are answered in order: a later reply waits for an earlier pending one")
-    func pipelinedInOrder() throws {
+    func pipelinedInOrder() async throws {
         let harness = try ServerHarness(hold: true)
         defer { harness.stop() }
         let client = try RawClient(port: harness.port)
         client.send(
             "GET /first HTTP/1.1\r\nHost: t\r\n\r\nPOST /second HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc"
                 + "GET /third HTTP/1.1\r\nHost: t\r\n\r\n")
-        #expect(Polling.waitUntil { harness.received.load(ordering: .relaxed) == 1 })
+        #expect(await Polling.waitUntilAsync { harness.received.load(ordering: .relaxed) == 1 })
         // Only the first is handed over; nothing is written while it is pending.
         #expect(client.readAvailable(waiting: 100).isEmpty)
         #expect(harness.received.load(ordering: .relaxed) == 1)
         for (index, path) in ["/first", "/second", "/third"].enumerated() {
-            #expect(Polling.waitUntil { harness.received.load(ordering: .relaxed) == index + 1 })
+            #expect(await Polling.waitUntilAsync { harness.received.load(ordering: .relaxed) == index + 1 })
             let request = harness.onLoop { harness.heldRequests[index] }
             #expect(request.path == path)
             harness.onLoop {
@@ -54,25 +54,25 @@ struct HTTPServerProtocolTests {
     }
 
     @Test("a client that half-closes after pipelining still gets every reply, then the close")
-    func halfCloseAfterPipelining() throws {
+    func halfCloseAfterPipelining() async throws {
         let harness = try ServerHarness(hold: true)
         defer { harness.stop() }
         let client = try RawClient(port: harness.port)
         client.send("GET /1 HTTP/1.1\r\nHost: t\r\n\r\nGET /2 HTTP/1.1\r\nHost: t\r\n\r\n")
         Glibc.shutdown(client.fd, Int32(SHUT_WR))
         for index in 0..<2 {
-            #expect(Polling.waitUntil { harness.received.load(ordering: .relaxed) == index + 1 })
+            #expect(await Polling.waitUntilAsync { harness.received.load(ordering: .relaxed) == index + 1 })
             harness.onLoop { harness.held[index].send(HTTPResponse(status: 200, body: [UInt8(ascii: "a")])) }
             let response = try client.readResponse()
             #expect(response.status == 200)
             #expect(response.headers.contains("Connection: close") == (index == 1))
         }
-        #expect(Polling.waitUntil { client.isClosedByPeer() })
-        #expect(Polling.waitUntil { harness.counters.connections == 0 })
+        #expect(await Polling.waitUntilAsync { client.isClosedByPeer() })
+        #expect(await Polling.waitUntilAsync { harness.counters.connections == 0 })
     }
 
     @Test("Expect: 100-continue gets an interim 100 before the body; an oversized one gets 413 at once")
-    func expectContinue() throws {
+    func expectContinue() async throws {
         let harness = try ServerHarness(echo: true)
         defer { harness.stop() }
         let body = String(repeating: "b", count: 2000)
@@ -89,11 +89,11 @@ struct HTTPServerProtocolTests {
         let refused = try big.readResponse()
         #expect(refused.status == 413)
         #expect(refused.headers.contains("Connection: close"))
-        #expect(Polling.waitUntil { big.isClosedByPeer() })
+        #expect(await Polling.waitUntilAsync { big.isClosedByPeer() })
     }
 
     @Test("chunked request bodies are decoded (extensions and trailers ignored), even a byte at a time")
-    func chunkedBodies() throws {
+    func chunkedBodies() async throws {
         let harness = try ServerHarness(echo: true)
         defer { harness.stop() }
         let request =
@@ -115,11 +115,11 @@ struct HTTPServerProtocolTests {
         let response = try over.readResponse()
         #expect(response.status == 413)
         #expect(text(response.body) == "too big")
-        #expect(Polling.waitUntil { over.isClosedByPeer() })
+        #expect(await Polling.waitUntilAsync { over.isClosedByPeer() })
     }
 
     @Test("Connection: close and HTTP/1.0 close after the reply; HTTP/1.0 keep-alive stays open")
-    func closingVersions() throws {
+    func closingVersions() async throws {
         let harness = try ServerHarness(echo: true)
         defer { harness.stop() }
         for request in [
@@ -130,7 +130,7 @@ struct HTTPServerProtocolTests {
             let response = try client.readResponse()
             #expect(response.status == 200)
             #expect(response.headers.contains("Connection: close"))
-            #expect(Polling.waitUntil { client.isClosedByPeer() })
+            #expect(await Polling.waitUntilAsync { client.isClosedByPeer() })
         }
         let client = try RawClient(port: harness.port)
         for _ in 0..<2 {
@@ -157,7 +157,7 @@ struct HTTPServerProtocolTests {
     }
 
     @Test("limits: a body over the limit is refused from its head alone; big heads 431; bad syntax 400")
-    func limits() throws {
+    func limits() async throws {
         var configuration = HTTPServerConfiguration()
         configuration.maxHeadersSize = 1024
         configuration.maxHeaderFields = 10
@@ -195,7 +195,7 @@ struct HTTPServerProtocolTests {
             let response = try client.readResponse()
             #expect(response.status == 400, "\(bad)")
             #expect(text(response.body).contains(#""code": "bad_request""#))
-            #expect(Polling.waitUntil { client.isClosedByPeer() })
+            #expect(await Polling.waitUntilAsync { client.isClosedByPeer() })
         }
         let version = try RawClient(port: harness.port)
         version.send("GET / HTTP/2.0\r\n\r\n")
@@ -223,33 +223,35 @@ struct HTTPServerProtocolTests {
     }
 
     @Test("a client gone while its reply is pending: a later send is harmless and nothing stays counted")
-    func clientGoneWhileReplyPending() throws {
+    func clientGoneWhileReplyPending() async throws {
         let harness = try ServerHarness(hold: true)
         defer { harness.stop() }
 
         // Closed with FIN: the connection waits for the reply it owes, then closes.
         var polite: RawClient? = try RawClient(port: harness.port)
         polite!.send("GET /x HTTP/1.1\r\nHost: t\r\n\r\n")
-        #expect(Polling.waitUntil { harness.counters.requestsInFlight == 1 })
+        #expect(await Polling.waitUntilAsync { harness.counters.requestsInFlight == 1 })
         polite = nil
         // Reset: the connection closes at once and the request stops counting.
         var rude: RawClient? = try RawClient(port: harness.port)
         rude!.send("GET /y HTTP/1.1\r\nHost: t\r\n\r\n")
-        #expect(Polling.waitUntil { harness.counters.requestsInFlight == 2 })
+        #expect(await Polling.waitUntilAsync { harness.counters.requestsInFlight == 2 })
         var linger = linger(l_onoff: 1, l_linger: 0)
         setsockopt(rude!.fd, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<linger>.size))
         rude = nil
-        #expect(Polling.waitUntil { harness.counters.requestsInFlight == 1 })
+        #expect(await Polling.waitUntilAsync { harness.counters.requestsInFlight == 1 })
 
         harness.onLoop {
             for responder in harness.held { responder.send(HTTPResponse(status: 200, body: Array("late".utf8))) }
             harness.held = []
         }
-        #expect(Polling.waitUntil { harness.counters.connections == 0 && harness.counters.requestsInFlight == 0 })
+        #expect(
+            await Polling.waitUntilAsync { harness.counters.connections == 0 && harness.counters.requestsInFlight == 0 }
+        )
         // The server goes on serving.
         let fresh = try RawClient(port: harness.port)
         fresh.send("GET /z HTTP/1.1\r\nHost: t\r\n\r\n")
-        #expect(Polling.waitUntil { harness.received.load(ordering: .relaxed) == 3 })
+        #expect(await Polling.waitUntilAsync { harness.received.load(ordering: .relaxed) == 3 })
         harness.onLoop {
             harness.held.first?.send(HTTPResponse(status: 204))
             harness.held = []
@@ -258,14 +260,14 @@ struct HTTPServerProtocolTests {
     }
 
     @Test("an idle keep-alive connection is closed quietly at the request deadline; a stalled reader at ioTimeout")
-    func idleAndStalledClients() throws {
+    func idleAndStalledClients() async throws {
         var configuration = HTTPServerConfiguration()
         configuration.requestTimeout = .milliseconds(300)
         configuration.ioTimeout = .milliseconds(300)
         let harness = try ServerHarness(configuration: configuration, hold: true)
         defer { harness.stop() }
         let idle = try RawClient(port: harness.port)
-        #expect(Polling.waitUntil { idle.isClosedByPeer() })
+        #expect(await Polling.waitUntilAsync { idle.isClosedByPeer() })
         #expect(harness.counters.requestTimeouts == 0)
 
         // A client that never reads a 4 MiB reply.
@@ -273,12 +275,12 @@ struct HTTPServerProtocolTests {
         var small: Int32 = 4096
         setsockopt(stalled.fd, SOL_SOCKET, SO_RCVBUF, &small, socklen_t(MemoryLayout<Int32>.size))
         stalled.send("GET /big HTTP/1.1\r\nHost: t\r\n\r\n")
-        #expect(Polling.waitUntil { harness.counters.requestsInFlight == 1 })
+        #expect(await Polling.waitUntilAsync { harness.counters.requestsInFlight == 1 })
         harness.onLoop {
             harness.held.first?.send(HTTPResponse(status: 200, body: [UInt8](repeating: 120, count: 4 << 20)))
             harness.held = []
         }
-        #expect(Polling.waitUntil { harness.counters.connections == 0 })
+        #expect(await Polling.waitUntilAsync { harness.counters.connections == 0 })
         #expect(harness.counters.requestsInFlight == 0)
     }
 

@@ -153,10 +153,10 @@ struct ActivationAuthTests {
     }
 
     @Test("limits: the bucket empties into 429 with Retry-After before Postgres, reads are free, it refills")
-    func rateLimited() throws {
-        let database = try TestDatabase(on: try PostgresCluster.shared())
+    func rateLimited() async throws {
+        let database = try await TestDatabase(on: try PostgresCluster.shared())
         try database.insertChest(id: "kept")
-        let redis = try RedisServerProcess.temporary()
+        let redis = try await RedisServerProcess.temporary()
         let harness = try ActivationHarness(postgresURL: database.url) {
             $0.players = try! PlayerTokens.policy(limit: BucketLimit(perSecond: 4, burst: 2))
             $0.limiterRedis = RedisAddress(host: "127.0.0.1", port: redis.port)
@@ -178,7 +178,7 @@ struct ActivationAuthTests {
         #expect(
             try Self.request(harness, "/v1/treasure/53/chests/x3/activate", token: PlayerTokens.valid(sub: "p-other"))
                 .status == 404)
-        let refilled = Polling.waitUntil(timeout: .seconds(5)) {
+        let refilled = await Polling.waitUntilAsync(timeout: .seconds(5)) {
             (try? Self.request(harness, "/v1/treasure/53/chests/kept/activate", token: token))?.status == 200
         }
         #expect(refilled)

@@ -9,8 +9,8 @@ import Testing
 @Suite("Activation service: shutdown drains every reply")
 struct ActivationDrainTests {
     @Test("shutdown while activations wait on a row lock: every client gets its whole answer")
-    func shutdownWithRequestsInFlight() throws {
-        let server = try PostgresCluster.shared()
+    func shutdownWithRequestsInFlight() async throws {
+        let server = try await PostgresCluster.shared()
         let database = try TestDatabase(on: server)
         try database.insertChest(id: "d-1")
         let harness = try ActivationHarness(postgresURL: database.url, poolSize: 8)
@@ -21,7 +21,7 @@ struct ActivationDrainTests {
             database: database.name)
         defer { locker.waitForExit(.seconds(30)) }
         #expect(
-            Polling.waitUntil {
+            await Polling.waitUntilAsync {
                 let sleeping = try? database.psql(
                     "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'BEGIN; SELECT 1 FROM treasure_chests%' AND state = 'active'"
                 )
@@ -37,7 +37,7 @@ struct ActivationDrainTests {
                     headers: ["If-Match": #""1""#])
             }
         }
-        let allWaiting = Polling.waitUntil {
+        let allWaiting = await Polling.waitUntilAsync {
             let text = (try? harness.get("/metrics").text) ?? ""
             return text.contains("biomebus_http_requests_in_flight \(clients + 1)\n")
         }

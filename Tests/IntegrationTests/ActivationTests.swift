@@ -217,15 +217,15 @@ final class Observed: @unchecked Sendable {
 @Suite("Activation service: Postgres outage", .serialized)
 struct ActivationOutageTests {
     @Test("Postgres stopped: 503 within 3 s and /readyz 503; started again: 200 without a restart")
-    func outageAndRecovery() throws {
-        let server = try PostgresCluster.forTest()
+    func outageAndRecovery() async throws {
+        let server = try await PostgresCluster.forTest()
         let database = try TestDatabase(on: server)
         try database.insertChest(id: "c-9")
         let harness = try ActivationHarness(postgresURL: database.url)
 
-        server.stop()
+        await server.stop()
         // Readiness notices without any request having to fail first (a connection is kept open).
-        #expect(Polling.waitUntil(timeout: .seconds(5)) { (try? harness.get("/readyz"))?.status == 503 })
+        #expect(await Polling.waitUntilAsync(timeout: .seconds(5)) { (try? harness.get("/readyz"))?.status == 503 })
         let clock = ContinuousClock()
         let start = clock.now
         let down = try harness.get("/v1/treasure/53/chests/c-9")
@@ -235,11 +235,11 @@ struct ActivationOutageTests {
         #expect(down.headers["retry-after"] != nil)
         #expect(elapsed < .seconds(3), "503 after \(elapsed)")
         #expect(try harness.activate(chest: "c-9", ifMatch: #""1""#).status == 503)
-        #expect(Polling.waitUntil(timeout: .seconds(5)) { (try? harness.get("/readyz"))?.status == 503 })
+        #expect(await Polling.waitUntilAsync(timeout: .seconds(5)) { (try? harness.get("/readyz"))?.status == 503 })
 
-        try server.start()
+        try await server.start()
         // Every loop's pool reconnects by itself (backoff up to 5 s); readiness covers them all.
-        #expect(Polling.waitUntil(timeout: .seconds(15)) { (try? harness.get("/readyz"))?.status == 200 })
+        #expect(await Polling.waitUntilAsync(timeout: .seconds(15)) { (try? harness.get("/readyz"))?.status == 200 })
         #expect(try harness.get("/v1/treasure/53/chests/c-9").status == 200)
         #expect(try harness.activate(chest: "c-9", ifMatch: #""1""#).status == 200)
     }

@@ -8,8 +8,8 @@ import Testing
 @Suite("Activation: server-side timeouts and transient SQLSTATEs")
 struct ActivationTimeoutTests {
     @Test("an activation stuck behind a row lock is cancelled by the server: 503 + Retry-After, never committed later")
-    func lockedRowIsCancelledServerSide() throws {
-        let database = try TestDatabase(on: try PostgresCluster.shared())
+    func lockedRowIsCancelledServerSide() async throws {
+        let database = try await TestDatabase(on: try PostgresCluster.shared())
         try database.insertChest(id: "locked")
         let harness = try ActivationHarness(postgresURL: database.url, poolSize: 1, threads: 1) {
             $0.queryTimeout = .seconds(1)
@@ -30,7 +30,7 @@ struct ActivationTimeoutTests {
         try holder.execute("COMMIT")
         // Had the UPDATE been left running, it would take the lock now and commit: wait until
         // no statement of the service runs, then the chest must still be unactivated.
-        #expect(Polling.waitUntil { (try? Self.activeStatements(database)) == 0 })
+        #expect(await Polling.waitUntilAsync { (try? Self.activeStatements(database)) == 0 })
         #expect(try database.row(id: "locked") == "spawned|1|")
         // The connection survived the cancellation and serves the retry.
         #expect(try harness.activate(chest: "locked", ifMatch: #""1""#).status == 200)
@@ -54,8 +54,8 @@ struct ActivationTimeoutTests {
     }
 
     @Test("the pool connection terminated by the server (57P01) mid-statement is 503, not 500")
-    func terminatedBackendIs503() throws {
-        let database = try TestDatabase(on: try PostgresCluster.shared())
+    func terminatedBackendIs503() async throws {
+        let database = try await TestDatabase(on: try PostgresCluster.shared())
         try database.insertChest(id: "term")
         // A long deadline, so only the termination ends the statement.
         let harness = try ActivationHarness(postgresURL: database.url, poolSize: 1, threads: 1) {
@@ -90,7 +90,7 @@ struct ActivationTimeoutTests {
         #expect(try database.row(id: "term") == "spawned|1|")
         // The pool reconnects by itself.
         #expect(
-            Polling.waitUntil { (try? harness.activate(chest: "term", ifMatch: #""1""#))?.status == 200 })
+            await Polling.waitUntilAsync { (try? harness.activate(chest: "term", ifMatch: #""1""#))?.status == 200 })
     }
 
     /// Statements of the activation service running on the server right now.

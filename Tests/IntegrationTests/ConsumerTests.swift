@@ -18,9 +18,9 @@ struct ConsumerTests {
     }
 
     @Test("100 spawns plus a duplicate: 100 chests at version 1, nothing pending, nothing dead")
-    func hundredSpawns() throws {
-        let redis = try RedisServerProcess.temporary()
-        let database = try TestDatabase(on: try PostgresCluster.shared())
+    func hundredSpawns() async throws {
+        let redis = try await RedisServerProcess.temporary()
+        let database = try await TestDatabase(on: try PostgresCluster.shared())
         let region = ConsumerHarness.region(redis: redis, biomes: [1, 2])
         let gateway = try GatewayHarness(regions: [region])
         let consumer = try ConsumerHarness(region: region, postgresURL: database.url)
@@ -30,7 +30,7 @@ struct ConsumerTests {
         }
         #expect(try spawn(gateway.port, biome: 2, chest: "c-5", x: 999) == 202, "a second entry for chest c-5")
 
-        let done = Polling.waitUntil(timeout: .seconds(20)) {
+        let done = await Polling.waitUntilAsync(timeout: .seconds(20)) {
             (try? database.psql("SELECT count(*) FROM treasure_chests")) == "100"
                 && (try? redis.pending("EVSTREAM:1")) == 0 && (try? redis.pending("EVSTREAM:2")) == 0
         }
@@ -45,9 +45,9 @@ struct ConsumerTests {
     }
 
     @Test("a backlog on several streams of one region drains completely, and pending never passes the cap")
-    func backlogOnSeveralStreams() throws {
-        let redis = try RedisServerProcess.temporary()
-        let database = try TestDatabase(on: try PostgresCluster.shared())
+    func backlogOnSeveralStreams() async throws {
+        let redis = try await RedisServerProcess.temporary()
+        let database = try await TestDatabase(on: try PostgresCluster.shared())
         let region = ConsumerHarness.region(redis: redis, biomes: [11, 12, 13, 14], maxInFlight: 8)
         // One script per stream: 100 entries each, as the gateway writes them.
         let fill = """
@@ -59,7 +59,7 @@ struct ConsumerTests {
         let consumer = try ConsumerHarness(region: region, postgresURL: database.url, name: "backlog")
         _ = consumer
         var maximum = 0
-        let drained = Polling.waitUntil(timeout: .seconds(30)) {
+        let drained = await Polling.waitUntilAsync(timeout: .seconds(30)) {
             maximum = max(
                 maximum, (11...14).reduce(0) { $0 + ((try? redis.pending("EVSTREAM:\($1)", consumer: "backlog")) ?? 0) }
             )
@@ -67,14 +67,14 @@ struct ConsumerTests {
         }
         #expect(drained, "rows: \((try? database.psql("SELECT count(*) FROM treasure_chests")) ?? "?")")
         #expect(maximum <= 8, "pending across the region's streams reached \(maximum)")
-        #expect(Polling.waitUntil { (11...14).allSatisfy { (try? redis.pending("EVSTREAM:\($0)")) == 0 } })
+        #expect(await Polling.waitUntilAsync { (11...14).allSatisfy { (try? redis.pending("EVSTREAM:\($0)")) == 0 } })
     }
 
     @Test(
         "an unparseable entry lands in EVDLQ after exactly max_deliveries deliveries; its neighbours are materialized")
-    func poisonEntry() throws {
-        let redis = try RedisServerProcess.temporary()
-        let database = try TestDatabase(on: try PostgresCluster.shared())
+    func poisonEntry() async throws {
+        let redis = try await RedisServerProcess.temporary()
+        let database = try await TestDatabase(on: try PostgresCluster.shared())
         let region = ConsumerHarness.region(redis: redis, biomes: [7], maxDeliveries: 3)
         let consumer = try ConsumerHarness(region: region, postgresURL: database.url)
         _ = consumer
@@ -85,26 +85,26 @@ struct ConsumerTests {
         try redis.cli(
             "XADD", "EVSTREAM:7", "*", "type", "chest", "coords", "[3,4]", "chest_id", "after", "ts", "1700000000000")
 
-        #expect(Polling.waitUntil(timeout: .seconds(15)) { (try? redis.streamLength("EVDLQ:7")) == 1 })
+        #expect(await Polling.waitUntilAsync(timeout: .seconds(15)) { (try? redis.streamLength("EVDLQ:7")) == 1 })
         let dead = try #require(try redis.entries("EVDLQ:7").first)
         #expect(dead.fields["source_id"] == poisonID)
         #expect(dead.fields["deliveries"] == "3")
         #expect(dead.fields["error"]?.contains("coords") == true)
         #expect(dead.fields["chest_id"] == "bad" && dead.fields["coords"] == "not-json")
         #expect(
-            Polling.waitUntil {
+            await Polling.waitUntilAsync {
                 (try? database.psql("SELECT string_agg(chest_id, ',' ORDER BY chest_id) FROM treasure_chests"))
                     == "after,before"
             })
-        #expect(Polling.waitUntil { (try? redis.pending("EVSTREAM:7")) == 0 })
+        #expect(await Polling.waitUntilAsync { (try? redis.pending("EVSTREAM:7")) == 0 })
     }
 
     @Test(
         "stuck handlers (a locked table): pending for the process never exceeds max_in_flight; released, all is processed"
     )
-    func stuckHandlersRespectTheCap() throws {
-        let redis = try RedisServerProcess.temporary()
-        let database = try TestDatabase(on: try PostgresCluster.shared())
+    func stuckHandlersRespectTheCap() async throws {
+        let redis = try await RedisServerProcess.temporary()
+        let database = try await TestDatabase(on: try PostgresCluster.shared())
         let region = ConsumerHarness.region(redis: redis, biomes: [3], maxInFlight: 8, maxDeliveries: 100)
         let gateway = try GatewayHarness(regions: [region])
         let consumer = try ConsumerHarness(region: region, postgresURL: database.url, name: "capped")
@@ -126,7 +126,7 @@ struct ConsumerTests {
 
         lock.waitUntilReleased()
         #expect(
-            Polling.waitUntil(timeout: .seconds(30)) {
+            await Polling.waitUntilAsync(timeout: .seconds(30)) {
                 (try? database.psql("SELECT count(*) FROM treasure_chests")) == "60"
                     && (try? redis.pending("EVSTREAM:3")) == 0
             })
@@ -136,9 +136,9 @@ struct ConsumerTests {
     @Test(
         "a consumer killed with SIGKILL while holding entries: a live consumer reclaims and materializes them within claim_idle_ms plus one read cycle"
     )
-    func reclaimFromDeadConsumer() throws {
-        let redis = try RedisServerProcess.temporary()
-        let database = try TestDatabase(on: try PostgresCluster.shared())
+    func reclaimFromDeadConsumer() async throws {
+        let redis = try await RedisServerProcess.temporary()
+        let database = try await TestDatabase(on: try PostgresCluster.shared())
         // The issue's fast-reclaim region: the handler timeout is derived (820 ms).
         let yaml = """
             name: north
@@ -163,14 +163,14 @@ struct ConsumerTests {
             "consumer", "--regions", directory.path, "--region", "north", "--postgres", database.url, "--name",
             "doomed",
         ])
-        #expect(doomed.waitForLog("region up"), "\(doomed.stderr)")
+        #expect(await doomed.waitForLog("region up"), "\(doomed.stderr)")
         for index in 0..<20 {
             try redis.cli(
                 "XADD", "EVSTREAM:4", "*", "type", "chest", "coords", "[1,2]", "chest_id", "r-\(index)", "ts",
                 "1700000000000")
         }
         #expect(
-            Polling.waitUntil { (try? redis.pending("EVSTREAM:4", consumer: "doomed")) == 16 },
+            await Polling.waitUntilAsync { (try? redis.pending("EVSTREAM:4", consumer: "doomed")) == 16 },
             "\(doomed.stderr)")
         let survivor = try ConsumerHarness(region: region, postgresURL: database.url, name: "survivor")
         _ = survivor
@@ -178,7 +178,7 @@ struct ConsumerTests {
         let clock = ContinuousClock()
         let killed = clock.now
         doomed.signal(SIGKILL)
-        #expect(doomed.waitForExit() != nil)
+        #expect(await doomed.waitForExit() != nil)
         try lock.release(database: database)
         // Its entries look dead claim_idle_ms after its last touch; the survivor looks every
         // claim_idle_ms / 2, as soon as its blocking read (block_ms) returns. The margin covers
@@ -187,12 +187,12 @@ struct ConsumerTests {
             .reclaimInterval
         let bound =
             .milliseconds(region.consumer.claimIdleMs + region.consumer.blockMs + 2000) + interval
-        let done = Polling.waitUntil(timeout: bound) {
+        let done = await Polling.waitUntilAsync(timeout: bound) {
             (try? redis.pending("EVSTREAM:4")) == 0
                 && (try? database.psql("SELECT count(*) FROM treasure_chests")) == "20"
         }
         #expect(done, "not done within \(bound); after \(clock.now - killed)")
-        #expect(Polling.waitUntil { (try? database.psql("SELECT count(*) FROM treasure_chests")) == "20" })
+        #expect(await Polling.waitUntilAsync { (try? database.psql("SELECT count(*) FROM treasure_chests")) == "20" })
         #expect(try redis.pending("EVSTREAM:4", consumer: "doomed") == 0)
         #expect(try redis.streamLength("EVDLQ:4") == 0)
     }
@@ -200,9 +200,9 @@ struct ConsumerTests {
     @Test(
         "pending ids whose entries were trimmed are dropped, not retried forever; a gone consumer that owns nothing is removed"
     )
-    func trimmedPendingAndGoneConsumers() throws {
-        let redis = try RedisServerProcess.temporary()
-        let database = try TestDatabase(on: try PostgresCluster.shared())
+    func trimmedPendingAndGoneConsumers() async throws {
+        let redis = try await RedisServerProcess.temporary()
+        let database = try await TestDatabase(on: try PostgresCluster.shared())
         let region = ConsumerHarness.region(redis: redis, biomes: [8], claimIdleMs: 5300)
         // A consumer that read three entries and vanished; then the stream was trimmed under it.
         try redis.cli("XGROUP", "CREATE", "EVSTREAM:8", "treasure", "0", "MKSTREAM")
@@ -217,10 +217,10 @@ struct ConsumerTests {
         let consumer = try ConsumerHarness(region: region, postgresURL: database.url, name: "live")
         _ = consumer
         #expect(
-            Polling.waitUntil(timeout: .seconds(20)) { (try? redis.pending("EVSTREAM:8")) == 0 },
+            await Polling.waitUntilAsync(timeout: .seconds(20)) { (try? redis.pending("EVSTREAM:8")) == 0 },
             "the trimmed ids leave the pending list")
         #expect(
-            Polling.waitUntil(timeout: .seconds(25)) {
+            await Polling.waitUntilAsync(timeout: .seconds(25)) {
                 guard let consumers = try? redis.cli("XINFO", "CONSUMERS", "EVSTREAM:8", "treasure") else {
                     return false
                 }
@@ -248,9 +248,9 @@ struct ConsumerTests {
     }
 
     @Test("SIGTERM: the consumer command drains and exits 0")
-    func sigterm() throws {
-        let redis = try RedisServerProcess.temporary()
-        let database = try TestDatabase(on: try PostgresCluster.shared())
+    func sigterm() async throws {
+        let redis = try await RedisServerProcess.temporary()
+        let database = try await TestDatabase(on: try PostgresCluster.shared())
         let region = ConsumerHarness.region(redis: redis, biomes: [5])
         let directory = try ProcessTools.makeTemporaryDirectory(prefix: "biomebus-sigterm")
         try region.yaml.write(
@@ -260,20 +260,20 @@ struct ConsumerTests {
             "consumer", "--regions", directory.path, "--biome", "5", "--postgres", database.url, "--name", "graceful",
             "--admin", "127.0.0.1:\(adminPort)",
         ])
-        #expect(child.waitForLog("region up"), "\(child.stderr)")
+        #expect(await child.waitForLog("region up"), "\(child.stderr)")
         #expect(
-            Polling.waitUntil {
+            await Polling.waitUntilAsync {
                 (try? PlainHTTPClient.request(port: adminPort, method: "GET", path: "/readyz"))?.status == 200
             })
         try redis.cli(
             "XADD", "EVSTREAM:5", "*", "type", "chest", "coords", "[1,2]", "chest_id", "t-1", "ts", "1700000000000")
-        #expect(Polling.waitUntil { (try? database.psql("SELECT count(*) FROM treasure_chests")) == "1" })
+        #expect(await Polling.waitUntilAsync { (try? database.psql("SELECT count(*) FROM treasure_chests")) == "1" })
         let metrics = try PlainHTTPClient.request(port: adminPort, method: "GET", path: "/metrics").text
         #expect(metrics.contains(#"biomebus_consumer_handled_total{region="north"} 1"#), "\(metrics)")
         #expect(metrics.contains(#"biomebus_consumer_in_flight{region="north"} 0"#))
         #expect(metrics.contains("biomebus_consumer_handler_duration_seconds_count{region=\"north\"} 1"))
         child.signal(SIGTERM)
-        #expect(child.waitForExit() == 0)
+        #expect(await child.waitForExit() == 0)
         #expect(child.stderr.contains("consumer stopped"))
         #expect(try redis.pending("EVSTREAM:5") == 0)
     }
@@ -282,16 +282,16 @@ struct ConsumerTests {
 @Suite("Consumers: Postgres outage", .serialized)
 struct ConsumerOutageTests {
     @Test("Postgres down for a while: nothing lost, nothing dead-lettered (its failures are transient)")
-    func postgresOutage() throws {
-        let redis = try RedisServerProcess.temporary()
-        let server = try PostgresCluster.forTest()
+    func postgresOutage() async throws {
+        let redis = try await RedisServerProcess.temporary()
+        let server = try await PostgresCluster.forTest()
         let database = try TestDatabase(on: server)
         // Two deliveries would be spent in well under a second if an outage counted.
         let region = ConsumerHarness.region(redis: redis, biomes: [6], maxDeliveries: 2, initialMs: 50, maxMs: 500)
         let gateway = try GatewayHarness(regions: [region])
         let consumer = try ConsumerHarness(region: region, postgresURL: database.url)
         _ = consumer
-        server.stop()
+        await server.stop()
         for index in 0..<30 {
             let status = try PlainHTTPClient.spawn(
                 port: gateway.port, #"{"biome_id": 6, "type": "chest", "coords": [1, 2], "chest_id": "o-\#(index)"}"#
@@ -299,11 +299,11 @@ struct ConsumerOutageTests {
             #expect(status == 202)
         }
         // Long enough for several failed deliveries of every entry.
-        #expect(Polling.waitUntil(timeout: .seconds(10)) { ((try? redis.pending("EVSTREAM:6")) ?? 0) == 30 })
-        Thread.sleep(forTimeInterval: 1.5)
-        try server.start()
+        #expect(await Polling.waitUntilAsync(timeout: .seconds(10)) { ((try? redis.pending("EVSTREAM:6")) ?? 0) == 30 })
+        try await Task.sleep(for: .milliseconds(1500))
+        try await server.start()
         #expect(
-            Polling.waitUntil(timeout: .seconds(30)) {
+            await Polling.waitUntilAsync(timeout: .seconds(30)) {
                 (try? database.psql("SELECT count(*) FROM treasure_chests")) == "30"
                     && (try? redis.pending("EVSTREAM:6")) == 0
             })

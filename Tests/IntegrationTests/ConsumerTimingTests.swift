@@ -30,9 +30,9 @@ struct ConsumerTimingTests {
 
     @Test(
         "the issue's fast-reclaim region (claim_idle_ms 1500, max_ms 400, block_ms 200) starts in gateway and consumer")
-    func fastRegionStarts() throws {
-        let redis = try RedisServerProcess.temporary()
-        let database = try TestDatabase(on: try PostgresCluster.shared())
+    func fastRegionStarts() async throws {
+        let redis = try await RedisServerProcess.temporary()
+        let database = try await TestDatabase(on: try PostgresCluster.shared())
         let directory = try fastRegionDirectory(redis: redis)
         let port = LoopbackPorts.freePort()
         let gateway = try BiomeBusProcess([
@@ -41,21 +41,21 @@ struct ConsumerTimingTests {
         let consumer = try BiomeBusProcess([
             "consumer", "--regions", directory.path, "--region", "fast", "--postgres", database.url, "--name", "fast-1",
         ])
-        #expect(gateway.waitForLog("gateway listening"), "\(gateway.stderr)")
-        #expect(consumer.waitForLog("region up"), "\(consumer.stderr)")
+        #expect(await gateway.waitForLog("gateway listening"), "\(gateway.stderr)")
+        #expect(await consumer.waitForLog("region up"), "\(consumer.stderr)")
         #expect(
-            Polling.waitUntil {
+            await Polling.waitUntilAsync {
                 (try? PlainHTTPClient.spawn(
                     port: port, #"{"biome_id": 31, "type": "chest", "coords": [1, 2], "chest_id": "f-1"}"#))?.status
                     == 202
             })
         #expect(
-            Polling.waitUntil {
+            await Polling.waitUntilAsync {
                 (try? database.psql("SELECT count(*) FROM treasure_chests WHERE chest_id = 'f-1'")) == "1"
             })
         for child in [gateway, consumer] {
             child.signal(SIGTERM)
-            #expect(child.waitForExit() == 0, "\(child.stderr)")
+            #expect(await child.waitForExit() == 0, "\(child.stderr)")
         }
     }
 
@@ -80,9 +80,9 @@ struct ConsumerTimingTests {
     }
 
     @Test("entries of a dead consumer behind a long head of live pending entries are reclaimed (XAUTOCLAIM's cursor)")
-    func reclaimFollowsTheCursor() throws {
-        let redis = try RedisServerProcess.temporary()
-        let database = try TestDatabase(on: try PostgresCluster.shared())
+    func reclaimFollowsTheCursor() async throws {
+        let redis = try await RedisServerProcess.temporary()
+        let database = try await TestDatabase(on: try PostgresCluster.shared())
         let region = ConsumerHarness.region(redis: redis, biomes: [9], maxInFlight: 4, claimIdleMs: 3000)
         try redis.cli("XGROUP", "CREATE", "EVSTREAM:9", "treasure", "0", "MKSTREAM")
         try redis.cli(
@@ -103,12 +103,12 @@ struct ConsumerTimingTests {
         let consumer = try ConsumerHarness(region: region, postgresURL: database.url, name: "live")
         _ = consumer
         // One XAUTOCLAIM looks at no more than 10 × COUNT (here ≤ 40) pending entries.
-        let reclaimed = Polling.waitUntil(timeout: .seconds(15)) {
+        let reclaimed = await Polling.waitUntilAsync(timeout: .seconds(15)) {
             _ = try? redis.cli(["XCLAIM", "EVSTREAM:9", "treasure", "busy", "0"] + busy + ["JUSTID"])
             return (try? database.psql("SELECT count(*) FROM treasure_chests")) == "5"
         }
         #expect(reclaimed, "rows: \((try? database.psql("SELECT count(*) FROM treasure_chests")) ?? "?")")
-        #expect(Polling.waitUntil { (try? redis.pending("EVSTREAM:9", consumer: "ghost")) == 0 })
+        #expect(await Polling.waitUntilAsync { (try? redis.pending("EVSTREAM:9", consumer: "ghost")) == 0 })
         #expect(try redis.pending("EVSTREAM:9", consumer: "busy") == 100)
         #expect(
             try database.psql("SELECT string_agg(chest_id, ',' ORDER BY chest_id) FROM treasure_chests")
@@ -116,9 +116,9 @@ struct ConsumerTimingTests {
     }
 
     @Test("entries completed in one loop pass are acknowledged with one XACK")
-    func acknowledgementsAreBatched() throws {
-        let redis = try RedisServerProcess.temporary()
-        let database = try TestDatabase(on: try PostgresCluster.shared())
+    func acknowledgementsAreBatched() async throws {
+        let redis = try await RedisServerProcess.temporary()
+        let database = try await TestDatabase(on: try PostgresCluster.shared())
         let region = ConsumerHarness.region(redis: redis, biomes: [10], maxInFlight: 64)
         try redis.cli(
             "EVAL",
@@ -130,7 +130,7 @@ struct ConsumerTimingTests {
         let consumer = try ConsumerHarness(region: region, postgresURL: database.url)
         _ = consumer
         #expect(
-            Polling.waitUntil(timeout: .seconds(20)) {
+            await Polling.waitUntilAsync(timeout: .seconds(20)) {
                 (try? database.psql("SELECT count(*) FROM treasure_chests")) == "300"
                     && (try? redis.pending("EVSTREAM:10")) == 0
             })
@@ -146,9 +146,9 @@ struct ConsumerTimingTests {
     @Test(
         "transient SQLSTATEs (40P01 from a trigger) retry the batch without counting deliveries: nothing is dead-lettered"
     )
-    func transientFailuresAreRetried() throws {
-        let redis = try RedisServerProcess.temporary()
-        let database = try TestDatabase(on: try PostgresCluster.shared())
+    func transientFailuresAreRetried() async throws {
+        let redis = try await RedisServerProcess.temporary()
+        let database = try await TestDatabase(on: try PostgresCluster.shared())
         try database.psql(
             """
             CREATE TABLE outage (on_ boolean);
@@ -173,7 +173,7 @@ struct ConsumerTimingTests {
         _ = consumer
         // Several refusals per entry; a sequence is not rolled back with the failed INSERT.
         #expect(
-            Polling.waitUntil(timeout: .seconds(15)) {
+            await Polling.waitUntilAsync(timeout: .seconds(15)) {
                 (Int((try? database.psql("SELECT last_value FROM refused")) ?? "0") ?? 0) >= 40
             })
         #expect(try redis.streamLength("EVDLQ:12") == 0)
@@ -183,7 +183,7 @@ struct ConsumerTimingTests {
 
         try database.psql("DELETE FROM outage")
         #expect(
-            Polling.waitUntil(timeout: .seconds(15)) {
+            await Polling.waitUntilAsync(timeout: .seconds(15)) {
                 (try? database.psql("SELECT count(*) FROM treasure_chests")) == "10"
                     && (try? redis.pending("EVSTREAM:12")) == 0
             })
@@ -191,9 +191,9 @@ struct ConsumerTimingTests {
     }
 
     @Test("a reclaim of more entries than the default command cap knows every delivery count (no retry, all dead)")
-    func bigReclaimFitsTheCommandCap() throws {
-        let redis = try RedisServerProcess.temporary()
-        let database = try TestDatabase(on: try PostgresCluster.shared())
+    func bigReclaimFitsTheCommandCap() async throws {
+        let redis = try await RedisServerProcess.temporary()
+        let database = try await TestDatabase(on: try PostgresCluster.shared())
         let count = 1200
         let region = ConsumerHarness.region(redis: redis, biomes: [13], maxInFlight: count, maxDeliveries: 5)
         try redis.cli("XGROUP", "CREATE", "EVSTREAM:13", "treasure", "0", "MKSTREAM")
@@ -214,9 +214,9 @@ struct ConsumerTimingTests {
         let consumer = try ConsumerHarness(region: region, postgresURL: database.url)
         _ = consumer
         #expect(
-            Polling.waitUntil(timeout: .seconds(20)) { (try? redis.streamLength("EVDLQ:13")) == count },
+            await Polling.waitUntilAsync(timeout: .seconds(20)) { (try? redis.streamLength("EVDLQ:13")) == count },
             "dead letters: \((try? redis.streamLength("EVDLQ:13")) ?? -1)")
-        #expect(Polling.waitUntil { (try? redis.pending("EVSTREAM:13")) == 0 })
+        #expect(await Polling.waitUntilAsync { (try? redis.pending("EVSTREAM:13")) == 0 })
         #expect(
             try redis.entries("EVDLQ:13").allSatisfy { $0.fields["deliveries"] == "5" }, "every entry: 5 deliveries")
         let stats = try redis.cli("INFO", "commandstats")
@@ -236,8 +236,8 @@ struct ConsumerTimingTests {
     }
 
     @Test("a handler run that completes after its entry was released and taken on again is ignored")
-    func runNumbersAreNeverReused() throws {
-        let redis = try RedisServerProcess.temporary()
+    func runNumbersAreNeverReused() async throws {
+        let redis = try await RedisServerProcess.temporary()
         var region = ConsumerHarness.region(redis: redis, biomes: [14], maxInFlight: 1, maxDeliveries: 100)
         region.consumer.blockMs = 100
         var configuration = RegionConsumer.Configuration(region: region, biomes: [BiomeID(14)!], consumerName: "me")
@@ -246,16 +246,16 @@ struct ConsumerTimingTests {
         let harness = RegionConsumerHarness(configuration: configuration)
         let id = try redis.cli(
             "XADD", "EVSTREAM:14", "*", "type", "chest", "coords", "[1,2]", "chest_id", "n-1", "ts", "1")
-        #expect(Polling.waitUntil { harness.onLoop { _, handler in handler.calls.count } == 1 })
+        #expect(await Polling.waitUntilAsync { harness.onLoop { _, handler in handler.calls.count } == 1 })
         // Another consumer takes the entry while the first run hangs: after its timeout this
         // consumer finds the entry gone (lost ownership) and lets it go.
         try redis.cli("XCLAIM", "EVSTREAM:14", "treasure", "thief", "0", id, "JUSTID")
         #expect(
-            Polling.waitUntil { harness.onLoop { consumer, _ in consumer.statistics.lostOwnership } == 1 })
+            await Polling.waitUntilAsync { harness.onLoop { consumer, _ in consumer.statistics.lostOwnership } == 1 })
         #expect(harness.onLoop { consumer, _ in consumer.inFlight } == 0)
         // The thief dies: this consumer reclaims the entry and runs the handler again.
         try redis.cli("XCLAIM", "EVSTREAM:14", "treasure", "thief", "0", id, "IDLE", "600000", "JUSTID")
-        #expect(Polling.waitUntil { harness.onLoop { _, handler in handler.calls.count } == 2 })
+        #expect(await Polling.waitUntilAsync { harness.onLoop { _, handler in handler.calls.count } == 2 })
 
         // The first run finally answers: it must not settle the second.
         let handled = harness.onLoop { consumer, handler in
@@ -269,7 +269,7 @@ struct ConsumerTimingTests {
             return consumer.statistics.handled
         }
         #expect(handledNow == 1)
-        #expect(Polling.waitUntil { (try? redis.pending("EVSTREAM:14")) == 0 })
+        #expect(await Polling.waitUntilAsync { (try? redis.pending("EVSTREAM:14")) == 0 })
         harness.shutdown()
     }
 }

@@ -174,14 +174,14 @@ struct GatewayBatchTests {
     }
 
     @Test("a region that is down fails only its own events, 503 each; the rest are appended")
-    func regionDown() throws {
+    func regionDown() async throws {
         let (north, south, harness) = try twoRegions()
         #expect(try Self.batch(harness.port, [Self.event(1), Self.event(2)]).json["accepted"] as? Int == 2)
-        north.kill()
+        await north.kill()
         var response = try Self.batch(harness.port, [Self.event(1), Self.event(2), Self.event(3), Self.event(2)])
         // The first batch after the kill may still find the old connection up.
         #expect(
-            Polling.waitUntil(timeout: .seconds(3)) {
+            await Polling.waitUntilAsync(timeout: .seconds(3)) {
                 response =
                     (try? Self.batch(harness.port, [Self.event(1), Self.event(2), Self.event(3), Self.event(2)]))
                     ?? response

@@ -85,14 +85,14 @@ struct GatewayCommandTests {
     }
 
     @Test("SIGTERM while many spawns wait on a stalled Redis: every client gets its whole answer, exit 0")
-    func sigtermWithRequestsInFlight() throws {
-        let redis = try RedisServerProcess.temporary()
+    func sigtermWithRequestsInFlight() async throws {
+        let redis = try await RedisServerProcess.temporary()
         let regions = try regionsDirectory(["a.yaml": "name: north\nredis: \(redis.url)\nbiomes: [1]\n"])
         let port = LoopbackPorts.freePort()
         let child = try BiomeBusProcess([
             "gateway", "--regions", regions.path, "--listen", "127.0.0.1:\(port)", "--threads", "2",
         ])
-        #expect(child.waitForLog("region up"), "\(child.stderr)")
+        #expect(await child.waitForLog("region up"), "\(child.stderr)")
         redis.pause()
         defer { redis.resume() }
         let clients = 32
@@ -100,7 +100,7 @@ struct GatewayCommandTests {
             Result { try PlainHTTPClient.spawn(port: port, #"{"biome_id": 1, "type": "chest", "coords": [1, 2]}"#) }
         }
         // Every spawn has reached the gateway and waits on Redis (the scrape counts itself).
-        let allWaiting = Polling.waitUntil {
+        let allWaiting = await Polling.waitUntilAsync {
             let text = (try? PlainHTTPClient.request(port: port, method: "GET", path: "/metrics").text) ?? ""
             return text.contains("biomebus_http_requests_in_flight \(clients + 1)\n")
         }
@@ -108,10 +108,10 @@ struct GatewayCommandTests {
         child.signal(SIGTERM)
         // The replies all come at once when Redis answers again: the drain must write them all
         // before it closes the connections.
-        #expect(child.waitForLog("gateway shutting down"), "\(child.stderr)")
+        #expect(await child.waitForLog("gateway shutting down"), "\(child.stderr)")
         redis.resume()
         let answers = requests.wait()
-        #expect(child.waitForExit() == 0)
+        #expect(await child.waitForExit() == 0)
         for (index, answer) in answers.enumerated() {
             switch answer {
             case .success(let response):

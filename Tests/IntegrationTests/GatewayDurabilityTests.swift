@@ -55,11 +55,11 @@ struct GatewayDurabilityTests {
     }
 
     @Test("replicas: 1 with a replica attached: every kind of spawn is 202 and on the replica")
-    func acceptedWithReplica() throws {
-        let master = try RedisServerProcess.temporary()
-        let replica = try RedisServerProcess.temporary()
+    func acceptedWithReplica() async throws {
+        let master = try await RedisServerProcess.temporary()
+        let replica = try await RedisServerProcess.temporary()
         try replica.cli("REPLICAOF", "127.0.0.1", String(master.port))
-        let linked = Polling.waitUntil(timeout: .seconds(20)) {
+        let linked = await Polling.waitUntilAsync(timeout: .seconds(20)) {
             ((try? replica.cli("INFO", "replication")) ?? "").contains("master_link_status:up")
         }
         #expect(linked)

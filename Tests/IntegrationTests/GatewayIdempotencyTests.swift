@@ -81,13 +81,15 @@ struct GatewayIdempotencyTests {
     }
 
     @Test("records live stream.idempotency_ttl_s; after it the key is new again")
-    func ttl() throws {
-        let redis = try RedisServerProcess.temporary()
+    func ttl() async throws {
+        let redis = try await RedisServerProcess.temporary()
         let harness = try Self.harness(redis: redis, ttl: 1)
         #expect(try Self.spawn(harness.port, key: "short").status == 202)
         let ttl = Int(try redis.cli("PTTL", "EVIDEM:1:_:short")) ?? -2
         #expect((1...1000).contains(ttl), "PTTL \(ttl)")
-        #expect(Polling.waitUntil(timeout: .seconds(5)) { (try? redis.cli("EXISTS", "EVIDEM:1:_:short")) == "0" })
+        #expect(
+            await Polling.waitUntilAsync(timeout: .seconds(5)) { (try? redis.cli("EXISTS", "EVIDEM:1:_:short")) == "0" }
+        )
         let later = try Self.spawn(harness.port, key: "short")
         #expect(later.status == 202 && later.headers["idempotent-replayed"] == nil)
         #expect(try redis.streamLength("EVSTREAM:1") == 2)

@@ -29,12 +29,12 @@ struct GatewayIsolationTests {
     }
 
     @Test("a killed region answers 503 quickly while the other keeps getting 202; it recovers by itself")
-    func killedRegion() throws {
+    func killedRegion() async throws {
         let (north, south, harness) = try twoRegions()
         let port = harness.port
         #expect(try PlainHTTPClient.spawn(port: port, Self.body(1)).status == 202)
 
-        north.kill()
+        await north.kill()
         let (down, elapsed) = try timed {
             var response = try PlainHTTPClient.spawn(port: port, Self.body(1))
             // The first spawn after the kill may still see the old connection; within 2 s the
@@ -59,19 +59,19 @@ struct GatewayIsolationTests {
         let names = (readiness.json["regions"] as? [[String: Any]])?.compactMap { $0["name"] as? String }
         #expect(names == ["north"])
 
-        try north.start()
-        let recovered = Polling.waitUntil(timeout: .seconds(10)) {
+        try await north.start()
+        let recovered = await Polling.waitUntilAsync(timeout: .seconds(10)) {
             (try? PlainHTTPClient.spawn(port: port, Self.body(1)))?.status == 202
         }
         #expect(recovered, "spawns for the restarted region must succeed again without a gateway restart")
         #expect(
-            Polling.waitUntil {
+            await Polling.waitUntilAsync {
                 (try? PlainHTTPClient.request(port: port, method: "GET", path: "/readyz"))?.status == 200
             })
     }
 
     @Test("a hung (SIGSTOPped) Redis gives 503 within about 1.5 s, not a hang, and recovers on SIGCONT")
-    func hungRegion() throws {
+    func hungRegion() async throws {
         let (north, south, harness) = try twoRegions()
         let port = harness.port
         defer { north.resume() }
@@ -93,7 +93,7 @@ struct GatewayIsolationTests {
 
         north.resume()
         #expect(
-            Polling.waitUntil(timeout: .seconds(10)) {
+            await Polling.waitUntilAsync(timeout: .seconds(10)) {
                 (try? PlainHTTPClient.spawn(port: port, Self.body(1)))?.status == 202
             })
     }

@@ -16,8 +16,8 @@ struct GatewayOpsTests {
     }
 
     @Test("after N spawns the same depth shows in /v1/regions and in /metrics")
-    func depthEverywhere() throws {
-        let redis = try RedisServerProcess.temporary()
+    func depthEverywhere() async throws {
+        let redis = try await RedisServerProcess.temporary()
         let harness = try GatewayHarness(regions: [GatewayHarness.region("north", redis: redis, biomes: [53, 7])]) {
             $0.sampleInterval = .milliseconds(100)
         }
@@ -34,7 +34,7 @@ struct GatewayOpsTests {
         #expect(biomes.first { $0["biome_id"] as? Int == 7 }?["length"] as? Int == 0)
 
         var metricsText = ""
-        let published = Polling.waitUntil(timeout: .seconds(5)) {
+        let published = await Polling.waitUntilAsync(timeout: .seconds(5)) {
             metricsText = (try? PlainHTTPClient.request(port: harness.port, method: "GET", path: "/metrics").text) ?? ""
             return sample(metricsText, "biomebus_stream_length", ["biome": "53"]) == 17
         }
@@ -47,8 +47,8 @@ struct GatewayOpsTests {
     }
 
     @Test("/v1/regions marks a group whose lag grew over the last three samples")
-    func lagGrowingIsMarked() throws {
-        let redis = try RedisServerProcess.temporary()
+    func lagGrowingIsMarked() async throws {
+        let redis = try await RedisServerProcess.temporary()
         // Samples slower than the test can post, so each sample sees one more entry.
         let harness = try GatewayHarness(regions: [GatewayHarness.region("north", redis: redis, biomes: [4])]) {
             $0.sampleInterval = .milliseconds(400)
@@ -59,7 +59,7 @@ struct GatewayOpsTests {
                 try PlainHTTPClient.spawn(port: harness.port, #"{"biome_id": 4, "type": "chest", "coords": [1, 2]}"#)
                     .status == 202)
             // Wait until the sampler has seen this lag, so consecutive samples differ.
-            let seen = Polling.waitUntil(timeout: .seconds(5)) {
+            let seen = await Polling.waitUntilAsync(timeout: .seconds(5)) {
                 let text =
                     (try? PlainHTTPClient.request(port: harness.port, method: "GET", path: "/metrics").text) ?? ""
                 return text.contains(#"biomebus_group_lag{region="north",biome="4",group="treasure"} \#(expected).0"#)
@@ -73,9 +73,9 @@ struct GatewayOpsTests {
     }
 
     @Test("the memory guard sheds one region's spawns and recovers, while another region keeps getting 202")
-    func memoryGuard() throws {
-        let full = try RedisServerProcess.temporary()
-        let fine = try RedisServerProcess.temporary()
+    func memoryGuard() async throws {
+        let full = try await RedisServerProcess.temporary()
+        let fine = try await RedisServerProcess.temporary()
         let harness = try GatewayHarness(regions: [
             GatewayHarness.region("full", redis: full, biomes: [1]),
             GatewayHarness.region("fine", redis: fine, biomes: [2]),
@@ -92,7 +92,7 @@ struct GatewayOpsTests {
         try full.cli("CONFIG", "SET", "maxmemory", String(used + used / 20))
         // Wait for the guard itself: a 503 alone could come from Redis refusing the write, once its
         // memory (more clients, buffers) has grown past that maxmemory before the next sample.
-        let shed = Polling.waitUntil(timeout: .seconds(5)) {
+        let shed = await Polling.waitUntilAsync(timeout: .seconds(5)) {
             let regions = try? PlainHTTPClient.request(port: port, method: "GET", path: "/v1/regions").json
             return (regions?["regions"] as? [[String: Any]])?.first?["state"] as? String == "shedding"
         }
@@ -107,7 +107,7 @@ struct GatewayOpsTests {
         #expect(states == ["shedding", "up"])
 
         try full.cli("CONFIG", "SET", "maxmemory", "0")
-        let recovered = Polling.waitUntil(timeout: .seconds(5)) {
+        let recovered = await Polling.waitUntilAsync(timeout: .seconds(5)) {
             (try? PlainHTTPClient.spawn(port: port, #"{"biome_id": 1, "type": "chest", "coords": [1, 2]}"#))?.status
                 == 202
         }

@@ -93,8 +93,8 @@ struct HTTPLimitsCommandTests {
     }
 
     @Test("at the descriptor limit the gateway pauses accepting instead of spinning, and serves again after")
-    func descriptorLimit() throws {
-        let redis = try RedisServerProcess.temporary()
+    func descriptorLimit() async throws {
+        let redis = try await RedisServerProcess.temporary()
         let port = LoopbackPorts.freePort()
         let regions = try regions(redisPort: redis.port)
         // A cap above the descriptor limit, so that accept() itself fails with EMFILE.
@@ -111,7 +111,7 @@ struct HTTPLimitsCommandTests {
             logFile: log, environment: environment)
         defer { child.stop() }
         #expect(
-            Polling.waitUntil {
+            await Polling.waitUntilAsync {
                 (try? PlainHTTPClient.request(port: port, method: "GET", path: "/healthz").status) == 200
             })
 
@@ -123,7 +123,7 @@ struct HTTPLimitsCommandTests {
         // libevent logs each failed retry; a paused one wakes every 100 ms. 50 ticks (0.5 s at
         // 100 Hz) leaves room for a busy machine.
         let before = cpuTicks(child.pid)
-        Thread.sleep(forTimeInterval: 2)
+        try await Task.sleep(for: .seconds(2))
         let spent = cpuTicks(child.pid) - before
         #expect(spent < 50, "the gateway spent \(spent) ticks in two seconds at the descriptor limit")
         let retries = (try? String(contentsOf: log, encoding: .utf8))?.components(separatedBy: "Error from accept()")

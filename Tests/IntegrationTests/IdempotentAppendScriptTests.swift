@@ -100,8 +100,8 @@ struct IdempotentAppendScriptTests {
     }
 
     @Test("records expire after the TTL; each new record is counted once in its bucket of the stats hash")
-    func ttlAndAccounting() throws {
-        let redis = try RedisServerProcess.temporary()
+    func ttlAndAccounting() async throws {
+        let redis = try await RedisServerProcess.temporary()
         let blocking = BlockingRedis()
         defer { blocking.close() }
         let client = try blocking.server(try RedisAddress(url: redis.url))
@@ -136,22 +136,24 @@ struct IdempotentAppendScriptTests {
         #expect(try redis.cli("EXPIRETIME", "EVIDEMSTAT:7") == String(laterExpiry))
 
         #expect(try Self.runOne(Self.append(key: "short", ttl: 1), on: client).isAppend)
-        #expect(Polling.waitUntil(timeout: .seconds(5)) { (try? redis.cli("EXISTS", "EVIDEM:7:_:short")) == "0" })
+        #expect(
+            await Polling.waitUntilAsync(timeout: .seconds(5)) { (try? redis.cli("EXISTS", "EVIDEM:7:_:short")) == "0" }
+        )
         // The expired key is new again.
         #expect(try Self.runOne(Self.append(key: "short", coords: "[3,4]", ttl: 1), on: client).isAppend)
         #expect(try redis.streamLength("EVSTREAM:7") == 6)
     }
 
     @Test("an idle biome's records and stats all expire")
-    func idleBiomeLeavesNothing() throws {
-        let redis = try RedisServerProcess.temporary()
+    func idleBiomeLeavesNothing() async throws {
+        let redis = try await RedisServerProcess.temporary()
         let blocking = BlockingRedis()
         defer { blocking.close() }
         let client = try blocking.server(try RedisAddress(url: redis.url))
         #expect(try Self.runOne(Self.append(key: "a", ttl: 1), on: client).isAppend)
         #expect(try Self.runOne(Self.append(key: "b", ttl: 1), on: client).isAppend)
         #expect(
-            Polling.waitUntil(timeout: .seconds(6)) {
+            await Polling.waitUntilAsync(timeout: .seconds(6)) {
                 (try? redis.cli("EXISTS", "EVIDEM:7:_:a", "EVIDEM:7:_:b", "EVIDEMSTAT:7")) == "0"
             })
     }

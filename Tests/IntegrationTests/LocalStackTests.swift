@@ -9,7 +9,7 @@ import Testing
 @Suite("biomebus up: the whole stack in one command")
 struct LocalStackTests {
     @Test("start, post a spawn, see the chest, activate it; Ctrl-C stops every child and frees the ports")
-    func endToEnd() throws {
+    func endToEnd() async throws {
         let data = try ProcessTools.makeTemporaryDirectory(prefix: "biomebus-up")
         defer { try? FileManager.default.removeItem(at: data) }
         let gatewayPort = LoopbackPorts.freePort()
@@ -18,7 +18,7 @@ struct LocalStackTests {
             "up", "--data-dir", data.path, "--listen", "127.0.0.1:\(gatewayPort)", "--activation-listen",
             "127.0.0.1:\(activationPort)", "--summary-every", "0",
         ])
-        let up = Polling.waitUntil(timeout: .seconds(90)) {
+        let up = await Polling.waitUntilAsync(timeout: .seconds(90)) {
             (try? String(contentsOf: stack.stdoutFile, encoding: .utf8))?.contains("BiomeBus is up") == true
         }
         try #require(up, "stderr: \(stack.stderr)")
@@ -29,7 +29,7 @@ struct LocalStackTests {
             port: gatewayPort, #"{"biome_id": 53, "type": "chest", "coords": [1.5, 2.0, 3.25], "chest_id": "e2e-1"}"#)
         #expect(spawn.status == 202)
         #expect(
-            Polling.waitUntil(timeout: .seconds(10)) {
+            await Polling.waitUntilAsync(timeout: .seconds(10)) {
                 (try? PlainHTTPClient.request(port: activationPort, method: "GET", path: "/v1/treasure/53/chests/e2e-1"))?
                     .headers["etag"] == #""1""#
             })
@@ -45,7 +45,7 @@ struct LocalStackTests {
         #expect(children.count >= 2, "redis-server and postgres run under \(data.path)")
 
         stack.signal(SIGINT)
-        #expect(stack.waitForExit(timeout: .seconds(60)) == 0, "\(stack.stderr)")
+        #expect(await stack.waitForExit(timeout: .seconds(60)) == 0, "\(stack.stderr)")
         let left = (try? ProcessTools.run("/usr/bin/pgrep", ["-f", data.path])) ?? ""
         #expect(left.isEmpty, "still running: \(left)")
         for port in [gatewayPort, activationPort] {

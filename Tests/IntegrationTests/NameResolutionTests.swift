@@ -64,7 +64,7 @@ struct NameResolutionTests {
     }
 
     @Test("a nameserver that never answers ends in .timedOut while the loop keeps running")
-    func stalledLookupTimesOut() throws {
+    func stalledLookupTimesOut() async throws {
         let nameserver = try StalledNameserver()
         let running = RunningLoop(resolvConf: nameserver.resolvConf)
         let loop = running.loop
@@ -77,19 +77,19 @@ struct NameResolutionTests {
             return true
         }
         // The loop runs other work while the lookup waits on the nameserver.
-        #expect(Polling.waitUntil { nameserver.queries >= 1 })
+        #expect(await Polling.waitUntilAsync { nameserver.queries >= 1 })
         let stillPending = onLoop(loop) {
             ticksDuringLookup.withLock { $0 += 1 }
             return outcome.value == nil
         }
         #expect(stillPending)
-        #expect(Polling.waitUntil { outcome.value != nil })
+        #expect(await Polling.waitUntilAsync { outcome.value != nil })
         #expect(outcome.value == .failure(.timedOut(host: "redis.stalled.test", after: .milliseconds(600))))
         #expect(ticksDuringLookup.withLock { $0 } == 1)
     }
 
     @Test("a cancelled lookup never calls back")
-    func cancelled() throws {
+    func cancelled() async throws {
         let nameserver = try StalledNameserver()
         let running = RunningLoop(resolvConf: nameserver.resolvConf)
         let loop = running.loop
@@ -102,11 +102,11 @@ struct NameResolutionTests {
             lookup.cancel()
             return true
         }
-        #expect(Polling.waitUntil { nameserver.queries >= 1 })
+        #expect(await Polling.waitUntilAsync { nameserver.queries >= 1 })
         // Past the lookup's timeout, polled through the loop: still nothing.
         let clock = ContinuousClock()
         let deadline = clock.now + .milliseconds(400)
-        Polling.waitUntil(timeout: .seconds(2)) { clock.now >= deadline && onLoop(loop) { true } }
+        await Polling.waitUntilAsync(timeout: .seconds(2)) { clock.now >= deadline && onLoop(loop) { true } }
         #expect(outcome.value == nil)
     }
 
@@ -140,7 +140,7 @@ struct NameResolutionTests {
     }
 
     @Test("Postgres: a host name that never resolves is a failed connect within the connect timeout")
-    func postgresStalledName() throws {
+    func postgresStalledName() async throws {
         let nameserver = try StalledNameserver()
         let connectionBox = Mutex<LoopBound<PostgresConnection>?>(nil)
         let running = RunningLoop(resolvConf: nameserver.resolvConf) { loop in
@@ -153,10 +153,10 @@ struct NameResolutionTests {
         }
         let connection = try #require(connectionBox.withLock { $0 })
         defer { onLoop(running.loop) { connection.value.close() } }
-        #expect(Polling.waitUntil { nameserver.queries >= 1 })
+        #expect(await Polling.waitUntilAsync { nameserver.queries >= 1 })
         // The loop answers while the lookup hangs.
         #expect(onLoop(running.loop) { connection.value.lastError == nil })
-        #expect(Polling.waitUntil { onLoop(running.loop) { connection.value.lastError != nil } })
+        #expect(await Polling.waitUntilAsync { onLoop(running.loop) { connection.value.lastError != nil } })
         let error = onLoop(running.loop) { connection.value.lastError ?? "" }
         #expect(error.contains("db.stalled.test"), "\(error)")
         #expect(error.contains("timed out"), "\(error)")
@@ -164,7 +164,7 @@ struct NameResolutionTests {
     }
 
     @Test("Postgres: lastError (what /readyz shows) never quotes a password, even from libpq's parser")
-    func postgresErrorsAreRedacted() throws {
+    func postgresErrorsAreRedacted() async throws {
         let connectionBox = Mutex<LoopBound<PostgresConnection>?>(nil)
         let running = RunningLoop { loop in
             // libpq's own message quotes the bad token: the password.
@@ -176,7 +176,7 @@ struct NameResolutionTests {
         }
         let connection = try #require(connectionBox.withLock { $0 })
         defer { onLoop(running.loop) { connection.value.close() } }
-        #expect(Polling.waitUntil { onLoop(running.loop) { connection.value.lastError != nil } })
+        #expect(await Polling.waitUntilAsync { onLoop(running.loop) { connection.value.lastError != nil } })
         let error = onLoop(running.loop) { connection.value.lastError ?? "" }
         #expect(error.contains("percent-encoded"), "\(error)")
         #expect(!error.contains("S3cret"), "\(error)")
@@ -184,7 +184,7 @@ struct NameResolutionTests {
 
     @Test("Postgres: localhost (from /etc/hosts) connects through hostaddr")
     func postgresLocalhost() async throws {
-        let server = try PostgresCluster.shared()
+        let server = try await PostgresCluster.shared()
         var connection = PostgresConfiguration(
             url: "postgresql://postgres@localhost:\(server.port)/\(server.database)?application_name=dns-localhost")
         connection.connectTimeout = .seconds(5)

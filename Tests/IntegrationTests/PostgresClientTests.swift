@@ -18,7 +18,7 @@ struct PostgresClientTests {
 
     @Test("parameters go in as text, NULLs and quotes intact; typed accessors decode the row")
     func parametersAndDecoding() async throws {
-        let server = try PostgresCluster.shared()
+        let server = try await PostgresCluster.shared()
         let harness = PostgresHarness(server: server)
         let table = Self.uniqueTable("chests")
         try server.psql(
@@ -52,7 +52,7 @@ struct PostgresClientTests {
 
     @Test("server errors carry their SQLSTATE and leave the connection usable")
     func serverErrors() async throws {
-        let server = try PostgresCluster.shared()
+        let server = try await PostgresCluster.shared()
         let harness = PostgresHarness(server: server, maxConnections: 1)
 
         let missing = await harness.query("SELECT * FROM no_such_table_\(UUID().uuidString.prefix(8))")
@@ -73,7 +73,7 @@ struct PostgresClientTests {
 
     @Test("a statement past its timeout fails with .timedOut quickly, and the pool recovers")
     func queryTimeout() async throws {
-        let server = try PostgresCluster.shared()
+        let server = try await PostgresCluster.shared()
         let harness = PostgresHarness(server: server, maxConnections: 1)
         #expect(await harness.query("SELECT 1").value != nil)
 
@@ -89,7 +89,7 @@ struct PostgresClientTests {
 
     @Test("with client_connection_check_interval in the URL the server ends a timed-out statement soon")
     func abandonedStatementEndsServerSide() async throws {
-        let server = try PostgresCluster.shared()
+        let server = try await PostgresCluster.shared()
         let harness = PostgresHarness(
             server: server, maxConnections: 1,
             urlParameters: ["options": "-c%20client_connection_check_interval%3D100"])
@@ -100,12 +100,12 @@ struct PostgresClientTests {
         #expect(await harness.query("SELECT pg_sleep(5)", timeout: .milliseconds(300)).error == .timedOut)
         let sleeping =
             "SELECT count(*) FROM pg_stat_activity WHERE application_name = '\(name)' AND query LIKE '%pg_sleep(5)'"
-        #expect(Polling.waitUntil(timeout: .seconds(3)) { (try? server.psql(sleeping)) == "0" })
+        #expect(await Polling.waitUntilAsync(timeout: .seconds(3)) { (try? server.psql(sleeping)) == "0" })
     }
 
     @Test("200 statements through a pool of 4 never hold more than 4 sessions")
     func poolBound() async throws {
-        let server = try PostgresCluster.shared()
+        let server = try await PostgresCluster.shared()
         let harness = PostgresHarness(server: server, maxConnections: 4) { $0.leaseTimeout = .seconds(20) }
         let name = harness.applicationName
         // Each statement counts the pool's sessions while it runs, so the whole run is sampled.
@@ -126,7 +126,7 @@ struct PostgresClientTests {
 
     @Test("waiters past the lease deadline get .poolExhausted while every connection is busy")
     func waitersExpire() async throws {
-        let server = try PostgresCluster.shared()
+        let server = try await PostgresCluster.shared()
         let harness = PostgresHarness(server: server, maxConnections: 2) {
             $0.minConnections = 2
             $0.leaseTimeout = .milliseconds(300)
@@ -154,7 +154,7 @@ struct PostgresClientTests {
 
     @Test("a lease runs a transaction on one session; a lease dropped inside one is rolled back")
     func leasesAndTransactions() async throws {
-        let server = try PostgresCluster.shared()
+        let server = try await PostgresCluster.shared()
         let harness = PostgresHarness(server: server, maxConnections: 1)
         let table = Self.uniqueTable("tx")
         try server.psql("CREATE TABLE \(table) (id int PRIMARY KEY)")
@@ -217,7 +217,7 @@ struct PostgresClientTests {
 
     @Test("named statements are prepared once per connection, then reused")
     func preparedStatements() async throws {
-        let server = try PostgresCluster.shared()
+        let server = try await PostgresCluster.shared()
         let harness = PostgresHarness(server: server, maxConnections: 1)
         for value in 1...3 {
             let result = await harness.query(
@@ -233,7 +233,7 @@ struct PostgresClientTests {
 
     @Test("server notices reach the notice handler, not stderr")
     func notices() async throws {
-        let server = try PostgresCluster.shared()
+        let server = try await PostgresCluster.shared()
         let harness = PostgresHarness(server: server, maxConnections: 1)
         let result = await harness.query("DO $$ BEGIN RAISE NOTICE 'chest % opened', 7; END $$")
         #expect(result.value != nil, "\(result)")
@@ -242,7 +242,7 @@ struct PostgresClientTests {
 
     @Test("sessions get statement_timeout and lock_timeout just under the client's deadline, plus the URL's options")
     func serverSideTimeouts() async throws {
-        let harness = PostgresHarness(
+        let harness = await PostgresHarness(
             server: try PostgresCluster.shared(), maxConnections: 1,
             urlParameters: ["options": "-c%20search_path%3Dpg_catalog"]
         ) { $0.connection.queryTimeout = .milliseconds(500) }
@@ -287,7 +287,7 @@ struct PostgresOutageTests {
         "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep%' AND state = 'active'"
     @Test("with Postgres stopped statements fail fast; after a restart the same pool works again")
     func stopAndStart() async throws {
-        let server = try PostgresCluster.forTest()
+        let server = try await PostgresCluster.forTest()
         defer { server.shutdown() }
         let harness = PostgresHarness(server: server, maxConnections: 2) {
             $0.minConnections = 1
@@ -308,7 +308,7 @@ struct PostgresOutageTests {
         }
         #expect(await Polling.waitUntilAsync(timeout: .seconds(30)) { (try? server.psql(Self.sleeping)) == "1" })
         let stopping = ContinuousClock.now
-        server.stop()
+        await server.stop()
         let (lost, lostAt, healthyWhenLost) = await sleeping
         let lostAfter = lostAt - stopping
         #expect(lost.error == .connectionLost)
@@ -327,7 +327,7 @@ struct PostgresOutageTests {
         #expect(await harness.isHealthy == false)
 
         // The bound is about "by itself", not speed: on a loaded CI run 10 s once fell short.
-        try server.start()
+        try await server.start()
         let clock = ContinuousClock()
         let started = clock.now
         var lastError: PostgresError?

@@ -27,7 +27,7 @@ struct PostgresMultiHostTests {
 
     @Test("a first host that accepts TCP but never answers costs one connect timeout; the second serves")
     func silentFirstHost() async throws {
-        let server = try PostgresCluster.shared()
+        let server = try await PostgresCluster.shared()
         // The kernel completes the handshake on a listening socket nobody accepts from; the
         // startup packet is never answered.
         let (fd, silentPort) = LoopbackPorts.listener()
@@ -42,7 +42,7 @@ struct PostgresMultiHostTests {
 
     @Test("a first host that refuses connections is skipped at once")
     func refusingFirstHost() async throws {
-        let server = try PostgresCluster.shared()
+        let server = try await PostgresCluster.shared()
         let harness = harness(firstPort: LoopbackPorts.freePort(), server: server, timeout: .seconds(5))
         let (result, took) = await harness.timedQuery("SELECT 1")
         #expect(result.value != nil, "\(String(describing: result.error))")

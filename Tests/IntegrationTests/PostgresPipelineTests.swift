@@ -45,7 +45,7 @@ struct PostgresPipelineTests {
 
     @Test("statements share one connection at once, each its own transaction, answers in order")
     func pipelinedStatements() async throws {
-        let server = try PostgresCluster.shared()
+        let server = try await PostgresCluster.shared()
         let harness = pipelinedHarness(server, depth: 8)
         // Connected (and the statement prepared) before the burst.
         let pid = try #require(try await harness.query("SELECT pg_backend_pid() AS pid").get().first?.int("pid"))
@@ -73,7 +73,7 @@ struct PostgresPipelineTests {
 
     @Test("a backend terminated mid-pipeline fails every statement in flight at once; the pool reconnects")
     func backendKilledMidPipeline() async throws {
-        let server = try PostgresCluster.shared()
+        let server = try await PostgresCluster.shared()
         let harness = pipelinedHarness(server, depth: 6)
         let name = harness.applicationName
         let pid = try #require(try await harness.query("SELECT pg_backend_pid() AS pid").get().first?.int("pid"))
@@ -103,7 +103,7 @@ struct PostgresPipelineTests {
 
     @Test("a statement past its timeout mid-pipeline ends its session: it and those behind it fail promptly")
     func timeoutMidPipeline() async throws {
-        let server = try PostgresCluster.shared()
+        let server = try await PostgresCluster.shared()
         let harness = pipelinedHarness(server, depth: 4)
         #expect(await harness.query("SELECT 1").value != nil)
 

@@ -18,9 +18,9 @@ struct ReadinessBodyTests {
         "postgresql://biomebus:Pg5ecret@127.0.0.1:\(LoopbackPorts.freePort())/chests?sslmode=disable"
     }
 
-    private func notReady(port: Int) -> PlainHTTPResponse? {
+    private func notReady(port: Int) async -> PlainHTTPResponse? {
         var answer: PlainHTTPResponse?
-        _ = Polling.waitUntil {
+        _ = await Polling.waitUntilAsync {
             answer = try? PlainHTTPClient.request(port: port, method: "GET", path: "/readyz")
             return answer?.status == 503
         }
@@ -28,14 +28,14 @@ struct ReadinessBodyTests {
     }
 
     @Test("activation, Postgres down: 503 not_ready with Retry-After and the postgres list")
-    func activation() throws {
+    func activation() async throws {
         let service = try ActivationService(
             configuration: .init(
                 postgresURL: unreachablePostgres(), listen: ListenAddress(host: "127.0.0.1", port: 0), threads: 1),
             logger: logger)
         service.start()
         defer { service.shutdown() }
-        let answer = try #require(notReady(port: service.port))
+        let answer = try #require(await notReady(port: service.port))
         #expect(answer.errorCode == "not_ready")
         #expect(answer.headers["retry-after"] == "1")
         #expect(
@@ -50,7 +50,7 @@ struct ReadinessBodyTests {
     }
 
     @Test("consumer, Redis and Postgres down: 503 not_ready with Retry-After, a redis and a postgres list")
-    func consumer() throws {
+    func consumer() async throws {
         let region = RegionConfig(
             name: "north", redis: RedisAddress(host: "127.0.0.1", port: LoopbackPorts.freePort(), password: "R3dis"),
             biomes: [BiomeID(7)!])
@@ -61,7 +61,7 @@ struct ReadinessBodyTests {
         service.start()
         defer { service.shutdown() }
         let adminPort = try #require(service.adminPort)
-        let answer = try #require(notReady(port: adminPort))
+        let answer = try #require(await notReady(port: adminPort))
         #expect(answer.errorCode == "not_ready")
         #expect(answer.headers["retry-after"] == "1")
         #expect(

@@ -21,8 +21,8 @@ struct RedisNamesAndSecretsTests {
     }
 
     @Test("a region whose Redis name never resolves leaves the other region on the same loop at 202")
-    func stalledNameDoesNotBlockTheLoop() throws {
-        let redis = try RedisServerProcess.temporary()
+    func stalledNameDoesNotBlockTheLoop() async throws {
+        let redis = try await RedisServerProcess.temporary()
         let nameserver = try StalledNameserver()
         let regions = try regionsDirectory([
             "north.yaml": "name: north\nredis: \(redis.url)\nbiomes: [1]\n",
@@ -33,11 +33,11 @@ struct RedisNamesAndSecretsTests {
         let child = try BiomeBusProcess(
             ["gateway", "--regions", regions.path, "--listen", "127.0.0.1:\(port)", "--threads", "1"],
             environment: ["BIOMEBUS_RESOLV_CONF": nameserver.resolvConf.path])
-        #expect(child.waitForLog("gateway listening"), "\(child.stderr)")
+        #expect(await child.waitForLog("gateway listening"), "\(child.stderr)")
 
         // The south lookup (an A and an AAAA question) goes to the silent nameserver; glibc's
         // getaddrinfo would never ask it.
-        #expect(Polling.waitUntil { nameserver.queries >= 2 })
+        #expect(await Polling.waitUntilAsync { nameserver.queries >= 2 })
         let firstAttempt = 2
         // Spawn to north until south's lookup has timed out (1 s) and a retry asked again: a
         // blocked loop would hold a spawn for the rest of that second.
@@ -64,7 +64,7 @@ struct RedisNamesAndSecretsTests {
         #expect(readiness.text.contains("timed out"), "\(readiness.text)")
         #expect(!readiness.text.contains("SouthS3cret"))
         child.signal(SIGTERM)
-        #expect(child.waitForExit() == 0)
+        #expect(await child.waitForExit() == 0)
         #expect(!child.stderr.contains("SouthS3cret"), "\(child.stderr)")
     }
 

@@ -10,20 +10,20 @@ import Testing
 @Suite("Scripts survive SCRIPT FLUSH")
 struct ScriptFlushTests {
     @Test("dead-lettering keeps working after the server forgot the consumer's scripts")
-    func deadLetterAfterFlush() throws {
-        let redis = try RedisServerProcess.temporary()
-        let database = try TestDatabase(on: try PostgresCluster.shared())
+    func deadLetterAfterFlush() async throws {
+        let redis = try await RedisServerProcess.temporary()
+        let database = try await TestDatabase(on: try PostgresCluster.shared())
         let region = ConsumerHarness.region(redis: redis, biomes: [7], maxDeliveries: 2)
         let consumer = try ConsumerHarness(region: region, postgresURL: database.url)
         _ = consumer
         try redis.cli("XADD", "EVSTREAM:7", "*", "type", "chest", "coords", "not-json", "chest_id", "bad-1", "ts", "1")
-        #expect(Polling.waitUntil(timeout: .seconds(15)) { (try? redis.streamLength("EVDLQ:7")) == 1 })
+        #expect(await Polling.waitUntilAsync(timeout: .seconds(15)) { (try? redis.streamLength("EVDLQ:7")) == 1 })
 
         try redis.cli("SCRIPT", "FLUSH")
         try redis.cli("XADD", "EVSTREAM:7", "*", "type", "chest", "coords", "not-json", "chest_id", "bad-2", "ts", "1")
-        #expect(Polling.waitUntil(timeout: .seconds(15)) { (try? redis.streamLength("EVDLQ:7")) == 2 })
+        #expect(await Polling.waitUntilAsync(timeout: .seconds(15)) { (try? redis.streamLength("EVDLQ:7")) == 2 })
         #expect(try redis.entries("EVDLQ:7").map { $0.fields["chest_id"] } == ["bad-1", "bad-2"])
-        #expect(Polling.waitUntil { (try? redis.pending("EVSTREAM:7")) == 0 })
+        #expect(await Polling.waitUntilAsync { (try? redis.pending("EVSTREAM:7")) == 0 })
     }
 
     @Test("a replay after SCRIPT FLUSH still moves the dead letter back, once")

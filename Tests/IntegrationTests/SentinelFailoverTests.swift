@@ -75,12 +75,15 @@ private final class SentinelClient: @unchecked Sendable {
 @Suite("Sentinel: master discovery and failover against real Sentinels", .serialized)
 struct SentinelFailoverTests {
     @Test("the master is resolved, a SIGKILL failover followed, and commands succeed on the new master")
-    func followsFailover() throws {
-        let cluster = try SentinelCluster(replicas: 1)
+    func followsFailover() async throws {
+        let cluster = try await SentinelCluster.start(replicas: 1)
         let client = try SentinelClient(url: cluster.url)
         defer { client.close() }
         let oldPort = try #require(try cluster.announcedMasterPort(sentinel: 0))
-        #expect(Polling.waitUntil(timeout: .seconds(10)) { (try? client.send("SET", "before", "1")?.get()) != nil })
+        #expect(
+            await Polling.waitUntilAsync(timeout: .seconds(10)) {
+                (try? client.send("SET", "before", "1")?.get()) != nil
+            })
         #expect(client.masterPort == oldPort)
         guard case .master(let replicas)? = client.masterRole else {
             Issue.record("no master role recorded: \(String(describing: client.masterRole))")
@@ -90,10 +93,10 @@ struct SentinelFailoverTests {
         // Replicated before the kill, so the promoted replica has it.
         #expect(try client.send("WAIT", 1, 1000)?.get().integer == 1)
 
-        try cluster.killMaster()
-        let newPort = try #require(cluster.waitForNewMaster(replacing: oldPort), "Sentinels named no new master")
+        try await cluster.killMaster()
+        let newPort = try #require(await cluster.waitForNewMaster(replacing: oldPort), "Sentinels named no new master")
         var hung = 0
-        let resumed = Polling.waitUntil(timeout: .seconds(15)) {
+        let resumed = await Polling.waitUntilAsync(timeout: .seconds(15)) {
             guard let outcome = client.send("SET", "after", "1") else {
                 hung += 1
                 return false
@@ -110,12 +113,13 @@ struct SentinelFailoverTests {
     }
 
     @Test("READONLY from a demoted master makes the client look for the master again")
-    func readOnlyResolvesAgain() throws {
-        let cluster = try SentinelCluster(replicas: 1)
+    func readOnlyResolvesAgain() async throws {
+        let cluster = try await SentinelCluster.start(replicas: 1)
         // No periodic ROLE check and no failover: only the READONLY reply can reveal the demotion.
         let client = try SentinelClient(url: cluster.url, healthCheckInterval: .seconds(3600))
         defer { client.close() }
-        #expect(Polling.waitUntil(timeout: .seconds(10)) { (try? client.send("SET", "k", "1")?.get()) != nil })
+        #expect(
+            await Polling.waitUntilAsync(timeout: .seconds(10)) { (try? client.send("SET", "k", "1")?.get()) != nil })
         let port = try #require(client.masterPort)
         let master = try #require(cluster.server(port: port))
         #expect(client.losses.withLock { $0 } == 0)
@@ -127,52 +131,59 @@ struct SentinelFailoverTests {
         if case .failure(let error)? = refused { #expect(error.serverCode == .readOnly) }
         #expect(client.losses.withLock { $0 } == 1, "READONLY must make the master lost")
         // The Sentinels still name it; its ROLE keeps it from being served again.
-        #expect(Polling.waitUntil(timeout: .seconds(10)) { client.masterLastError?.contains("is a slave") == true })
+        #expect(
+            await Polling.waitUntilAsync(timeout: .seconds(10)) {
+                client.masterLastError?.contains("is a slave") == true
+            })
         #expect(client.masterPort == nil)
         #expect(client.send("SET", "k", "3").flatMap { try? $0.get() } == nil)
 
         try master.cli("REPLICAOF", "NO", "ONE")
-        #expect(Polling.waitUntil(timeout: .seconds(10)) { (try? client.send("SET", "k", "4")?.get()) != nil })
+        #expect(
+            await Polling.waitUntilAsync(timeout: .seconds(10)) { (try? client.send("SET", "k", "4")?.get()) != nil })
         #expect(client.masterPort == port)
         #expect(try master.cli("GET", "k") == "4")
     }
 
     @Test("a manual failover (the old master alive and demoted) is followed to the new master")
-    func manualFailover() throws {
-        let cluster = try SentinelCluster(replicas: 1)
+    func manualFailover() async throws {
+        let cluster = try await SentinelCluster.start(replicas: 1)
         let client = try SentinelClient(url: cluster.url)
         defer { client.close() }
-        #expect(Polling.waitUntil(timeout: .seconds(10)) { (try? client.send("SET", "k", "1")?.get()) != nil })
+        #expect(
+            await Polling.waitUntilAsync(timeout: .seconds(10)) { (try? client.send("SET", "k", "1")?.get()) != nil })
         let oldPort = try #require(client.masterPort)
 
         // Sentinel promotes the replica, announces +switch-master and demotes the old master,
         // killing its clients: whichever the client notices first, it must end on the new one.
         try cluster.sentinelCLI(0, ["SENTINEL", "FAILOVER", SentinelCluster.masterName])
-        let newPort = try #require(cluster.waitForNewMaster(replacing: oldPort), "Sentinels named no new master")
+        let newPort = try #require(await cluster.waitForNewMaster(replacing: oldPort), "Sentinels named no new master")
         #expect(
-            Polling.waitUntil(timeout: .seconds(15)) {
+            await Polling.waitUntilAsync(timeout: .seconds(15)) {
                 (try? client.send("SET", "k", "2")?.get()) != nil && client.masterPort == newPort
             })
         #expect(try cluster.server(port: newPort)?.cli("GET", "k") == "2")
     }
 
     @Test("the +switch-master announcement alone moves the client off a hung master")
-    func switchMasterAnnouncement() throws {
-        let cluster = try SentinelCluster(replicas: 1)
+    func switchMasterAnnouncement() async throws {
+        let cluster = try await SentinelCluster.start(replicas: 1)
         // No periodic ROLE check and no commands: a SIGSTOPped master drops no connection and
         // answers no error, so only the Sentinels' announcement can tell the client.
         let client = try SentinelClient(url: cluster.url, healthCheckInterval: .seconds(3600))
         defer { client.close() }
-        #expect(Polling.waitUntil(timeout: .seconds(10)) { (try? client.send("SET", "k", "1")?.get()) != nil })
+        #expect(
+            await Polling.waitUntilAsync(timeout: .seconds(10)) { (try? client.send("SET", "k", "1")?.get()) != nil })
         let oldPort = try #require(client.masterPort)
         let oldMaster = try #require(cluster.server(port: oldPort))
 
         oldMaster.pause()
         defer { oldMaster.resume() }
-        let newPort = try #require(cluster.waitForNewMaster(replacing: oldPort), "Sentinels named no new master")
-        #expect(Polling.waitUntil(timeout: .seconds(10)) { client.masterPort == newPort })
+        let newPort = try #require(await cluster.waitForNewMaster(replacing: oldPort), "Sentinels named no new master")
+        #expect(await Polling.waitUntilAsync(timeout: .seconds(10)) { client.masterPort == newPort })
         #expect(client.losses.withLock { $0 } >= 1)
-        #expect(Polling.waitUntil(timeout: .seconds(10)) { (try? client.send("SET", "k", "2")?.get()) != nil })
+        #expect(
+            await Polling.waitUntilAsync(timeout: .seconds(10)) { (try? client.send("SET", "k", "2")?.get()) != nil })
         #expect(try cluster.server(port: newPort)?.cli("GET", "k") == "2")
     }
 }

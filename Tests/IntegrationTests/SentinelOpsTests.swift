@@ -12,8 +12,8 @@ struct SentinelOpsTests {
     }
 
     @Test("role, master and replicas per region, from the gateway and from biomebus status; dlq finds the master")
-    func masterShown() throws {
-        let cluster = try SentinelCluster(replicas: 1)
+    func masterShown() async throws {
+        let cluster = try await SentinelCluster.start(replicas: 1)
         let masterPort = try #require(try cluster.announcedMasterPort(sentinel: 0))
         let replicaPort = try #require(cluster.servers.map(\.port).first { $0 != masterPort })
         let region = RegionConfig(
@@ -41,7 +41,7 @@ struct SentinelOpsTests {
         try "name: north\nredis: \(cluster.url)\nbiomes: [53]\n".write(
             to: directory.appendingPathComponent("north.yaml"), atomically: true, encoding: .utf8)
         let json = try BiomeBusProcess(["status", "--regions", directory.path, "--json"])
-        #expect(json.waitForExit() == 0)
+        #expect(await json.waitForExit() == 0)
         let output = try String(contentsOf: json.stdoutFile, encoding: .utf8)
         let document = try #require(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any])
         let fromStatus = try #require(Self.regionOf(document))
@@ -52,6 +52,6 @@ struct SentinelOpsTests {
             "status read the master's stream")
 
         let dlq = try BiomeBusProcess(["dlq", "list", "--biome", "53", "--regions", directory.path])
-        #expect(dlq.waitForExit() == 0, "\((try? String(contentsOf: dlq.logFile, encoding: .utf8)) ?? "")")
+        #expect(await dlq.waitForExit() == 0, "\((try? String(contentsOf: dlq.logFile, encoding: .utf8)) ?? "")")
     }
 }

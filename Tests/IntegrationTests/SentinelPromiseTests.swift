@@ -58,10 +58,10 @@ struct SentinelPromiseTests {
     }
 
     @Test("replicas: 1, master SIGKILLed: no 202 lost, 202s again within 3 s, every chest materialized once")
-    func promise() throws {
+    func promise() async throws {
         // Two replicas: after the promotion the new master keeps one, which WAIT 1 needs.
-        let cluster = try SentinelCluster(replicas: 2)
-        let database = try TestDatabase(on: try PostgresCluster.shared())
+        let cluster = try await SentinelCluster.start(replicas: 2)
+        let database = try await TestDatabase(on: try PostgresCluster.shared())
         var region = ConsumerHarness.region(
             address: try RedisAddress(url: cluster.url), biomes: [1], claimIdleMs: 2000)
         region.stream.durability = StreamDurability(replicas: 1, timeoutMs: 500)
@@ -70,12 +70,12 @@ struct SentinelPromiseTests {
         _ = consumer
 
         let spawner = Spawner(port: gateway.port)
-        #expect(Polling.waitUntil(timeout: .seconds(20)) { spawner.accepted.count >= 200 })
+        #expect(await Polling.waitUntilAsync(timeout: .seconds(20)) { spawner.accepted.count >= 200 })
         let clock = ContinuousClock()
-        let oldPort = try cluster.killMaster()
-        let newPort = cluster.waitForNewMaster(replacing: oldPort)
+        let oldPort = try await cluster.killMaster()
+        let newPort = await cluster.waitForNewMaster(replacing: oldPort)
         let announced = clock.now
-        let resumed = Polling.waitUntil(timeout: .seconds(10)) {
+        let resumed = await Polling.waitUntilAsync(timeout: .seconds(10)) {
             spawner.accepted.contains { $0.sent > announced }
                 && spawner.accepted.count(where: { $0.sent > announced }) >= 100
         }
@@ -101,7 +101,7 @@ struct SentinelPromiseTests {
 
         // The consumer carries on with its group on the new master: every accepted chest once.
         let acceptedIDs = Set(accepted.map(\.chestID))
-        let materialized = Polling.waitUntil(timeout: .seconds(60)) {
+        let materialized = await Polling.waitUntilAsync(timeout: .seconds(60)) {
             guard let rows = try? database.psql("SELECT string_agg(chest_id, ',') FROM treasure_chests") else {
                 return false
             }
@@ -110,6 +110,6 @@ struct SentinelPromiseTests {
         #expect(materialized, "not every accepted chest reached Postgres")
         #expect(
             try database.psql("SELECT count(*) = count(DISTINCT chest_id) FROM treasure_chests") == "t")
-        #expect(Polling.waitUntil(timeout: .seconds(30)) { (try? newMaster.pending("EVSTREAM:1")) == 0 })
+        #expect(await Polling.waitUntilAsync(timeout: .seconds(30)) { (try? newMaster.pending("EVSTREAM:1")) == 0 })
     }
 }

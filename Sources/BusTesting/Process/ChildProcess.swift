@@ -82,6 +82,21 @@ package final class ChildProcess: @unchecked Sendable {
         Polling.waitUntil(timeout: timeout) { !process.isRunning }
     }
 
+    /// `stop` for async code: the waits suspend rather than sleep a thread.
+    package func stop(signal: Int32 = SIGTERM, grace: Duration = .seconds(10)) async {
+        guard process.isRunning else { return }
+        kill(process.processIdentifier, signal)
+        if await waitForExit(grace) { return }
+        kill(process.processIdentifier, SIGKILL)
+        _ = await waitForExit(grace)
+    }
+
+    /// `waitForExit` for async code: polls without holding a thread.
+    @discardableResult
+    package func waitForExit(_ timeout: Duration) async -> Bool {
+        await Polling.waitUntilAsync(timeout: timeout) { !process.isRunning }
+    }
+
     private static func append(to file: URL) throws -> FileHandle {
         if !FileManager.default.fileExists(atPath: file.path) {
             _ = FileManager.default.createFile(atPath: file.path, contents: nil)

@@ -4,7 +4,11 @@ import Foundation
 /// line): fixtures and startup only, never on an event loop.
 package enum Polling {
     /// Polls `condition` every `interval` until it holds; false after `timeout` (the condition
-    /// is checked once more at the deadline).
+    /// is checked once more at the deadline). Sleeps the calling thread: for synchronous
+    /// fixture code only. From async code (every test body: Swift Testing runs them on the
+    /// cooperative pool, two threads here) a sleeping thread is one the other tests' tasks
+    /// cannot run on.
+    @available(*, noasync, message: "sleeps a cooperative thread; use Polling.waitUntilAsync")
     @discardableResult
     package static func waitUntil(
         timeout: Duration = .seconds(10), every interval: Duration = .milliseconds(20), _ condition: () throws -> Bool
@@ -19,16 +23,19 @@ package enum Polling {
         return try condition()
     }
 
-    /// `waitUntil` for an async condition; sleeps without holding a thread.
+    /// `waitUntil` for async code: sleeps without holding a thread. The condition may be
+    /// synchronous (a short `redis-cli` or HTTP call) or async.
+    @discardableResult
     package static func waitUntilAsync(
-        timeout: Duration = .seconds(10), every interval: Duration = .milliseconds(20), _ condition: () async -> Bool
-    ) async -> Bool {
+        timeout: Duration = .seconds(10), every interval: Duration = .milliseconds(20),
+        _ condition: () async throws -> Bool
+    ) async rethrows -> Bool {
         let clock = ContinuousClock()
         let deadline = clock.now + timeout
         while clock.now < deadline {
-            if await condition() { return true }
+            if try await condition() { return true }
             try? await Task.sleep(for: interval)
         }
-        return await condition()
+        return try await condition()
     }
 }

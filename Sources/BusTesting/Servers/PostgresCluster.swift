@@ -224,3 +224,27 @@ package final class PostgresCluster: @unchecked Sendable {
         return directory
     }
 }
+
+/// The same fixture calls for async code (every test body): `initdb`, a start and `pg_ctl
+/// stop` each block for a second or more, so they run off the cooperative pool (`OffPool`).
+extension PostgresCluster {
+    /// `temporary(database:)` off the cooperative pool.
+    package static func temporary(database: String) async throws -> PostgresCluster {
+        try await OffPool.run { try temporary(database: database) }
+    }
+
+    /// `start()` off the cooperative pool.
+    package func start() async throws(FixtureError) {
+        try await OffPool.run { () throws(FixtureError) in try self.start() }
+    }
+
+    /// `stop(mode:)` off the cooperative pool.
+    package func stop(mode: StopMode = .fast) async {
+        await OffPool.run { self.stop(mode: mode) }
+    }
+
+    /// `shutdown()` off the cooperative pool.
+    package func shutdown() async {
+        await OffPool.run { self.shutdown() }
+    }
+}

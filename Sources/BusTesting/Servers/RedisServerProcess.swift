@@ -120,3 +120,28 @@ package final class RedisServerProcess: @unchecked Sendable {
         process?.signal(SIGCONT)
     }
 }
+
+/// The same fixture calls for async code (every test body): the blocking work runs off the
+/// cooperative pool (`OffPool`), so a server that takes seconds to start or stop does not hold
+/// one of its threads.
+extension RedisServerProcess {
+    /// `temporary()` off the cooperative pool.
+    package static func temporary() async throws -> RedisServerProcess {
+        try await OffPool.run { try temporary() }
+    }
+
+    /// `start()` off the cooperative pool.
+    package func start() async throws(FixtureError) {
+        try await OffPool.run { () throws(FixtureError) in try self.start() }
+    }
+
+    /// `stop(grace:)` off the cooperative pool.
+    package func stop(grace: Duration = .seconds(10)) async {
+        await OffPool.run { self.stop(grace: grace) }
+    }
+
+    /// `kill()` off the cooperative pool.
+    package func kill() async {
+        await OffPool.run { self.kill() }
+    }
+}

@@ -156,3 +156,25 @@ package final class SentinelCluster: @unchecked Sendable {
         return fields
     }
 }
+
+/// The same fixture calls for async code (every test body): making the group takes seconds
+/// (replicas syncing, Sentinels meeting every 2 s), so it runs off the cooperative pool.
+extension SentinelCluster {
+    /// `init(replicas:downAfter:)` off the cooperative pool.
+    package static func start(replicas: Int = 1, downAfter: Duration = .milliseconds(1000)) async throws
+        -> SentinelCluster
+    {
+        try await OffPool.run { try SentinelCluster(replicas: replicas, downAfter: downAfter) }
+    }
+
+    /// `killMaster()` off the cooperative pool.
+    @discardableResult
+    package func killMaster() async throws(FixtureError) -> Int {
+        try await OffPool.run { () throws(FixtureError) in try self.killMaster() }
+    }
+
+    /// `waitForNewMaster(replacing:timeout:)` off the cooperative pool.
+    package func waitForNewMaster(replacing oldPort: Int, timeout: Duration = .seconds(30)) async -> Int? {
+        await OffPool.run { self.waitForNewMaster(replacing: oldPort, timeout: timeout) }
+    }
+}

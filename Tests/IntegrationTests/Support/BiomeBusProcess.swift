@@ -62,3 +62,17 @@ final class BiomeBusProcess: @unchecked Sendable {
         return child.terminationStatus
     }
 }
+
+/// The waits for async code (every test body): polls without holding a cooperative thread.
+extension BiomeBusProcess {
+    /// Polls stderr until it contains `text`.
+    func waitForLog(_ text: String, timeout: Duration = .seconds(20)) async -> Bool {
+        await Polling.waitUntilAsync(timeout: timeout) { stderr.contains(text) }
+    }
+
+    /// The exit status, or nil if the process is still running after `timeout`.
+    func waitForExit(timeout: Duration = .seconds(15)) async -> Int32? {
+        guard await child.waitForExit(timeout) else { return nil }
+        return child.terminationStatus
+    }
+}

@@ -18,6 +18,16 @@ extension PostgresCluster {
         try sharedCluster.get()
     }
 
+    /// `forTest()` off the cooperative pool (initdb and the first start take seconds).
+    static func forTest() async throws -> PostgresCluster {
+        try await OffPool.run { try forTest() }
+    }
+
+    /// `shared()` off the cooperative pool: the first caller starts the cluster.
+    static func shared() async throws -> PostgresCluster {
+        try await OffPool.run { try shared() }
+    }
+
     private static let sharedCluster: Result<PostgresCluster, any Error> = Result {
         let cluster = try forTest()
         started.withLock { $0 = cluster }
