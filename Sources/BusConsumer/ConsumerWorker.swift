@@ -52,8 +52,9 @@ final class ConsumerWorker: ServiceWorker {
             readiness: {
                 var report = ReadinessReport()
                 if !consumer.isConnected {
-                    report.add(
-                        .redis, [.init(name: region.name, address: region.redis.description, error: "not connected")])
+                    // As the gateway says it: the latest error, "connecting" before the first.
+                    let error = consumer.lastError ?? "connecting"
+                    report.add(.redis, [.init(name: region.name, address: region.redis.description, error: error)])
                 }
                 if !pool.isHealthy {
                     let error = pool.lastError ?? "Postgres is not reachable"

@@ -74,4 +74,32 @@ struct ReadinessBodyTests {
         #expect(postgres.first?["name"] as? String == "biomebus-consumer")
         #expect(!answer.text.contains("Pg5ecret") && !answer.text.contains("R3dis"), "\(answer.text)")
     }
+
+    @Test("consumer, its Redis stopped: the redis entry carries the connection's latest error, as the gateway's does")
+    func consumerRedisError() async throws {
+        let redis = try await RedisServerProcess.temporary()
+        let database = try await TestDatabase(on: try PostgresCluster.shared())
+        let region = ConsumerHarness.region(redis: redis, biomes: [7])
+        var configuration = ConsumerService.Configuration(
+            region: region, biomes: region.biomes, consumerName: "ready-error", postgresURL: database.url)
+        configuration.admin = ListenAddress(host: "127.0.0.1", port: 0)
+        let service = try ConsumerService(configuration: configuration, logger: logger)
+        service.start()
+        defer { service.shutdown() }
+        let adminPort = try #require(service.adminPort)
+        #expect(
+            await Polling.waitUntilAsync {
+                (try? PlainHTTPClient.request(port: adminPort, method: "GET", path: "/readyz"))?.status == 200
+            })
+
+        await redis.kill()
+        var entry: [String: Any]?
+        let refused = await Polling.waitUntilAsync(timeout: .seconds(20)) {
+            let answer = try? PlainHTTPClient.request(port: adminPort, method: "GET", path: "/readyz")
+            entry = (answer?.json["redis"] as? [[String: Any]])?.first
+            return (entry?["error"] as? String)?.lowercased().contains("connection refused") == true
+        }
+        #expect(refused, "the redis entry: \(String(describing: entry))")
+        #expect((entry?["error"] as? String)?.contains("127.0.0.1:\(redis.port)") == true)
+    }
 }

@@ -144,6 +144,13 @@ package final class RegionConsumer {
     /// Entries held now; never more than `max_in_flight`.
     package var inFlight: Int { machine.held }
     package var isConnected: Bool { reads.isReady && commands.isReady }
+    /// Why a connection that is not ready last failed (the command connection's error first);
+    /// nil while both are ready or before either has failed. For `/readyz`.
+    package var lastError: String? {
+        if !commands.isReady, let error = commands.lastError { return error }
+        if !reads.isReady, let error = reads.lastError { return error }
+        return nil
+    }
 
     package func start() {
         loop.assertInLoop()
