@@ -34,6 +34,8 @@ package final class LocalStack: @unchecked Sendable {
         package var threads = 2
         /// `up --auth FILE`: the auth file, loaded; nil (the default) runs every service open.
         package var authFile: AuthFile?
+        /// Where `authFile` was read from, for the welcome text.
+        package var authFilePath: String?
 
         package init() {}
     }
@@ -56,6 +58,8 @@ package final class LocalStack: @unchecked Sendable {
     package private(set) var gatewayAddress: ListenAddress?
     /// The Redis every region uses (after start).
     package private(set) var redisAddress: RedisAddress?
+    /// What the welcome text says about credentials (after start): which services need one.
+    private var auth: (path: String, spawn: Bool, players: Bool)?
 
     package init(logger: Logger) {
         self.logger = logger
@@ -190,6 +194,9 @@ package final class LocalStack: @unchecked Sendable {
             throw LocalStackError(error.description)
         }
         gatewayAddress = listen
+        if let file = options.authFile {
+            auth = (options.authFilePath ?? "the auth file", file.spawn != nil, file.players != nil)
+        }
         logger.info("gateway listening", metadata: ["address": "\(listen)"])
         probe = StatusProbe(catalog: local)
     }
@@ -293,6 +300,20 @@ package final class LocalStack: @unchecked Sendable {
     /// What to print for a newcomer once the stack is up.
     package func welcome(sampleBiome: Int = 53) -> String {
         guard let gatewayAddress, let redisAddress, let activationAddress, let postgresURL else { return "" }
+        // With auth on, the commands below carry the credentials it asks for. The stack holds
+        // only token hashes, so it can say where a token comes from, never print one.
+        var authNote = ""
+        if let auth {
+            authNote = "Auth is on (\(auth.path)).\n"
+            if auth.spawn {
+                authNote +=
+                    "$TOKEN: a game-server token of a spawn.clients entry in it (`biomebus auth new-client` prints one).\n"
+            }
+            if auth.players { authNote += "$PLAYER_JWT: a player JWT from your identity provider, sub p-1.\n" }
+            authNote += "\n"
+        }
+        let spawnHeader = auth?.spawn == true ? "-H \"Authorization: Bearer $TOKEN\" " : ""
+        let playerHeader = auth?.players == true ? "-H \"Authorization: Bearer $PLAYER_JWT\" " : ""
         return """
 
             BiomeBus is up.
@@ -301,15 +322,15 @@ package final class LocalStack: @unchecked Sendable {
               redis:       \(redisAddress)
               postgres:    \(PostgresURLRedaction.redacted(postgresURL))
 
-            Post a spawn (a consumer turns it into a chest within milliseconds):
+            \(authNote)Post a spawn (a consumer turns it into a chest within milliseconds):
               curl -i -X POST http://\(gatewayAddress)/v1/spawn \\
-                -H 'Content-Type: application/json' \\
+                -H 'Content-Type: application/json' \(spawnHeader)\\
                 -d '{"biome_id": \(sampleBiome), "type": "chest", "coords": [1.5, 2.0, 3.25], "chest_id": "c-9"}'
 
             Read the chest and its ETag, then open it with If-Match:
-              curl -i http://\(activationAddress)/v1/treasure/\(sampleBiome)/chests/c-9
+              curl -i \(playerHeader)http://\(activationAddress)/v1/treasure/\(sampleBiome)/chests/c-9
               curl -i -X POST http://\(activationAddress)/v1/treasure/\(sampleBiome)/chests/c-9/activate \\
-                -H 'If-Match: "1"' -H 'Content-Type: application/json' -d '{"player_id": "p-1"}'
+                -H 'If-Match: "1"' -H 'Content-Type: application/json' \(playerHeader)-d '{"player_id": "p-1"}'
 
             Ops view: http://\(gatewayAddress)/v1/regions, /metrics, or
               biomebus status --regions .biomebus/regions

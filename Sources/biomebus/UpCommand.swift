@@ -58,6 +58,7 @@ struct UpCommand: ParsableCommand {
                 Set($0.regions.map(\.name))
             }
             options.authFile = try auth.load(regionNames: regionNames)
+            options.authFilePath = auth.path
             if options.authFile == nil {
                 warnRunningOpen("up", what: "anyone who reaches the stack may spawn and open chests", logger: logger)
             }

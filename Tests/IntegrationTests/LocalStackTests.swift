@@ -6,7 +6,9 @@ import Testing
     import Glibc
 #endif
 
-@Suite("biomebus up: the whole stack in one command")
+// Serialized: each run starts its own Redis on 6379 or the next free port, and two stacks
+// starting at once could both pick the same one.
+@Suite("biomebus up: the whole stack in one command", .serialized)
 struct LocalStackTests {
     @Test("start, post a spawn, see the chest, activate it; Ctrl-C stops every child and frees the ports")
     func endToEnd() async throws {
@@ -52,5 +54,50 @@ struct LocalStackTests {
             #expect((try? PlainHTTPClient.request(port: port, method: "GET", path: "/healthz", timeout: 1)) == nil)
         }
         #expect(stack.stderr.contains("local stack stopped"))
+    }
+
+    @Test("up --auth FILE: a spawn without a token is 401, with a token from auth new-client 202; the welcome says so")
+    func withAuth() async throws {
+        let data = try ProcessTools.makeTemporaryDirectory(prefix: "biomebus-up-auth")
+        defer { try? FileManager.default.removeItem(at: data) }
+        let minted = try BiomeBusProcess(["auth", "new-client", "--name", "local-gs"])
+        #expect(await minted.waitForExit() == 0, "\(minted.stderr)")
+        let lines = try String(contentsOf: minted.stdoutFile, encoding: .utf8).split(separator: "\n").map(String.init)
+        let token = try #require(lines.first)
+        let authFile = data.appendingPathComponent("auth.yaml")
+        try ("spawn:\n  clients:\n" + lines.dropFirst().map { "    " + $0 }.joined(separator: "\n") + "\n").write(
+            to: authFile, atomically: true, encoding: .utf8)
+
+        let gatewayPort = LoopbackPorts.freePort()
+        let stack = try BiomeBusProcess([
+            "up", "--data-dir", data.appendingPathComponent("stack").path, "--listen", "127.0.0.1:\(gatewayPort)",
+            "--activation-listen", "127.0.0.1:\(LoopbackPorts.freePort())", "--summary-every", "0", "--auth",
+            authFile.path,
+        ])
+        let up = await Polling.waitUntilAsync(timeout: .seconds(90)) {
+            (try? String(contentsOf: stack.stdoutFile, encoding: .utf8))?.contains("BiomeBus is up") == true
+        }
+        try #require(up, "stderr: \(stack.stderr)")
+        let welcome = try String(contentsOf: stack.stdoutFile, encoding: .utf8)
+        #expect(welcome.contains("Auth is on (\(authFile.path))"), "\(welcome)")
+        #expect(welcome.contains("Authorization: Bearer $TOKEN") && welcome.contains("biomebus auth new-client"))
+        #expect(!stack.stderr.contains("running open"), "\(stack.stderr)")
+
+        let body = Array(#"{"biome_id": 53, "type": "chest", "coords": [1, 2], "chest_id": "auth-1"}"#.utf8)
+        let json = ["Content-Type": "application/json"]
+        let anonymous = try PlainHTTPClient.request(
+            port: gatewayPort, method: "POST", path: "/v1/spawn", headers: json, body: body)
+        #expect(anonymous.status == 401, "\(anonymous.text)")
+        let wrong = try PlainHTTPClient.request(
+            port: gatewayPort, method: "POST", path: "/v1/spawn",
+            headers: json.merging(["Authorization": "Bearer not-\(token)"]) { $1 }, body: body)
+        #expect(wrong.status == 401, "\(wrong.text)")
+        let admitted = try PlainHTTPClient.request(
+            port: gatewayPort, method: "POST", path: "/v1/spawn",
+            headers: json.merging(["Authorization": "Bearer \(token)"]) { $1 }, body: body)
+        #expect(admitted.status == 202, "\(admitted.text)")
+
+        stack.signal(SIGINT)
+        #expect(await stack.waitForExit(timeout: .seconds(60)) == 0, "\(stack.stderr)")
     }
 }
