@@ -15,6 +15,20 @@ package enum Concurrently {
         run(count, width: width) { index in Result { try job(index) } }
     }
 
+    /// `run` for async code: the jobs run on their own threads while the caller is suspended.
+    package static func run<T: Sendable>(_ count: Int, width: Int, _ job: @escaping @Sendable (Int) -> T) async
+        -> [T]
+    {
+        await start(count, width: width, job).wait()
+    }
+
+    /// `results` for async code.
+    package static func results<T: Sendable>(
+        _ count: Int, width: Int, _ job: @escaping @Sendable (Int) throws -> T
+    ) async -> [Result<T, any Error>] {
+        await run(count, width: width) { index in Result { try job(index) } }
+    }
+
     /// `run` without waiting: the jobs go on while the caller does something else (stops a
     /// server under them), then `wait()` collects them.
     package static func start<T: Sendable>(_ count: Int, width: Int, _ job: @escaping @Sendable (Int) -> T) -> Batch<T>
@@ -53,6 +67,14 @@ package enum Concurrently {
         /// Blocks until every job has finished; their results in job order.
         package func wait() -> [T] {
             group.wait()
+            return lock.withLock { storage.map { $0! } }
+        }
+
+        /// `wait()` for async code: suspends, holding no thread, until every job has finished.
+        package func wait() async -> [T] {
+            await withCheckedContinuation { continuation in
+                group.notify(queue: .global()) { continuation.resume() }
+            }
             return lock.withLock { storage.map { $0! } }
         }
     }

@@ -43,7 +43,7 @@ struct ActivationDrainTests {
         }
         #expect(allWaiting)
         harness.service.shutdown()
-        let answers = requests.wait()
+        let answers = await requests.wait()
         var winners = 0
         for (index, answer) in answers.enumerated() {
             switch answer {

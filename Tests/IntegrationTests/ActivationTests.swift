@@ -141,15 +141,15 @@ struct ActivationTests {
     @Test(
         "40 concurrent activations with the same tag: exactly one 200, 39 × 412, version 2 (pipelined too)",
         arguments: [1, 8])
-    func raceForOneChest(pipelineDepth: Int) throws {
-        let database = try TestDatabase(on: try PostgresCluster.shared())
+    func raceForOneChest(pipelineDepth: Int) async throws {
+        let database = try await TestDatabase(on: try PostgresCluster.shared())
         try database.insertChest(id: "prize")
         // Pipelined: 2 connections carry the 40 requests, up to 8 statements in flight on each.
         let harness = try ActivationHarness(postgresURL: database.url, poolSize: pipelineDepth == 1 ? 8 : 2) {
             $0.pipelineDepth = pipelineDepth
         }
         let port = harness.port
-        let results = Concurrently.results(40, width: 40) { index in
+        let results = await Concurrently.results(40, width: 40) { index in
             try PlainHTTPClient.request(
                 port: port, method: "POST", path: "/v1/treasure/53/chests/prize/activate",
                 headers: ["If-Match": #""1""#], body: Array(#"{"player_id": "p-\#(index)"}"#.utf8)
@@ -163,8 +163,8 @@ struct ActivationTests {
     }
 
     @Test("2,000 requests from 64 clients with --pool-size 4: Postgres never sees more than 4 connections")
-    func poolBound() throws {
-        let database = try TestDatabase(on: try PostgresCluster.shared())
+    func poolBound() async throws {
+        let database = try await TestDatabase(on: try PostgresCluster.shared())
         try database.psql(
             "INSERT INTO treasure_chests (biome_id, chest_id, type, coords) SELECT 53, 'p-' || n, 'chest', '{1,2}' FROM generate_series(0, 999) n"
         )
@@ -183,7 +183,7 @@ struct ActivationTests {
             }
         }
         watcher.start()
-        let results = Concurrently.results(2000, width: 64) { index in
+        let results = await Concurrently.results(2000, width: 64) { index in
             index % 2 == 0
                 ? try PlainHTTPClient.request(
                     port: port, method: "POST", path: "/v1/treasure/53/chests/p-\(index / 2)/activate",

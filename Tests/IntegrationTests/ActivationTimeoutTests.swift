@@ -66,7 +66,7 @@ struct ActivationTimeoutTests {
         try holder.execute("SELECT 1 FROM treasure_chests WHERE biome_id = 53 AND chest_id = 'term' FOR UPDATE")
 
         let port = harness.port
-        let answers = Concurrently.results(2, width: 2) { job -> Int in
+        let answers = await Concurrently.results(2, width: 2) { job -> Int in
             if job == 0 {
                 return try PlainHTTPClient.request(
                     port: port, method: "POST", path: "/v1/treasure/53/chests/term/activate",

@@ -124,7 +124,7 @@ struct ConsumerTests {
         #expect(maximum == 8, "the cap is reached but never passed (max \(maximum) over \(samples) samples)")
         #expect(try database.psql("SELECT count(*) FROM treasure_chests") == "0", "nothing gets through the lock")
 
-        lock.waitUntilReleased()
+        await lock.waitUntilReleased()
         #expect(
             await Polling.waitUntilAsync(timeout: .seconds(30)) {
                 (try? database.psql("SELECT count(*) FROM treasure_chests")) == "60"

@@ -160,11 +160,11 @@ struct GatewayBatchTests {
     }
 
     @Test("concurrent batches with the same keys: each key appends exactly once")
-    func concurrentKeys() throws {
+    func concurrentKeys() async throws {
         let (north, _, harness) = try twoRegions()
         let port = harness.port
         let events = (0..<20).map { Self.event(1, key: "k-\($0)") }
-        let responses = try Concurrently.results(10, width: 10) { _ in try Self.batch(port, events) }.map {
+        let responses = try await Concurrently.results(10, width: 10) { _ in try Self.batch(port, events) }.map {
             try $0.get()
         }
         #expect(responses.allSatisfy { $0.json["accepted"] as? Int == 20 })

@@ -110,7 +110,7 @@ struct GatewayCommandTests {
         // before it closes the connections.
         #expect(await child.waitForLog("gateway shutting down"), "\(child.stderr)")
         redis.resume()
-        let answers = requests.wait()
+        let answers = await requests.wait()
         #expect(await child.waitForExit() == 0)
         for (index, answer) in answers.enumerated() {
             switch answer {

@@ -96,11 +96,11 @@ struct GatewayIdempotencyTests {
     }
 
     @Test("50 concurrent requests with one key: exactly one entry, every answer names it")
-    func concurrent() throws {
-        let redis = try RedisServerProcess.temporary()
+    func concurrent() async throws {
+        let redis = try await RedisServerProcess.temporary()
         let harness = try Self.harness(redis: redis)
         let port = harness.port
-        let responses = Concurrently.results(50, width: 50) { _ in try Self.spawn(port, key: "race") }
+        let responses = await Concurrently.results(50, width: 50) { _ in try Self.spawn(port, key: "race") }
         let answers = try responses.map { try $0.get() }
         #expect(answers.allSatisfy { $0.status == 202 })
         #expect(Set(answers.map(\.body)).count == 1, "one entry id and chest id for all")

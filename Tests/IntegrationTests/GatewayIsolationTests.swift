@@ -99,8 +99,8 @@ struct GatewayIsolationTests {
     }
 
     @Test("past the cap of outstanding commands, spawns get 503 region_overloaded at once")
-    func outstandingCap() throws {
-        let redis = try RedisServerProcess.temporary()
+    func outstandingCap() async throws {
+        let redis = try await RedisServerProcess.temporary()
         let harness = try GatewayHarness(
             regions: [GatewayHarness.region("north", redis: redis, biomes: [1])], threads: 1
         ) {
@@ -110,7 +110,7 @@ struct GatewayIsolationTests {
         let port = harness.port
         redis.pause()
         defer { redis.resume() }
-        let results = Concurrently.results(12, width: 12) { _ in
+        let results = await Concurrently.results(12, width: 12) { _ in
             try PlainHTTPClient.spawn(port: port, Self.body(1))
         }
         let statuses = results.compactMap { try? $0.get() }

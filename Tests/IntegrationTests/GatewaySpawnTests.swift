@@ -69,13 +69,13 @@ struct GatewaySpawnTests {
     }
 
     @Test("MAXLEN ~ trimming holds the stream near its cap after thousands of spawns")
-    func maxlenTrimming() throws {
-        let redis = try RedisServerProcess.temporary()
+    func maxlenTrimming() async throws {
+        let redis = try await RedisServerProcess.temporary()
         let harness = try GatewayHarness(regions: [
             GatewayHarness.region("emerald", redis: redis, biomes: [5], maxlen: 200)
         ])
         let port = harness.port
-        let results = Concurrently.results(3000, width: 16) { _ in
+        let results = await Concurrently.results(3000, width: 16) { _ in
             try PlainHTTPClient.spawn(port: port, #"{"biome_id": 5, "type": "chest", "coords": [1, 2]}"#).status
         }
         #expect(results.allSatisfy { (try? $0.get()) == 202 })
@@ -90,12 +90,12 @@ struct GatewaySpawnTests {
     }
 
     @Test("3,000 concurrent spawns give 3,000 distinct entries, none lost")
-    func concurrentSpawnsAllLand() throws {
-        let redis = try RedisServerProcess.temporary()
+    func concurrentSpawnsAllLand() async throws {
+        let redis = try await RedisServerProcess.temporary()
         let harness = try GatewayHarness(
             regions: [GatewayHarness.region("emerald", redis: redis, biomes: [1, 2, 3], maxlen: 100_000)])
         let port = harness.port
-        let results = Concurrently.results(3000, width: 64) { index in
+        let results = await Concurrently.results(3000, width: 64) { index in
             let response = try PlainHTTPClient.spawn(
                 port: port,
                 #"{"biome_id": \#(index % 3 + 1), "type": "chest", "coords": [\#(index), 2], "chest_id": "c-\#(index)"}"#

@@ -181,8 +181,8 @@ struct IdempotentAppendScriptTests {
     }
 
     @Test("50 concurrent calls with one key: exactly one entry")
-    func concurrentSameKey() throws {
-        let redis = try RedisServerProcess.temporary()
+    func concurrentSameKey() async throws {
+        let redis = try await RedisServerProcess.temporary()
         let address = try RedisAddress(url: redis.url)
         let redises = (0..<50).map { _ in BlockingRedis() }
         defer { for redis in redises { redis.close() } }
@@ -193,7 +193,7 @@ struct IdempotentAppendScriptTests {
             return Result { try Self.runOne(Self.append(key: "race", chestID: "c-\(index)"), on: clients[index]) }
         }
         for _ in 0..<50 { start.signal() }
-        let outcomes = try batch.wait().map { try $0.get() }
+        let outcomes = try await batch.wait().map { try $0.get() }
         let appended = outcomes.filter(\.isAppend)
         #expect(appended.count == 1)
         guard case .appended(let id, let chestID) = appended.first else { return }

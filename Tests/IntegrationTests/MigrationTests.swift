@@ -8,12 +8,12 @@ import Testing
 @Suite("Schema migrations")
 struct MigrationTests {
     @Test("several migrators at once: one applies, the others find nothing to do; running again changes nothing")
-    func concurrentMigrators() throws {
-        let server = try PostgresCluster.shared()
+    func concurrentMigrators() async throws {
+        let server = try await PostgresCluster.shared()
         let name = "m_" + UUID().uuidString.prefix(8).lowercased()
         try server.psql("CREATE DATABASE \(name)", database: "postgres")
         let url = "postgresql://postgres@127.0.0.1:\(server.port)/\(name)"
-        let results = Concurrently.results(6, width: 6) { _ in
+        let results = await Concurrently.results(6, width: 6) { _ in
             try Schema.migrate(postgresURL: url, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
         }
         let applied = results.compactMap { try? $0.get() }

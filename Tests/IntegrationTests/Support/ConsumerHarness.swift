@@ -72,6 +72,11 @@ final class TableLock {
         session.waitForExit(.seconds(120))
     }
 
+    /// `waitUntilReleased` for async code: polls without holding a thread.
+    func waitUntilReleased() async {
+        await session.waitForExit(.seconds(120))
+    }
+
     /// Ends the locking session now (its transaction rolls back and the lock goes).
     func release(database: TestDatabase) throws {
         try database.psql(
