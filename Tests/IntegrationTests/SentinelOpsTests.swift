@@ -23,7 +23,7 @@ struct SentinelOpsTests {
         // it refused right after startup (the replica's first full sync forks the master), so a
         // 503 is retried; any other answer, or none within the bound, fails with what was said.
         var spawned: PlainHTTPResponse?
-        _ = Polling.waitUntil(timeout: .seconds(30), every: .milliseconds(200)) {
+        _ = await Polling.waitUntilAsync(timeout: .seconds(30), every: .milliseconds(200)) {
             spawned = try? PlainHTTPClient.spawn(
                 port: gateway.port, #"{"biome_id": 53, "type": "chest", "coords": [1, 2]}"#)
             return spawned.map { $0.status != 503 } ?? false
