@@ -37,6 +37,10 @@ package enum PostgresError: Error, Sendable, Equatable, CustomStringConvertible 
         return nil
     }
 
+    /// True for the errors a server sends as it ends the session (`57P01 admin_shutdown`,
+    /// `57P02 crash_shutdown`): the link is as good as gone before libpq reads the EOF after them.
+    package var endsSession: Bool { sqlState == "57P01" || sqlState == "57P02" }
+
     /// True for `23505 unique_violation` (an INSERT that lost a race, for example).
     package var isUniqueViolation: Bool { sqlState == "23505" }
 

@@ -285,6 +285,29 @@ struct PostgresOutageTests {
     /// Backends running a sleep (the statement in flight when the server stops).
     static let sleeping =
         "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep%' AND state = 'active'"
+    @Test("a backend the server terminates (57P01) fails its statement as a lost connection, pool already down")
+    func terminatedBackend() async throws {
+        let server = try await PostgresCluster.forTest()
+        defer { server.shutdown() }
+        let harness = PostgresHarness(server: server, maxConnections: 1) { $0.minConnections = 1 }
+        #expect(await harness.query("SELECT 1").value != nil)
+
+        // pg_terminate_backend sends the backend's client the same FATAL 57P01 a shutdown
+        // does, then closes the socket. The pool must count the link as gone when it reads the
+        // error, not only at the EOF after it.
+        async let sleeping = harness.onLoop { pool, done in
+            pool.query("SELECT pg_sleep(300)", timeout: .seconds(600)) { done(($0, pool.isHealthy)) }
+        }
+        #expect(await Polling.waitUntilAsync(timeout: .seconds(30)) { (try? server.psql(Self.sleeping)) == "1" })
+        try server.psql(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep%' AND state = 'active'"
+        )
+        let (result, healthyWhenAnswered) = await sleeping
+        #expect(result.error == .connectionLost, "\(String(describing: result.error))")
+        #expect(!healthyWhenAnswered)
+        #expect(await Polling.waitUntilAsync(timeout: .seconds(30)) { await harness.query("SELECT 1").value != nil })
+    }
+
     @Test("with Postgres stopped statements fail fast; after a restart the same pool works again")
     func stopAndStart() async throws {
         let server = try await PostgresCluster.forTest()

@@ -572,8 +572,13 @@ package final class PostgresConnection {
             case PGRES_FATAL_ERROR, PGRES_NONFATAL_ERROR, PGRES_BAD_RESPONSE:
                 // The first error is the one that matters; libpq may add "server closed the
                 // connection" after it.
-                if inFlight?.error == nil { inFlight?.error = PostgresError(failed: result) }
+                let error = PostgresError(failed: result)
+                if inFlight?.error == nil { inFlight?.error = error }
                 PQclear(result)
+                if error.endsSession {
+                    sessionEnded(by: error)
+                    return
+                }
             default:
                 // COPY and single-row mode are not used by this client; a statement that starts
                 // a COPY leaves the session in a state only a new connection clears.
@@ -696,11 +701,16 @@ package final class PostgresConnection {
                 if !isPrepare { pipelined[0].result = PostgresResult(copying: result) }
                 PQclear(result)
             case PGRES_FATAL_ERROR, PGRES_NONFATAL_ERROR, PGRES_BAD_RESPONSE:
-                if pipelined[0].error == nil { pipelined[0].error = PostgresError(failed: result) }
+                let error = PostgresError(failed: result)
+                if pipelined[0].error == nil { pipelined[0].error = error }
                 if case .preparing(let name) = pipelined[0].phase, pipelined[0].statementsEnded == 0 {
                     prepared.removeValue(forKey: name)
                 }
                 PQclear(result)
+                if error.endsSession {
+                    sessionEnded(by: error)
+                    return
+                }
             case PGRES_PIPELINE_ABORTED:
                 // A statement after a failed one up to the Sync: the failure is already recorded.
                 PQclear(result)
@@ -717,6 +727,16 @@ package final class PostgresConnection {
     private func discardNotifications() {
         guard let pgConnection else { return }
         while let notification = PQnotifies(pgConnection) { PQfreemem(notification) }
+    }
+
+    /// The server said it is ending the session (shutting down, crashed). The link is broken
+    /// now rather than when libpq reads the EOF that follows, so the pool reports not healthy
+    /// by the time the statement's caller hears of it: a service that answers 503 for it must
+    /// not still say "ready" (the statement fails with `.connectionLost`, as if the EOF had
+    /// come first).
+    private func sessionEnded(by error: PostgresError) {
+        lastError = error.description
+        perform(machine.connectionLost())
     }
 
     /// The link is unusable: record why and let the state machine decide what follows.
