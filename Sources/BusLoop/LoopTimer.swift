@@ -4,7 +4,10 @@ import CLibEvent
     import Glibc
 #endif
 
-/// A one-shot timer on an event loop; `schedule(after:)` (re)arms it.
+/// A one-shot timer on an event loop; `schedule(after:)` (re)arms it, and
+/// `fireAfterPendingCallbacks()` makes it due at once, after the callbacks already pending in
+/// this loop iteration: for work that gathers what those callbacks produce (requests read from
+/// many sockets in one pass) and acts on it once.
 ///
 /// Use it only on its loop's thread. Dropping the timer cancels it.
 package final class LoopTimer {
@@ -39,13 +42,24 @@ package final class LoopTimer {
         event_add(event, &tv)
     }
 
+    /// Fires the timer once after the callbacks already pending in this loop iteration, before
+    /// the loop waits again. libevent runs the active events of a priority in the order they were
+    /// activated and keeps taking from that queue until it is empty, and the loop's events share
+    /// one priority, so an event activated now runs after every callback queued before it.
+    /// Calling it again before it fired does nothing (an active event is not queued twice);
+    /// calling it from the handler fires again in the same pass.
+    package func fireAfterPendingCallbacks() {
+        loop.assertInLoop()
+        event_active(event, Int32(EV_TIMEOUT), 0)
+    }
+
     /// Disarms the timer; harmless when it is not armed.
     package func cancel() {
         loop.assertInLoop()
         event_del(event)
     }
 
-    /// True while armed and not yet fired.
+    /// True while armed (or due) and not yet fired.
     package var isScheduled: Bool {
         event_pending(event, Int16(EV_TIMEOUT), nil) != 0
     }

@@ -31,7 +31,7 @@ final class KeyedSpawnCalls {
     private var regionsWaiting: [Int] = []
     /// By connection: calls this pass will send, not yet counted by the connection.
     private var callsToSend: [Int]
-    private var flush: LoopDeferred!
+    private var flush: LoopTimer!
 
     init(loop: EventLoop, regions: [RegionConfig], connections: [RedisConnection], connectionOfRegion: [Int]) {
         self.regions = regions
@@ -39,7 +39,7 @@ final class KeyedSpawnCalls {
         self.connectionOfRegion = connectionOfRegion
         waiting = Array(repeating: [], count: regions.count)
         callsToSend = Array(repeating: 0, count: connections.count)
-        flush = LoopDeferred(loop: loop) { [unowned self] in self.sendCalls() }
+        flush = LoopTimer(loop: loop) { [unowned self] in self.sendCalls() }
     }
 
     /// Queues `spawn` for its region's call in this iteration, or answers `.overloaded` at once
@@ -55,7 +55,7 @@ final class KeyedSpawnCalls {
         }
         if waiting[region].isEmpty { regionsWaiting.append(region) }
         waiting[region].append(spawn)
-        flush.schedule()
+        flush.fireAfterPendingCallbacks()
     }
 
     private func sendCalls() {

@@ -1,15 +1,15 @@
 import BusLoop
 import Testing
 
-/// What the deferred calls of one test did, in order; touched only on the loop.
+/// What the timers of one test did, in order; touched only on the loop.
 private final class Trace: @unchecked Sendable {
     // @unchecked Sendable: made off the loop, then touched only on the loop's thread.
     var steps: [String] = []
-    var calls: [String: LoopDeferred] = [:]
+    var calls: [String: LoopTimer] = [:]
 }
 
-@Suite("LoopDeferred: once, after the callbacks pending now")
-struct LoopDeferredTests {
+@Suite("LoopTimer fired after the callbacks pending now: once, in order")
+struct LoopTimerPendingCallbacksTests {
     private static func withRunningLoop<T>(_ body: (EventLoop) throws -> T) rethrows -> T {
         let loop = EventLoop(name: "deferred-test")
         let thread = LoopThread(loop: loop)
@@ -27,7 +27,7 @@ struct LoopDeferredTests {
             try loop.waitFor(timeout: .seconds(10)) { complete in
                 let trace = Trace()
                 func call(_ name: String, _ body: @escaping () -> Void = {}) {
-                    trace.calls[name] = LoopDeferred(loop: loop) {
+                    trace.calls[name] = LoopTimer(loop: loop) {
                         trace.steps.append(name)
                         body()
                     }
@@ -36,12 +36,12 @@ struct LoopDeferredTests {
                 // "first" schedules the gathering call three times, while "second" is already
                 // pending: "second" still runs first, and the gathering runs once.
                 call("first") {
-                    for _ in 0..<3 { trace.calls["gather"]!.schedule() }
+                    for _ in 0..<3 { trace.calls["gather"]!.fireAfterPendingCallbacks() }
                     #expect(trace.calls["gather"]!.isScheduled)
                 }
                 call("second")
-                trace.calls["first"]!.schedule()
-                trace.calls["second"]!.schedule()
+                trace.calls["first"]!.fireAfterPendingCallbacks()
+                trace.calls["second"]!.fireAfterPendingCallbacks()
             }
         }
         #expect(steps == ["first", "second", "gather"])
@@ -52,8 +52,8 @@ struct LoopDeferredTests {
         let steps = try Self.withRunningLoop { loop in
             try loop.waitFor(timeout: .seconds(10)) { complete in
                 let trace = Trace()
-                trace.calls["dropped"] = LoopDeferred(loop: loop) { trace.steps.append("dropped") }
-                trace.calls["dropped"]!.schedule()
+                trace.calls["dropped"] = LoopTimer(loop: loop) { trace.steps.append("dropped") }
+                trace.calls["dropped"]!.fireAfterPendingCallbacks()
                 trace.calls["dropped"] = nil
                 // Timers run in a later pass than the active events of this one.
                 let timer = TimerBox()
