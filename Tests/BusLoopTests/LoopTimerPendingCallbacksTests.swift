@@ -10,20 +10,9 @@ private final class Trace: @unchecked Sendable {
 
 @Suite("LoopTimer fired after the callbacks pending now: once, in order")
 struct LoopTimerPendingCallbacksTests {
-    private static func withRunningLoop<T>(_ body: (EventLoop) throws -> T) rethrows -> T {
-        let loop = EventLoop(name: "deferred-test")
-        let thread = LoopThread(loop: loop)
-        thread.start()
-        defer {
-            loop.stop()
-            thread.join()
-        }
-        return try body(loop)
-    }
-
     @Test("scheduled from a callback, it runs after the callbacks already pending, and once however often scheduled")
     func afterPendingCallbacks() throws {
-        let steps = try Self.withRunningLoop { loop in
+        let steps = try withRunningLoop { loop in
             try loop.waitFor(timeout: .seconds(10)) { complete in
                 let trace = Trace()
                 func call(_ name: String, _ body: @escaping () -> Void = {}) {
@@ -49,7 +38,7 @@ struct LoopTimerPendingCallbacksTests {
 
     @Test("dropped before it ran, it never runs")
     func droppedIsCancelled() throws {
-        let steps = try Self.withRunningLoop { loop in
+        let steps = try withRunningLoop { loop in
             try loop.waitFor(timeout: .seconds(10)) { complete in
                 let trace = Trace()
                 trace.calls["dropped"] = LoopTimer(loop: loop) { trace.steps.append("dropped") }

@@ -2,18 +2,6 @@ import BusLoop
 import Synchronization
 import Testing
 
-/// Runs `body` with a loop running on its own thread, stopped and joined afterwards.
-private func withRunningLoop<T>(_ body: (EventLoop) throws -> T) rethrows -> T {
-    let loop = EventLoop(name: "wait-test")
-    let thread = LoopThread(loop: loop)
-    thread.start()
-    defer {
-        loop.stop()
-        thread.join()
-    }
-    return try body(loop)
-}
-
 @Suite("EventLoop.waitFor: the blocking bridge from plain threads")
 struct WaitForTests {
     @Test("work that completes synchronously hands its value back")
@@ -63,7 +51,7 @@ struct WaitForTests {
 
     @Test("work that never completes times out, and its late completion is ignored")
     func timesOut() throws {
-        try withRunningLoop { loop in
+        try withRunningLoop(name: "wait-test") { loop in
             let kept = KeptCompletion()
             #expect(throws: LoopWaitTimedOut(loop: "wait-test", timeout: .milliseconds(50))) {
                 try loop.waitFor(timeout: .milliseconds(50)) { complete in kept.complete.withLock { $0 = complete } }

@@ -69,11 +69,10 @@ struct IdempotentAppendScriptTests {
     }
 
     @Test("first call appends and records; the same spawn again replays and writes nothing; another is reused")
-    func firstReplayReused() throws {
-        let redis = try RedisServerProcess.temporary()
-        let blocking = BlockingRedis()
-        defer { blocking.close() }
-        let client = try blocking.server(try RedisAddress(url: redis.url))
+    func firstReplayReused() async throws {
+        let server = try await ScriptRedis()
+        defer { server.close() }
+        let (redis, client) = (server.redis, server.client)
 
         let first = try Self.runOne(Self.append(key: "k-1"), on: client)
         guard case .appended(let id, let chestID) = first else { throw Failure("expected an append, got \(first)") }
@@ -101,10 +100,9 @@ struct IdempotentAppendScriptTests {
 
     @Test("records expire after the TTL; each new record is counted once in its bucket of the stats hash")
     func ttlAndAccounting() async throws {
-        let redis = try await RedisServerProcess.temporary()
-        let blocking = BlockingRedis()
-        defer { blocking.close() }
-        let client = try blocking.server(try RedisAddress(url: redis.url))
+        let server = try await ScriptRedis()
+        defer { server.close() }
+        let (redis, client) = (server.redis, server.client)
 
         let now = Self.nowMs()
         let bucket = IdempotencyAccounting.bucket(nowMs: now, ttlSeconds: 600)
@@ -146,10 +144,9 @@ struct IdempotentAppendScriptTests {
 
     @Test("an idle biome's records and stats all expire")
     func idleBiomeLeavesNothing() async throws {
-        let redis = try await RedisServerProcess.temporary()
-        let blocking = BlockingRedis()
-        defer { blocking.close() }
-        let client = try blocking.server(try RedisAddress(url: redis.url))
+        let server = try await ScriptRedis()
+        defer { server.close() }
+        let (redis, client) = (server.redis, server.client)
         #expect(try Self.runOne(Self.append(key: "a", ttl: 1), on: client).isAppend)
         #expect(try Self.runOne(Self.append(key: "b", ttl: 1), on: client).isAppend)
         #expect(
@@ -159,11 +156,10 @@ struct IdempotentAppendScriptTests {
     }
 
     @Test("the ops snapshot counts a region's live records and their bytes per biome, without a scan")
-    func statusCounts() throws {
-        let redis = try RedisServerProcess.temporary()
-        let blocking = BlockingRedis()
-        defer { blocking.close() }
-        let client = try blocking.server(try RedisAddress(url: redis.url))
+    func statusCounts() async throws {
+        let server = try await ScriptRedis()
+        defer { server.close() }
+        let (redis, client) = (server.redis, server.client)
         for key in ["a", "b", "c"] { #expect(try Self.runOne(Self.append(key: key), on: client).isAppend) }
         // A bucket older than the TTL (left by a clock far behind): not counted.
         try redis.cli("HSET", "EVIDEMSTAT:7", "1:keys", "9", "1:bytes", "900")
@@ -205,11 +201,10 @@ struct IdempotentAppendScriptTests {
     }
 
     @Test("one call of many: new, replayed and reused in order; a key twice in one call appends once")
-    func manyInOneCall() throws {
-        let redis = try RedisServerProcess.temporary()
-        let blocking = BlockingRedis()
-        defer { blocking.close() }
-        let client = try blocking.server(try RedisAddress(url: redis.url))
+    func manyInOneCall() async throws {
+        let server = try await ScriptRedis()
+        defer { server.close() }
+        let (redis, client) = (server.redis, server.client)
         let earlier = try Self.runOne(Self.append(key: "old", chestID: "c-old"), on: client)
         guard case .appended(let oldID, _) = earlier else { throw Failure("expected an append, got \(earlier)") }
 
@@ -235,11 +230,10 @@ struct IdempotentAppendScriptTests {
     }
 
     @Test("one call counts each biome's new records once, in one HINCRBY pair per biome")
-    func statsPerBiome() throws {
-        let redis = try RedisServerProcess.temporary()
-        let blocking = BlockingRedis()
-        defer { blocking.close() }
-        let client = try blocking.server(try RedisAddress(url: redis.url))
+    func statsPerBiome() async throws {
+        let server = try await ScriptRedis()
+        defer { server.close() }
+        let (redis, client) = (server.redis, server.client)
         let now = Self.nowMs()
         let bucket = IdempotencyAccounting.bucket(nowMs: now, ttlSeconds: 600)
         _ = try redis.cli("CONFIG", "RESETSTAT")
@@ -260,11 +254,10 @@ struct IdempotentAppendScriptTests {
     }
 
     @Test("the first records of a bucket drop each biome's expired buckets and move each hash's expiry, once")
-    func housekeepingPerBiome() throws {
-        let redis = try RedisServerProcess.temporary()
-        let blocking = BlockingRedis()
-        defer { blocking.close() }
-        let client = try blocking.server(try RedisAddress(url: redis.url))
+    func housekeepingPerBiome() async throws {
+        let server = try await ScriptRedis()
+        defer { server.close() }
+        let (redis, client) = (server.redis, server.client)
         let now = Self.nowMs()
         let bucket = IdempotencyAccounting.bucket(nowMs: now, ttlSeconds: 600)
         // Buckets left from long ago, and one still live, in two biomes' hashes.
@@ -320,4 +313,19 @@ extension IdempotentAppend.Outcome {
         if case .replayed = self { return true }
         return false
     }
+}
+
+/// A Redis of its own and one blocking client on it, for one test; `close()` it when done.
+private struct ScriptRedis {
+    let redis: RedisServerProcess
+    let client: BlockingRedis.Server
+    private let blocking: BlockingRedis
+
+    init() async throws {
+        redis = try await RedisServerProcess.temporary()
+        blocking = BlockingRedis()
+        client = try blocking.server(try RedisAddress(url: redis.url))
+    }
+
+    func close() { blocking.close() }
 }
