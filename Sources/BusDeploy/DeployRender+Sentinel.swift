@@ -218,13 +218,7 @@ extension DeployRender {
                         "spec",
                         .map([
                             ("terminationGracePeriodSeconds", 60),
-                            (
-                                "securityContext",
-                                .map([
-                                    ("runAsNonRoot", .bool(true)), ("runAsUser", 999), ("runAsGroup", 999),
-                                    ("fsGroup", 999),
-                                ])
-                            ),
+                            ("securityContext", redisPodSecurityContext),
                             ("affinity", antiAffinity),
                             ("containers", .list([container])),
                             ("volumes", .list(volumes)),

@@ -450,6 +450,12 @@ package enum DeployRender {
         ])
     }
 
+    /// The pod security context of every Redis pod (the single Redis and the Sentinel groups):
+    /// the image's `redis` user, which owns the data volume.
+    static var redisPodSecurityContext: Node {
+        .map([("runAsNonRoot", .bool(true)), ("runAsUser", 999), ("runAsGroup", 999), ("fsGroup", 999)])
+    }
+
     static func redisStatefulSet(_ region: RegionConfig, options: DeployOptions) -> Node {
         let container: Node = .map([
             ("name", "redis"),
@@ -511,13 +517,7 @@ package enum DeployRender {
                                 .map([
                                     // Shutdown writes the AOF; give it time.
                                     ("terminationGracePeriodSeconds", 60),
-                                    (
-                                        "securityContext",
-                                        .map([
-                                            ("runAsNonRoot", .bool(true)), ("runAsUser", 999), ("runAsGroup", 999),
-                                            ("fsGroup", 999),
-                                        ])
-                                    ),
+                                    ("securityContext", redisPodSecurityContext),
                                     ("containers", .list([container])),
                                     (
                                         "volumes",
