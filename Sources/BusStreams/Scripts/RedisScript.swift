@@ -12,6 +12,9 @@ package struct RedisScript: Sendable, Hashable {
     package let source: String
     /// The lowercase hex SHA-1 of `source`, as `SCRIPT LOAD` answers it.
     package let sha: String
+    /// `SCRIPT LOAD` of the source, encoded once: batches and durable keyed spawns send it
+    /// ahead of their calls, and the idempotency script is about a kilobyte.
+    let load: RedisCommand
 
     package init(name: String, keyCount: Int?, source: String) {
         self.name = name
@@ -21,10 +24,17 @@ package struct RedisScript: Sendable, Hashable {
             let hex = String(byte, radix: 16)
             return byte < 16 ? "0" + hex : hex
         }.joined()
+        self.load = RedisCommand("SCRIPT", "LOAD", .string(source))
     }
 
-    /// `SCRIPT LOAD` of the source.
-    var load: RedisCommand { RedisCommand("SCRIPT", "LOAD", .string(source)) }
+    /// Equal when name, source and key count are (the encoded `load` follows from the source).
+    package static func == (lhs: RedisScript, rhs: RedisScript) -> Bool {
+        lhs.source == rhs.source && lhs.keyCount == rhs.keyCount && lhs.name == rhs.name
+    }
+
+    package func hash(into hasher: inout Hasher) {
+        hasher.combine(sha)
+    }
 }
 
 /// Runs scripts by SHA: every run sends `EVALSHA`. A server that lacks the script (first use,
