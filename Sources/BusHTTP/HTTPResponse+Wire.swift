@@ -7,11 +7,11 @@ extension HTTPResponse {
         var closing = closing
         let bodyAllowed = status >= 200 && status != 204 && status != 304
         output.reserveCapacity(output.count + 128 + (bodyAllowed && !headOnly ? body.count : 0))
-        output.append(contentsOf: "HTTP/1.1 ".utf8)
-        appendDecimal(status, to: &output)
-        output.append(UInt8(ascii: " "))
-        output.append(contentsOf: Self.reasonPhrase(status).utf8)
-        output.append(contentsOf: "\r\n".utf8)
+        if Self.statusLines.indices.contains(status - 100) {
+            output.append(contentsOf: Self.statusLines[status - 100])
+        } else {
+            output.append(contentsOf: Self.statusLine(status))
+        }
         for field in headers.fields {
             // Framing is the server's business: a handler's own length or connection field is
             // dropped (`asksToClose` reads the latter first).
@@ -20,25 +20,49 @@ extension HTTPResponse {
                 if field.value.caseInsensitiveEquals("close") { closing = true }
                 continue
             }
-            output.append(contentsOf: field.name.utf8)
-            output.append(contentsOf: ": ".utf8)
-            output.append(contentsOf: field.value.utf8)
-            output.append(contentsOf: "\r\n".utf8)
+            output.appendUTF8(field.name)
+            output.appendASCII(": ")
+            output.appendUTF8(field.value)
+            output.appendASCII("\r\n")
         }
         output.append(contentsOf: date)
         if bodyAllowed {
-            output.append(contentsOf: "Content-Length: ".utf8)
+            output.appendASCII("Content-Length: ")
             appendDecimal(body.count, to: &output)
-            output.append(contentsOf: "\r\n".utf8)
+            output.appendASCII("\r\n")
         }
         if closing {
-            output.append(contentsOf: "Connection: close\r\n".utf8)
+            output.appendASCII("Connection: close\r\n")
         } else if http10 {
-            output.append(contentsOf: "Connection: keep-alive\r\n".utf8)
+            output.appendASCII("Connection: keep-alive\r\n")
         }
-        output.append(contentsOf: "\r\n".utf8)
+        output.appendASCII("\r\n")
         if bodyAllowed && !headOnly { output.append(contentsOf: body) }
         return closing
+    }
+
+    /// `HTTP/1.1 <status> <reason>\r\n`, encoded once for statuses 100 to 599 (index
+    /// `status - 100`): a reply copies its status line instead of formatting it.
+    private static let statusLines: [[UInt8]] = (100..<600).map(statusLine)
+
+    private static func statusLine(_ status: Int) -> [UInt8] {
+        var line = Array("HTTP/1.1 ".utf8)
+        appendDecimal(status, to: &line)
+        line.append(contentsOf: " \(reasonPhrase(status))\r\n".utf8)
+        return line
+    }
+}
+
+extension [UInt8] {
+    /// Appends a string's UTF-8 in one copy (`append(contentsOf: text.utf8)` went byte by byte).
+    mutating func appendUTF8(_ text: String) {
+        var text = text
+        text.withUTF8 { append(contentsOf: $0) }
+    }
+
+    /// Appends a literal's bytes in one copy.
+    mutating func appendASCII(_ text: StaticString) {
+        text.withUTF8Buffer { append(contentsOf: $0) }
     }
 }
 

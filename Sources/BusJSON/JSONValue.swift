@@ -52,4 +52,11 @@ package struct JSONNumber: Sendable, Equatable {
 
     /// The nearest Double; may be infinite for literals such as `1e400`.
     package var double: Double { Double(literal) ?? .nan }
+
+    /// Whether the value is a finite Double. A literal without an exponent is, up to 308
+    /// digits, so the common case is answered without parsing it.
+    package var isFinite: Bool {
+        if literal.utf8.count <= 300, !literal.utf8.contains(where: { $0 | 0x20 == UInt8(ascii: "e") }) { return true }
+        return double.isFinite
+    }
 }

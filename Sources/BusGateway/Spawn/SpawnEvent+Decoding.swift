@@ -20,7 +20,7 @@ extension SpawnEvent {
                 SpawnEvent(
                     biome: try biome(document["biome_id"]),
                     type: try type(document["type"]),
-                    coordinates: try coordinates(document["coords"]),
+                    coordinatesText: try coordinatesText(document["coords"]),
                     chestID: try chestID(document["chest_id"])))
         } catch {
             return .failure(error)
@@ -48,24 +48,26 @@ extension SpawnEvent {
         return text
     }
 
-    private static func coordinates(_ value: JSONValue?) throws(APIError) -> [Double] {
+    /// The coordinates as compact JSON text, written from the literals without a Double round
+    /// trip where that gives the same text (`JSONWriter.number(_: JSONNumber)`).
+    private static func coordinatesText(_ value: JSONValue?) throws(APIError) -> String {
         guard let value else { throw .missingField("coords") }
         guard case .array(let elements) = value, (2...3).contains(elements.count) else {
             throw .invalidField("coords", "coords must be an array of 2 or 3 numbers, not \(describe(value))")
         }
-        var result: [Double] = []
-        result.reserveCapacity(elements.count)
+        var text = JSONWriter()
+        text.beginArray()
         for element in elements {
             guard case .number(let number) = element else {
                 throw .invalidField("coords", "coords must hold only numbers, not \(describe(element))")
             }
-            let double = number.double
-            guard double.isFinite else {
+            guard number.isFinite else {
                 throw .invalidField("coords", "coords must be finite numbers, not \(number.literal)")
             }
-            result.append(double)
+            text.number(number)
         }
-        return result
+        text.endArray()
+        return text.text
     }
 
     private static func chestID(_ value: JSONValue?) throws(APIError) -> String? {
