@@ -169,13 +169,15 @@ final class HTTPConnection {
         while state == .reading {
             if pendingHead == nil {
                 guard start < end else { return }
-                let configuration = server.configuration
+                // The two limits read one by one: a copy of the whole configuration cost a retain
+                // and a release of each of its fields per request.
+                let maxHeadersSize = server.configuration.maxHeadersSize
                 let parse = HTTPRequestParser.parseHead(
-                    UnsafeRawBufferPointer(rebasing: input[start..<end]), maxSize: configuration.maxHeadersSize,
-                    maxFields: configuration.maxHeaderFields)
+                    UnsafeRawBufferPointer(rebasing: input[start..<end]), maxSize: maxHeadersSize,
+                    maxFields: server.configuration.maxHeaderFields)
                 switch parse {
                 case .incomplete:
-                    if end == input.count { _ = makeRoom(needed: configuration.maxHeadersSize + 4) }
+                    if end == input.count { _ = makeRoom(needed: maxHeadersSize + 4) }
                     return
                 case .failed(let error):
                     return refuse(HTTPServer.response(for: error), linger: true)

@@ -56,7 +56,10 @@ package struct JSONNumber: Sendable, Equatable {
     /// Whether the value is a finite Double. A literal without an exponent is, up to 308
     /// digits, so the common case is answered without parsing it.
     package var isFinite: Bool {
-        if literal.utf8.count <= 300, !literal.utf8.contains(where: { $0 | 0x20 == UInt8(ascii: "e") }) { return true }
-        return double.isFinite
+        var literal = literal
+        let plain = literal.withUTF8 { text in
+            text.count <= 300 && !text.contains(where: { $0 | 0x20 == UInt8(ascii: "e") })
+        }
+        return plain || double.isFinite
     }
 }

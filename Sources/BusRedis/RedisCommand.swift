@@ -159,17 +159,26 @@ package struct RedisCommandEncoder {
 
     private mutating func appendBulk(_ payload: UnsafeBufferPointer<UInt8>) {
         appended += 1
-        bytes.append(UInt8(ascii: "$"))
-        RedisCommand.appendDecimal(Int64(payload.count), to: &bytes)
-        appendLineEnd()
+        if payload.count < 10 {
+            // Most arguments are short: `$<digit>\r\n` as one 4-byte copy.
+            let header = (UInt8(ascii: "$"), UInt8(ascii: "0") + UInt8(payload.count), UInt8(13), UInt8(10))
+            withUnsafeBytes(of: header) { bytes.append(contentsOf: $0) }
+        } else {
+            bytes.append(UInt8(ascii: "$"))
+            RedisCommand.appendDecimal(Int64(payload.count), to: &bytes)
+            appendLineEnd()
+        }
         bytes.append(contentsOf: payload)
         appendLineEnd()
     }
 
-    /// The finished command; `name` is for logs and errors.
-    package func command(name: String) -> RedisCommand {
+    /// The finished command; `name` is for logs and errors. Takes the encoder's bytes (it is
+    /// empty afterwards), so adding the NUL does not copy them.
+    package mutating func command(name: String) -> RedisCommand {
         precondition(appended == argumentCount, "\(name): \(appended) arguments written, \(argumentCount) announced")
-        var terminated = bytes
+        var terminated: [UInt8] = []
+        swap(&terminated, &bytes)
+        appended = 0
         terminated.append(0)
         return RedisCommand(terminated: terminated, name: name)
     }

@@ -10,13 +10,12 @@ enum SpawnAppend {
     case keyed(IdempotentAppend, key: IdempotencyKey)
 
     /// The append of `event` as entry fields (type, coords, chest_id, ts, and `source` when a
-    /// client is named), to its biome's stream trimmed to `maxlen`; keyed under `scope` when
+    /// client is named), to its biome's `stream` trimmed to `maxlen`; keyed under `scope` when
     /// `key` is given (the call it joins carries the region's TTL and maxlen).
     init(
-        event: SpawnEvent, chestID: String, receivedAt: Int64, maxlen: Int, key: IdempotencyKey?,
+        event: SpawnEvent, stream: String, chestID: String, receivedAt: Int64, maxlen: Int, key: IdempotencyKey?,
         scope: IdempotencyScope, source: String? = nil
     ) {
-        let stream = StreamKey.events(event.biome)
         // One writer for both forms, so a keyed entry is stored exactly as a plain one.
         let fieldCount = source == nil ? 4 : 5
         func fields(_ entry: inout XAdd.FieldWriter) {

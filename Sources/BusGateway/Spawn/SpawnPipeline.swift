@@ -89,9 +89,8 @@ struct SpawnPipeline {
         guard let regionIndex = catalog.regionIndex(of: event.biome) else {
             return (.failure(.unknownBiome(event.biome)), "unknown")
         }
-        let region = catalog.regions[regionIndex]
         let label = String(event.biome.value)
-        if let client, case .failure(let refusal) = client.authorize(region: region.name) {
+        if let client, case .failure(let refusal) = client.authorize(region: catalog.regions[regionIndex].name) {
             refused(refusal)
             return (.failure(APIError(refusal)), label)
         }
@@ -99,16 +98,20 @@ struct SpawnPipeline {
         let scope = client.flatMap { IdempotencyScope(client: $0.name) } ?? .open
         if control.isShedding(regionIndex) {
             return (
-                .failure(.regionOverloaded(region.name, reason: "its Redis memory is above the high-water mark")), label
+                .failure(
+                    .regionOverloaded(
+                        catalog.regions[regionIndex].name, reason: "its Redis memory is above the high-water mark")),
+                label
             )
         }
         let chestID = event.chestID ?? chestIDs.next()
+        let stream = StreamKey.events(event.biome)
         let work = SpawnAppend(
-            event: event, chestID: chestID, receivedAt: receivedAt, maxlen: region.stream.maxlen, key: key,
-            scope: scope, source: client?.name)
+            event: event, stream: stream, chestID: chestID, receivedAt: receivedAt,
+            maxlen: catalog.regions[regionIndex].stream.maxlen, key: key, scope: scope, source: client?.name)
         let append = Append(
-            work: work, region: regionIndex, biome: event.biome, stream: StreamKey.events(event.biome),
-            chestID: chestID, receivedAt: receivedAt)
+            work: work, region: regionIndex, biome: event.biome, stream: stream, chestID: chestID,
+            receivedAt: receivedAt)
         return (.success(append), label)
     }
 
