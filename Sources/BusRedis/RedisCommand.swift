@@ -57,16 +57,6 @@ package struct RedisCommand: Sendable {
         }
     }
 
-    static func decimalLength(_ value: Int64) -> Int {
-        var magnitude = value.magnitude
-        var count = value < 0 ? 2 : 1
-        while magnitude >= 10 {
-            magnitude /= 10
-            count += 1
-        }
-        return count
-    }
-
     static func appendDecimal(_ value: Int64, to bytes: inout [UInt8]) {
         if value < 0 {
             bytes.append(UInt8(ascii: "-"))
@@ -141,12 +131,18 @@ package struct RedisCommandEncoder {
     }
 
     package mutating func append(_ value: Int64) {
-        appended += 1
-        bytes.append(UInt8(ascii: "$"))
-        RedisCommand.appendDecimal(Int64(RedisCommand.decimalLength(value)), to: &bytes)
-        appendLineEnd()
-        RedisCommand.appendDecimal(value, to: &bytes)
-        appendLineEnd()
+        // `$<length>\r\n<digits>\r\n`, at most 1 + 2 + 2 + 20 + 2 bytes.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) { scratch in
+            // `$` and a two-digit length fit before the header's CR LF at 3.
+            var digits = 0
+            let end = Self.writeDecimal(value, into: scratch, at: 5, count: &digits)
+            scratch[3] = 13
+            scratch[4] = 10
+            let start = Self.writeLengthBackwards(digits, into: scratch, before: 3)
+            scratch[end] = 13
+            scratch[end + 1] = 10
+            appendPiece(UnsafeBufferPointer(rebasing: scratch[start..<(end + 2)]))
+        }
     }
 
     package mutating func append(_ value: Int) { append(Int64(value)) }
@@ -157,19 +153,86 @@ package struct RedisCommandEncoder {
         bytes.append(10)
     }
 
+    /// The largest argument written through the stack scratch of `appendBulk`.
+    private static let scratchPayload = 224
+
     private mutating func appendBulk(_ payload: UnsafeBufferPointer<UInt8>) {
-        appended += 1
-        if payload.count < 10 {
-            // Most arguments are short: `$<digit>\r\n` as one 4-byte copy.
-            let header = (UInt8(ascii: "$"), UInt8(ascii: "0") + UInt8(payload.count), UInt8(13), UInt8(10))
-            withUnsafeBytes(of: header) { bytes.append(contentsOf: $0) }
-        } else {
+        guard payload.count <= Self.scratchPayload else {
+            appended += 1
             bytes.append(UInt8(ascii: "$"))
             RedisCommand.appendDecimal(Int64(payload.count), to: &bytes)
             appendLineEnd()
+            bytes.append(contentsOf: payload)
+            appendLineEnd()
+            return
         }
-        bytes.append(contentsOf: payload)
-        appendLineEnd()
+        // The usual argument is short: header, payload and CR LF are put together on the stack
+        // and appended in one copy (each `Array.append` costs ~90 instructions of checks).
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: Self.scratchPayload + 10) { scratch in
+            // `$` and a length of up to three digits, then CR LF, fit before the payload at 8.
+            let headerEnd = 8
+            scratch[headerEnd - 2] = 13
+            scratch[headerEnd - 1] = 10
+            let start = Self.writeLengthBackwards(payload.count, into: scratch, before: headerEnd - 2)
+            if let source = payload.baseAddress {
+                (scratch.baseAddress! + headerEnd).update(from: source, count: payload.count)
+            }
+            let end = headerEnd + payload.count
+            scratch[end] = 13
+            scratch[end + 1] = 10
+            appendPiece(UnsafeBufferPointer(rebasing: scratch[start..<(end + 2)]))
+        }
+    }
+
+    /// Appends one argument's finished bytes.
+    private mutating func appendPiece(_ piece: UnsafeBufferPointer<UInt8>) {
+        appended += 1
+        bytes.append(contentsOf: piece)
+    }
+
+    /// Writes `$<length>` so that it ends just before `index`; returns where it starts. The
+    /// scratch has room for a length of up to three digits (scratch payloads are shorter).
+    private static func writeLengthBackwards(
+        _ length: Int, into scratch: UnsafeMutableBufferPointer<UInt8>, before index: Int
+    ) -> Int {
+        var index = index
+        var remaining = length
+        repeat {
+            index -= 1
+            scratch[index] = UInt8(ascii: "0") + UInt8(remaining % 10)
+            remaining /= 10
+        } while remaining > 0
+        index -= 1
+        scratch[index] = UInt8(ascii: "$")
+        return index
+    }
+
+    /// Writes `value` in decimal from `index` on; returns the index after it, and its length.
+    private static func writeDecimal(
+        _ value: Int64, into scratch: UnsafeMutableBufferPointer<UInt8>, at index: Int, count: inout Int
+    ) -> Int {
+        var magnitude = value.magnitude
+        var reversed = index
+        if value < 0 {
+            scratch[reversed] = UInt8(ascii: "-")
+            reversed += 1
+        }
+        let firstDigit = reversed
+        repeat {
+            scratch[reversed] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+            magnitude /= 10
+            reversed += 1
+        } while magnitude > 0
+        // Digits were written least significant first: turn them around.
+        var low = firstDigit
+        var high = reversed - 1
+        while low < high {
+            scratch.swapAt(low, high)
+            low += 1
+            high -= 1
+        }
+        count = reversed - index
+        return reversed
     }
 
     /// The finished command; `name` is for logs and errors. Takes the encoder's bytes (it is

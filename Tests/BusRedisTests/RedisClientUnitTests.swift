@@ -18,9 +18,13 @@ struct RedisClientUnitTests {
     func integers() {
         for value: Int64 in [0, 7, 9, 10, 42, 99, 100, 101, 999, 1000, -1, -10, -99, -100, .max, .min] {
             #expect(RedisCommand("X", .integer(value)).words == ["X", String(value)])
+            let text = String(value)
+            #expect(
+                RedisCommand("X", .integer(value)).encoded
+                    == Array("*2\r\n$1\r\nX\r\n$\(text.utf8.count)\r\n\(text)\r\n".utf8))
         }
-        // A bulk string's length prefix takes the same path: 9, 10 and 100 bytes.
-        for length in [9, 10, 100] {
+        // Bulk strings at the edges of the length's digit count and of the stack scratch (224).
+        for length in [0, 1, 9, 10, 99, 100, 223, 224, 225, 1000, 70_000] {
             let value = String(repeating: "a", count: length)
             #expect(
                 RedisCommand("X", .string(value)).encoded == Array("*2\r\n$1\r\nX\r\n$\(length)\r\n\(value)\r\n".utf8))
