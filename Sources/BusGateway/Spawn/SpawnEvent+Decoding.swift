@@ -15,13 +15,28 @@ extension SpawnEvent {
     /// Validates one spawn given as a parsed JSON object (a single spawn's body, or one event
     /// of a batch), with the same rules and messages.
     package static func decode(object document: JSONValue) -> Result<SpawnEvent, APIError> {
+        // One pass over the members (keys are unique): four lookups by key cost a scan and a
+        // copy of the value each.
+        var biomeValue: JSONValue?
+        var typeValue: JSONValue?
+        var coordinatesValue: JSONValue?
+        var chestIDValue: JSONValue?
+        if case .object(let members) = document {
+            for member in members {
+                switch member.key {
+                case "biome_id": biomeValue = member.value
+                case "type": typeValue = member.value
+                case "coords": coordinatesValue = member.value
+                case "chest_id": chestIDValue = member.value
+                default: continue
+                }
+            }
+        }
         do {
             return .success(
                 SpawnEvent(
-                    biome: try biome(document["biome_id"]),
-                    type: try type(document["type"]),
-                    coordinatesText: try coordinatesText(document["coords"]),
-                    chestID: try chestID(document["chest_id"])))
+                    biome: try biome(biomeValue), type: try type(typeValue),
+                    coordinatesText: try coordinatesText(coordinatesValue), chestID: try chestID(chestIDValue)))
         } catch {
             return .failure(error)
         }
