@@ -231,6 +231,32 @@ struct PostgresClientTests {
         #expect(await harness.query("SELECT 1").value != nil)
     }
 
+    @Test("results on one connection keep their own column names, however the statements alternate")
+    func columnNamesPerResult() async throws {
+        // One connection: each result's names are checked against the previous result's and
+        // shared when equal, so alternating, same-count and prefix-sharing names must not mix.
+        let harness = PostgresHarness(server: try await PostgresCluster.shared(), maxConnections: 1)
+        let statements: [(sql: String, columns: [String])] = [
+            ("SELECT 1 AS a, 2 AS b", ["a", "b"]),
+            ("SELECT 1 AS a, 2 AS b", ["a", "b"]),
+            ("SELECT 1 AS a, 2 AS c", ["a", "c"]),
+            ("SELECT 1 AS ab, 2 AS c", ["ab", "c"]),
+            ("SELECT 1 AS a, 2 AS bc", ["a", "bc"]),
+            ("SELECT 1 AS a", ["a"]),
+            ("SELECT 1 AS a, 2 AS b, 3 AS a", ["a", "b", "a"]),
+            ("SELECT 1 AS \"ä x\", 2 AS b", ["ä x", "b"]),
+            ("SELECT 1 AS a, 2 AS b", ["a", "b"]),
+        ]
+        for (sql, columns) in statements {
+            let result = try await harness.query(sql).get()
+            #expect(result.columns == columns, "\(sql)")
+            #expect(result.first?[columns[0]] == "1", "\(sql)")
+            #expect(result.first?[columns[1 % columns.count]] == (columns.count > 1 ? "2" : "1"), "\(sql)")
+        }
+        let empty = try await harness.query("SELECT 1 AS a, 2 AS b WHERE false").get()
+        #expect(empty.columns == ["a", "b"] && empty.rows.isEmpty && empty.affectedRows == 0)
+    }
+
     @Test("server notices reach the notice handler, not stderr")
     func notices() async throws {
         let server = try await PostgresCluster.shared()
