@@ -28,6 +28,23 @@ struct RouterTests {
         }
     }
 
+    @Test("paths split at every slash, empty segments dropped, ASCII or not")
+    func segments() {
+        #expect(RoutePattern.segments(of: "/v1//treasure/53/") == ["v1", "treasure", "53"])
+        #expect(RoutePattern.segments(of: "v1/x") == ["v1", "x"])
+        #expect(RoutePattern.segments(of: "/").isEmpty)
+        #expect(RoutePattern.segments(of: "").isEmpty)
+        #expect(RoutePattern.segments(of: "/a/é/b") == ["a", "é", "b"])
+        // A combining mark after a slash joins it into one Character, which is not a separator.
+        #expect(RoutePattern.segments(of: "/a/\u{301}b") == ["a/\u{301}b"])
+        guard case .found(.activate, let parameters) = router.match(.post, path: "/v1/treasure/53/chests/é-1/activate")
+        else {
+            Issue.record("no match for a non-ASCII chest id")
+            return
+        }
+        #expect(parameters["chest_id"] == "é-1")
+    }
+
     @Test("a known path with another method is 405 with the allowed methods; HEAD follows GET")
     func methods() {
         guard case .methodNotAllowed(let allow) = router.match(.get, path: "/v1/spawn") else {
