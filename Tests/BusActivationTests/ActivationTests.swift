@@ -26,6 +26,30 @@ struct ActivationTests {
         }
     }
 
+    @Test("If-Match: the ASCII byte parser and the Character parser agree on the edges")
+    func parsingEdges() {
+        #expect(IfMatch(headerValues: [" \t* "]) == .any)
+        #expect(IfMatch(headerValues: [" ", "*"]) == nil, "joined: \" ,*\"")
+        for bad in ["*,*", "**", "W/", "W/\"", "\"1\"x", "\"\u{7F}\"", "\"\t\"", "\"1\",\"2"] {
+            #expect(IfMatch(headerValues: [bad]) == nil, "\(bad)")
+        }
+        #expect(IfMatch(headerValues: ["\t\"!#~\"\t,"]) == .tags([EntityTag("!#~")]))
+        #expect(IfMatch(headerValues: [#""""#]) == .tags([EntityTag("")]))
+        // Not ASCII: obs-text is allowed in a tag (read by Character, as before).
+        #expect(IfMatch(headerValues: [#""é", W/"1""#]) == .tags([EntityTag("é"), EntityTag("1", weak: true)]))
+    }
+
+    @Test("a tag names a version only when written as String(version) writes it")
+    func tagVersions() {
+        #expect(EntityTag("0").version == 0)
+        #expect(EntityTag("7").version == 7)
+        #expect(EntityTag("9223372036854775807").version == Int64.max)
+        for text in ["", "00", "07", "+7", "-0", "-7", "7 ", "x", "9223372036854775808", "99999999999999999999"] {
+            #expect(EntityTag(text).version == nil, "\(text)")
+        }
+        #expect(EntityTag("7", weak: true).version == nil)
+    }
+
     @Test("strong comparison: a weak tag never matches")
     func strongComparison() {
         #expect(IfMatch(headerValues: [#""3""#])!.matches(EntityTag(version: 3)))

@@ -26,6 +26,13 @@ struct SpawnEventTests {
         #expect(BiomeID("12") == BiomeID(12))
         #expect(BiomeID("+12") == nil)
         #expect(BiomeID("1x") == nil)
+        // As Int64(String) reads them: an optional minus, then ASCII digits.
+        #expect(BiomeID("-0") == BiomeID(0))
+        #expect(BiomeID("007") == BiomeID(7))
+        #expect(BiomeID("2147483647") == BiomeID(2_147_483_647))
+        for text in ["", "-", "-5", "2147483648", "9223372036854775808", "-9223372036854775808", " 1", "1 ", "٣"] {
+            #expect(BiomeID(text) == nil, "\(text)")
+        }
     }
 
     @Test("identifier patterns")

@@ -20,9 +20,21 @@ package struct EntityTag: Sendable, Equatable, CustomStringConvertible {
         !isWeak && !other.isWeak && opaque == other.opaque
     }
 
-    /// The version a strong tag names, if it is a decimal version number.
+    /// The version a strong tag names, if it is a decimal version number written the way
+    /// `String(version)` writes it (no sign, no leading zero). Read over the bytes: each
+    /// activation asks, and parsing then printing the number back allocated.
     package var version: Int64? {
-        guard !isWeak, let value = Int64(opaque), value >= 0, String(value) == opaque else { return nil }
+        guard !isWeak else { return nil }
+        let digits = opaque.utf8
+        guard let first = digits.first, first != UInt8(ascii: "0") || digits.count == 1 else { return nil }
+        var value: Int64 = 0
+        for byte in digits {
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+            let (shifted, overflow) = value.multipliedReportingOverflow(by: 10)
+            let (sum, carry) = shifted.addingReportingOverflow(Int64(byte &- UInt8(ascii: "0")))
+            guard !overflow, !carry else { return nil }
+            value = sum
+        }
         return value
     }
 }
@@ -35,12 +47,24 @@ package enum IfMatch: Sendable, Equatable {
     /// Parses the field values (a header may be repeated); nil when malformed.
     package init?(headerValues: [String]) {
         guard !headerValues.isEmpty else { return nil }
-        let joined = headerValues.joined(separator: ",")
-        if joined.filter({ $0 != " " && $0 != "\t" }) == "*" {
-            self = .any
-            return
+        let joined = headerValues.count == 1 ? headerValues[0] : headerValues.joined(separator: ",")
+        let tags: [EntityTag]?
+        if joined.utf8.allSatisfy({ $0 < 0x80 }) {
+            // ASCII, as every real If-Match is: bytes and characters are the same here.
+            var isAny = false
+            tags = Self.parseASCIIList(joined, isAny: &isAny)
+            if isAny {
+                self = .any
+                return
+            }
+        } else {
+            if joined.filter({ $0 != " " && $0 != "\t" }) == "*" {
+                self = .any
+                return
+            }
+            tags = Self.parseList(joined)
         }
-        guard let tags = Self.parseList(joined), !tags.isEmpty else { return nil }
+        guard let tags, !tags.isEmpty else { return nil }
         self = .tags(tags)
     }
 
@@ -56,6 +80,47 @@ package enum IfMatch: Sendable, Equatable {
     package var candidateVersions: [Int64] {
         guard case .tags(let tags) = self else { return [] }
         return tags.compactMap(\.version)
+    }
+
+    /// `parseList` over an ASCII value's bytes, Character operations cost ~5k instructions
+    /// per activation. Sets `isAny` (and returns nil) when the value is `*` with optional
+    /// whitespace.
+    private static func parseASCIIList(_ text: String, isAny: inout Bool) -> [EntityTag]? {
+        let bytes = Array(text.utf8)
+        let space = UInt8(ascii: " ")
+        let tab = UInt8(ascii: "\t")
+        let comma = UInt8(ascii: ",")
+        let quote = UInt8(ascii: "\"")
+        if bytes.lazy.filter({ $0 != space && $0 != tab }).elementsEqual(CollectionOfOne(UInt8(ascii: "*"))) {
+            isAny = true
+            return nil
+        }
+        var tags: [EntityTag] = []
+        var index = 0
+        while true {
+            while index < bytes.count, bytes[index] == space || bytes[index] == tab || bytes[index] == comma {
+                index += 1
+            }
+            if index == bytes.count { return tags }
+            var weak = false
+            if bytes.count - index >= 2, bytes[index] == UInt8(ascii: "W"), bytes[index + 1] == UInt8(ascii: "/") {
+                weak = true
+                index += 2
+            }
+            guard index < bytes.count, bytes[index] == quote else { return nil }
+            index += 1
+            let start = index
+            // etagc = %x21 / %x23-7E (obs-text is not ASCII): no spaces, quotes or controls.
+            while index < bytes.count, bytes[index] != quote {
+                guard bytes[index] == 0x21 || (0x23...0x7E).contains(bytes[index]) else { return nil }
+                index += 1
+            }
+            guard index < bytes.count else { return nil }
+            tags.append(EntityTag(String(decoding: bytes[start..<index], as: UTF8.self), weak: weak))
+            index += 1
+            while index < bytes.count, bytes[index] == space || bytes[index] == tab { index += 1 }
+            guard index == bytes.count || bytes[index] == comma else { return nil }
+        }
     }
 
     /// `#entity-tag` with optional whitespace and empty elements (RFC 9110 §5.6.1).
