@@ -52,7 +52,8 @@ package final class PostgresPool {
 
     private var machine: PostgresPoolStateMachine
     private var connections: [ConnectionID: PostgresConnection] = [:]
-    private var waiters: [PostgresPoolStateMachine.WaiterID: (Result<PostgresLease, PostgresError>) -> Void] = [:]
+    /// Waiting callers, by waiter: each gets the connection it was given, or why not.
+    private var waiters: [PostgresPoolStateMachine.WaiterID: (Result<ConnectionID, PostgresError>) -> Void] = [:]
     private var armedDeadline: UInt64?
     private var isClosed = false
 
@@ -113,18 +114,23 @@ package final class PostgresPool {
     ) {
         // Shared: on pipelined connections (`pipelineDepth` > 1) other statements may run on the
         // same connection meanwhile; without pipelining the lease is exclusive all the same.
-        lease(shared: true, leaseTimeout: leaseTimeout) { leased in
-            switch leased {
-            case .success(let lease):
-                lease.query(sql, parameters, statementName: statementName, timeout: timeout) { result in
-                    // Returned before the caller hears back, so the caller's next query can
-                    // reuse this connection at once.
-                    lease.release()
-                    completion(result)
+        // No `PostgresLease` and, with a connection free, no closure to wait with: this runs for
+        // every statement. The connection goes back when the statement completes.
+        let (action, deadline) = requestLease(shared: true, leaseTimeout: leaseTimeout)
+        switch action {
+        case .lease(let id):
+            run(sql, parameters, statementName: statementName, timeout: timeout, on: id, completion)
+        case .wait(let waiter, let open):
+            wait(waiter, deadline: deadline, opening: open) { [self] acquired in
+                switch acquired {
+                case .success(let id):
+                    run(sql, parameters, statementName: statementName, timeout: timeout, on: id, completion)
+                case .failure(let error):
+                    completion(.failure(error))
                 }
-            case .failure(let error):
-                completion(.failure(error))
             }
+        case .fail(let error):
+            completion(.failure(error))
         }
     }
 
@@ -136,23 +142,55 @@ package final class PostgresPool {
     package func withConnection(
         leaseTimeout: Duration? = nil, _ body: @escaping (Result<PostgresLease, PostgresError>) -> Void
     ) {
-        lease(shared: false, leaseTimeout: leaseTimeout, body)
+        acquire(shared: false, leaseTimeout: leaseTimeout) { [self] acquired in body(acquired.map(lease)) }
     }
 
-    private func lease(
-        shared: Bool, leaseTimeout: Duration?, _ body: @escaping (Result<PostgresLease, PostgresError>) -> Void
+    /// Calls `body` with a connection (at once when one is free, else when one is released to
+    /// this caller), or with why there is none.
+    private func acquire(
+        shared: Bool, leaseTimeout: Duration?, _ body: @escaping (Result<ConnectionID, PostgresError>) -> Void
     ) {
+        let (action, deadline) = requestLease(shared: shared, leaseTimeout: leaseTimeout)
+        switch action {
+        case .lease(let id): body(.success(id))
+        case .wait(let waiter, let open): wait(waiter, deadline: deadline, opening: open, body)
+        case .fail(let error): body(.failure(error))
+        }
+    }
+
+    /// Asks the state machine for a connection; also returns the caller's lease deadline.
+    private func requestLease(
+        shared: Bool, leaseTimeout: Duration?
+    ) -> (PostgresPoolStateMachine.LeaseAction, deadline: UInt64) {
         loop.assertInLoop()
         let deadline = Clocks.monotonicNanoseconds() &+ (leaseTimeout ?? configuration.leaseTimeout).nanoseconds
-        switch machine.leaseRequested(deadline: deadline, shared: shared) {
-        case .lease(let id):
-            body(.success(lease(id)))
-        case .wait(let waiter, let open):
-            waiters[waiter] = body
-            armWaiterTimer(for: deadline)
-            if let open { self.open(open) }
-        case .fail(let error):
-            body(.failure(error))
+        return (machine.leaseRequested(deadline: deadline, shared: shared), deadline)
+    }
+
+    /// Queues `body` as `waiter` until the machine gives it a connection or its deadline passes.
+    private func wait(
+        _ waiter: PostgresPoolStateMachine.WaiterID, deadline: UInt64, opening open: ConnectionID?,
+        _ body: @escaping (Result<ConnectionID, PostgresError>) -> Void
+    ) {
+        waiters[waiter] = body
+        armWaiterTimer(for: deadline)
+        if let open { self.open(open) }
+    }
+
+    /// One statement on connection `id`, leased to it: the connection goes back to the pool as
+    /// the statement completes, before its caller hears back, so the caller's next statement
+    /// can reuse it at once (the order `PostgresLease` keeps too).
+    private func run(
+        _ sql: String, _ parameters: [String?], statementName: String?, timeout: Duration?, on id: ConnectionID,
+        _ completion: @escaping PostgresConnection.Completion
+    ) {
+        guard let connection = connections[id] else {
+            preconditionFailure("the pool leased \(id), which it does not have")
+        }
+        connection.query(sql, parameters, statementName: statementName, timeout: timeout) { [self] result in
+            statementCompleted(result)
+            release(id, connection)
+            completion(result)
         }
     }
 
@@ -229,11 +267,11 @@ package final class PostgresPool {
         case .none:
             break
         case .lease(let id, let waiter):
-            waiters.removeValue(forKey: waiter)?(.success(lease(id)))
+            waiters.removeValue(forKey: waiter)?(.success(id))
         case .fail(let failed, let error):
             for waiter in failed { waiters.removeValue(forKey: waiter)?(.failure(error)) }
         case .share(let id, let sharing):
-            for waiter in sharing { waiters.removeValue(forKey: waiter)?(.success(lease(id))) }
+            for waiter in sharing { waiters.removeValue(forKey: waiter)?(.success(id)) }
         }
     }
 

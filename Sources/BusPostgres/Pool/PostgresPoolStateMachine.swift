@@ -167,9 +167,13 @@ package struct PostgresPoolStateMachine: Sendable {
     package mutating func leaseRequested(deadline: UInt64, shared: Bool = false) -> LeaseAction {
         if isClosed { return .fail(.unavailable) }
         let shared = shared && sharesPerConnection > 1
+        // One hash of the connection per lease and per release (`index(forKey:)`, then the
+        // slot in place): these run for every statement.
         if let connection = idle.popLast() {
-            slots[connection]?.holders = 1
-            slots[connection]?.shared = shared
+            if let index = slots.index(forKey: connection) {
+                slots.values[index].holders = 1
+                slots.values[index].shared = shared
+            }
             return .lease(connection)
         }
         // FIFO: nobody overtakes a waiter.
@@ -233,12 +237,14 @@ package struct PostgresPoolStateMachine: Sendable {
 
     /// The lease holder (one of them, for a shared connection) gave the connection back.
     package mutating func connectionReleased(_ connection: ConnectionID) -> Action {
-        guard !isClosed, let slot = slots[connection], slot.leased else { return .none }
-        slots[connection]?.holders -= 1
+        guard !isClosed, let index = slots.index(forKey: connection) else { return .none }
+        let slot = slots.values[index]
+        guard slot.leased else { return .none }
+        slots.values[index].holders -= 1
         if slot.holders > 1 {
             return slot.health == .up ? shareWithWaiters(connection) : .none
         }
-        slots[connection]?.shared = false
+        slots.values[index].shared = false
         return slot.health == .up ? becameIdle(connection) : .none
     }
 
