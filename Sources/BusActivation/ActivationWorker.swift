@@ -261,7 +261,12 @@ final class ActivationWorker: ServiceWorker {
                         version: chest.version, issuedAt: Clocks.unixMilliseconds() / 1000)
                     body = Chest.appendingMember("receipt", receipt, to: body)
                 }
-                responder.send(.json(200, bytes: body, headers: ["ETag": chest.entityTag.description]))
+                // The fields `.json(_:bytes:headers:)` would give, built at their final size.
+                let headers = HTTPHeaders([
+                    (name: "ETag", value: chest.entityTag.description),
+                    (name: "Content-Type", value: "application/json"),
+                ])
+                responder.send(HTTPResponse(status: 200, headers: headers, body: body))
             case .success(let outcome):
                 responder.send(HTTPResponse(outcome.error!))
             case .failure(let error):

@@ -62,8 +62,13 @@ package enum ChestStatements {
     package static func activateParameters(biome: BiomeID, chestID: String, versions: [Int64]?, playerID: String?)
         -> [String?]
     {
-        let versionList = versions.map { "{" + $0.map(String.init).joined(separator: ",") + "}" }
-        return [String(biome.value), chestID, versionList, playerID]
+        return [String(biome.value), chestID, versions.map(versionList), playerID]
+    }
+
+    /// `{1,2}`; one version (the usual `If-Match: "1"`) without the map-and-join's arrays.
+    private static func versionList(_ versions: [Int64]) -> String {
+        if versions.count == 1 { return "{" + String(versions[0]) + "}" }
+        return "{" + versions.map(String.init).joined(separator: ",") + "}"
     }
 
     package static func findParameters(biome: BiomeID, chestID: String) -> [String?] {

@@ -13,7 +13,13 @@ package struct EntityTag: Sendable, Equatable, CustomStringConvertible {
         self.init(String(version))
     }
 
-    package var description: String { (isWeak ? "W/" : "") + "\"\(opaque)\"" }
+    package var description: String {
+        // Appended, not interpolated: every 200 and 409/412 carries one.
+        var text = isWeak ? "W/\"" : "\""
+        text += opaque
+        text += "\""
+        return text
+    }
 
     /// Strong comparison: both strong and equal. A weak tag never matches.
     package func strongMatches(_ other: EntityTag) -> Bool {
