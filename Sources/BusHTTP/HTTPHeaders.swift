@@ -17,7 +17,9 @@ package struct HTTPHeaders: Sendable, Equatable, ExpressibleByDictionaryLiteral 
 
     /// Every value of `name`, in order (a header may be repeated).
     package func values(_ name: String) -> [String] {
-        fields.filter { $0.name.caseInsensitiveEquals(name) }.map(\.value)
+        var values: [String] = []
+        for field in fields where field.name.caseInsensitiveEquals(name) { values.append(field.value) }
+        return values
     }
 
     package mutating func add(_ name: String, _ value: String) {
@@ -32,6 +34,8 @@ package struct HTTPHeaders: Sendable, Equatable, ExpressibleByDictionaryLiteral 
 extension String {
     /// ASCII case-insensitive equality, on the UTF-8 bytes (header names are ASCII).
     func caseInsensitiveEquals(_ other: String) -> Bool {
+        // Most names differ in length: answered without reaching the bytes.
+        guard utf8.count == other.utf8.count else { return false }
         var lhs = self
         var rhs = other
         return lhs.withUTF8 { a in

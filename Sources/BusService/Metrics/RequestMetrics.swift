@@ -14,6 +14,9 @@ package final class RequestMeter {
     private let makeCounter: (_ label: String, _ status: Int) -> Metrics.Counter
     private let latency: ShardedHistogram.Shard
     private var counters: [Key: Metrics.Counter] = [:]
+    /// The pair counted last and its counter: a loop mostly answers the same route with the
+    /// same status many times in a row, and comparing a short label costs less than hashing it.
+    private var last: (key: Key, counter: Metrics.Counter)?
 
     /// `makeCounter` registers the service's request counter for a label and status (called
     /// once per pair); `latency` is this loop's shard of the request histogram.
@@ -29,12 +32,15 @@ package final class RequestMeter {
     package func record(label: String, status: Int, started: UInt64) {
         let key = Key(label: label, status: status)
         let counter: Metrics.Counter
-        if let cached = counters[key] {
+        if let last, last.key == key {
+            counter = last.counter
+        } else if let cached = counters[key] {
             counter = cached
         } else {
             counter = makeCounter(label, status)
             counters[key] = counter
         }
+        last = (key, counter)
         counter.increment()
         latency.record(seconds: Double(Clocks.monotonicNanoseconds() &- started) / 1e9)
     }
