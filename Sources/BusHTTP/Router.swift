@@ -204,14 +204,18 @@ package struct RoutePattern: Sendable {
 
     /// `/v1/spawn/` and `//v1//spawn` become `/v1/spawn`, as segment matching treats them.
     static func normalized(_ path: String) -> String {
-        let utf8 = path.utf8
-        // The common case, already normalized, costs one scan and no allocation.
-        var previousSlash = false
-        var clean = utf8.last != UInt8(ascii: "/") || utf8.count == 1
-        for byte in utf8 where clean {
-            let slash = byte == UInt8(ascii: "/")
-            if slash && previousSlash { clean = false }
-            previousSlash = slash
+        // The common case, already normalized, costs one scan and no allocation; a scan of the
+        // contiguous bytes, as iterating the UTF8View cost ~30 instructions a byte.
+        var text = path
+        let clean = text.withUTF8 { bytes in
+            guard bytes.last != UInt8(ascii: "/") || bytes.count == 1 else { return false }
+            var previousSlash = false
+            for byte in bytes {
+                let slash = byte == UInt8(ascii: "/")
+                if slash && previousSlash { return false }
+                previousSlash = slash
+            }
+            return true
         }
         if clean { return path }
         return "/" + path.split(separator: "/").joined(separator: "/")

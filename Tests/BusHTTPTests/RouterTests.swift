@@ -35,6 +35,12 @@ struct RouterTests {
         #expect(RoutePattern.segments(of: "/").isEmpty)
         #expect(RoutePattern.segments(of: "").isEmpty)
         #expect(RoutePattern.segments(of: "/a/é/b") == ["a", "é", "b"])
+        for (path, normalized) in [
+            ("/v1/spawn", "/v1/spawn"), ("/v1/spawn/", "/v1/spawn"), ("//v1//spawn", "/v1/spawn"), ("/", "/"),
+            ("//", "/"), ("", ""), ("/é//x", "/é/x"),
+        ] {
+            #expect(RoutePattern.normalized(path) == normalized, "\(path)")
+        }
         // A combining mark after a slash joins it into one Character, which is not a separator.
         #expect(RoutePattern.segments(of: "/a/\u{301}b") == ["a/\u{301}b"])
         guard case .found(.activate, let parameters) = router.match(.post, path: "/v1/treasure/53/chests/é-1/activate")
