@@ -87,6 +87,22 @@ struct PostgresClientTests {
         #expect(await harness.statistics.connections == 1)
     }
 
+    @Test("each statement keeps its own deadline: an earlier statement's deadline passing does not end it")
+    func deadlinePerStatement() async throws {
+        // The query timer stays armed from one statement to the next; when the first
+        // statement's deadline passes during the second, the second must run on to its own.
+        let harness = PostgresHarness(server: try await PostgresCluster.shared(), maxConnections: 1)
+        #expect(await harness.query("SELECT 1", timeout: .seconds(1)).value != nil)
+        try await Task.sleep(for: .milliseconds(600))
+        let (slow, took) = await harness.timedQuery("SELECT pg_sleep(0.8)", timeout: .seconds(5))
+        #expect(slow.value != nil, "\(slow) after \(took)")
+        // And a statement past its own deadline still ends at it.
+        #expect(await harness.query("SELECT 1", timeout: .seconds(5)).value != nil)
+        let (late, lateTook) = await harness.timedQuery("SELECT pg_sleep(5)", timeout: .milliseconds(300))
+        #expect(late.error == .timedOut)
+        #expect(lateTook >= .milliseconds(300) && lateTook < .milliseconds(3000), "timed out after \(lateTook)")
+    }
+
     @Test("with client_connection_check_interval in the URL the server ends a timed-out statement soon")
     func abandonedStatementEndsServerSide() async throws {
         let server = try await PostgresCluster.shared()

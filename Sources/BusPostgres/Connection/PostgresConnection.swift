@@ -109,7 +109,7 @@ package final class PostgresConnection {
     private var isPipelining: Bool { configuration.pipelineDepth > 1 }
     /// True while `readPipelinedResults` runs (it may be re-entered from a completion).
     private var isReadingResults = false
-    /// The deadline the query timer is armed for in pipeline mode.
+    /// The deadline the query timer is armed for; nil when it is not armed.
     private var armedQueryDeadline: UInt64?
     /// The column names of the latest result, for the next result with the same ones.
     private var lastColumns: PostgresColumnIndex?
@@ -131,11 +131,23 @@ package final class PostgresConnection {
         self.perform(self.machine.connectFailed())
     }
     private lazy var queryTimer = LoopTimer(loop: loop) { [unowned self] in
-        // In pipeline mode the timer is armed for the earliest deadline; a later query that
-        // finished meanwhile may have moved it.
-        if self.isPipelining, let next = self.earliestDeadline, next > Clocks.monotonicNanoseconds() {
-            self.armQueryTimer()
-            return
+        let now = Clocks.monotonicNanoseconds()
+        if self.isPipelining {
+            // Armed for the earliest deadline; a later query that finished meanwhile may have
+            // moved it.
+            if let next = self.earliestDeadline, next > now {
+                self.armQueryTimer()
+                return
+            }
+        } else {
+            // Armed lazily (see `query`): the statement it was armed for may have completed,
+            // and the one in flight now, if any, may have a later deadline.
+            self.armedQueryDeadline = nil
+            guard let current = self.inFlight else { return }
+            if current.deadline > now {
+                self.armQueryTimer(for: current.deadline)
+                return
+            }
         }
         self.perform(self.machine.queryTimedOut())
     }
@@ -218,7 +230,11 @@ package final class PostgresConnection {
                 sendPipelined(query)
             } else {
                 inFlight = query
-                queryTimer.schedule(after: limit)
+                // The timer stays armed from one statement to the next and is re-armed only for
+                // an earlier deadline: arming and cancelling it per statement cost ~1k
+                // instructions. When it fires for a statement that completed, it re-arms for
+                // the one then in flight.
+                if armedQueryDeadline.map({ query.deadline < $0 }) ?? true { armQueryTimer(for: query.deadline) }
                 sendCurrentPhase()
             }
         case .rejectQuery(let error):
@@ -274,7 +290,6 @@ package final class PostgresConnection {
                 finished = oldest
                 armQueryTimer()
             } else {
-                queryTimer.cancel()
                 guard let current = inFlight else { return }
                 finished = current
                 inFlight = nil
@@ -682,11 +697,17 @@ package final class PostgresConnection {
 
     /// Arms the query timer for the earliest deadline in flight, or cancels it when none is.
     private func armQueryTimer() {
-        armedQueryDeadline = earliestDeadline
-        guard let deadline = armedQueryDeadline else {
+        guard let deadline = earliestDeadline else {
+            armedQueryDeadline = nil
             queryTimer.cancel()
             return
         }
+        armQueryTimer(for: deadline)
+    }
+
+    /// Arms the query timer for `deadline` (monotonic nanoseconds), replacing any other.
+    private func armQueryTimer(for deadline: UInt64) {
+        armedQueryDeadline = deadline
         let now = Clocks.monotonicNanoseconds()
         queryTimer.schedule(after: .nanoseconds(Int64(deadline > now ? deadline - now : 0)))
     }
