@@ -31,6 +31,8 @@ package struct HTTPServerConfiguration: Sendable {
     package var maxConnections = HTTPServerConfiguration.defaultMaxConnections
     /// Shared by the servers of one service: copies of a configuration share one cap.
     package var counters = HTTPServerCounters()
+    /// Shared by the servers of one service like `counters`: spreads their connections evenly.
+    package var balancer = HTTPConnectionBalancer()
     package var backlog: Int32 = 1024
     /// Sent when a body exceeds `maxBodySize`.
     package var bodyTooLargeResponse = HTTPResponse(status: 413)
@@ -98,6 +100,8 @@ package final class HTTPServer {
     /// Runs the drained check outside a connection's own callback.
     private var drainCheckEvent: OpaquePointer?
     private var acceptRetry: LoopTimer?
+    /// This server's place in `configuration.balancer`, once it listens.
+    private var balancerSlot: Int?
     private var acceptPaused = false
     private var date = HTTPDateField()
 
@@ -151,13 +155,16 @@ package final class HTTPServer {
             throw BindError(address: address, reason: String(cString: strerror(errno)))
         }
         self.listener = listener
+        let port = sockaddr_storage.bound(to: evconnlistener_get_fd(listener))?.port ?? 0
+        balancerSlot = configuration.balancer.register(
+            LoopBound(HTTPConnectionBalancer.ServerReference(server: self), loop: loop), port: port)
         // accept() failing (EMFILE at the descriptor limit) leaves the socket readable, so the
         // loop would spin on it: the error callback pauses accepting instead.
         evconnlistener_set_error_cb(listener) { _, argument in
             let server = Unmanaged<HTTPServer>.fromOpaque(argument!).takeUnretainedValue()
             withExtendedLifetime(server) { server.acceptFailed() }
         }
-        return sockaddr_storage.bound(to: evconnlistener_get_fd(listener))?.port ?? 0
+        return port
     }
 
     /// Closes the listening socket; connections already open keep being served.
@@ -169,6 +176,7 @@ package final class HTTPServer {
             evconnlistener_free(listener)
             self.listener = nil
         }
+        if let balancerSlot { configuration.balancer.withdraw(balancerSlot) }
     }
 
     /// Calls `done` once no request is in flight, that is once every reply was written to its
@@ -197,6 +205,10 @@ package final class HTTPServer {
         if let listener { evconnlistener_free(listener) }
         listener = nil
         for connection in connections.values { connection.abandon() }
+        if let balancerSlot {
+            configuration.balancer.withdraw(balancerSlot)
+            configuration.balancer.closed(balancerSlot, count: connections.count)
+        }
         let counters = configuration.counters
         counters.openConnections.subtract(connections.count, ordering: .relaxed)
         counters.inFlight.subtract(inFlight, ordering: .relaxed)
@@ -222,6 +234,26 @@ package final class HTTPServer {
             configuration.counters.openConnections.subtract(1, ordering: .relaxed)
             return
         }
+        if let balancerSlot, let (slot, target) = configuration.balancer.place(acceptedBy: balancerSlot) {
+            // The descriptor travels by value to the target's loop, which owns it from then on.
+            let balancer = configuration.balancer
+            let counters = configuration.counters
+            target.loop.execute {
+                guard let server = target.value.server, !server.isClosed else {
+                    Glibc.close(fd)
+                    counters.openConnections.subtract(1, ordering: .relaxed)
+                    balancer.closed(slot)
+                    return
+                }
+                server.serve(fd)
+            }
+            return
+        }
+        serve(fd)
+    }
+
+    /// Serves an accepted connection on this loop.
+    private func serve(_ fd: Int32) {
         // Replies go out in one send each; Nagle would only delay the rare second segment.
         var one: Int32 = 1
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
@@ -233,6 +265,7 @@ package final class HTTPServer {
     func connectionClosed(_ connection: HTTPConnection, requestLost: Bool) {
         connections[ObjectIdentifier(connection)] = nil
         configuration.counters.openConnections.subtract(1, ordering: .relaxed)
+        if let balancerSlot { configuration.balancer.closed(balancerSlot) }
         // The reply is lost with its client: the request is no longer in flight.
         if requestLost { requestEnded() }
         if acceptPaused { resumeAccepting() }
