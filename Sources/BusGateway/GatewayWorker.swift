@@ -219,7 +219,7 @@ final class GatewayWorker: ServiceWorker {
             let single = IdempotentAppendCall(
                 region: catalog.regions[append.region], receivedAt: append.receivedAt, appends: [call])
             connection.send(single.command(sha: script.sha)) { [self] reply in
-                let decoded = IdempotentAppendCall.decode(reply, count: 1).map { $0[0] }
+                let decoded = single.decode(reply).map { $0[0] }
                 (outcome, chestID) = pipeline.outcome(append, key: key, reply: decoded, logger: logger)
             }
             waitAndAnswer()

@@ -45,8 +45,10 @@ struct SpawnPipelineIdempotencyTests {
         let words = IdempotentAppendCall(
             region: pipeline.catalog.regions[keyed.region], receivedAt: keyed.receivedAt, appends: [call]
         ).command(sha: "x").words
-        #expect(Array(words[3...7]) == ["EVIDEM:53:_:k 1", "EVSTREAM:53", "EVIDEMSTAT:53", "600", "100"])
-        #expect(words[11] == "53\ngold\n[1,2]\n", "the fingerprint")
+        #expect(Array(words[3...7]) == ["EVSTREAM:53", "EVIDEMSTAT:53", "EVIDEM:53:_:k 1", "600", "100"])
+        #expect(
+            Array(words[11...14]) == ["80", "1", "", "53\ngold\n[1,2]\n"],
+            "overhead, one append, no source, its fingerprint")
         guard case .append(let plain, _) = pipeline.prepare(Self.request(Self.spawn, key: nil), receivedAt: 5),
             case .plain = plain.work
         else {

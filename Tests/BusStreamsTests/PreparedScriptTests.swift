@@ -48,57 +48,66 @@ struct IdempotentAppendCallTests {
     private static func append(_ key: String, biome: Int, chest: String, source: String? = nil) -> IdempotentAppend {
         IdempotentAppend(
             record: "EVIDEM:\(biome):_:\(key)", stream: "EVSTREAM:\(biome)", stats: "EVIDEMSTAT:\(biome)",
-            fingerprint: "\(biome)\nchest\n[1,2]\n", chestID: chest, recordBytes: 150,
-            fields: StreamEntryFields(fieldCount: source == nil ? 2 : 3) { entry in
-                entry.field("type", "chest")
-                entry.field("ts", 5)
-                if let source { entry.field("source", source) }
-            })
+            fingerprint: "\(biome)\nchest\n[1,2]\n", chestID: chest, type: "chest", coordinates: "[1,2]",
+            receivedAt: 5, source: source)
     }
 
-    @Test("keys per append, then the call's values, then per append its values and counted field words")
-    func arguments() {
-        let call = IdempotentAppendCall(
+    private static func call(_ appends: [IdempotentAppend]) -> IdempotentAppendCall {
+        IdempotentAppendCall(
             ttlSeconds: 60, approximateMaxLength: 100,
-            statsBucket: .init(bucket: 42, oldestLiveBucket: 26, expiry: 1234),
-            appends: [Self.append("a", biome: 7, chest: "c-1"), Self.append("b", biome: 8, chest: "c-2", source: "gs")])
+            statsBucket: .init(bucket: 42, oldestLiveBucket: 26, expiry: 1234, recordOverheadBytes: 80),
+            appends: appends)
+    }
+
+    @Test(
+        "per group its stream, stats hash and records, then the call's values, then per group its count, source and values"
+    )
+    func arguments() {
+        let call = Self.call([
+            Self.append("a", biome: 7, chest: "c-1"), Self.append("b", biome: 8, chest: "c-2", source: "gs"),
+            Self.append("c", biome: 7, chest: "c-3"),
+        ])
         #expect(
             call.command(sha: "abc").words == [
-                "EVALSHA", "abc", "6",
-                "EVIDEM:7:_:a", "EVSTREAM:7", "EVIDEMSTAT:7", "EVIDEM:8:_:b", "EVSTREAM:8", "EVIDEMSTAT:8",
-                "60", "100", "42", "26", "1234",
-                "7\nchest\n[1,2]\n", "c-1", "150", "4", "type", "chest", "ts", "5",
-                "8\nchest\n[1,2]\n", "c-2", "150", "6", "type", "chest", "ts", "5", "source", "gs",
+                "EVALSHA", "abc", "7",
+                "EVSTREAM:7", "EVIDEMSTAT:7", "EVIDEM:7:_:a", "EVIDEM:7:_:c", "EVSTREAM:8", "EVIDEMSTAT:8",
+                "EVIDEM:8:_:b",
+                "60", "100", "42", "26", "1234", "80",
+                "2", "", "7\nchest\n[1,2]\n", "c-1", "chest", "[1,2]", "5", "7\nchest\n[1,2]\n", "c-3", "chest",
+                "[1,2]", "5",
+                "1", "gs", "8\nchest\n[1,2]\n", "c-2", "chest", "[1,2]", "5",
             ])
     }
 
-    @Test("an entry's fields encode alike for a plain XADD and a scripted append")
-    func fieldsShared() {
-        let xadd = XAdd(stream: "s", approximateMaxLength: 1, fieldCount: 2) { entry in
-            entry.field("type", "chest")
-            entry.field("ts", 5)
-        }
-        let call = IdempotentAppendCall(
-            ttlSeconds: 1, approximateMaxLength: 1, statsBucket: .init(bucket: 0, oldestLiveBucket: 0, expiry: 0),
-            appends: [Self.append("a", biome: 7, chest: "c")])
-        #expect(Array(xadd.command.words.suffix(4)) == Array(call.command(sha: "x").words.suffix(4)))
+    @Test("one stream with and without a source is two groups")
+    func sourceSplitsGroups() {
+        let call = Self.call([
+            Self.append("a", biome: 7, chest: "c-1"), Self.append("b", biome: 7, chest: "c-2", source: "gs"),
+        ])
+        let words = call.command(sha: "abc").words
+        #expect(
+            Array(words[2...8]) == [
+                "6", "EVSTREAM:7", "EVIDEMSTAT:7", "EVIDEM:7:_:a", "EVSTREAM:7", "EVIDEMSTAT:7", "EVIDEM:7:_:b",
+            ])
     }
 
-    @Test("verdicts decode in order, one per append; a short, long or odd answer is an unexpected reply")
+    @Test("answers decode back into the call's order: an id appended, a record replays or is reused")
     func decoding() throws {
         func reply(_ words: String...) -> RedisReply { .array(words.map { .bulk(Array($0.utf8)) }) }
+        let call = Self.call([
+            Self.append("a", biome: 7, chest: "c-1"), Self.append("b", biome: 8, chest: "c-2"),
+            Self.append("c", biome: 7, chest: "c-3"),
+        ])
+        // Run order: a, c (biome 7), then b.
         #expect(
-            try IdempotentAppendCall.decode(
-                reply("appended", "1-0", "c", "reused", "replayed", "1-0", "c"), count: 3) == [
-                    .appended(id: "1-0", chestID: "c"), .reused, .replayed(id: "1-0", chestID: "c"),
-                ])
-        #expect(try IdempotentAppendCall.decode(reply("reused"), count: 1) == [.reused])
-        #expect(throws: RedisError.self) { try IdempotentAppendCall.decode(reply("appended"), count: 1) }
-        #expect(throws: RedisError.self) { try IdempotentAppendCall.decode(reply("other", "1-0", "c"), count: 1) }
-        #expect(throws: RedisError.self) { try IdempotentAppendCall.decode(reply("reused"), count: 2) }
-        #expect(throws: RedisError.self) { try IdempotentAppendCall.decode(reply("reused", "reused"), count: 1) }
-        #expect(throws: RedisError.self) { try IdempotentAppendCall.decode(.integer(1), count: 1) }
-        let failed = IdempotentAppendCall.decode(.failure(.timedOut), count: 2)
+            try call.decode(reply("1-0", "2-0 c-old 7\nchest\n[1,2]\n", "3-0 c-x 8\nchest\n[9,9]\n")) == [
+                .appended(id: "1-0", chestID: "c-1"), .reused, .replayed(id: "2-0", chestID: "c-old"),
+            ])
+        #expect(throws: RedisError.self) { try call.decode(reply("1-0", "2-0")) }
+        #expect(throws: RedisError.self) { try call.decode(reply("1-0", "2-0", "3-0", "4-0")) }
+        #expect(throws: RedisError.self) { try call.decode(reply("1-0", "2-0 c-only", "3-0")) }
+        #expect(throws: RedisError.self) { try call.decode(.integer(1)) }
+        let failed = call.decode(.failure(.timedOut))
         #expect(throws: RedisError.timedOut) { try failed.get() }
     }
 }

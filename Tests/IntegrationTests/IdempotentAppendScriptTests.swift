@@ -24,13 +24,8 @@ struct IdempotentAppendScriptTests {
         return IdempotentAppend(
             record: IdempotencyKeys.record(biome, scope: scope, key: IdempotencyKey(key)!),
             stream: StreamKey.events(biome), stats: IdempotencyKeys.stats(biome),
-            fingerprint: "\(biome.value)\nchest\n\(coords)\n", chestID: chestID, recordBytes: 100,
-            fields: StreamEntryFields(fieldCount: 4) { entry in
-                entry.field("type", "chest")
-                entry.field("coords", coords)
-                entry.field("chest_id", chestID)
-                entry.field("ts", 1)
-            })
+            fingerprint: "\(biome.value)\nchest\n\(coords)\n", chestID: chestID, type: "chest", coordinates: coords,
+            receivedAt: 1, source: nil)
     }
 
     /// A call of `items` at `at` (Unix ms), records kept `ttl` seconds.
@@ -42,7 +37,8 @@ struct IdempotentAppendScriptTests {
             ttlSeconds: ttl, approximateMaxLength: 1000,
             statsBucket: .init(
                 bucket: bucket, oldestLiveBucket: IdempotencyAccounting.oldestLiveBucket(nowMs: at, ttlSeconds: ttl),
-                expiry: IdempotencyAccounting.statsExpiry(bucket: bucket, ttlSeconds: ttl)),
+                expiry: IdempotencyAccounting.statsExpiry(bucket: bucket, ttlSeconds: ttl),
+                recordOverheadBytes: IdempotencyAccounting.recordOverheadBytes),
             appends: items)
     }
 
@@ -58,8 +54,7 @@ struct IdempotentAppendScriptTests {
         -> [IdempotentAppend.Outcome]
     {
         _ = try client.send(RedisCommand("SCRIPT", "LOAD", .string(IdempotentAppendCall.script.source)))
-        return try IdempotentAppendCall.decode(
-            client.send(call.command(sha: IdempotentAppendCall.script.sha)), count: call.appends.count)
+        return try call.decode(client.send(call.command(sha: IdempotentAppendCall.script.sha)))
     }
 
     private static func runOne(_ call: IdempotentAppendCall, on client: BlockingRedis.Server) throws
@@ -110,7 +105,8 @@ struct IdempotentAppendScriptTests {
         let ttl = Int(try redis.cli("TTL", "EVIDEM:7:_:long")) ?? -1
         #expect((590...600).contains(ttl), "EX ttl on the record, got \(ttl)")
         #expect(try redis.cli("HGET", "EVIDEMSTAT:7", "\(bucket):keys") == "1")
-        #expect(try redis.cli("HGET", "EVIDEMSTAT:7", "\(bucket):bytes") == "100")
+        let longBytes = try Self.recordBytes("EVIDEM:7:_:long", on: redis)
+        #expect(try redis.cli("HGET", "EVIDEMSTAT:7", "\(bucket):bytes") == String(longBytes))
         let expiry = IdempotencyAccounting.statsExpiry(bucket: bucket, ttlSeconds: 600)
         #expect(try redis.cli("EXPIRETIME", "EVIDEMSTAT:7") == String(expiry), "the hash goes with its newest bucket")
 
@@ -119,7 +115,8 @@ struct IdempotentAppendScriptTests {
         #expect(try Self.runOne(Self.append(key: "long", coords: "[5,5]", ttl: 600, at: now), on: client) == .reused)
         #expect(try Self.runOne(Self.append(key: "other", ttl: 600, at: now), on: client).isAppend)
         #expect(try redis.cli("HGET", "EVIDEMSTAT:7", "\(bucket):keys") == "2")
-        #expect(try redis.cli("HGET", "EVIDEMSTAT:7", "\(bucket):bytes") == "200")
+        let bothBytes = try longBytes + Self.recordBytes("EVIDEM:7:_:other", on: redis)
+        #expect(try redis.cli("HGET", "EVIDEMSTAT:7", "\(bucket):bytes") == String(bothBytes))
 
         // The first record of a bucket a TTL later drops the buckets whose records have all
         // expired and moves the expiry on; a late writer's older bucket never moves it back.
@@ -171,7 +168,8 @@ struct IdempotentAppendScriptTests {
         let status = try #require(probe.snapshot().regions.first)
         #expect(status.biomes.map(\.idempotencyKeys) == [3, 0])
         #expect(status.idempotencyKeys == 3)
-        #expect(status.idempotencyBytes == 300)
+        let bytes = try ["a", "b", "c"].reduce(0) { $0 + (try Self.recordBytes("EVIDEM:7:_:\($1)", on: redis)) }
+        #expect(status.idempotencyBytes == Int64(bytes))
         let commands = try redis.cli("INFO", "commandstats")
         #expect(!commands.contains("cmdstat_scan:") && !commands.contains("cmdstat_keys:"))
     }
@@ -244,9 +242,10 @@ struct IdempotentAppendScriptTests {
                     Self.item(key: "a", biome: 7), Self.item(key: "c", biome: 7), Self.item(key: "b", biome: 9),
                 ], ttl: 600, at: now), on: client)
         #expect(outcomes.map(\.isAppend) == [true, true, true, false, true, true])
-        for (biome, keys) in [(7, 3), (8, 1), (9, 1)] {
-            #expect(try redis.cli("HGET", "EVIDEMSTAT:\(biome)", "\(bucket):keys") == String(keys))
-            #expect(try redis.cli("HGET", "EVIDEMSTAT:\(biome)", "\(bucket):bytes") == String(100 * keys))
+        for (biome, keys) in [(7, ["a", "b", "c"]), (8, ["a"]), (9, ["b"])] {
+            let bytes = try keys.reduce(0) { $0 + (try Self.recordBytes("EVIDEM:\(biome):_:\($1)", on: redis)) }
+            #expect(try redis.cli("HGET", "EVIDEMSTAT:\(biome)", "\(bucket):keys") == String(keys.count))
+            #expect(try redis.cli("HGET", "EVIDEMSTAT:\(biome)", "\(bucket):bytes") == String(bytes))
         }
         let stats = try redis.cli("INFO", "commandstats")
         #expect(Self.calls("hincrby", stats) == 6, "two per biome, not two per record")
@@ -280,6 +279,11 @@ struct IdempotentAppendScriptTests {
         _ = try Self.run(Self.call(more, ttl: 600, at: now), on: client)
         #expect(Self.calls("hkeys", try redis.cli("INFO", "commandstats")) == 4, "the two scans and the test's two")
         #expect(try redis.cli("HGET", "EVIDEMSTAT:8", "\(bucket):keys") == "3")
+    }
+
+    /// What the stats count for the record `key`: its key and value bytes and the fixed overhead.
+    private static func recordBytes(_ key: String, on redis: RedisServerProcess) throws -> Int {
+        key.utf8.count + (Int(try redis.cli("STRLEN", key)) ?? -1_000_000) + IdempotencyAccounting.recordOverheadBytes
     }
 
     /// `calls=` of `command` in `INFO commandstats` (0 when never called).

@@ -1,5 +1,6 @@
 import BusDomain
 import BusLoop
+import BusOps
 import BusRedis
 import BusRegions
 import BusStreams
@@ -144,6 +145,52 @@ struct KeyedSpawnCallsTests {
         #expect(results.prefix(128).allSatisfy { (try? $0.get()) != nil })
         #expect(results.suffix(2).allSatisfy { if case .failure(.overloaded) = $0 { true } else { false } })
         #expect(try redis.streamLength("EVSTREAM:7") == 128)
+    }
+}
+
+@Suite("Gateway: a keyed spawn's entry")
+struct KeyedEntryTests {
+    @Test("is stored as a plain spawn's: the same fields, names, values and order, with and without a source")
+    func storedAsPlain() throws {
+        let redis = try RedisServerProcess.temporary()
+        let blocking = BlockingRedis()
+        defer { blocking.close() }
+        let address = try RedisAddress(url: redis.url)
+        let client = try blocking.server(address)
+        let region = RegionConfig(name: "north", redis: address, biomes: [BiomeID(7)!])
+        let event = try SpawnEvent.decode(
+            body: Array(#"{"biome_id": 7, "type": "chest", "coords": [1.5, 2, -3]}"#.utf8)
+        ).get()
+        for source in ["", "gs-1"] {
+            let named = source.isEmpty ? nil : source
+            let plain = SpawnAppend(
+                event: event, stream: "EVSTREAM:7", chestID: "c-1", receivedAt: 5, maxlen: 100, key: nil, scope: .open,
+                source: named)
+            let keyed = SpawnAppend(
+                event: event, stream: "EVSTREAM:7", chestID: "c-1", receivedAt: 5, maxlen: 100,
+                key: IdempotencyKey("k\(source)")!,
+                scope: .open, source: named)
+            guard case .plain(let xadd) = plain, case .keyed(let append, _) = keyed else {
+                Issue.record("a plain and a keyed append")
+                return
+            }
+            let plainID = try #require(try client.send(xadd.command).string)
+            let call = IdempotentAppendCall(region: region, receivedAt: 5, appends: [append])
+            _ = try client.send(RedisCommand("SCRIPT", "LOAD", .string(IdempotentAppendCall.script.source)))
+            guard
+                case .appended(let keyedID, _) = try call.decode(
+                    client.send(call.command(sha: IdempotentAppendCall.script.sha)))[0]
+            else {
+                Issue.record("the keyed spawn appended")
+                return
+            }
+            func fields(_ id: String) throws -> [String] {
+                Array(try redis.cli("XRANGE", "EVSTREAM:7", id, id).split(separator: "\n").dropFirst().map(String.init))
+            }
+            let expected = ["type", "chest", "coords", "[1.5,2,-3]", "chest_id", "c-1", "ts", "5"]
+            #expect(try fields(plainID) == expected + (named.map { ["source", $0] } ?? []))
+            #expect(try fields(keyedID) == fields(plainID))
+        }
     }
 }
 

@@ -106,7 +106,11 @@ extension SpawnEvent {
     /// bodies that differ only in spacing, member order, number spelling or ignored members
     /// count as the same. The record stores it as it is (shorter than a hash for typical spawns,
     /// at most about 190 bytes) and a later use of the key compares it byte for byte.
-    package var idempotencyFingerprint: String {
+    package var idempotencyFingerprint: String { idempotencyFingerprint(coordinatesText: coordinatesText) }
+
+    /// The fingerprint with `coordinatesText` already written (the keyed append writes it once
+    /// for the entry and the fingerprint both).
+    package func idempotencyFingerprint(coordinatesText: String) -> String {
         "\(biome.value)\n\(type)\n\(coordinatesText)\n\(chestID ?? "")"
     }
 }

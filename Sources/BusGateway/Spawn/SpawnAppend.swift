@@ -16,7 +16,6 @@ enum SpawnAppend {
         event: SpawnEvent, stream: String, chestID: String, receivedAt: Int64, maxlen: Int, key: IdempotencyKey?,
         scope: IdempotencyScope, source: String? = nil
     ) {
-        // One writer for both forms, so a keyed entry is stored exactly as a plain one.
         let fieldCount = source == nil ? 4 : 5
         func fields(_ entry: inout XAdd.FieldWriter) {
             entry.field(SpawnEvent.Field.type, event.type)
@@ -29,16 +28,14 @@ enum SpawnAppend {
             self = .plain(XAdd(stream: stream, approximateMaxLength: maxlen, fieldCount: fieldCount, fields: fields))
             return
         }
-        let record = IdempotencyKeys.record(event.biome, scope: scope, key: key)
-        let fingerprint = event.idempotencyFingerprint
-        // The record's value is "<id> <chest id> <fingerprint>"; an entry id is at most ~30 bytes.
-        let recordBytes =
-            record.utf8.count + 32 + chestID.utf8.count + fingerprint.utf8.count
-            + IdempotencyAccounting.recordOverheadBytes
+        let coordinates = event.coordinatesText
+        // The script writes these fields under the same names, in the same order (`fields`
+        // above): a keyed entry is stored exactly as a plain one.
         let append = IdempotentAppend(
-            record: record, stream: stream, stats: IdempotencyKeys.stats(event.biome), fingerprint: fingerprint,
-            chestID: chestID, recordBytes: recordBytes,
-            fields: StreamEntryFields(fieldCount: fieldCount, fields: fields))
+            record: IdempotencyKeys.record(event.biome, scope: scope, key: key), stream: stream,
+            stats: IdempotencyKeys.stats(event.biome),
+            fingerprint: event.idempotencyFingerprint(coordinatesText: coordinates), chestID: chestID,
+            type: event.type, coordinates: coordinates, receivedAt: receivedAt, source: source)
         self = .keyed(append, key: key)
     }
 }
@@ -56,7 +53,8 @@ extension IdempotentAppendCall {
             statsBucket: StatsBucket(
                 bucket: bucket,
                 oldestLiveBucket: IdempotencyAccounting.oldestLiveBucket(nowMs: receivedAt, ttlSeconds: ttl),
-                expiry: IdempotencyAccounting.statsExpiry(bucket: bucket, ttlSeconds: ttl)),
+                expiry: IdempotencyAccounting.statsExpiry(bucket: bucket, ttlSeconds: ttl),
+                recordOverheadBytes: IdempotencyAccounting.recordOverheadBytes),
             appends: appends)
     }
 }

@@ -156,7 +156,7 @@ final class SpawnBatchRun {
             case .keyed(let run, let call):
                 guard let script else { preconditionFailure("a share with keyed events is sent prepared") }
                 connection.send(call.command(sha: script.sha)) { reply in
-                    let decoded = IdempotentAppendCall.decode(reply, count: run.count)
+                    let decoded = call.decode(reply)
                     for (position, event) in run.enumerated() {
                         let (outcome, chestID) = pipeline.outcome(
                             event.append, key: event.key, reply: decoded.map { $0[position] }, logger: logger)

@@ -7,8 +7,7 @@ import BusRedis
 package struct XAdd: StreamCommand {
     package let command: RedisCommand
 
-    /// Writes the fields of one entry; used only inside `XAdd.init` and `StreamEntryFields.init`,
-    /// so a plain append and a scripted one encode an entry alike.
+    /// Writes the fields of one entry; used only inside `XAdd.init`.
     package struct FieldWriter {
         fileprivate var encoder: RedisCommandEncoder
 
@@ -56,21 +55,4 @@ package struct XAdd: StreamCommand {
             return .failure(error)
         }
     }
-}
-
-/// The fields of one entry encoded ahead of the command that appends them (the idempotent-append
-/// script's arguments), written by the same `XAdd.FieldWriter` as a plain `XADD`.
-package struct StreamEntryFields: Sendable, Equatable {
-    /// The names and values, in order, as RESP bulk strings.
-    package let encoded: RedisEncodedArguments
-
-    /// `fieldCount` fields (written by `fields`, exactly that many).
-    package init(fieldCount: Int, fields: (inout XAdd.FieldWriter) -> Void) {
-        var writer = XAdd.FieldWriter(encoder: RedisCommandEncoder(looseArgumentCount: 2 * fieldCount))
-        fields(&writer)
-        encoded = writer.encoder.arguments
-    }
-
-    /// Names and values: twice the field count.
-    package var wordCount: Int { encoded.count }
 }

@@ -9,6 +9,10 @@ import BusRedis
 /// The record (a string with `EX ttl`) holds `<entry id> <chest id> <fingerprint>`, the
 /// fingerprint being the caller's canonical text of the spawn. An append whose key has a record
 /// appends nothing: same fingerprint, it answers the stored entry (a replay); another, `reused`.
+///
+/// The entry's fields are a spawn's, named in the script (`type`, `coords`, `chest_id`, `ts`,
+/// then `source` when there is one), so a keyed entry is stored as a plain `XADD` of a spawn
+/// stores it; only their values travel with each append.
 package struct IdempotentAppend: Sendable {
     /// What the script did with one append.
     package enum Outcome: Sendable, Equatable {
@@ -25,83 +29,115 @@ package struct IdempotentAppend: Sendable {
     let stats: String
     let fingerprint: String
     let chestID: String
-    let recordBytes: Int
-    let fields: StreamEntryFields
+    let type: String
+    let coordinates: String
+    let receivedAt: Int64
+    let source: String?
 
-    /// An append of `fields` (`chest_id` among them) to `stream`, guarded by `record`.
-    /// `fingerprint` is the canonical text of the spawn (any bytes). A new record is counted in
-    /// the biome's `stats` hash as `recordBytes`.
+    /// An append to `stream` of the entry `type`, `coords` (`coordinates`), `chest_id`, `ts`
+    /// (`receivedAt`) and `source` (when given), guarded by `record`. `fingerprint` is the
+    /// canonical text of the spawn (any bytes). A new record is counted in the biome's `stats`
+    /// hash.
     package init(
-        record: String, stream: String, stats: String, fingerprint: String, chestID: String, recordBytes: Int,
-        fields: StreamEntryFields
+        record: String, stream: String, stats: String, fingerprint: String, chestID: String, type: String,
+        coordinates: String, receivedAt: Int64, source: String?
     ) {
         self.record = record
         self.stream = stream
         self.stats = stats
         self.fingerprint = fingerprint
         self.chestID = chestID
-        self.recordBytes = recordBytes
-        self.fields = fields
+        self.type = type
+        self.coordinates = coordinates
+        self.receivedAt = receivedAt
+        self.source = source
     }
 }
 
-/// One run of the idempotent-append script: 1 to `maxAppends` keyed appends of one region, in
-/// order, in one `EVALSHA`. A call's fixed cost (the command's I/O, the Lua entry and exit) is
-/// most of a single append's; shared by many appends, it nearly halves Redis's work per keyed
-/// spawn (measured on Redis 7.0: 10.2 µs for one append, ~5.7 µs each from five up).
+/// One run of the idempotent-append script: 1 to `maxAppends` keyed appends of one region in
+/// one `EVALSHA`. A call's fixed cost (the command's I/O, the Lua entry and exit) is most of a
+/// single append's; shared by many appends, it nearly halves Redis's work per keyed spawn.
 ///
-/// Appends run in the call's order and each sees the records of those before it: two appends
-/// with one key in one call are an append and then a replay (or `reused`), as two calls would be.
-/// An error inside the script (a stream key of another type) ends the call there: the appends
-/// before it stand with their records, so a retry of any of them replays.
+/// What Redis spends per append is mostly crossings from Lua into Redis (each `redis.call`
+/// converts its arguments and reply, ~3,000 instructions besides the command's own work) and
+/// the strings the call hands to Lua (~600 instructions each, KEYS and ARGV alike): measured
+/// with callgrind, docs/benchmarks.md. So an append crosses three times (`GET`, `XADD` without
+/// trimming, `SET`) and carries six strings (its record key, fingerprint, chest id, type,
+/// coordinates and time); the stream, the stats hash and the source come once per group of
+/// appends that share them, and each group trims its stream once, after its last append, in
+/// the same atomic step (nobody sees the stream longer than a trimmed `XADD` leaves it).
 ///
-/// New records are counted in each biome's stats hash: `<bucket>:keys` and `<bucket>:bytes` for
-/// the call's time bucket, one `HINCRBY` pair per distinct hash per call. The first records of a
-/// bucket drop the buckets older than the oldest live one and move the hash's expiry to when the
-/// new bucket's records will all have expired, so an idle biome leaves nothing behind. That is a
-/// scan of at most a few dozen fields once per bucket, where an index of every record would cost
-/// a sorted-set insert and prune per append (measured three times the whole script's cost).
-/// Every `redis.call` is a crossing from Lua into Redis: keep them few.
+/// The call runs the appends group by group (a group: one stream and one source, in the order
+/// of its first append), each group in the call's order; the outcomes come back in the call's
+/// order. Each append sees the records of those before it: two appends with one key (one
+/// biome, so one group) in one call are an append and then a replay (or `reused`), as two calls
+/// would be. An error inside the script (a stream key of another type) ends the call there: the
+/// appends before it stand with their records, so a retry of any of them replays.
+///
+/// New records are counted in each biome's stats hash: `<bucket>:keys` and `<bucket>:bytes` (the
+/// record's key and value bytes and a fixed overhead) for the call's time bucket, one `HINCRBY`
+/// pair per distinct hash per call. The first records of a bucket drop the buckets older than
+/// the oldest live one and move the hash's expiry to when the new bucket's records will all
+/// have expired, so an idle biome leaves nothing behind. That is a scan of at most a few dozen
+/// fields once per bucket, where an index of every record would cost a sorted-set insert and
+/// prune per append (measured three times the whole script's cost).
 package struct IdempotentAppendCall: Sendable {
     /// The most appends in one call: at ~6 µs each, a full call holds Redis for under a
     /// millisecond, which no other client of the server should wait longer than.
     package static let maxAppends = 128
 
-    /// KEYS: per append, its record, stream and stats hash (repeating across appends). ARGV: ttl
-    /// seconds, maxlen, bucket, oldest live bucket, stats expiry (Unix s), then per append its
-    /// fingerprint, chest id, record bytes, the count of its field words, and those words.
-    /// Answers per append `appended <id> <chest>`, `replayed <id> <chest>` or `reused`, in order.
+    /// KEYS, per group: its stream, its stats hash, then its appends' records. ARGV: ttl seconds,
+    /// maxlen, bucket, oldest live bucket, stats expiry (Unix s), record overhead bytes; then per
+    /// group: its append count and source (empty for none), then per append: fingerprint, chest
+    /// id, type, coordinates, time. Answers one string per append, in group order: the new
+    /// entry's id when it appended, else the key's record as it is (`<id> <chest> <fingerprint>`,
+    /// never without a space, which an entry id has not), for the caller to tell a replay from
+    /// a reuse.
     package static let script = RedisScript(
         name: "idempotent-append", keyCount: nil,
         source: """
             local ttl, maxlen, bucket = ARGV[1], ARGV[2], ARGV[3]
-            local out, counts, order = {}, {}, {}
-            local a = 6
-            for k = 1, #KEYS, 3 do
-              local fp, chest, words = ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 3])
-              local held = redis.call('GET', KEYS[k])
-              if held then
-                local id, stored_chest, stored = string.match(held, '^(%S+) (%S+) (.*)$')
-                if stored == fp then
-                  out[#out + 1] = 'replayed'; out[#out + 1] = id; out[#out + 1] = stored_chest
+            local overhead = tonumber(ARGV[6])
+            local out, done, counts, order = {}, 0, {}, {}
+            local k, a = 1, 7
+            while a <= #ARGV do
+              local stream, stats, n, source = KEYS[k], KEYS[k + 1], tonumber(ARGV[a]), ARGV[a + 1]
+              k, a = k + 2, a + 2
+              local added, bytes = 0, 0
+              for _ = 1, n do
+                local record = KEYS[k]
+                local held = redis.call('GET', record)
+                done = done + 1
+                if held then
+                  out[done] = held
                 else
-                  out[#out + 1] = 'reused'
+                  local id
+                  if source == '' then
+                    id = redis.call('XADD', stream, '*', 'type', ARGV[a + 2], 'coords', ARGV[a + 3],
+                      'chest_id', ARGV[a + 1], 'ts', ARGV[a + 4])
+                  else
+                    id = redis.call('XADD', stream, '*', 'type', ARGV[a + 2], 'coords', ARGV[a + 3],
+                      'chest_id', ARGV[a + 1], 'ts', ARGV[a + 4], 'source', source)
+                  end
+                  local value = id .. ' ' .. ARGV[a + 1] .. ' ' .. ARGV[a]
+                  redis.call('SET', record, value, 'EX', ttl)
+                  added = added + 1
+                  bytes = bytes + #record + #value
+                  out[done] = id
                 end
-              else
-                local id = redis.call('XADD', KEYS[k + 1], 'MAXLEN', '~', maxlen, '*', unpack(ARGV, a + 4, a + 3 + words))
-                redis.call('SET', KEYS[k], id .. ' ' .. chest .. ' ' .. fp, 'EX', ttl)
-                local stats = KEYS[k + 2]
+                k, a = k + 1, a + 5
+              end
+              if added > 0 then
+                redis.call('XTRIM', stream, 'MAXLEN', '~', maxlen)
                 local count = counts[stats]
                 if not count then
                   count = {0, 0}
                   counts[stats] = count
                   order[#order + 1] = stats
                 end
-                count[1] = count[1] + 1
-                count[2] = count[2] + tonumber(ARGV[a + 2])
-                out[#out + 1] = 'appended'; out[#out + 1] = id; out[#out + 1] = chest
+                count[1] = count[1] + added
+                count[2] = count[2] + bytes + added * overhead
               end
-              a = a + 4 + words
             end
             local oldest, expiry = tonumber(ARGV[4]), tonumber(ARGV[5])
             for _, stats in ipairs(order) do
@@ -126,11 +162,14 @@ package struct IdempotentAppendCall: Sendable {
         package let oldestLiveBucket: Int64
         /// When the hash may go, once `bucket` is its newest (Unix seconds).
         package let expiry: Int64
+        /// What a record is counted to cost besides its key and value bytes.
+        package let recordOverheadBytes: Int
 
-        package init(bucket: Int64, oldestLiveBucket: Int64, expiry: Int64) {
+        package init(bucket: Int64, oldestLiveBucket: Int64, expiry: Int64, recordOverheadBytes: Int) {
             self.bucket = bucket
             self.oldestLiveBucket = oldestLiveBucket
             self.expiry = expiry
+            self.recordOverheadBytes = recordOverheadBytes
         }
     }
 
@@ -138,6 +177,10 @@ package struct IdempotentAppendCall: Sendable {
     private let ttlSeconds: Int
     private let approximateMaxLength: Int
     private let statsBucket: StatsBucket
+    /// Indices into `appends` in the order the script runs them: group by group.
+    private let runOrder: [Int]
+    /// Where each group starts in `runOrder`.
+    private let groupStarts: [Int]
 
     /// `appends` (1 to `maxAppends`), in order, each record kept `ttlSeconds`, each stream
     /// trimmed to about `approximateMaxLength`, new records counted in `statsBucket`.
@@ -149,79 +192,126 @@ package struct IdempotentAppendCall: Sendable {
         self.approximateMaxLength = approximateMaxLength
         self.statsBucket = statsBucket
         self.appends = appends
+        (runOrder, groupStarts) = Self.groups(appends)
     }
 
-    /// `EVALSHA sha <3 per append> <keys> <arguments>`, written straight into the RESP bytes
-    /// (the entries' fields spliced in as they were encoded), with no argument list in between.
+    /// The appends grouped by stream and source, groups in the order of their first append,
+    /// each in the call's order. A call usually holds one or a few groups: a linear search of
+    /// them costs less than hashing every append's stream.
+    private static func groups(_ appends: [IdempotentAppend]) -> (runOrder: [Int], groupStarts: [Int]) {
+        let first = appends[0]
+        if appends.allSatisfy({ $0.stream == first.stream && $0.source == first.source }) {
+            return (Array(appends.indices), [0])
+        }
+        var members: [[Int]] = []
+        for (index, append) in appends.enumerated() {
+            if let group = members.firstIndex(where: {
+                appends[$0[0]].stream == append.stream && appends[$0[0]].source == append.source
+            }) {
+                members[group].append(index)
+            } else {
+                members.append([index])
+            }
+        }
+        var starts: [Int] = []
+        var order: [Int] = []
+        order.reserveCapacity(appends.count)
+        for group in members {
+            starts.append(order.count)
+            order.append(contentsOf: group)
+        }
+        return (order, starts)
+    }
+
+    /// `EVALSHA sha <keys> <keys…> <arguments…>`, written straight into the RESP bytes with no
+    /// argument list in between.
     package func command(sha: String) -> RedisCommand {
-        var argumentCount = 3 + 5
-        var capacity = 128
+        let keyCount = 2 * groupStarts.count + appends.count
+        let argumentCount = 3 + keyCount + 6 + 2 * groupStarts.count + 5 * appends.count
+        var capacity = 160
         for append in appends {
-            argumentCount += 3 + 4 + append.fields.wordCount
             capacity +=
-                append.fields.encoded.encoded.count + 2 * append.record.utf8.count + append.stream.utf8.count
-                + append.stats.utf8.count + append.fingerprint.utf8.count + append.chestID.utf8.count + 96
+                append.record.utf8.count + append.fingerprint.utf8.count + append.chestID.utf8.count
+                + append.type.utf8.count + append.coordinates.utf8.count + 100
         }
         var encoder = RedisCommandEncoder(argumentCount: argumentCount, capacity: capacity)
         encoder.append("EVALSHA")
         encoder.append(sha)
-        encoder.append(3 * appends.count)
-        for append in appends {
-            encoder.append(append.record)
-            encoder.append(append.stream)
-            encoder.append(append.stats)
+        encoder.append(keyCount)
+        forEachGroup { group in
+            encoder.append(appends[group[group.startIndex]].stream)
+            encoder.append(appends[group[group.startIndex]].stats)
+            for index in group { encoder.append(appends[index].record) }
         }
         encoder.append(ttlSeconds)
         encoder.append(approximateMaxLength)
         encoder.append(statsBucket.bucket)
         encoder.append(statsBucket.oldestLiveBucket)
         encoder.append(statsBucket.expiry)
-        for append in appends {
-            encoder.append(append.fingerprint)
-            encoder.append(append.chestID)
-            encoder.append(append.recordBytes)
-            encoder.append(append.fields.wordCount)
-            encoder.append(append.fields.encoded)
+        encoder.append(statsBucket.recordOverheadBytes)
+        forEachGroup { group in
+            encoder.append(group.count)
+            encoder.append(appends[group[group.startIndex]].source ?? "")
+            for index in group {
+                let append = appends[index]
+                encoder.append(append.fingerprint)
+                encoder.append(append.chestID)
+                encoder.append(append.type)
+                encoder.append(append.coordinates)
+                encoder.append(append.receivedAt)
+            }
         }
         return encoder.command(name: "EVALSHA")
     }
 
-    /// Reads the script's answer for a call of `count` appends: one outcome per append, in order.
-    package static func decode(_ reply: RedisReply, count: Int) throws(RedisError) -> [IdempotentAppend.Outcome] {
-        guard let words = reply.array else { throw .unexpectedReply("idempotent append answered no verdicts") }
-        var outcomes: [IdempotentAppend.Outcome] = []
-        outcomes.reserveCapacity(count)
-        var index = 0
-        while index < words.count {
-            switch words[index].string {
-            case "reused":
-                outcomes.append(.reused)
-                index += 1
-            case let verdict? where verdict == "appended" || verdict == "replayed":
-                guard index + 2 < words.count, let id = words[index + 1].string,
-                    let chestID = words[index + 2].string
-                else { throw .unexpectedReply("idempotent append answered no entry") }
-                outcomes.append(
-                    verdict == "appended" ? .appended(id: id, chestID: chestID) : .replayed(id: id, chestID: chestID))
-                index += 3
-            default:
-                throw .unexpectedReply("idempotent append answered \(words[index].string ?? "a non-string")")
-            }
+    private func forEachGroup(_ body: (ArraySlice<Int>) -> Void) {
+        for (number, start) in groupStarts.enumerated() {
+            let end = number + 1 < groupStarts.count ? groupStarts[number + 1] : runOrder.count
+            body(runOrder[start..<end])
         }
-        guard outcomes.count == count else {
-            throw .unexpectedReply("idempotent append answered \(outcomes.count) verdicts for \(count) appends")
+    }
+
+    /// Reads the script's answer: one outcome per append, in the call's order. An entry id
+    /// means appended; a record means a replay when its fingerprint is this append's, else
+    /// `reused` (the record's chest id is the one to answer, not the one this request made).
+    package func decode(_ reply: RedisReply) throws(RedisError) -> [IdempotentAppend.Outcome] {
+        guard let words = reply.array else { throw .unexpectedReply("idempotent append answered no verdicts") }
+        guard words.count == appends.count else {
+            throw .unexpectedReply("idempotent append answered \(words.count) verdicts for \(appends.count) appends")
+        }
+        var outcomes = [IdempotentAppend.Outcome](repeating: .reused, count: appends.count)
+        for (position, index) in runOrder.enumerated() {
+            guard case .bulk(let bytes) = words[position] else {
+                throw .unexpectedReply("idempotent append answered a non-string")
+            }
+            outcomes[index] = try Self.outcome(bytes, of: appends[index])
         }
         return outcomes
     }
 
+    /// One append's answer: its new entry id, or the key's record.
+    private static func outcome(_ bytes: [UInt8], of append: IdempotentAppend) throws(RedisError)
+        -> IdempotentAppend.Outcome
+    {
+        let space = UInt8(ascii: " ")
+        guard let idEnd = bytes.firstIndex(of: space) else {
+            return .appended(id: String(decoding: bytes, as: UTF8.self), chestID: append.chestID)
+        }
+        guard let chestEnd = bytes[(idEnd + 1)...].firstIndex(of: space), idEnd > 0, chestEnd > idEnd + 1 else {
+            throw .unexpectedReply("idempotent append answered a record without its chest id")
+        }
+        guard bytes[(chestEnd + 1)...].elementsEqual(append.fingerprint.utf8) else { return .reused }
+        return .replayed(
+            id: String(decoding: bytes[..<idEnd], as: UTF8.self),
+            chestID: String(decoding: bytes[(idEnd + 1)..<chestEnd], as: UTF8.self))
+    }
+
     /// Decodes a whole answer (a failure passes through, the call's failure for each append).
-    package static func decode(_ result: Result<RedisReply, RedisError>, count: Int) -> Result<
-        [IdempotentAppend.Outcome], RedisError
-    > {
+    package func decode(_ result: Result<RedisReply, RedisError>) -> Result<[IdempotentAppend.Outcome], RedisError> {
         switch result {
         case .success(let reply):
             do throws(RedisError) {
-                return .success(try decode(reply, count: count))
+                return .success(try decode(reply))
             } catch {
                 return .failure(error)
             }
@@ -239,10 +329,9 @@ extension RedisConnection {
         _ completion: @escaping (Result<[IdempotentAppend.Outcome], RedisError>) -> Void
     ) {
         let command = call.command(sha: IdempotentAppendCall.script.sha)
-        let count = call.appends.count
         let send: ScriptRunner.Send = { self.send($0, $1) }
         ScriptRunner.run(IdempotentAppendCall.script, command: command, send: send) { result in
-            completion(IdempotentAppendCall.decode(result, count: count))
+            completion(call.decode(result))
         }
     }
 }
