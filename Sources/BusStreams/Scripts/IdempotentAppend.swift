@@ -13,7 +13,11 @@ import BusRedis
 /// The entry's fields are a spawn's, named in the script (`type`, `coords`, `chest_id`, `ts`,
 /// then `source` when there is one), so a keyed entry is stored as a plain `XADD` of a spawn
 /// stores it; only their values travel with each append.
-package struct IdempotentAppend: Sendable {
+///
+/// A class: a keyed spawn's append is handed from the request to its call and its answer in
+/// several values (the spawn's plan, the call's waiting list, the call), and one reference
+/// costs one retain per copy where nine strings cost nine.
+package final class IdempotentAppend: Sendable {
     /// What the script did with one append.
     package enum Outcome: Sendable, Equatable {
         /// The key was new: the entry was appended and the record written.
