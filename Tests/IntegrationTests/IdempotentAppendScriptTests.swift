@@ -29,12 +29,12 @@ struct IdempotentAppendScriptTests {
     }
 
     /// A call of `items` at `at` (Unix ms), records kept `ttl` seconds.
-    private static func call(_ items: [IdempotentAppend], ttl: Int = 86400, at: Int64 = nowMs())
-        -> IdempotentAppendCall
-    {
+    private static func call(
+        _ items: [IdempotentAppend], ttl: Int = 86400, maxlen: Int = 1000, at: Int64 = nowMs()
+    ) -> IdempotentAppendCall {
         let bucket = IdempotencyAccounting.bucket(nowMs: at, ttlSeconds: ttl)
         return IdempotentAppendCall(
-            ttlSeconds: ttl, approximateMaxLength: 1000,
+            ttlSeconds: ttl, approximateMaxLength: maxlen,
             statsBucket: .init(
                 bucket: bucket, oldestLiveBucket: IdempotencyAccounting.oldestLiveBucket(nowMs: at, ttlSeconds: ttl),
                 expiry: IdempotencyAccounting.statsExpiry(bucket: bucket, ttlSeconds: ttl),
@@ -225,6 +225,25 @@ struct IdempotentAppendScriptTests {
                 .appended(id: entries[3].id, chestID: "c-clash"), .reused,
             ])
         #expect(try redis.cli("GET", "EVIDEM:7:_:twice").hasPrefix("\(entries[2].id) c-first "))
+    }
+
+    @Test("each call trims its streams to about maxlen, whether a group's last append appended or replayed")
+    func trimsOncePerGroup() async throws {
+        let server = try await ScriptRedis()
+        defer { server.close() }
+        let (redis, client) = (server.redis, server.client)
+        // Small nodes, so that `MAXLEN ~ 10` trims down to at most 10 + 5 entries.
+        try redis.cli("CONFIG", "SET", "stream-node-max-entries", "5")
+        let first = (0..<30).map { Self.item(key: "k-\($0)", chestID: "c-\($0)") }
+        _ = try Self.run(Self.call(first, maxlen: 10), on: client)
+        #expect((10...15).contains(try redis.streamLength("EVSTREAM:7")), "trimmed by the last append's XADD")
+
+        // The group's last append is a replay: the XTRIM after the group trims instead.
+        let second = (30..<50).map { Self.item(key: "k-\($0)", chestID: "c-\($0)") } + [first[0]]
+        let outcomes = try Self.run(Self.call(second, maxlen: 10), on: client)
+        #expect(outcomes.last?.isReplay == true)
+        #expect((10...15).contains(try redis.streamLength("EVSTREAM:7")), "trimmed by XTRIM")
+        #expect(try redis.entries("EVSTREAM:7").last?.fields["chest_id"] == "c-49")
     }
 
     @Test("one call counts each biome's new records once, in one HINCRBY pair per biome")

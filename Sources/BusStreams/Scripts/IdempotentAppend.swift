@@ -68,8 +68,9 @@ package final class IdempotentAppend: Sendable {
 /// with callgrind, docs/benchmarks.md. So an append crosses three times (`GET`, `XADD` without
 /// trimming, `SET`) and carries six strings (its record key, fingerprint, chest id, type,
 /// coordinates and time); the stream, the stats hash and the source come once per group of
-/// appends that share them, and each group trims its stream once, after its last append, in
-/// the same atomic step (nobody sees the stream longer than a trimmed `XADD` leaves it).
+/// appends that share them, and each group trims its stream once: its last append's `XADD`
+/// carries the `MAXLEN ~`, or, when that append was a replay, an `XTRIM` follows, in the same
+/// atomic step either way (nobody sees the stream longer than trimmed `XADD`s leave it).
 ///
 /// The call runs the appends group by group (a group: one stream and one source, in the order
 /// of its first append), each group in the call's order; the outcomes come back in the call's
@@ -107,8 +108,8 @@ package struct IdempotentAppendCall: Sendable {
             while a <= #ARGV do
               local stream, stats, n, source = KEYS[k], KEYS[k + 1], tonumber(ARGV[a]), ARGV[a + 1]
               k, a = k + 2, a + 2
-              local added, bytes = 0, 0
-              for _ = 1, n do
+              local added, bytes, trimmed = 0, 0, false
+              for i = 1, n do
                 local record = KEYS[k]
                 local held = redis.call('GET', record)
                 done = done + 1
@@ -116,12 +117,20 @@ package struct IdempotentAppendCall: Sendable {
                   out[done] = held
                 else
                   local id
-                  if source == '' then
+                  if i < n and source == '' then
                     id = redis.call('XADD', stream, '*', 'type', ARGV[a + 2], 'coords', ARGV[a + 3],
                       'chest_id', ARGV[a + 1], 'ts', ARGV[a + 4])
-                  else
+                  elseif i < n then
                     id = redis.call('XADD', stream, '*', 'type', ARGV[a + 2], 'coords', ARGV[a + 3],
                       'chest_id', ARGV[a + 1], 'ts', ARGV[a + 4], 'source', source)
+                  elseif source == '' then
+                    id = redis.call('XADD', stream, 'MAXLEN', '~', maxlen, '*', 'type', ARGV[a + 2],
+                      'coords', ARGV[a + 3], 'chest_id', ARGV[a + 1], 'ts', ARGV[a + 4])
+                    trimmed = true
+                  else
+                    id = redis.call('XADD', stream, 'MAXLEN', '~', maxlen, '*', 'type', ARGV[a + 2],
+                      'coords', ARGV[a + 3], 'chest_id', ARGV[a + 1], 'ts', ARGV[a + 4], 'source', source)
+                    trimmed = true
                   end
                   local value = id .. ' ' .. ARGV[a + 1] .. ' ' .. ARGV[a]
                   redis.call('SET', record, value, 'EX', ttl)
@@ -132,7 +141,7 @@ package struct IdempotentAppendCall: Sendable {
                 k, a = k + 1, a + 5
               end
               if added > 0 then
-                redis.call('XTRIM', stream, 'MAXLEN', '~', maxlen)
+                if not trimmed then redis.call('XTRIM', stream, 'MAXLEN', '~', maxlen) end
                 local count = counts[stats]
                 if not count then
                   count = {0, 0}
@@ -143,11 +152,10 @@ package struct IdempotentAppendCall: Sendable {
                 count[2] = count[2] + bytes + added * overhead
               end
             end
-            local oldest, expiry = tonumber(ARGV[4]), tonumber(ARGV[5])
             for _, stats in ipairs(order) do
               local count = counts[stats]
               if redis.call('HINCRBY', stats, bucket .. ':keys', count[1]) == count[1] then
-                local old = {}
+                local old, oldest, expiry = {}, tonumber(ARGV[4]), tonumber(ARGV[5])
                 for _, field in ipairs(redis.call('HKEYS', stats)) do
                   if tonumber(string.match(field, '^(%d+):')) < oldest then old[#old + 1] = field end
                 end
