@@ -102,25 +102,6 @@ package struct RedisCommandEncoder {
         appendLineEnd()
     }
 
-    /// Writes `argumentCount` arguments that are not a command yet (no header): finish with
-    /// `arguments`, and splice them into a command later with `append(_:)`.
-    package init(looseArgumentCount argumentCount: Int) {
-        self.argumentCount = argumentCount
-        bytes.reserveCapacity(argumentCount * 24)
-    }
-
-    /// Splices in arguments written earlier by a loose encoder; they count as theirs.
-    package mutating func append(_ arguments: RedisEncodedArguments) {
-        appended += arguments.count
-        bytes.append(contentsOf: arguments.encoded)
-    }
-
-    /// The finished loose arguments.
-    package var arguments: RedisEncodedArguments {
-        precondition(appended == argumentCount, "\(appended) arguments written, \(argumentCount) announced")
-        return RedisEncodedArguments(encoded: bytes, count: appended)
-    }
-
     package mutating func append(_ text: String) {
         var text = text
         text.withUTF8 { appendBulk($0) }
@@ -245,16 +226,6 @@ package struct RedisCommandEncoder {
         terminated.append(0)
         return RedisCommand(terminated: terminated, name: name)
     }
-}
-
-/// Arguments encoded before their command (RESP bulk strings, no header), so that a value
-/// kept for a while (an entry's fields waiting for a script call) holds one byte buffer, not a
-/// list of strings, and costs one copy when its command is written.
-package struct RedisEncodedArguments: Sendable, Equatable {
-    /// `$<len>\r\n<bytes>\r\n` per argument.
-    package let encoded: [UInt8]
-    /// How many arguments `encoded` holds.
-    package let count: Int
 }
 
 extension RedisCommand {
