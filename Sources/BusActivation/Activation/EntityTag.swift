@@ -1,3 +1,5 @@
+import BusDomain
+
 /// An HTTP entity tag (RFC 9110 §8.8.3): `"opaque"` or weak `W/"opaque"`.
 package struct EntityTag: Sendable, Equatable, CustomStringConvertible {
     package let opaque: String
@@ -31,17 +33,9 @@ package struct EntityTag: Sendable, Equatable, CustomStringConvertible {
     /// activation asks, and parsing then printing the number back allocated.
     package var version: Int64? {
         guard !isWeak else { return nil }
-        let digits = opaque.utf8
-        guard let first = digits.first, first != UInt8(ascii: "0") || digits.count == 1 else { return nil }
-        var value: Int64 = 0
-        for byte in digits {
-            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
-            let (shifted, overflow) = value.multipliedReportingOverflow(by: 10)
-            let (sum, carry) = shifted.addingReportingOverflow(Int64(byte &- UInt8(ascii: "0")))
-            guard !overflow, !carry else { return nil }
-            value = sum
-        }
-        return value
+        let digits = opaque.utf8[...]
+        guard digits.first != UInt8(ascii: "0") || digits.count == 1 else { return nil }
+        return Identifiers.decimalValue(of: digits)
     }
 }
 

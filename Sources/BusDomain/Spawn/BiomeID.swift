@@ -18,16 +18,8 @@ package struct BiomeID: Sendable, Hashable, Comparable, CustomStringConvertible 
         var utf8 = text.utf8[...]
         let negative = utf8.first == UInt8(ascii: "-")
         if negative { utf8 = utf8.dropFirst() }
-        guard !utf8.isEmpty else { return nil }
-        var magnitude: Int64 = 0
-        for byte in utf8 {
-            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
-            let (shifted, overflow) = magnitude.multipliedReportingOverflow(by: 10)
-            let (sum, carry) = shifted.addingReportingOverflow(Int64(byte &- UInt8(ascii: "0")))
-            // Past Int64.max is past the range too (and -Int64.max is below it).
-            guard !overflow, !carry else { return nil }
-            magnitude = sum
-        }
+        // Past Int64.max is past the range too (and -Int64.max is below it).
+        guard let magnitude = Identifiers.decimalValue(of: utf8) else { return nil }
         self.init(negative ? -magnitude : magnitude)
     }
 
