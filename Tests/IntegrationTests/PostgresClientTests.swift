@@ -2,6 +2,7 @@ import BusLoop
 import BusPostgres
 import BusTesting
 import Foundation
+import Synchronization
 import Testing
 
 #if canImport(Glibc)
@@ -14,6 +15,32 @@ import Testing
 struct PostgresClientTests {
     private static func uniqueTable(_ prefix: String) -> String {
         "\(prefix)_\(UUID().uuidString.prefix(8).lowercased())"
+    }
+
+    @Test("a pool that is down refuses a lease at once, and publishes that outcome before answering")
+    func downPoolPublishesItsRefusal() async throws {
+        // Readiness is the outcome published last by any loop's pool; a refusal that published
+        // nothing left another loop's older success standing while this one answered 503.
+        let events = Mutex<[String]>([])
+        var connection = PostgresConfiguration(url: "postgresql://127.0.0.1:\(LoopbackPorts.freePort())/none")
+        connection.connectTimeout = .seconds(5)
+        connection.reconnectBackoff = ReconnectBackoff(initial: .seconds(60), maximum: .seconds(60))  // stays down
+        let harness = PostgresHarness(
+            configuration: PostgresPoolConfiguration(connection: connection, maxConnections: 1)
+        ) {
+            reachable in events.withLock { $0.append("outcome \(reachable)") }
+        }
+        defer { harness.shutdown() }
+        for _ in 0..<2 {
+            let result = await harness.query("SELECT 1")
+            guard case .failure(.unavailable) = result else {
+                Issue.record("expected .unavailable, got \(result)")
+                return
+            }
+            events.withLock { $0.append("answered") }
+        }
+        // The first refusal is the failed connect's; the second is the pool's own, at once.
+        #expect(events.withLock { $0 } == ["outcome false", "answered", "outcome false", "answered"])
     }
 
     @Test("parameters go in as text, NULLs and quotes intact; typed accessors decode the row")

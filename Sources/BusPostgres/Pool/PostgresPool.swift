@@ -46,7 +46,8 @@ package final class PostgresPool {
     /// Called on the loop with every outcome that says whether Postgres answers, the moment it
     /// happens and before the caller of the statement concerned hears back: true after a
     /// connect succeeded and after every statement the server answered; false after a connect
-    /// failed or a working link was lost. For a readiness signal shared by several loops (each
+    /// failed, a working link was lost, or a lease was refused because the pool is down. For a
+    /// readiness signal shared by several loops (each
     /// new outcome replaces the last); it runs once per statement, so keep it cheap.
     package var onOutcome: ((_ reachable: Bool) -> Void)?
 
@@ -130,7 +131,7 @@ package final class PostgresPool {
                 }
             }
         case .fail(let error):
-            completion(.failure(error))
+            completion(.failure(refusedAtOnce(error)))
         }
     }
 
@@ -154,8 +155,16 @@ package final class PostgresPool {
         switch action {
         case .lease(let id): body(.success(id))
         case .wait(let waiter, let open): wait(waiter, deadline: deadline, opening: open, body)
-        case .fail(let error): body(.failure(error))
+        case .fail(let error): body(.failure(refusedAtOnce(error)))
         }
+    }
+
+    /// A lease the machine refused without waiting. A pool that is down says so before it
+    /// answers: another loop's pool may have published a success since this one went down,
+    /// and the outcome published last is what readiness reports while this answer goes out.
+    private func refusedAtOnce(_ error: PostgresError) -> PostgresError {
+        if case .unavailable = error, !isClosed { onOutcome?(false) }
+        return error
     }
 
     /// Asks the state machine for a connection; also returns the caller's lease deadline.

@@ -16,13 +16,14 @@ final class PostgresHarness: @unchecked Sendable {
     private let notices = NoticeLog()
     private var isShutDown = false
 
-    init(configuration: PostgresPoolConfiguration) {
+    init(configuration: PostgresPoolConfiguration, onOutcome: ((Bool) -> Void)? = nil) {
         loop = EventLoop(name: "postgres-test")
         let pool = PostgresPool(loop: loop, configuration: configuration)
         self.pool = LoopBound(pool, loop: loop)
         thread = LoopThread(loop: loop)
         // Set up before the loop runs, so no thread hop is needed.
         pool.onNotice = { [notices] notice in notices.append(notice) }
+        pool.onOutcome = onOutcome
         pool.start()
         thread.start()
     }
