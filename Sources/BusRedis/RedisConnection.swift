@@ -101,8 +101,13 @@ package final class RedisConnection {
     /// disarm it, per write. Armed and disarmed within one pass, the adapter's changes cancel out
     /// in libevent's change list before they reach the kernel.
     private lazy var flushTimer = LoopTimer(loop: loop) { [unowned self] in
+        self.flushDue = false
         if let context = self.context { redisAsyncHandleWrite(context) }
     }
+    /// True from the first command of a pass until its flush: the pass's later commands skip
+    /// `event_active`, which takes libevent's base lock even for an event already due. (Should
+    /// a flush never run, the adapter's own write event still sends the commands a pass later.)
+    private var flushDue = false
 
     /// The most recent connection error, for readiness reports and logs.
     package private(set) var lastError: String?
@@ -415,7 +420,10 @@ package final class RedisConnection {
             completion(.failure(.unavailable))
             return
         }
-        flushTimer.fireAfterPendingCallbacks()
+        if !flushDue {
+            flushDue = true
+            flushTimer.fireAfterPendingCallbacks()
+        }
         let deadline = Clocks.monotonicNanoseconds() &+ timeout.nanoseconds
         pending.append(Pending(completion: completion, deadline: deadline))
         if armedDeadline.map({ deadline < $0 }) ?? true {
