@@ -127,51 +127,59 @@ package struct JSONWriter: Sendable {
     }
 
     /// Appends `literal` in `compactNumber`'s form when that needs no conversion, or appends
-    /// nothing and returns false. That holds for a plain decimal (no exponent) of at most 15
-    /// significant digits: the nearest Double's shortest round-trip digits are then the literal's
-    /// own without trailing zeros (no other decimal of ≤ 15 digits is nearer), and Swift prints
-    /// such a value without an exponent from 0.0001 up (an integer below 2^53 as an integer).
+    /// nothing and returns false (see `compactRange(ofLiteral:)`).
     static func appendCompactLiteral(_ literal: String, to bytes: inout [UInt8]) -> Bool {
         var literal = literal
         return literal.withUTF8 { text in
-            var index = 0
-            let negative = index < text.count && text[index] == UInt8(ascii: "-")
-            if negative { index += 1 }
-            let integerStart = index
-            while index < text.count, text[index] &- UInt8(ascii: "0") < 10 { index += 1 }
-            let integerEnd = index
-            // JSON has no leading zeros, but this must not write `01` for any caller.
-            guard integerEnd > integerStart, text[integerStart] != UInt8(ascii: "0") || integerEnd == integerStart + 1
-            else { return false }
-            var fractionEnd = integerEnd
-            if index < text.count {
-                guard text[index] == UInt8(ascii: "."), index + 1 < text.count else { return false }
-                index += 1
-                while index < text.count, text[index] &- UInt8(ascii: "0") < 10 { index += 1 }
-                guard index == text.count else { return false }  // an exponent
-                fractionEnd = index
-                while fractionEnd > integerEnd + 1, text[fractionEnd - 1] == UInt8(ascii: "0") { fractionEnd -= 1 }
-                if fractionEnd == integerEnd + 1 { fractionEnd = integerEnd }  // all zeros: an integer
-            }
-            let integerIsZero = integerEnd - integerStart == 1 && text[integerStart] == UInt8(ascii: "0")
-            var significant = integerIsZero ? 0 : integerEnd - integerStart
-            if fractionEnd > integerEnd {
-                var firstFraction = integerEnd + 1
-                if integerIsZero {
-                    // 0.0001 prints as such, 0.00001 as 1e-05.
-                    while text[firstFraction] == UInt8(ascii: "0") { firstFraction += 1 }
-                    guard firstFraction - (integerEnd + 1) <= 3 else { return false }
-                }
-                significant += fractionEnd - firstFraction
-            }
-            guard significant <= 15 else { return false }
-            if integerIsZero && fractionEnd == integerEnd {
-                bytes.append(UInt8(ascii: "0"))  // -0 and -0.0 are written as 0
-                return true
-            }
-            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: text[(negative ? 0 : integerStart)..<fractionEnd]))
+            guard let range = compactRange(ofLiteral: text) else { return false }
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: text[range]))
             return true
         }
+    }
+
+    /// The part of a JSON number literal that is already `compactNumber`'s form of its value, or
+    /// nil when writing it needs a conversion. That holds for a plain decimal (no exponent) of at
+    /// most 15 significant digits: the nearest Double's shortest round-trip digits are then the
+    /// literal's own without trailing zeros (no other decimal of ≤ 15 digits is nearer), and
+    /// Swift prints such a value without an exponent from 0.0001 up (an integer below 2^53 as an
+    /// integer). The part is the literal without its trailing fraction zeros (`2.50` → `2.5`,
+    /// `2.0` → `2`), and without the sign of a zero (`-0.0` → `0`).
+    package static func compactRange(ofLiteral text: UnsafeBufferPointer<UInt8>) -> Range<Int>? {
+        var index = 0
+        let negative = index < text.count && text[index] == UInt8(ascii: "-")
+        if negative { index += 1 }
+        let integerStart = index
+        while index < text.count, text[index] &- UInt8(ascii: "0") < 10 { index += 1 }
+        let integerEnd = index
+        // JSON has no leading zeros, but this must not write `01` for any caller.
+        guard integerEnd > integerStart, text[integerStart] != UInt8(ascii: "0") || integerEnd == integerStart + 1
+        else { return nil }
+        var fractionEnd = integerEnd
+        if index < text.count {
+            guard text[index] == UInt8(ascii: "."), index + 1 < text.count else { return nil }
+            index += 1
+            while index < text.count, text[index] &- UInt8(ascii: "0") < 10 { index += 1 }
+            guard index == text.count else { return nil }  // an exponent
+            fractionEnd = index
+            while fractionEnd > integerEnd + 1, text[fractionEnd - 1] == UInt8(ascii: "0") { fractionEnd -= 1 }
+            if fractionEnd == integerEnd + 1 { fractionEnd = integerEnd }  // all zeros: an integer
+        }
+        let integerIsZero = integerEnd - integerStart == 1 && text[integerStart] == UInt8(ascii: "0")
+        var significant = integerIsZero ? 0 : integerEnd - integerStart
+        if fractionEnd > integerEnd {
+            var firstFraction = integerEnd + 1
+            if integerIsZero {
+                // 0.0001 prints as such, 0.00001 as 1e-05.
+                while text[firstFraction] == UInt8(ascii: "0") { firstFraction += 1 }
+                guard firstFraction - (integerEnd + 1) <= 3 else { return nil }
+            }
+            significant += fractionEnd - firstFraction
+        }
+        guard significant <= 15 else { return nil }
+        if integerIsZero && fractionEnd == integerEnd {
+            return integerStart..<integerEnd  // -0 and -0.0 are written as 0
+        }
+        return (negative ? 0 : integerStart)..<fractionEnd
     }
 
     static func appendDecimal(_ value: Int64, to bytes: inout [UInt8]) {

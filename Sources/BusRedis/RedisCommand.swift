@@ -128,6 +128,12 @@ package struct RedisCommandEncoder {
 
     package mutating func append(_ value: Int) { append(Int64(value)) }
 
+    /// Appends constant arguments encoded up front, in one copy.
+    package mutating func append(_ words: RedisEncodedWords) {
+        appended += words.count
+        bytes.append(contentsOf: words.bytes)
+    }
+
     /// CR LF, byte by byte: an array literal here cost an object and a generic append per line.
     private mutating func appendLineEnd() {
         bytes.append(13)
@@ -225,6 +231,22 @@ package struct RedisCommandEncoder {
         appended = 0
         terminated.append(0)
         return RedisCommand(terminated: terminated, name: name)
+    }
+}
+
+/// Constant arguments of a hot command (`XADD`, `MAXLEN`, a field name), in RESP form once, so
+/// that a command built per request copies them instead of encoding each again.
+package struct RedisEncodedWords: Sendable {
+    fileprivate let bytes: [UInt8]
+    fileprivate let count: Int
+
+    package init(_ words: String...) {
+        var encoder = RedisCommandEncoder(argumentCount: words.count)
+        for word in words { encoder.append(word) }
+        // The encoder's bytes after its `*<count>` header line.
+        let encoded = encoder.command(name: words.first ?? "").encoded
+        bytes = Array(encoded[(encoded.firstIndex(of: 10)! + 1)...])
+        count = words.count
     }
 }
 

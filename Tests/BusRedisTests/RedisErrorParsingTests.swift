@@ -65,4 +65,15 @@ struct RedisErrorParsingTests {
         #expect(direct.name == "SET")
         #expect(String(decoding: direct.encoded.prefix(4), as: UTF8.self) == "*4\r\n")
     }
+
+    @Test("words encoded up front count as their arguments and write the same bytes")
+    func encodedWords() {
+        var encoder = RedisCommandEncoder(argumentCount: 5)
+        encoder.append(RedisEncodedWords("XADD"))
+        encoder.append("s")
+        encoder.append(RedisEncodedWords("MAXLEN", "~"))
+        encoder.append(Int64(1000))
+        let command = encoder.command(name: "XADD")
+        #expect(command.encoded == RedisCommand("XADD", "s", "MAXLEN", "~", 1000).encoded)
+    }
 }

@@ -13,10 +13,10 @@ struct CommandEncodingTests {
     @Test("XADD: MAXLEN ~ n *, then the fields in the order written")
     func xadd() {
         let xadd = XAdd(stream: "EVSTREAM:53", approximateMaxLength: 1000, fieldCount: 4) { entry in
-            entry.field("type", "gold")
-            entry.field("coords", "[1,2]")
-            entry.field("chest_id", "c-1")
-            entry.field("ts", 1_700_000_000_123)
+            entry.field(RedisEncodedWords("type"), "gold")
+            entry.field(RedisEncodedWords("coords"), "[1,2]")
+            entry.field(RedisEncodedWords("chest_id"), "c-1")
+            entry.field(RedisEncodedWords("ts"), 1_700_000_000_123)
         }
         #expect(xadd.command.name == "XADD")
         #expect(

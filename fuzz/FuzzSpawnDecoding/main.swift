@@ -3,7 +3,8 @@
 //
 // Oracle: decoding never traps, and an accepted event (alone or in a batch) satisfies every rule
 // of the contract; an accepted batch holds 1 … 1000 events, and an accepted key 1 … 255
-// printable ASCII characters.
+// printable ASCII characters. Differential: an event the plain-form scanner reads is exactly the
+// full parser's event for the same body.
 import BusDomain
 import BusGateway
 import BusJSON
@@ -20,7 +21,11 @@ func fuzzSpawnDecoding(_ data: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
         }
     }
     if case .success(let key?) = IdempotencyKey.fromHeader(String(decoding: body, as: UTF8.self)) { check(key) }
-    guard case .success(let event) = SpawnEvent.decode(body: body) else { return 0 }
+    let parsed = SpawnEvent.decodeParsing(body: body)
+    if let scanned = SpawnBodyScanner.event(in: body) {
+        precondition(parsed == .success(scanned), "the scanner read \(scanned), the parser \(parsed)")
+    }
+    guard case .success(let event) = parsed else { return 0 }
     check(event)
     return 0
 }

@@ -2,9 +2,7 @@
 package enum Identifiers {
     /// `[a-z0-9_-]{1,32}`: a spawn's type.
     package static func isValidType(_ text: String) -> Bool {
-        matches(text, maxLength: 32) { byte in
-            (byte >= 0x61 && byte <= 0x7A) || isDigit(byte) || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-")
-        }
+        matches(text, maxLength: 32, isTypeByte)
     }
 
     /// `[A-Za-z0-9_.:-]{1,64}`: chest ids and player ids.
@@ -34,6 +32,10 @@ package enum Identifiers {
             value = sum
         }
         return value
+    }
+
+    static func isTypeByte(_ byte: UInt8) -> Bool {
+        (byte >= 0x61 && byte <= 0x7A) || isDigit(byte) || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-")
     }
 
     static func isIDByte(_ byte: UInt8) -> Bool {

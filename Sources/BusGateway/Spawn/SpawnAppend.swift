@@ -1,4 +1,5 @@
 import BusDomain
+import BusRedis
 import BusRegions
 import BusStreams
 
@@ -18,11 +19,11 @@ enum SpawnAppend {
     ) {
         let fieldCount = source == nil ? 4 : 5
         func fields(_ entry: inout XAdd.FieldWriter) {
-            entry.field(SpawnEvent.Field.type, event.type)
-            entry.field(SpawnEvent.Field.coordinates, event.coordinatesText)
-            entry.field(SpawnEvent.Field.chestID, chestID)
-            entry.field(SpawnEvent.Field.receivedAt, receivedAt)
-            if let source { entry.field(SpawnEvent.Field.source, source) }
+            entry.field(EncodedField.type, event.type)
+            entry.field(EncodedField.coordinates, event.coordinatesText)
+            entry.field(EncodedField.chestID, chestID)
+            entry.field(EncodedField.receivedAt, receivedAt)
+            if let source { entry.field(EncodedField.source, source) }
         }
         guard let key else {
             self = .plain(XAdd(stream: stream, approximateMaxLength: maxlen, fieldCount: fieldCount, fields: fields))
@@ -37,6 +38,15 @@ enum SpawnAppend {
             fingerprint: event.idempotencyFingerprint(coordinatesText: coordinates), chestID: chestID,
             type: event.type, coordinates: coordinates, receivedAt: receivedAt, source: source)
         self = .keyed(append, key: key)
+    }
+
+    /// The entry's field names (`SpawnEvent.Field`) as `XADD` arguments, encoded once.
+    private enum EncodedField {
+        static let type = RedisEncodedWords(SpawnEvent.Field.type)
+        static let coordinates = RedisEncodedWords(SpawnEvent.Field.coordinates)
+        static let chestID = RedisEncodedWords(SpawnEvent.Field.chestID)
+        static let receivedAt = RedisEncodedWords(SpawnEvent.Field.receivedAt)
+        static let source = RedisEncodedWords(SpawnEvent.Field.source)
     }
 }
 

@@ -6,6 +6,14 @@ extension SpawnEvent {
     /// Validates a `POST /v1/spawn` body. Unknown members are ignored; `chest_id: null`
     /// counts as absent. Errors name the offending field.
     package static func decode(body: [UInt8]) -> Result<SpawnEvent, APIError> {
+        // The plain form is read without a JSON tree; anything else is judged by the full path.
+        if let event = SpawnBodyScanner.event(in: body) { return .success(event) }
+        return decodeParsing(body: body)
+    }
+
+    /// `decode(body:)` through the JSON parser and the field rules alone: the judge of every body
+    /// the scanner does not read (and, in the spawn fuzz target, of the ones it does).
+    package static func decodeParsing(body: [UInt8]) -> Result<SpawnEvent, APIError> {
         switch JSONBody.object(from: body) {
         case .success(let object): decode(object: object)
         case .failure(let error): .failure(error)

@@ -11,16 +11,21 @@ package struct XAdd: StreamCommand {
     package struct FieldWriter {
         fileprivate var encoder: RedisCommandEncoder
 
-        package mutating func field(_ name: String, _ value: String) {
+        /// A field whose name was encoded up front (one word).
+        package mutating func field(_ name: RedisEncodedWords, _ value: String) {
             encoder.append(name)
             encoder.append(value)
         }
 
-        package mutating func field(_ name: String, _ value: Int64) {
+        package mutating func field(_ name: RedisEncodedWords, _ value: Int64) {
             encoder.append(name)
             encoder.append(value)
         }
     }
+
+    private static let name = RedisEncodedWords("XADD")
+    private static let approximateTrim = RedisEncodedWords("MAXLEN", "~")
+    private static let generatedID = RedisEncodedWords("*")
 
     /// An entry of `fieldCount` fields (written by `fields`, exactly that many) appended to
     /// `stream`, trimmed to about `approximateMaxLength` entries.
@@ -28,12 +33,11 @@ package struct XAdd: StreamCommand {
         stream: String, approximateMaxLength: Int, fieldCount: Int, fields: (inout FieldWriter) -> Void
     ) {
         var writer = FieldWriter(encoder: RedisCommandEncoder(argumentCount: 6 + 2 * fieldCount))
-        writer.encoder.append("XADD")
+        writer.encoder.append(Self.name)
         writer.encoder.append(stream)
-        writer.encoder.append("MAXLEN")
-        writer.encoder.append("~")
+        writer.encoder.append(Self.approximateTrim)
         writer.encoder.append(approximateMaxLength)
-        writer.encoder.append("*")
+        writer.encoder.append(Self.generatedID)
         fields(&writer)
         command = writer.encoder.command(name: "XADD")
     }
