@@ -61,7 +61,8 @@ package enum SpawnBodyScanner {
                     if take(literal: "null") {
                         chestID = .some(nil)
                     } else {
-                        guard let value = quoted(), (1...64).contains(value.count), value.allSatisfy(Identifiers.isIDByte)
+                        guard let value = quoted(), (1...64).contains(value.count),
+                            value.allSatisfy(Identifiers.isIDByte)
                         else { return nil }
                         chestID = Self.string(value)
                     }
