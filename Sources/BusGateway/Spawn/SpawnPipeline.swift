@@ -64,10 +64,14 @@ struct SpawnPipeline {
     /// gateway runs open). Its `Idempotency-Key`, if any, is kept under the client's scope.
     mutating func prepare(_ request: HTTPRequest, receivedAt: Int64, client: ClientIdentity? = nil) -> Step {
         guard request.hasJSONContentType else { return .answer(HTTPResponse(.unsupportedMediaType), label: "none") }
-        let key: IdempotencyKey?
-        switch IdempotencyKey.fromHeader(request.headers[IdempotencyKey.headerName]) {
-        case .success(let valid): key = valid
-        case .failure(let error): return .answer(HTTPResponse(error), label: "none")
+        var key: IdempotencyKey?
+        // Only a request with the header pays for the `Result` (its generic metadata is looked up
+        // at run time across modules).
+        if let header = request.headers[IdempotencyKey.headerName] {
+            switch IdempotencyKey.fromHeader(header) {
+            case .success(let valid): key = valid
+            case .failure(let error): return .answer(HTTPResponse(error), label: "none")
+            }
         }
         let event: SpawnEvent
         switch SpawnEvent.decode(body: request.body) {
