@@ -81,22 +81,21 @@ package enum SpawnBodyScanner {
             case biome, type, coordinates, chestID, other
 
             init(_ name: UnsafeBufferPointer<UInt8>) {
-                if Self.equals(name, "biome_id") {
-                    self = .biome
-                } else if Self.equals(name, "type") {
-                    self = .type
-                } else if Self.equals(name, "coords") {
-                    self = .coordinates
-                } else if Self.equals(name, "chest_id") {
-                    self = .chestID
-                } else {
-                    self = .other
+                // By length first: each known name is one compare away.
+                switch name.count {
+                case 8 where Self.equals(name, "biome_id"): self = .biome
+                case 8 where Self.equals(name, "chest_id"): self = .chestID
+                case 4 where Self.equals(name, "type"): self = .type
+                case 6 where Self.equals(name, "coords"): self = .coordinates
+                default: self = .other
                 }
             }
 
+            /// `name` has `known`'s length.
             private static func equals(_ name: UnsafeBufferPointer<UInt8>, _ known: StaticString) -> Bool {
-                name.count == known.utf8CodeUnitCount
-                    && name.elementsEqual(UnsafeBufferPointer(start: known.utf8Start, count: known.utf8CodeUnitCount))
+                let start = known.utf8Start
+                for index in 0..<name.count where name[index] != start[index] { return false }
+                return true
             }
         }
 
