@@ -57,6 +57,12 @@ package struct RouteTable: Sendable {
     private var literals: [String: [(method: HTTPMethod, index: Int)]] = [:]
     /// Routes with parameters, in the order they were added.
     private var patterns: [Entry] = []
+    /// Bit n set: a literal route's normalized path is n bytes long (bit 63: 63 or more). A path
+    /// of another length skips the dictionary, whose hashing of the whole path cost ~1k
+    /// instructions per request of a pattern route.
+    private var literalLengths: UInt64 = 0
+    /// The most segments a pattern has: a path with more matches none.
+    private var maxPatternSegments = 0
 
     package init() {}
 
@@ -64,16 +70,20 @@ package struct RouteTable: Sendable {
     package mutating func add(_ method: HTTPMethod, _ pattern: String, index: Int) {
         let parsed = RoutePattern(pattern)
         if parsed.isLiteral {
-            literals[RoutePattern.normalized(pattern), default: []].append((method, index))
+            let path = RoutePattern.normalized(pattern)
+            literals[path, default: []].append((method, index))
+            literalLengths |= Self.lengthBit(path.utf8.count)
         } else {
             patterns.append(Entry(method: method, pattern: parsed, index: index))
+            maxPatternSegments = max(maxPatternSegments, parsed.segments.count)
         }
     }
 
     /// Finds the route for `method` and `path` (HEAD falls back to GET routes).
     package func match(_ method: HTTPMethod, path: String) -> Match {
         var allowed: [HTTPMethod] = []
-        if let candidates = literals[RoutePattern.normalized(path)] {
+        let normalized = RoutePattern.normalized(path)
+        if literalLengths & Self.lengthBit(normalized.utf8.count) != 0, let candidates = literals[normalized] {
             for candidate in candidates {
                 if candidate.method == method || (method == .head && candidate.method == .get) {
                     return .found(candidate.index, parameters: RouteParameters())
@@ -98,6 +108,8 @@ package struct RouteTable: Sendable {
         return allowed.isEmpty ? .notFound : .methodNotAllowed(allow: allowed)
     }
 
+    private static func lengthBit(_ length: Int) -> UInt64 { 1 << UInt64(min(length, 63)) }
+
     /// The pattern routes' answer for an ASCII path, read in place: its segments as byte
     /// ranges, the literals compared as bytes, only the captures made Strings. Nil when the
     /// path is not ASCII (the Character-based match decides then). The Substrings of the
@@ -105,17 +117,34 @@ package struct RouteTable: Sendable {
     private func matchPatterns(
         _ method: HTTPMethod, asciiPath path: UnsafeBufferPointer<UInt8>, allowed: inout [HTTPMethod]
     ) -> Match? {
-        var parts: [Range<Int>] = []
-        parts.reserveCapacity(8)
-        var start = 0
-        for index in 0..<path.count {
-            guard path[index] < 0x80 else { return nil }
-            if path[index] == UInt8(ascii: "/") {
-                if start < index { parts.append(start..<index) }
+        for index in 0..<path.count where path[index] >= 0x80 { return nil }
+        // The segments' ranges on the stack: a path with more segments than any pattern matches
+        // none (an array here was one allocation per request).
+        return withUnsafeTemporaryAllocation(of: Range<Int>.self, capacity: maxPatternSegments + 1) { buffer in
+            var count = 0
+            var start = 0
+            for index in 0..<path.count where path[index] == UInt8(ascii: "/") {
+                if start < index {
+                    guard count < maxPatternSegments else { return .notFound }
+                    buffer.initializeElement(at: count, to: start..<index)
+                    count += 1
+                }
                 start = index + 1
             }
+            if start < path.count {
+                guard count < maxPatternSegments else { return .notFound }
+                buffer.initializeElement(at: count, to: start..<path.count)
+                count += 1
+            }
+            // Ranges are trivial: nothing to deinitialize.
+            return matchPatterns(method, path, UnsafeBufferPointer(rebasing: buffer[..<count]), allowed: &allowed)
         }
-        if start < path.count { parts.append(start..<path.count) }
+    }
+
+    private func matchPatterns(
+        _ method: HTTPMethod, _ path: UnsafeBufferPointer<UInt8>, _ parts: UnsafeBufferPointer<Range<Int>>,
+        allowed: inout [HTTPMethod]
+    ) -> Match {
         for entry in patterns where entry.pattern.matches(path, parts) {
             if entry.method == method || (method == .head && entry.method == .get) {
                 guard let parameters = entry.pattern.bind(path, parts) else { continue }
@@ -150,10 +179,13 @@ package struct RoutePattern: Sendable {
         literalBytes = segments.map { segment in
             if case .literal(let text) = segment { Array(text.utf8) } else { nil }
         }
+        parameterCount = literalBytes.count { $0 == nil }
     }
 
     /// True when the pattern captures nothing.
-    var isLiteral: Bool { segments.allSatisfy { if case .literal = $0 { true } else { false } } }
+    var isLiteral: Bool { parameterCount == 0 }
+    /// How many `{name}`s the pattern captures.
+    let parameterCount: Int
 
     /// A path's non-empty segments, as the patterns are compared with them.
     static func segments(of path: String) -> [Substring] {
@@ -171,7 +203,7 @@ package struct RoutePattern: Sendable {
     }
 
     /// `matches` for an ASCII path's segments, given as byte ranges of `path`.
-    func matches(_ path: UnsafeBufferPointer<UInt8>, _ parts: [Range<Int>]) -> Bool {
+    func matches(_ path: UnsafeBufferPointer<UInt8>, _ parts: UnsafeBufferPointer<Range<Int>>) -> Bool {
         guard literalBytes.count == parts.count else { return false }
         for index in parts.indices {
             if let literal = literalBytes[index], !literal.elementsEqual(path[parts[index]]) { return false }
@@ -180,11 +212,17 @@ package struct RoutePattern: Sendable {
     }
 
     /// `bind` for an ASCII path's segments, given as byte ranges of `path`.
-    func bind(_ path: UnsafeBufferPointer<UInt8>, _ parts: [Range<Int>]) -> RouteParameters? {
-        var parameters = RouteParameters()
+    func bind(_ path: UnsafeBufferPointer<UInt8>, _ parts: UnsafeBufferPointer<Range<Int>>) -> RouteParameters? {
+        var parameters = RouteParameters(capacity: parameterCount)
         for index in parts.indices {
             guard case .parameter(let name) = segments[index] else { continue }
-            let text = String(decoding: UnsafeBufferPointer(rebasing: path[parts[index]]), as: UTF8.self)
+            let bytes = UnsafeBufferPointer(rebasing: path[parts[index]])
+            let text = String(decoding: bytes, as: UTF8.self)
+            // Without a `%` there is nothing to decode (and the path is ASCII).
+            if !bytes.contains(UInt8(ascii: "%")) {
+                parameters.append(name: name, value: text)
+                continue
+            }
             guard let value = PercentEncoding.decode(text) else { return nil }
             parameters.append(name: name, value: value)
         }
@@ -225,29 +263,33 @@ package struct RoutePattern: Sendable {
 /// The `{name}` captures of a matched route, in pattern order. A route has a few, so a linear
 /// search by name costs less than hashing them into a dictionary.
 package struct RouteParameters: Sendable, Equatable, ExpressibleByDictionaryLiteral {
-    private var names: [String] = []
-    private var values: [String] = []
+    /// One array of pairs: one allocation per matched route, not one per names and values.
+    private var captures: [(name: String, value: String)] = []
 
     package init() {}
+
+    init(capacity: Int) {
+        captures.reserveCapacity(capacity)
+    }
 
     package init(dictionaryLiteral elements: (String, String)...) {
         for (name, value) in elements { append(name: name, value: value) }
     }
 
     mutating func append(name: String, value: String) {
-        names.append(name)
-        values.append(value)
+        captures.append((name, value))
     }
 
     /// The value captured as `{name}`, or nil when the route has no such parameter.
     package subscript(name: String) -> String? {
-        names.firstIndex(of: name).map { values[$0] }
+        for capture in captures where capture.name == name { return capture.value }
+        return nil
     }
 
-    package var isEmpty: Bool { names.isEmpty }
+    package var isEmpty: Bool { captures.isEmpty }
 
     /// Equal when they capture the same names with the same values, in any order.
     package static func == (lhs: RouteParameters, rhs: RouteParameters) -> Bool {
-        lhs.names.count == rhs.names.count && zip(lhs.names, lhs.values).allSatisfy { rhs[$0.0] == $0.1 }
+        lhs.captures.count == rhs.captures.count && lhs.captures.allSatisfy { rhs[$0.name] == $0.value }
     }
 }

@@ -85,6 +85,25 @@ struct RouterTests {
         #expect(allow == [.get])
     }
 
+    @Test("the table's shortcuts: literal paths by length (63 bytes and more share one bit), segment counts")
+    func shortcuts() {
+        var table = RouteTable()
+        let long = "/v1/" + String(repeating: "x", count: 70)
+        table.add(.get, long, index: 0)
+        table.add(.get, "/v1/spawn", index: 1)
+        table.add(.get, "/v1/{a}/{b}", index: 2)
+        #expect(table.match(.get, path: long) == .found(0, parameters: RouteParameters()))
+        #expect(table.match(.get, path: long + "/") == .found(0, parameters: RouteParameters()))
+        #expect(table.match(.get, path: "/v1/" + String(repeating: "x", count: 69)) == .notFound)
+        #expect(table.match(.get, path: "/v1/spawx") == .notFound)
+        #expect(table.match(.get, path: "/v1/spawn") == .found(1, parameters: RouteParameters()))
+        #expect(table.match(.get, path: "//v1//p/q") == .found(2, parameters: ["a": "p", "b": "q"]))
+        // More segments than any pattern has: no match, with or without a trailing slash.
+        #expect(table.match(.get, path: "/v1/p/q/r") == .notFound)
+        #expect(table.match(.get, path: "/v1/p/q/r/") == .notFound)
+        #expect(table.match(.get, path: "/v1/p") == .notFound)
+    }
+
     @Test("route parameters: looked up by name, equal whatever their order")
     func parameters() {
         let parameters: RouteParameters = ["biome_id": "53", "chest_id": "c-1"]

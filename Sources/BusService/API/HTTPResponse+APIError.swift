@@ -63,7 +63,7 @@ package struct HTTPLimitError: Error, CustomStringConvertible {
     }
 }
 
-extension Router.Match {
+extension RouteTable.Match {
     /// The response for a lookup that found no route: 404, or 405 with `Allow`.
     package func errorResponse(method: HTTPMethod, path: String) -> HTTPResponse? {
         switch self {
@@ -71,6 +71,18 @@ extension Router.Match {
         case .notFound: HTTPResponse(.notFound(path: path))
         case .methodNotAllowed(let allow):
             HTTPResponse(.methodNotAllowed(method.rawValue, allow: allow.map(\.rawValue)))
+        }
+    }
+}
+
+extension Router.Match {
+    /// The response for a lookup that found no route: 404, or 405 with `Allow`.
+    package func errorResponse(method: HTTPMethod, path: String) -> HTTPResponse? {
+        switch self {
+        case .found: nil
+        case .notFound: RouteTable.Match.notFound.errorResponse(method: method, path: path)
+        case .methodNotAllowed(let allow):
+            RouteTable.Match.methodNotAllowed(allow: allow).errorResponse(method: method, path: path)
         }
     }
 }
