@@ -167,7 +167,13 @@ final class HTTPConnection {
 
     private func handOverRequests() {
         while state == .reading {
-            if pendingHead == nil {
+            // The parsed head stays a local unless its body has yet to arrive: storing it in
+            // `pendingHead` and reading it back cost two copies and three destructions of its
+            // strings and fields per request.
+            let head: HTTPRequestHead
+            if let pending = pendingHead {
+                head = pending
+            } else {
                 guard start < end else { return }
                 // The two limits read one by one: a copy of the whole configuration cost a retain
                 // and a release of each of its fields per request.
@@ -181,17 +187,21 @@ final class HTTPConnection {
                     return
                 case .failed(let error):
                     return refuse(HTTPServer.response(for: error), linger: true)
-                case .complete(let head):
-                    pendingLimit = server.bodyLimit(path: head.path)
-                    if case .length(let length) = head.framing, length > pendingLimit.maxBodySize {
+                case .complete(let parsed):
+                    pendingLimit = server.bodyLimit(path: parsed.path)
+                    if case .length(let length) = parsed.framing, length > pendingLimit.maxBodySize {
                         return refuse(pendingLimit.tooLargeResponse, linger: true)
                     }
-                    pendingHead = head
-                    if head.expectsContinue, !bodyArrived(head) { sendContinue() }
+                    if parsed.expectsContinue, !bodyArrived(parsed) { sendContinue() }
+                    head = parsed
                 }
             }
-            guard let head = pendingHead, let (body, consumed) = takeBody(head) else { return }
-            pendingHead = nil
+            guard let (body, consumed) = takeBody(head) else {
+                // Still reading: the body has yet to arrive (a refusal cleared the head).
+                if state == .reading, pendingHead == nil { pendingHead = head }
+                return
+            }
+            if pendingHead != nil { pendingHead = nil }
             start += consumed
             if start == end {
                 start = 0
