@@ -72,6 +72,30 @@ struct JSONParserTests {
         #expect(writer.text == #"{"s":"a\"b\\c\n\u0001","n":[2,1.5,-0.25,1e+21],"i":7}"#)
     }
 
+    @Test("literal member names write what String names write, commas and all; raw JSON copied as is")
+    func literalNames() {
+        var literal = JSONWriter(capacity: 8)
+        var plain = JSONWriter()
+        literal.beginObject()
+        plain.beginObject()
+        literal.field(literal: "chest_id", "c-1")
+        plain.field("chest_id", "c-1")
+        literal.field(literal: "version", Int64(-3))
+        plain.field("version", Int64(-3))
+        literal.key(literal: "coords")
+        plain.key("coords")
+        literal.raw(#"{"x":1}"#)
+        plain.raw(#"{"x":1}"#)
+        literal.key(literal: "activated_by")
+        plain.key("activated_by")
+        literal.null()
+        plain.null()
+        literal.endObject()
+        plain.endObject()
+        #expect(literal.text == #"{"chest_id":"c-1","version":-3,"coords":{"x":1},"activated_by":null}"#)
+        #expect(literal.bytes == plain.bytes)
+    }
+
     /// `{"k0":0,"k1":0,...}` with `count` distinct keys, then `extra` appended as members.
     private func wideObject(count: Int, extra: [String] = []) -> String {
         let members = (0..<count).map { "\"k\($0)\":0" } + extra.map { "\"\($0)\":1" }

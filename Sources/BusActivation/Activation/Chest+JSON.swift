@@ -6,14 +6,15 @@ extension Chest {
     /// The contract's JSON representation.
     package func write(to writer: inout JSONWriter) {
         writer.beginObject()
-        writer.field("biome_id", Int64(biome.value))
-        writer.field("chest_id", chestID)
-        writer.field("type", type)
-        writer.key("coords")
+        // Names as literals: copied without the scan for characters to escape.
+        writer.field(literal: "biome_id", Int64(biome.value))
+        writer.field(literal: "chest_id", chestID)
+        writer.field(literal: "type", type)
+        writer.key(literal: "coords")
         writer.raw(coordinatesJSON)
-        writer.field("state", state.rawValue)
-        writer.field("version", version)
-        writer.key("activated_by")
+        writer.field(literal: "state", state.rawValue)
+        writer.field(literal: "version", version)
+        writer.key(literal: "activated_by")
         if let activatedBy { writer.string(activatedBy) } else { writer.null() }
         writer.endObject()
     }
@@ -22,7 +23,8 @@ extension Chest {
 
     /// The representation as UTF-8 bytes, ready for a response body.
     package var jsonBytes: [UInt8] {
-        var writer = JSONWriter()
+        // A chest is ~150 bytes; the default 128 grew (and copied) once per chest.
+        var writer = JSONWriter(capacity: 256)
         write(to: &writer)
         return writer.bytes
     }
