@@ -93,9 +93,10 @@ package enum HTTPRequestParser {
         var lineStart = start
         var lineEnd = lineEndIndex(bytes, from: lineStart)
         let (method, path, query, minor) = try requestLine(bytes, lineStart, contentEnd(bytes, lineStart, lineEnd))
-        // One allocation for the usual handful of fields, not one per doubling.
-        var fields: [(name: String, value: String)] = []
-        fields.reserveCapacity(8)
+        // Where each field's name and value lie, relative to the first field line; one
+        // allocation for the usual handful of fields, not one per doubling.
+        var spans: [Int] = []
+        spans.reserveCapacity(32)
         var contentLength: Int?
         var chunked = false
         var close = false
@@ -103,6 +104,8 @@ package enum HTTPRequestParser {
         var expectsContinue = false
         var fieldCount = 0
         lineStart = lineEnd + 1
+        let fieldsStart = lineStart
+        var fieldsEnd = lineStart
         while true {
             lineEnd = lineEndIndex(bytes, from: lineStart)
             let stop = contentEnd(bytes, lineStart, lineEnd)
@@ -147,15 +150,25 @@ package enum HTTPRequestParser {
             default:
                 break
             }
-            fields.append((String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self)))
+            spans.append(lineStart - fieldsStart)
+            spans.append(colon - fieldsStart)
+            spans.append(valueStart - fieldsStart)
+            spans.append(valueEnd - fieldsStart)
+            fieldsEnd = stop
             lineStart = lineEnd + 1
         }
         // Both framings at once is how requests are smuggled past proxies (RFC 9112 §6.1).
         if chunked, contentLength != nil { throw .malformed("both Content-Length and Transfer-Encoding") }
         let framing: HTTPBodyFraming =
             chunked ? .chunked : (contentLength ?? 0) > 0 ? .length(contentLength!) : .none
+        let headers =
+            spans.isEmpty
+            ? HTTPHeaders()
+            : HTTPHeaders(
+                parsed: ParsedFields(
+                    bytes: [UInt8](UnsafeRawBufferPointer(rebasing: bytes[fieldsStart..<fieldsEnd])), spans: spans))
         return HTTPRequestHead(
-            method: method, path: path, query: query, headers: HTTPHeaders(fields), minorVersion: minor,
+            method: method, path: path, query: query, headers: headers, minorVersion: minor,
             keepAlive: minor == 1 ? !close : keepAliveToken && !close, framing: framing,
             expectsContinue: expectsContinue && minor == 1 && framing != .none, length: end)
     }
@@ -219,9 +232,7 @@ package enum HTTPRequestParser {
 
     /// The index of the line feed ending the line at `start` (the head is known to contain one).
     private static func lineEndIndex(_ bytes: UnsafeRawBufferPointer, from start: Int) -> Int {
-        var index = start
-        while bytes[index] != lf { index += 1 }
-        return index
+        firstIndex(of: lf, in: bytes, from: start)!
     }
 
     /// The end of a line's content: before its CR LF, or its bare LF.
@@ -365,19 +376,17 @@ private let hash = UInt8(ascii: "#")
 private func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
 
 /// `tchar` of RFC 9110 §5.6.2.
-private func isTokenByte(_ byte: UInt8) -> Bool {
-    switch byte {
-    case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-        UInt8(ascii: "0")...UInt8(ascii: "9"):
-        true
-    case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"),
-        UInt8(ascii: "'"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."),
-        UInt8(ascii: "^"), UInt8(ascii: "_"), UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"):
-        true
-    default:
-        false
-    }
+func isTokenByte(_ byte: UInt8) -> Bool {
+    // RFC 9110 tchar as two bit sets (bytes 0–63 and 64–127): a shift and a mask per byte of
+    // every field name, where a switch over the ranges cost several compares.
+    byte < 64 ? tokenBytesLow >> UInt64(byte) & 1 != 0 : byte < 128 && tokenBytesHigh >> UInt64(byte - 64) & 1 != 0
 }
+
+/// `!#$%&'*+-.` and the digits, bit n for byte n (constants: a computed global is a lazy
+/// initializer check on every access). Checked against the RFC's list by a test.
+private let tokenBytesLow: UInt64 = 0x03FF_6CFA_0000_0000
+/// The letters and `^_`|~`, bit n for byte 64 + n.
+private let tokenBytesHigh: UInt64 = 0x57FF_FFFF_C7FF_FFFE
 
 private func hexValue(_ byte: UInt8) -> UInt8? {
     switch byte {

@@ -20,6 +20,34 @@ struct HTTPRequestParserTests {
         return error
     }
 
+    @Test("parsed fields: read in place, names in any case, repeats in order, added fields after them")
+    func parsedFields() throws {
+        var headers = try head(
+            "GET / HTTP/1.1\r\nHost: a\r\nIf-Match: \"1\"\r\nX-Empty:\r\nif-match:  \"2\" \t\r\nContent-Type: application/JSON\n\r\n"
+        ).headers
+        #expect(headers["IF-MATCH"] == "\"1\"")
+        #expect(headers.values("If-Match") == ["\"1\"", "\"2\""])
+        #expect(headers["x-empty"] == "")
+        #expect(headers["If-Matc"] == nil)
+        #expect(headers.values("Nope").isEmpty)
+        #expect(HTTPRequest(method: .get, path: "/", headers: headers).hasJSONContentType)
+        headers.add("If-Match", "\"3\"")
+        #expect(headers.values("if-match") == ["\"1\"", "\"2\"", "\"3\""])
+        #expect(headers.fields.map(\.name) == ["Host", "If-Match", "X-Empty", "if-match", "Content-Type", "If-Match"])
+        #expect(headers.fields.map(\.value) == ["a", "\"1\"", "", "\"2\"", "application/JSON", "\"3\""])
+        let same: HTTPHeaders = HTTPHeaders(headers.fields)
+        #expect(headers == same)
+        #expect(try head("GET / HTTP/1.1\r\n\r\n").headers.fields.isEmpty)
+    }
+
+    @Test("token bytes are RFC 9110's tchar, no more")
+    func tokenBytes() {
+        let tchar = Set("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ".utf8)
+        for byte in UInt8.min...UInt8.max {
+            #expect(isTokenByte(byte) == tchar.contains(byte), "byte \(byte)")
+        }
+    }
+
     @Test("request line, target forms, headers and framing")
     func heads() throws {
         let post = try head(
