@@ -90,6 +90,10 @@ package final class HTTPServer {
     /// The loop's shared timer queues for the server's timeouts (`event_base_init_common_timeout`:
     /// arming one costs a list append, not a heap insertion). Owned by the loop's base.
     let timeouts: (request: UnsafePointer<timeval>, io: UnsafePointer<timeval>, linger: UnsafePointer<timeval>)
+    /// `configuration.requestTimeout` and `ioTimeout` in nanoseconds, for the connections'
+    /// deadlines.
+    let requestTimeoutNanoseconds: UInt64
+    let ioTimeoutNanoseconds: UInt64
     private var listener: OpaquePointer?
     /// Every open connection; the table's reference keeps each alive until it closes.
     private var connections: [ObjectIdentifier: HTTPConnection] = [:]
@@ -117,6 +121,12 @@ package final class HTTPServer {
             return event_base_init_common_timeout(loop.base, &tv)
         }
         timeouts = (common(configuration.requestTimeout), common(configuration.ioTimeout), common(.seconds(2)))
+        func nanoseconds(_ duration: Duration) -> UInt64 {
+            let (seconds, attoseconds) = duration.components
+            return seconds < 0 ? 0 : UInt64(seconds) * 1_000_000_000 + UInt64(attoseconds / 1_000_000_000)
+        }
+        requestTimeoutNanoseconds = nanoseconds(configuration.requestTimeout)
+        ioTimeoutNanoseconds = nanoseconds(configuration.ioTimeout)
         // Unretained self: close()/deinit free the event before self is released.
         drainCheckEvent = event_new(
             loop.base, -1, 0,

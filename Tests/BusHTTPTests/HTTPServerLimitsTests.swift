@@ -88,6 +88,26 @@ struct HTTPServerLimitsTests {
         }
     }
 
+    @Test("a keep-alive connection's deadline runs from its last reply, past the timer armed for an earlier one")
+    func deadlineFollowsReplies() async throws {
+        var configuration = HTTPServerConfiguration()
+        configuration.requestTimeout = .seconds(2)
+        let harness = try ServerHarness(configuration: configuration)
+        defer { harness.stop() }
+
+        let client = try RawClient(port: harness.port)
+        // The timer armed at the first reply falls due at ~2 s; the second reply (at ~1.2 s)
+        // moved the deadline to ~3.2 s, so the third request (at ~2.4 s) is served.
+        for round in 0..<3 {
+            if round > 0 { try await Task.sleep(for: .milliseconds(1200)) }
+            #expect(client.send("GET /ok HTTP/1.1\r\nHost: t\r\n\r\n"), "round \(round)")
+            #expect(try client.readResponse().status == 200, "round \(round)")
+        }
+        #expect(harness.counters.requestTimeouts == 0)
+        // Idle after that: closed quietly at its deadline.
+        #expect(await Polling.waitUntilAsync(timeout: .seconds(30)) { harness.counters.connections == 0 })
+    }
+
     @Test("past the connection cap a connection gets 503 and is closed; closing others makes room")
     func connectionCap() async throws {
         var configuration = HTTPServerConfiguration()
