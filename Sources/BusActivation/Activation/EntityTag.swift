@@ -47,9 +47,10 @@ package enum IfMatch: Sendable, Equatable {
     /// Parses the field values (a header may be repeated); nil when malformed.
     package init?(headerValues: [String]) {
         guard !headerValues.isEmpty else { return nil }
-        let joined = headerValues.count == 1 ? headerValues[0] : headerValues.joined(separator: ",")
+        var joined = headerValues.count == 1 ? headerValues[0] : headerValues.joined(separator: ",")
         let tags: [EntityTag]?
-        if joined.utf8.allSatisfy({ $0 < 0x80 }) {
+        // Over the contiguous bytes: iterating the UTF8View cost ~30 instructions a byte.
+        if joined.withUTF8({ !$0.contains { $0 >= 0x80 } }) {
             // ASCII, as every real If-Match is: bytes and characters are the same here.
             var isAny = false
             tags = Self.parseASCIIList(joined, isAny: &isAny)

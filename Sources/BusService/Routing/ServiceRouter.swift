@@ -34,30 +34,28 @@ package struct ServiceRouter<Route: ServiceRoute, Identity> {
         case unmatched(HTTPResponse)
     }
 
-    /// The routes by the table's index: an admin endpoint, or a service route. Two arrays of
-    /// concrete-or-`Route` elements rather than a `Router` of a generic enum: this method runs
-    /// unspecialized (Swift 6.3 does not specialize `package` generics across modules), and every
-    /// generic type it builds per request costs a metadata lookup (~300–600 instructions each;
-    /// the `Router<Target>` layer cost ~2k per activation, bench/instructions).
+    /// The routes by the table's index: a service route at `index` ≥ 0 of `serviceRoutes`, an
+    /// admin endpoint at `-1 - index` of `adminRoutes`. Plain arrays rather than a `Router` of a
+    /// generic enum (or optionals of `Route`): this method runs unspecialized (Swift 6.3 does not
+    /// specialize `package` generics across modules), and every generic type it builds per
+    /// request costs a metadata lookup (~300–500 instructions each; bench/instructions).
     private var table = RouteTable()
-    private var adminRoutes: [AdminRoute?] = []
-    private var serviceRoutes: [Route?] = []
+    private var adminRoutes: [AdminRoute] = []
+    private var serviceRoutes: [Route] = []
     private let admit: Admit?
 
     /// A router serving `admin`'s routes, with `admit` as the admission hook (nil: none).
     package init(admin: AdminEndpoints, admit: Admit? = nil) {
         self.admit = admit
         for route in admin.routes {
-            table.add(.get, route.path, index: adminRoutes.count)
+            table.add(.get, route.path, index: -1 - adminRoutes.count)
             adminRoutes.append(route)
-            serviceRoutes.append(nil)
         }
     }
 
     /// Adds a service route; `{name}` in a segment captures that segment.
     package mutating func add(_ method: HTTPMethod, _ pattern: String, _ route: Route) {
-        table.add(method, pattern, index: adminRoutes.count)
-        adminRoutes.append(nil)
+        table.add(method, pattern, index: serviceRoutes.count)
         serviceRoutes.append(route)
     }
 
@@ -66,15 +64,24 @@ package struct ServiceRouter<Route: ServiceRoute, Identity> {
         let match = table.match(request.method, path: request.path)
         switch match {
         case .found(let index, let parameters):
-            if let admin = adminRoutes[index] { return .admin(admin) }
-            let route = serviceRoutes[index]!
+            if index < 0 { return .admin(adminRoutes[-1 - index]) }
+            let route = serviceRoutes[index]
             guard let admit, !route.isOpen else { return .service(route, parameters: parameters, identity: nil) }
-            switch admit(request, route) {
-            case .success(let identity): return .service(route, parameters: parameters, identity: identity)
-            case .failure(let error): return .refused(route, HTTPResponse(error))
-            }
+            return admitted(request, route, parameters, by: admit)
         case .notFound, .methodNotAllowed:
             return .unmatched(match.errorResponse(method: request.method, path: request.path)!)
+        }
+    }
+
+    /// The hook's verdict. Its own function, so that only closed routes pay for the `Result`
+    /// type's metadata.
+    @inline(never)
+    private func admitted(_ request: HTTPRequest, _ route: Route, _ parameters: RouteParameters, by admit: Admit)
+        -> Routing
+    {
+        switch admit(request, route) {
+        case .success(let identity): .service(route, parameters: parameters, identity: identity)
+        case .failure(let error): .refused(route, HTTPResponse(error))
         }
     }
 }
