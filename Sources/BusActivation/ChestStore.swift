@@ -45,9 +45,9 @@ final class ChestStore {
             }
             versions = candidates
         }
-        let parameters = ChestStatements.activateParameters(
+        let (statement, parameters) = ChestStatements.activation(
             biome: request.biome, chestID: request.chestID, versions: versions, playerID: request.playerID)
-        pool.query(ChestStatements.activate, parameters, prepared: prepared) { [self] result in
+        pool.query(statement, parameters, prepared: prepared) { [self] result in
             switch result {
             case .failure(let error):
                 completion(.failure(error))

@@ -44,15 +44,20 @@ struct ChestStatementsTests {
         #expect(ChestStatements.chests(in: PostgresResult(columns: ["a"], rows: [["1"]])).isEmpty)
     }
 
-    @Test("activation parameters: * is NULL versions, a tag list is {1,2}")
+    @Test("activation: * takes any version, one tag is a scalar version, a tag list is {1,2}")
     func activationParameters() {
         let biome = BiomeID(53)!
-        #expect(
-            ChestStatements.activateParameters(biome: biome, chestID: "c-9", versions: nil, playerID: nil)
-                == ["53", "c-9", nil, nil])
-        #expect(
-            ChestStatements.activateParameters(biome: biome, chestID: "c-9", versions: [1, 2], playerID: "p-1")
-                == ["53", "c-9", "{1,2}", "p-1"])
+        let any = ChestStatements.activation(biome: biome, chestID: "c-9", versions: nil, playerID: nil)
+        #expect(any.statement.name == ChestStatements.activateAnyVersion.name)
+        #expect(any.parameters == ["53", "c-9", nil])
+        #expect(!any.statement.sql.contains("$4") && !any.statement.sql.contains("AND version"))
+        let one = ChestStatements.activation(biome: biome, chestID: "c-9", versions: [7], playerID: "p-1")
+        #expect(one.statement.name == ChestStatements.activate.name)
+        #expect(one.parameters == ["53", "c-9", "7", "p-1"])
+        #expect(one.statement.sql.contains("version = $3::bigint"))
+        let list = ChestStatements.activation(biome: biome, chestID: "c-9", versions: [1, 2], playerID: "p-1")
+        #expect(list.statement.name == ChestStatements.activateAnyOf.name)
+        #expect(list.parameters == ["53", "c-9", "{1,2}", "p-1"])
         #expect(ChestStatements.findParameters(biome: biome, chestID: "c-9") == ["53", "c-9"])
         #expect(ChestStatements.listParameters(biome: biome, state: nil, limit: 100) == ["53", nil, "100"])
         #expect(ChestStatements.listParameters(biome: biome, state: .activated, limit: 5) == ["53", "activated", "5"])
@@ -88,7 +93,8 @@ struct ChestStatementsTests {
     @Test("every statement has its own prepared name")
     func statementNames() {
         let statements = [
-            ChestStatements.activate, ChestStatements.find, ChestStatements.list, ChestStatements.insertOne,
+            ChestStatements.activate, ChestStatements.activateAnyOf, ChestStatements.activateAnyVersion,
+            ChestStatements.find, ChestStatements.list, ChestStatements.insertOne,
             ChestStatements.insertBatch,
         ]
         #expect(Set(statements.map(\.name)).count == statements.count)
