@@ -216,7 +216,8 @@ package struct JSONWriter: Sendable {
         return (negative ? 0 : integerStart)..<fractionEnd
     }
 
-    static func appendDecimal(_ value: Int64, to bytes: inout [UInt8]) {
+    /// For a caller writing a fixed shape of JSON itself (the writer's own encoding).
+    package static func appendDecimal(_ value: Int64, to bytes: inout [UInt8]) {
         if value < 0 { bytes.append(UInt8(ascii: "-")) }
         var magnitude = value.magnitude
         var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // room for 20 digits, reversed
@@ -231,7 +232,8 @@ package struct JSONWriter: Sendable {
         }
     }
 
-    static func appendQuoted(_ value: String, to bytes: inout [UInt8]) {
+    /// For a caller writing a fixed shape of JSON itself (the writer's own encoding).
+    package static func appendQuoted(_ value: String, to bytes: inout [UInt8]) {
         bytes.append(UInt8(ascii: "\""))
         // Over the string's contiguous bytes: the common case (nothing to escape) is one plain
         // loop and one copy. Scanning the UTF8View through a closure cost ~4k instructions a spawn.

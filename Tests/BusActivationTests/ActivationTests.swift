@@ -1,5 +1,6 @@
 import BusChests
 import BusDomain
+import BusJSON
 import BusService
 import Testing
 
@@ -123,6 +124,24 @@ struct ActivationTests {
                 == #"{"biome_id":53,"chest_id":"c-9","type":"chest","coords":[1.5,2,3.25],"state":"spawned","version":1,"activated_by":null}"#
         )
         #expect(chest(.activated, version: 2).json.contains(#""activated_by":"p-1""#))
+    }
+
+    @Test("a chest's bytes are what the JSON writer writes, escapes and all")
+    func chestBytesMatchWriter() {
+        let chests = [
+            chest(.spawned, version: 1), chest(.activated, version: 2),
+            Chest(
+                biome: BiomeID(2_147_483_647)!, chestID: "c\"1", type: "a\\b\n\u{1}é", coordinatesJSON: "[0,-1]",
+                state: .activated, version: 9_000_000_000, activatedBy: "p\"q"),
+            Chest(
+                biome: BiomeID(0)!, chestID: "", type: "", coordinatesJSON: "[]", state: .spawned, version: 0,
+                activatedBy: ""),
+        ]
+        for chest in chests {
+            var writer = JSONWriter()
+            chest.write(to: &writer)
+            #expect(chest.jsonBytes == writer.bytes, "\(writer.text)")
+        }
     }
 
     @Test("list body: the chests in order inside {\"chests\":[…]}")
