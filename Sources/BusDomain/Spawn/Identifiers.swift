@@ -46,8 +46,9 @@ package enum Identifiers {
 
     private static func isDigit(_ byte: UInt8) -> Bool { byte >= 0x30 && byte <= 0x39 }
 
+    /// Over the string's contiguous bytes: walking its `UTF8View` cost ~30 instructions a byte.
     private static func matches(_ text: String, maxLength: Int, _ allowed: (UInt8) -> Bool) -> Bool {
-        let utf8 = text.utf8
-        return !utf8.isEmpty && utf8.count <= maxLength && utf8.allSatisfy(allowed)
+        var text = text
+        return text.withUTF8 { bytes in !bytes.isEmpty && bytes.count <= maxLength && bytes.allSatisfy(allowed) }
     }
 }

@@ -178,13 +178,13 @@ struct SpawnPipeline {
         status: Int? = nil, replayed: Bool = false
     ) {
         body.beginObject()
-        if let status { body.field("status", status) }
-        body.field("biome_id", Int64(biome.value))
-        body.field("stream", stream)
-        body.field("id", id)
-        body.field("chest_id", chestID)
+        if let status { body.field(literal: "status", Int64(status)) }
+        body.field(literal: "biome_id", Int64(biome.value))
+        body.field(literal: "stream", stream)
+        body.field(literal: "id", id)
+        body.field(literal: "chest_id", chestID)
         if replayed {
-            body.key("replayed")
+            body.key(literal: "replayed")
             body.bool(true)
         }
         body.endObject()
