@@ -1,5 +1,6 @@
-import BusRedis
 import Testing
+
+@testable import BusRedis
 
 @Suite("Redis error replies are parsed once into a code and a message")
 struct RedisErrorParsingTests {
@@ -75,5 +76,25 @@ struct RedisErrorParsingTests {
         encoder.append(Int64(1000))
         let command = encoder.command(name: "XADD")
         #expect(command.encoded == RedisCommand("XADD", "s", "MAXLEN", "~", 1000).encoded)
+    }
+
+    @Test("the encoder writes RESP: lengths, negative and large integers, empty and long arguments")
+    func respBytes() {
+        let long = String(repeating: "x", count: 1000)
+        var encoder = RedisCommandEncoder(argumentCount: 7, capacity: 8)
+        encoder.append("SET")
+        encoder.append("")
+        encoder.append(Int64(-42))
+        encoder.append(Int64.min)
+        encoder.append(0)
+        encoder.append(bytes: [0, 13, 10])
+        encoder.append(long)
+        let expected =
+            "*7\r\n$3\r\nSET\r\n$0\r\n\r\n$3\r\n-42\r\n$20\r\n-9223372036854775808\r\n$1\r\n0\r\n$3\r\n\u{0}\r\n\r\n"
+            + "$1000\r\n\(long)\r\n"
+        let command = encoder.command(name: "SET")
+        #expect(command.encoded == Array(expected.utf8))
+        #expect(command.terminated.last == 0)
+        #expect(command.terminated.count == expected.utf8.count + 1)
     }
 }
