@@ -13,8 +13,8 @@
 -- one does (a bound set too low), `request()` builds the rest one at a time, and `done()` says
 -- so: a key is never reused within a run, since a replay is cheaper than a first write and
 -- would flatter the figure. Keys differ across runs too (a random prefix per run, then the
--- thread's number and a counter). Memory: ~300 bytes a request, so a bound of 80,000 req/s for
--- 8 s is ~110 MB per thread of -t2, built in ~0.2 s each.
+-- thread's number and a counter). Memory: ~300 bytes a request, so bench/spawn's bound of
+-- 100,000 req/s for 8 s is ~130 MB per thread of -t2, built in ~0.3 s each.
 --
 -- wrk starts a thread as soon as that thread's `init()` is done and then runs the next thread's
 -- `init()` while the first is already sending; its clock starts once every thread has started.
